@@ -1,0 +1,3 @@
+from kangfu.cli import main
+
+main()

@@ -1,0 +1,112 @@
+"""The one place that decides what a user may see and change.
+
+Every query that returns people-related data is narrowed here by the user's jurisdiction (a region
+subtree) and role; views, the API, exports and reports call these functions and never build their
+own filters. A record outside the scope is answered as if it did not exist (404), so scope is never
+confirmed to someone who lacks it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, Role, User
+
+NOT_ALLOWED = "您的角色无权进行此操作。"
+OUT_OF_SCOPE_REGION = "所选区划不在您的管辖范围内。"
+SAME_ACTOR = "提交人不能审批自己提交的事项（职责分离）。"
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    """What a role may do with people data, regardless of where."""
+
+    reads_people: bool = False
+    writes_people: bool = False
+    reveals: bool = False  # may reveal a full ID number or phone, one at a time, audited
+    exports_people: bool = False
+    reads_clinical: bool = False  # diagnoses, assessments, risk levels (精康)
+    reads_audit: bool = False
+
+
+POLICIES: dict[str, RolePolicy] = {
+    Role.CITY_ADMIN: RolePolicy(reads_people=True, writes_people=True, reveals=True, exports_people=True),
+    Role.DISTRICT_ADMIN: RolePolicy(reads_people=True, writes_people=True, reveals=True, exports_people=True),
+    Role.STREET_OFFICER: RolePolicy(reads_people=True, writes_people=True, reveals=True, exports_people=True),
+    Role.COMMUNITY_WORKER: RolePolicy(reads_people=True, writes_people=True, reveals=True),
+    Role.REHAB_WORKER: RolePolicy(reads_people=True, writes_people=True, reads_clinical=True),
+    Role.PSYCHIATRIST: RolePolicy(reads_people=True, reads_clinical=True),
+    Role.DEVICE_CLERK: RolePolicy(reads_people=True, writes_people=True),
+    Role.AUDITOR: RolePolicy(reads_audit=True),
+}
+NO_RIGHTS = RolePolicy()
+
+# The person column that holds the ancestor at each level of a jurisdiction.
+_SCOPE_FIELD = {
+    RegionLevel.CITY: "city_id",
+    RegionLevel.DISTRICT: "district_id",
+    RegionLevel.STREET: "street_id",
+    RegionLevel.COMMUNITY: "community_id",
+}
+
+
+def policy(user: User) -> RolePolicy:
+    if not user.is_authenticated or not user.is_active:
+        return NO_RIGHTS
+    return POLICIES.get(user.role, NO_RIGHTS)
+
+
+def people_q(user: User, *, prefix: str = "") -> Q:
+    """A filter for rows about people in the user's jurisdiction.
+
+    `prefix` reaches the person from a related row, e.g. `person__` for certificates. Person rows
+    carry their city, district, street and community, so the filter is one indexed equality.
+    """
+    region: Region | None = user.jurisdiction if user.is_authenticated else None
+    if not policy(user).reads_people or region is None:
+        return Q(pk__in=[])
+    level = RegionLevel(region.level)
+    if level == RegionLevel.PROVINCE:
+        return Q(**{f"{prefix}city_id__startswith": region.code[: LEVEL_DIGITS[level]]})
+    return Q(**{f"{prefix}{_SCOPE_FIELD[level]}": region.code})
+
+
+def scope_people(queryset: QuerySet, user: User, *, prefix: str = "") -> QuerySet:
+    return queryset.filter(people_q(user, prefix=prefix))
+
+
+def get_in_scope(queryset: QuerySet, user: User, *, prefix: str = "", **lookup):
+    """One row by `lookup` if it is in scope; otherwise 404, exactly as if it did not exist."""
+    try:
+        return scope_people(queryset, user, prefix=prefix).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404("未找到该记录。") from None
+
+
+def region_in_jurisdiction(user: User, code: str) -> bool:
+    region = user.jurisdiction if user.is_authenticated else None
+    return region is not None and region.contains(code)
+
+
+def regions_in_jurisdiction(user: User) -> QuerySet[Region]:
+    region = user.jurisdiction if user.is_authenticated else None
+    if region is None:
+        return Region.objects.none()
+    digits = LEVEL_DIGITS[RegionLevel(region.level)]
+    return Region.objects.filter(code__startswith=region.code[:digits])
+
+
+def require(user: User, ability: str) -> None:
+    """Raise PermissionDenied unless the user's role has `ability` (a RolePolicy field)."""
+    if not getattr(policy(user), ability):
+        raise PermissionDenied(NOT_ALLOWED)
+
+
+def ensure_separate_actors(*, submitted_by_id: int | None, actor: User) -> None:
+    """Separation of duties: whoever submitted an item may not approve it."""
+    if submitted_by_id is not None and submitted_by_id == actor.pk:
+        raise PermissionDenied(SAME_ACTOR)

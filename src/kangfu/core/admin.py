@@ -1,0 +1,60 @@
+"""System administration of regions, organisations and accounts. People data is not here: it is
+reached only through the scoped pages and API."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from kangfu.core.models import ApiToken, AuditEntry, Organisation, Region, User
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "level", "parent")
+    list_filter = ("level",)
+    search_fields = ("code", "name")
+    raw_id_fields = ("parent",)
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "region", "parent", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name",)
+    raw_id_fields = ("region", "parent")
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "full_name", "role", "organisation", "jurisdiction", "is_active")
+    list_filter = ("role", "is_active")
+    search_fields = ("username", "full_name")
+    raw_id_fields = ("organisation", "jurisdiction")
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        ("岗位与管辖", {"fields": ("full_name", "role", "organisation", "jurisdiction", "phone")}),
+    )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "expires_at", "last_used_at", "revoked_at")
+    readonly_fields = ("user", "name", "prefix", "digest", "created_at", "last_used_at")
+
+    def has_add_permission(self, request):
+        return False  # tokens are minted by `kangfu token create`, which shows the token once
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("at", "actor_username", "action", "summary", "ip", "channel")
+    list_filter = ("action", "channel")
+    search_fields = ("actor_username", "summary", "object_id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

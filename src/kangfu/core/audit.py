@@ -1,0 +1,103 @@
+"""Writing the audit trail.
+
+Services call `record` inside their own transaction, so the trail and the change commit or fail
+together whether the change came from a page, the API, a command or a task. Where a request is
+behind the call, the middleware has put its address and channel in `audit_context`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kangfu.core.models import AuditAction, AuditEntry, User
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    ip: str | None = None
+    channel: str = "cli"
+
+
+_context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar("audit_context", default=AuditContext())
+
+HIDDEN = "（已修改，内容不记录）"
+
+
+@contextlib.contextmanager
+def audit_context(*, ip: str | None, channel: str) -> Iterator[None]:
+    token = _context.set(AuditContext(ip=ip, channel=channel))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> AuditContext:
+    return _context.get()
+
+
+def record(
+    *,
+    actor: User | None,
+    action: AuditAction | str,
+    obj: Any = None,
+    person_id: int | None = None,
+    summary: str = "",
+    changes: Mapping[str, Any] | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    actor_username: str = "",
+) -> AuditEntry:
+    ctx = _context.get()
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    return AuditEntry.objects.create(
+        actor=actor if actor is not None and actor.pk else None,
+        actor_username=actor_username or (actor.get_username() if actor is not None else ""),
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        person_id=person_id,
+        ip=ctx.ip,
+        channel=ctx.channel,
+        summary=summary[:300],
+        changes=dict(changes or {}),
+    )
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str | float):
+        return value
+    return str(value)
+
+
+def diff(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, sensitive: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Fields whose value changed, as {field: [before, after]}; sensitive ones without values."""
+    hidden = set(sensitive)
+    changed: dict[str, Any] = {}
+    for field in after:
+        old, new = before.get(field), after[field]
+        if old == new:
+            continue
+        changed[field] = HIDDEN if field in hidden else [_plain(old), _plain(new)]
+    return changed
+
+
+def snapshot(obj: Any, fields: Iterable[str], *, sensitive: Iterable[str] = ()) -> dict[str, Any]:
+    """The values of a new record for a 'create' row; sensitive fields show only that they were set."""
+    hidden = set(sensitive)
+    out: dict[str, Any] = {}
+    for field in fields:
+        value = getattr(obj, field)
+        if field in hidden:
+            out[field] = "（已填写）" if value else ""
+        else:
+            out[field] = _plain(value)
+    return out

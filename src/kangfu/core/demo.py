@@ -1,0 +1,94 @@
+"""The demo city's organisations and one account per role, all in real Tianjin regions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from kangfu.core.models import Organisation, OrganisationKind, Region, RegionLevel, Role, User
+
+DEMO_PASSWORD = "Kf-Demo-2026"
+
+TIANJIN_CITY = "120100000000"
+HEXI = "120103000000"
+DAYINGMEN = "120103001000"
+HUAMING = "120110006000"
+XIQING = "120111000000"
+BEICHEN = "120113000000"
+WUQING = "120114000000"
+YANGCUN = "120114001000"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    full_name: str
+    role: str
+    organisation: str
+    jurisdiction: str
+    note: str = ""
+
+
+def _org(name: str, kind: str, region: str, parent: Organisation | None = None, address: str = "") -> Organisation:
+    org, _ = Organisation.objects.update_or_create(
+        region_id=region, name=name, defaults={"kind": kind, "parent": parent, "address": address}
+    )
+    return org
+
+
+@transaction.atomic
+def ensure_organisations(*, community_code: str) -> dict[str, Organisation]:
+    """Civil-affairs bureaus for the city and every district, and the partners the seeds name."""
+    orgs: dict[str, Organisation] = {}
+    orgs["city"] = _org("天津市民政局", OrganisationKind.CIVIL_AFFAIRS, TIANJIN_CITY, address="河西区围堤道")
+    _org("天津市残疾人联合会", OrganisationKind.DISABLED_FEDERATION, TIANJIN_CITY)
+    for district in Region.objects.filter(level=RegionLevel.DISTRICT, code__startswith="1201"):
+        org = _org(f"{district.name}民政局", OrganisationKind.CIVIL_AFFAIRS, district.code)
+        orgs[district.code] = org
+    for street in Region.objects.filter(code__in=[DAYINGMEN, HUAMING, YANGCUN]):
+        orgs[street.code] = _org(f"{street.name}办事处", OrganisationKind.STREET_OFFICE, street.code)
+    community = Region.objects.get(code=community_code)
+    orgs["community"] = _org(community.name, OrganisationKind.COMMUNITY_COMMITTEE, community.code)
+    rehab = _org("西青区精神障碍社区康复服务中心", OrganisationKind.REHAB_INSTITUTION, XIQING)
+    orgs["rehab"] = rehab
+    _org("天津建发医院康复站点", OrganisationKind.REHAB_SITE, "120111101000", parent=rehab)
+    _org("赤龙南街社区卫生服务中心康复站点", OrganisationKind.REHAB_SITE, "120111003000", parent=rehab)
+    orgs["anding"] = _org("天津市安定医院", OrganisationKind.PSYCHIATRIC_HOSPITAL, HEXI)
+    _org("北辰安津医院", OrganisationKind.PSYCHIATRIC_HOSPITAL, BEICHEN)
+    centre = _org("武清区康复辅助器具租赁服务中心", OrganisationKind.DEVICE_CENTRE, YANGCUN, address="杨村街道新华北路")
+    orgs["devices"] = centre
+    _org("下朱庄街道辅具租赁网点", OrganisationKind.DEVICE_OUTLET, "120114002000", parent=centre)
+    _org("黄庄街道辅具租赁网点", OrganisationKind.DEVICE_OUTLET, "120114004000", parent=centre)
+    _org("津康烘焙坊（辅助性就业）", OrganisationKind.EMPLOYER, XIQING)
+    return orgs
+
+
+def demo_accounts(community_code: str) -> list[DemoAccount]:
+    return [
+        DemoAccount("shi.admin", "市民政局 管理员", Role.CITY_ADMIN, "city", TIANJIN_CITY, "全市；可进入系统管理"),
+        DemoAccount("hexi.admin", "河西区民政局 管理员", Role.DISTRICT_ADMIN, HEXI, HEXI, "河西区"),
+        DemoAccount("dayingmen", "大营门街道 工作人员", Role.STREET_OFFICER, DAYINGMEN, DAYINGMEN, "河西区大营门街道"),
+        DemoAccount("huaming", "华明街道 工作人员", Role.STREET_OFFICER, HUAMING, HUAMING, "东丽区华明街道（看不到大营门的人）"),
+        DemoAccount("shequ", "社区网格员", Role.COMMUNITY_WORKER, "community", community_code, "大营门街道的一个社区"),
+        DemoAccount("xiqing.rehab", "西青康复中心 社工", Role.REHAB_WORKER, "rehab", XIQING, "西青区"),
+        DemoAccount("anding.doctor", "安定医院 医师", Role.PSYCHIATRIST, "anding", TIANJIN_CITY, "全市，只读"),
+        DemoAccount("wuqing.fuju", "武清辅具中心 业务员", Role.DEVICE_CLERK, "devices", WUQING, "武清区"),
+        DemoAccount("shenji", "市民政局 审计员", Role.AUDITOR, "city", TIANJIN_CITY, "只看审计日志"),
+    ]
+
+
+@transaction.atomic
+def ensure_accounts(*, orgs: dict[str, Organisation], community_code: str) -> list[DemoAccount]:
+    accounts = demo_accounts(community_code)
+    for account in accounts:
+        user, created = User.objects.get_or_create(username=account.username)
+        user.full_name = account.full_name
+        user.role = account.role
+        user.organisation = orgs[account.organisation]
+        user.jurisdiction_id = account.jurisdiction
+        user.is_staff = user.is_superuser = account.role == Role.CITY_ADMIN
+        if created:
+            user.set_password(DEMO_PASSWORD)
+        user.save()
+    return accounts

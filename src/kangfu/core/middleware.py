@@ -1,0 +1,54 @@
+"""Request-level plumbing: audit context and the absolute session lifetime."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.shortcuts import redirect
+
+from kangfu.core.audit import audit_context
+
+LOGIN_AT = "kangfu_login_at"
+SESSION_TOO_OLD = "登录已超过最长时限，请重新登录。"
+
+
+def client_ip(request) -> str | None:
+    if settings.SECURE_PROXY_SSL_HEADER:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class AuditContextMiddleware:
+    """Lets services record where a change came from without ever seeing the request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        channel = "api" if request.path.startswith("/api/") else "web"
+        with audit_context(ip=client_ip(request), channel=channel):
+            return self.get_response(request)
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session 12 hours (configurable) after login, however active it has been.
+
+    The idle limit is the session cookie's age, refreshed on every request.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            login_at = request.session.get(LOGIN_AT)
+            if login_at is None or time.time() - login_at > settings.SESSION_MAX_SECONDS:
+                logout(request)
+                messages.info(request, SESSION_TOO_OLD)
+                return redirect(settings.LOGIN_URL)
+        return self.get_response(request)

@@ -1,0 +1,58 @@
+"""Password rules beyond Django's: character classes, and no place names of the city."""
+
+from __future__ import annotations
+
+import re
+from django.core.exceptions import ValidationError
+
+MIXED_CLASSES = "密码须包含大写字母、小写字母、数字和符号中的至少三类。"
+CONTAINS_PLACE = "密码不能包含行政区划名称（如“{name}”），这类密码容易被猜中。"
+
+
+class CharacterClassValidator:
+    def __init__(self, min_classes: int = 3):
+        self.min_classes = min_classes
+
+    def validate(self, password: str, user=None) -> None:
+        classes = [r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]"]
+        if sum(bool(re.search(c, password)) for c in classes) < self.min_classes:
+            raise ValidationError(MIXED_CLASSES, code="password_classes")
+
+    def get_help_text(self) -> str:
+        return MIXED_CLASSES
+
+
+_SUFFIXES = ("新区", "区", "县", "市", "旗")
+
+
+def _place_names() -> tuple[tuple[str, str], ...]:
+    """(needle, shown name) for every province, city and district loaded, in Chinese and pinyin."""
+    from pypinyin import lazy_pinyin
+
+    from kangfu.core.models import Region, RegionLevel
+
+    needles: list[tuple[str, str]] = []
+    for name in Region.objects.filter(level__lte=RegionLevel.DISTRICT).values_list("name", flat=True):
+        base = name
+        for suffix in _SUFFIXES:
+            if base.endswith(suffix) and len(base) > len(suffix) + 1:
+                base = base[: -len(suffix)]
+                break
+        if base in {"市辖", "省直辖县级行政"}:
+            continue
+        needles.append((base, name))
+        pinyin = "".join(lazy_pinyin(base))
+        if len(pinyin) >= 4:
+            needles.append((pinyin.lower(), name))
+    return tuple(needles)
+
+
+class RegionNameValidator:
+    def validate(self, password: str, user=None) -> None:
+        lowered = password.lower()
+        for needle, shown in _place_names():
+            if needle in lowered:
+                raise ValidationError(CONTAINS_PLACE.format(name=shown), code="password_place")
+
+    def get_help_text(self) -> str:
+        return "密码不能包含省、市、区县名称或其拼音。"

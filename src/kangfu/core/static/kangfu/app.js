@@ -1,0 +1,51 @@
+// Behaviour the pages share. No inline scripts anywhere: the CSP forbids them.
+(function () {
+  "use strict";
+
+  // Forms marked data-confirm ask before they submit (deleting a guardian, cancelling a certificate).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+    }
+  }, true);
+
+  // A submit button is disabled while its form is on its way, so a double click sends one request.
+  document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented) return;
+    var buttons = event.target.querySelectorAll("button[type=submit], button:not([type])");
+    window.setTimeout(function () {
+      buttons.forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+
+  function drawCharts(root) {
+    if (!window.echarts) return;
+    root.querySelectorAll("[data-chart]").forEach(function (el) {
+      var source = document.getElementById(el.dataset.source);
+      if (!source) return;
+      var data = JSON.parse(source.textContent)[el.dataset.key];
+      var chart = window.echarts.init(el);
+      if (el.dataset.chart === "bar") {
+        chart.setOption({
+          tooltip: {},
+          grid: { left: 48, right: 16, top: 16, bottom: 80 },
+          xAxis: { type: "category", data: data.labels, axisLabel: { rotate: 40 } },
+          yAxis: { type: "value" },
+          series: [{ type: "bar", data: data.values, itemStyle: { color: "#1f5fa8" } }]
+        });
+      } else {
+        chart.setOption({
+          tooltip: { trigger: "item" },
+          legend: { bottom: 0 },
+          series: [{ type: "pie", radius: ["35%", "65%"], data: data }]
+        });
+      }
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
+})();

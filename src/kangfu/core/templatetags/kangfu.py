@@ -1,0 +1,15 @@
+from django import template
+
+from kangfu.core import ids
+
+register = template.Library()
+
+
+@register.filter
+def mask_id(value: str) -> str:
+    return ids.mask_id_number(value or "")
+
+
+@register.filter
+def mask_phone(value: str) -> str:
+    return ids.mask_phone(value or "")

@@ -1,0 +1,110 @@
+"""Layout-level pages: home, password change, the audit trail, region import, error pages."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_GET
+from django_tables2 import RequestConfig
+
+from kangfu.core import access, audit, services
+from kangfu.core.forms import CsvUploadForm, DateInput
+from kangfu.core.models import AuditAction, AuditEntry, Role
+from kangfu.core.pagination import CappedPaginator
+from kangfu.core.tables import AuditTable
+from kangfu.people import selectors as people_selectors
+
+
+@login_required
+@require_GET
+def home(request):
+    recent = []
+    if access.policy(request.user).reads_people:
+        recent = list(people_selectors.person_list(user=request.user)[:8])
+    return render(request, "core/home.html", {"recent": recent})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            audit.record(actor=self.request.user, action=AuditAction.PASSWORD_CHANGE, obj=self.request.user, summary="修改密码")
+        messages.success(self.request, "密码已修改。")
+        return response
+
+
+class AuditFilter(django_filters.FilterSet):
+    username = django_filters.CharFilter(field_name="actor_username", label="操作账号")
+    action = django_filters.ChoiceFilter(choices=AuditAction.choices, label="操作")
+    person_id = django_filters.NumberFilter(label="人员编号")
+    object_type = django_filters.CharFilter(label="对象类型")
+    since = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label="起始日期", widget=DateInput)
+    until = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label="截止日期", widget=DateInput)
+
+    class Meta:
+        model = AuditEntry
+        fields = ["username", "action", "person_id", "object_type", "since", "until"]
+
+
+@login_required
+@require_GET
+def audit_log(request):
+    access.require(request.user, "reads_audit")
+    filterset = AuditFilter(request.GET, queryset=AuditEntry.objects.all())
+    table = AuditTable(filterset.qs)
+    RequestConfig(request, paginate={"per_page": 50, "paginator_class": CappedPaginator}).configure(table)
+    template = "core/partials/audit_table.html" if request.htmx else "core/audit.html"
+    return render(request, template, {"filter": filterset, "table": table})
+
+
+@login_required
+def region_import(request):
+    if request.user.role != Role.CITY_ADMIN:
+        raise PermissionDenied(access.NOT_ALLOWED)
+    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    report = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                report = services.region_import_csv(
+                    actor=request.user, text=form.cleaned_data["file"], dry_run=form.cleaned_data["dry_run"]
+                )
+            except forms.ValidationError as exc:
+                form.add_error("file", exc)
+                status = 400
+            else:
+                if report.ok and not form.cleaned_data["dry_run"]:
+                    messages.success(request, f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}。")
+                    return redirect("region_import")
+                status = 200 if report.ok else 400
+        else:
+            status = 400
+    return render(request, "core/region_import.html", {"form": form, "report": report}, status=status)
+
+
+def permission_denied(request, exception=None):
+    message = str(exception) if exception is not None and str(exception) else access.NOT_ALLOWED
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)
+
+
+def bad_request(request, exception=None):
+    return render(request, "400.html", status=400)

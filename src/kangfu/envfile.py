@@ -1,0 +1,30 @@
+"""Writes the demo's environment file with fresh random secrets, without importing Django settings
+(which cannot load until those secrets exist)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+
+def write_demo_env(path: Path) -> bool:
+    """Create `path` if it is missing; return whether it was created. An existing file is kept,
+    because its keys open the data already encrypted with them."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = base64.b64encode(os.urandom(32)).decode()
+    index = base64.b64encode(os.urandom(32)).decode()
+    content = (
+        "# Demo settings, written by `kangfu init-env`. Keep this file: its keys decrypt the demo data.\n"
+        f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
+        f"KANGFU_DATA_KEYS=demo1:{key}\n"
+        f"KANGFU_INDEX_KEY={index}\n"
+        "KANGFU_INSECURE_HTTP=1\n"
+        "KANGFU_TASK_BACKEND=django_tasks.backends.immediate.ImmediateBackend\n"
+    )
+    path.write_text(content)
+    path.chmod(0o600)
+    return True

@@ -1,0 +1,208 @@
+"""Kangfu settings, read from typed environment variables.
+
+Production is the default: every switch that loosens security has to be turned on explicitly
+(`KANGFU_DEBUG`, `KANGFU_INSECURE_HTTP`). A file named by `KANGFU_ENV_FILE` (default
+`var/kangfu.env`, written by `kangfu demo`) is read first, so the demo needs no exported variables.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from csp.constants import NONE, SELF
+from environs import Env
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = Env()
+env.read_env(env.str("KANGFU_ENV_FILE", str(VAR_DIR / "kangfu.env")), recurse=False)
+
+DEBUG = env.bool("KANGFU_DEBUG", False)
+# Plain HTTP on a developer's machine or the demo; never in a deployment.
+INSECURE_HTTP = env.bool("KANGFU_INSECURE_HTTP", DEBUG)
+
+SECRET_KEY = env.str("SECRET_KEY")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if INSECURE_HTTP else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", [])
+
+# Sensitive columns (ID numbers, phones, bank accounts) are encrypted with these keys, which live
+# outside the database and apart from SECRET_KEY. "kid:base64key,kid:base64key"; the first encrypts.
+KANGFU_DATA_KEYS = env.str("KANGFU_DATA_KEYS")
+# Keyed hash for exact-match search on encrypted columns (blind index). Never rotated in place:
+# changing it means re-indexing every row (`kangfu keys reindex`).
+KANGFU_INDEX_KEY = env.str("KANGFU_INDEX_KEY")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_filters",
+    "django_tables2",
+    "django_tasks",
+    "django_tasks_db",
+    "axes",
+    "csp",
+    "ninja",
+    "kangfu.core",
+    "kangfu.people",
+    "kangfu.reports",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kangfu.core.middleware.AuditContextMiddleware",
+    "kangfu.core.middleware.SessionLifetimeMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "kangfu.urls"
+WSGI_APPLICATION = "kangfu.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "kangfu.core.context_processors.layout",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.dj_db_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'kangfu.sqlite3'}", conn_max_age=60)
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and a busy timeout let the web process and a task worker share the embedded file.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {"default": {"BACKEND": env.str("KANGFU_TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("KANGFU_PASSWORD_MIN_LENGTH", 10)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "kangfu.core.passwords.CharacterClassValidator"},
+    {"NAME": "kangfu.core.passwords.RegionNameValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Lock an account after repeated failures, whatever address the attempts come from.
+AXES_FAILURE_LIMIT = env.int("KANGFU_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("KANGFU_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+
+SESSION_IDLE_SECONDS = env.int("KANGFU_SESSION_IDLE_MINUTES", 30) * 60
+SESSION_MAX_SECONDS = env.int("KANGFU_SESSION_MAX_HOURS", 12) * 3600
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = not INSECURE_HTTP
+CSRF_COOKIE_SECURE = not INSECURE_HTTP
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("KANGFU_SSL_REDIRECT", not INSECURE_HTTP)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("KANGFU_BEHIND_PROXY", False) else None
+SECURE_HSTS_SECONDS = 0 if INSECURE_HTTP else env.int("KANGFU_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not INSECURE_HTTP
+SECURE_HSTS_PRELOAD = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    # Preloading HSTS is a decision for the deploying organisation's domain, not for the application.
+    "security.W021",
+    # Lockout is per account on purpose: street offices share one NAT address, and locking an
+    # address would lock out a whole office for one clerk's typos. Rotating user agents or cookies
+    # does not help an attacker against a per-account limit.
+    "axes.W006",
+]
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = env.path("KANGFU_STATIC_ROOT", VAR_DIR / "static")
+STATICFILES_DIRS = []
+_vendor = BASE_DIR / "node_modules"
+if (_vendor / "echarts" / "dist").is_dir():
+    STATICFILES_DIRS.append(("vendor/echarts", str(_vendor / "echarts" / "dist")))
+# Serve straight from the app directories too, so a demo needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = env.path("KANGFU_MEDIA_ROOT", VAR_DIR / "media")
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+DJANGO_TABLES2_TEMPLATE = "core/partials/table.html"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("KANGFU_LOG_LEVEL", "INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
+}
+
+# Lists stop counting past this many rows; at a million people an exact count costs more than it tells.
+KANGFU_LIST_COUNT_CAP = env.int("KANGFU_LIST_COUNT_CAP", 10000)
+KANGFU_EXPORT_MAX_ROWS = env.int("KANGFU_EXPORT_MAX_ROWS", 50000)

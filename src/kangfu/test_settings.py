@@ -1,0 +1,21 @@
+"""Test overrides, in one place. The database still comes from DATABASE_URL (SQLite by default)."""
+
+import os
+
+os.environ.setdefault("KANGFU_ENV_FILE", "/nonexistent")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
+os.environ.setdefault("KANGFU_INSECURE_HTTP", "1")
+os.environ.setdefault(
+    "KANGFU_DATA_KEYS",
+    "t2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,t1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
+)
+os.environ.setdefault("KANGFU_INDEX_KEY", "aW5kZXgta2V5LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3")
+os.environ.setdefault("KANGFU_TASK_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+
+from kangfu.settings import *  # noqa: E402,F403
+from kangfu.settings import DATABASES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
+    DATABASES["default"]["OPTIONS"] = {}

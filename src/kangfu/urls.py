@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from kangfu.api.api import api
+
+admin.site.site_header = "康复服务管理平台 · 系统管理"
+admin.site.site_title = "康复服务管理平台"
+
+urlpatterns = [
+    path("", include("kangfu.core.urls")),
+    path("people/", include("kangfu.people.urls")),
+    path("reports/", include("kangfu.reports.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "kangfu.core.views.bad_request"
+handler403 = "kangfu.core.views.permission_denied"
+handler404 = "kangfu.core.views.page_not_found"
+handler500 = "kangfu.core.views.server_error"
