@@ -12,9 +12,10 @@ from pathlib import Path
 def write_demo_env(path: Path) -> bool:
     """Create `path` if it is missing; return whether it was created. An existing file is kept,
     because its keys open the data already encrypted with them."""
+    # The static root exists from the start, so the file server has a directory to watch.
+    (path.parent / "static").mkdir(parents=True, exist_ok=True)
     if path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = base64.b64encode(os.urandom(32)).decode()
     index = base64.b64encode(os.urandom(32)).decode()
     content = (

@@ -71,7 +71,7 @@ def people_q(user: User, *, prefix: str = "") -> Q:
         return Q(pk__in=[])
     level = RegionLevel(region.level)
     if level == RegionLevel.PROVINCE:
-        return Q(**{f"{prefix}city_id__startswith": region.code[: LEVEL_DIGITS[level]]})
+        return Q(**{f"{prefix}city__code__startswith": region.code[: LEVEL_DIGITS[level]]})
     return Q(**{f"{prefix}{_SCOPE_FIELD[level]}": region.code})
 
 

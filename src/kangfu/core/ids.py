@@ -43,8 +43,9 @@ def _clean(raw: str) -> str:
 
 
 def check_character(first17: str) -> str:
-    """The 18th character for 17 leading digits."""
-    return ric.calc_check_digit(first17)
+    """The 18th character for 17 leading digits (GB 11643: weighted sum mod 11)."""
+    # python-stdnum expects all 18 characters and ignores the last one.
+    return ric.calc_check_digit(first17 + "0")
 
 
 def _birth_date(digits: str) -> dt.date:

@@ -53,7 +53,7 @@ class PersonFilter(django_filters.FilterSet):
         code = code.ljust(12, "0")
         level = level_of_code(code)
         if level == RegionLevel.PROVINCE:
-            return queryset.filter(city_id__startswith=code[: LEVEL_DIGITS[level]])
+            return queryset.filter(city__code__startswith=code[: LEVEL_DIGITS[level]])
         # Scope is applied before this filter, so a code outside the jurisdiction finds nobody.
         return queryset.filter(**{_REGION_FIELD[level]: code})
 

@@ -1,0 +1,94 @@
+"""Shared fixtures: the real Tianjin regions loaded once, and named users per role.
+
+The users follow one pattern: an owner (the street officer of 大营门街道), a colleague with
+read-only rights over the same street, and an outsider, the street officer of 华明街道 in another
+district, who must never see the owner's people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+
+from kangfu.core.models import Region, Role
+from kangfu.core.tests.factories import OrganisationFactory, UserFactory
+from kangfu.people.tests.factories import PersonFactory
+
+TIANJIN = "120100000000"
+HEXI = "120103000000"
+DAYINGMEN = "120103001000"
+XIAWAFANG = "120103002000"
+HUAMING = "120110006000"
+
+
+def load_regions() -> None:
+    if not Region.objects.exists():
+        call_command("regions", "import", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        load_regions()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def _user(username: str, role: str, jurisdiction: str, org_region: str | None = None):
+    org = OrganisationFactory(name=f"{username}所在机构", region_id=org_region or jurisdiction)
+    return UserFactory(username=username, role=role, jurisdiction_id=jurisdiction, organisation=org)
+
+
+@pytest.fixture
+def owner(db):
+    """大营门街道的街道工作人员。"""
+    return _user("owner", Role.STREET_OFFICER, DAYINGMEN)
+
+
+@pytest.fixture
+def colleague(db):
+    """A psychiatrist whose jurisdiction covers the same street: may read, not write or reveal."""
+    return _user("colleague", Role.PSYCHIATRIST, DAYINGMEN)
+
+
+@pytest.fixture
+def outsider(db):
+    """华明街道（东丽区）的街道工作人员。"""
+    return _user("outsider", Role.STREET_OFFICER, HUAMING)
+
+
+@pytest.fixture
+def district_admin(db):
+    return _user("hexi_admin", Role.DISTRICT_ADMIN, HEXI)
+
+
+@pytest.fixture
+def city_admin(db):
+    return _user("city_admin", Role.CITY_ADMIN, TIANJIN)
+
+
+@pytest.fixture
+def auditor(db):
+    return _user("auditor", Role.AUDITOR, TIANJIN)
+
+
+@pytest.fixture
+def person(db):
+    """Someone living in 大营门街道 九江路社区."""
+    return PersonFactory(name="张三", born=dt.date(1970, 11, 21))
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login

@@ -1,0 +1,85 @@
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from kangfu.conftest import DAYINGMEN, HEXI, TIANJIN
+from kangfu.core import access
+from kangfu.core.models import Role
+from kangfu.core.tests.factories import UserFactory
+from kangfu.people.models import Person
+from kangfu.people.tests.factories import FUJIANLU, HUAMING_COMMUNITY, JIUJIANGLU, RONGHUALI, PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def spread():
+    """One person in each of four communities across two streets and two districts."""
+    return {
+        code: PersonFactory(community_code=code).pk for code in (JIUJIANGLU, RONGHUALI, FUJIANLU, HUAMING_COMMUNITY)
+    }
+
+
+def visible(user, spread):
+    ids = set(access.scope_people(Person.objects.all(), user).values_list("pk", flat=True))
+    return {code for code, pk in spread.items() if pk in ids}
+
+
+@pytest.mark.parametrize(
+    ("role", "jurisdiction", "expected"),
+    [
+        (Role.CITY_ADMIN, TIANJIN, {JIUJIANGLU, RONGHUALI, FUJIANLU, HUAMING_COMMUNITY}),
+        (Role.DISTRICT_ADMIN, HEXI, {JIUJIANGLU, RONGHUALI, FUJIANLU}),
+        (Role.STREET_OFFICER, DAYINGMEN, {JIUJIANGLU, RONGHUALI}),
+        (Role.COMMUNITY_WORKER, JIUJIANGLU, {JIUJIANGLU}),
+        (Role.AUDITOR, TIANJIN, set()),
+        ("", TIANJIN, set()),
+    ],
+)
+def test_each_level_sees_exactly_its_subtree(spread, role, jurisdiction, expected):
+    user = UserFactory(role=role, jurisdiction_id=jurisdiction)
+    assert visible(user, spread) == expected
+
+
+def test_a_province_level_jurisdiction_sees_the_whole_province(spread):
+    user = UserFactory(role=Role.CITY_ADMIN, jurisdiction_id="120000000000")
+    assert len(visible(user, spread)) == 4
+
+
+def test_a_deactivated_account_sees_nobody(spread):
+    user = UserFactory(role=Role.CITY_ADMIN, jurisdiction_id=TIANJIN, is_active=False)
+    assert visible(user, spread) == set()
+
+
+def test_an_account_without_jurisdiction_sees_nobody(spread):
+    user = UserFactory(role=Role.CITY_ADMIN, jurisdiction_id=None)
+    assert visible(user, spread) == set()
+
+
+def test_out_of_scope_lookups_are_indistinguishable_from_missing_ones(spread, outsider):
+    with pytest.raises(Http404):
+        access.get_in_scope(Person.objects.all(), outsider, pk=spread[JIUJIANGLU])
+    with pytest.raises(Http404):
+        access.get_in_scope(Person.objects.all(), outsider, pk=999999999)
+
+
+def test_related_rows_are_scoped_through_their_person(outsider, owner):
+    from kangfu.people.models import DisabilityCertificate
+    from kangfu.people.tests.factories import CertificateFactory
+
+    CertificateFactory(person=PersonFactory(community_code=JIUJIANGLU))
+    assert access.scope_people(DisabilityCertificate.objects.all(), owner, prefix="person__").count() == 1
+    assert access.scope_people(DisabilityCertificate.objects.all(), outsider, prefix="person__").count() == 0
+
+
+def test_the_submitter_cannot_approve_their_own_item(owner, district_admin):
+    with pytest.raises(PermissionDenied) as caught:
+        access.ensure_separate_actors(submitted_by_id=owner.pk, actor=owner)
+    assert str(caught.value) == access.SAME_ACTOR
+    access.ensure_separate_actors(submitted_by_id=owner.pk, actor=district_admin)
+
+
+def test_region_checks_follow_the_code_tree(owner):
+    assert access.region_in_jurisdiction(owner, JIUJIANGLU)
+    assert not access.region_in_jurisdiction(owner, FUJIANLU)
+    assert set(access.regions_in_jurisdiction(owner).values_list("level", flat=True)) == {4, 5}

@@ -1,0 +1,62 @@
+import pytest
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+
+from kangfu.core import audit
+from kangfu.core.models import AuditAction, AuditEntry
+from kangfu.core.tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_audit_rows_cannot_be_changed_or_deleted_through_the_application(owner):
+    entry = audit.record(actor=owner, action=AuditAction.VIEW, summary="x")
+    entry.summary = "changed"
+    with pytest.raises(PermissionError):
+        entry.save()
+    with pytest.raises(PermissionError):
+        entry.delete()
+    with pytest.raises(PermissionError):
+        AuditEntry.objects.filter(pk=entry.pk).update(summary="changed")
+    with pytest.raises(PermissionError):
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+    assert AuditEntry.objects.get(pk=entry.pk).summary == "x"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL")
+@pytest.mark.parametrize("statement", ["UPDATE core_auditentry SET summary = 'forged'", "DELETE FROM core_auditentry"])
+def test_postgresql_refuses_update_and_delete_of_audit_rows(owner, statement):
+    audit.record(actor=owner, action=AuditAction.VIEW, summary="kept")
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert AuditEntry.objects.filter(summary="kept").count() == 1
+
+
+def test_a_successful_login_is_audited_with_its_address(client, owner):
+    client.post("/login/", {"username": "owner", "password": PASSWORD}, REMOTE_ADDR="10.1.2.3")
+    entry = AuditEntry.objects.get(action=AuditAction.LOGIN)
+    assert (entry.actor_id, entry.ip, entry.channel) == (owner.pk, "10.1.2.3", "web")
+
+
+def test_a_failed_login_is_audited_with_the_username_tried(client, owner):
+    client.post("/login/", {"username": "owner", "password": "wrong-password"})
+    entry = AuditEntry.objects.get(action=AuditAction.LOGIN_FAILED)
+    assert entry.actor_id is None
+    assert entry.actor_username == "owner"
+
+
+def test_changes_keep_sensitive_values_out_of_the_trail():
+    changes = audit.diff(
+        {"name": "张三", "id_number": "120101198001011234"},
+        {"name": "张四", "id_number": "120101198001011242"},
+        sensitive={"id_number"},
+    )
+    assert changes == {"name": ["张三", "张四"], "id_number": audit.HIDDEN}
+
+
+def test_auditors_search_the_trail_and_others_cannot(login, auditor, owner):
+    audit.record(actor=owner, action=AuditAction.VIEW, summary="查看 某人 的档案")
+    response = login(auditor).get("/audit/", {"username": "owner"})
+    assert response.status_code == 200
+    assert "查看 某人 的档案" in response.content.decode()
+    assert login(owner).get("/audit/").status_code == 403
