@@ -12,8 +12,8 @@ os.environ.setdefault(
 os.environ.setdefault("KANGFU_INDEX_KEY", "aW5kZXgta2V5LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3")
 os.environ.setdefault("KANGFU_TASK_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
 
-from kangfu.settings import *  # noqa: E402,F403
-from kangfu.settings import DATABASES  # noqa: E402
+from kangfu.settings import *  # noqa: F403
+from kangfu.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

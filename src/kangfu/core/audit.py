@@ -22,7 +22,8 @@ class AuditContext:
     channel: str = "cli"
 
 
-_context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar("audit_context", default=AuditContext())
+_NO_REQUEST = AuditContext()
+_context: contextvars.ContextVar[AuditContext | None] = contextvars.ContextVar("audit_context", default=None)
 
 HIDDEN = "（已修改，内容不记录）"
 
@@ -37,7 +38,7 @@ def audit_context(*, ip: str | None, channel: str) -> Iterator[None]:
 
 
 def current_context() -> AuditContext:
-    return _context.get()
+    return _context.get() or _NO_REQUEST
 
 
 def record(
@@ -52,7 +53,7 @@ def record(
     object_id: str = "",
     actor_username: str = "",
 ) -> AuditEntry:
-    ctx = _context.get()
+    ctx = current_context()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from kangfu.core.models import Organisation, OrganisationKind, Region, RegionLevel, Role, User
 
-DEMO_PASSWORD = "Kf-Demo-2026"
+DEMO_PASSWORD = "Kf-Demo-2026"  # noqa: S105 - printed by `make demo` on purpose; demo only
 
 TIANJIN_CITY = "120100000000"
 HEXI = "120103000000"
@@ -30,7 +30,9 @@ class DemoAccount:
     note: str = ""
 
 
-def _org(name: str, kind: str, region: str, parent: Organisation | None = None, address: str = "") -> Organisation:
+def _org(
+    name: str, kind: str, region: str, parent: Organisation | None = None, address: str = ""
+) -> Organisation:
     org, _ = Organisation.objects.update_or_create(
         region_id=region, name=name, defaults={"kind": kind, "parent": parent, "address": address}
     )
@@ -56,7 +58,9 @@ def ensure_organisations(*, community_code: str) -> dict[str, Organisation]:
     _org("赤龙南街社区卫生服务中心康复站点", OrganisationKind.REHAB_SITE, "120111003000", parent=rehab)
     orgs["anding"] = _org("天津市安定医院", OrganisationKind.PSYCHIATRIC_HOSPITAL, HEXI)
     _org("北辰安津医院", OrganisationKind.PSYCHIATRIC_HOSPITAL, BEICHEN)
-    centre = _org("武清区康复辅助器具租赁服务中心", OrganisationKind.DEVICE_CENTRE, YANGCUN, address="杨村街道新华北路")
+    centre = _org(
+        "武清区康复辅助器具租赁服务中心", OrganisationKind.DEVICE_CENTRE, YANGCUN, address="杨村街道新华北路"
+    )
     orgs["devices"] = centre
     _org("下朱庄街道辅具租赁网点", OrganisationKind.DEVICE_OUTLET, "120114002000", parent=centre)
     _org("黄庄街道辅具租赁网点", OrganisationKind.DEVICE_OUTLET, "120114004000", parent=centre)
@@ -66,13 +70,28 @@ def ensure_organisations(*, community_code: str) -> dict[str, Organisation]:
 
 def demo_accounts(community_code: str) -> list[DemoAccount]:
     return [
-        DemoAccount("shi.admin", "市民政局 管理员", Role.CITY_ADMIN, "city", TIANJIN_CITY, "全市；可进入系统管理"),
+        DemoAccount(
+            "shi.admin", "市民政局 管理员", Role.CITY_ADMIN, "city", TIANJIN_CITY, "全市；可进入系统管理"
+        ),
         DemoAccount("hexi.admin", "河西区民政局 管理员", Role.DISTRICT_ADMIN, HEXI, HEXI, "河西区"),
-        DemoAccount("dayingmen", "大营门街道 工作人员", Role.STREET_OFFICER, DAYINGMEN, DAYINGMEN, "河西区大营门街道"),
-        DemoAccount("huaming", "华明街道 工作人员", Role.STREET_OFFICER, HUAMING, HUAMING, "东丽区华明街道（看不到大营门的人）"),
-        DemoAccount("shequ", "社区网格员", Role.COMMUNITY_WORKER, "community", community_code, "大营门街道的一个社区"),
+        DemoAccount(
+            "dayingmen", "大营门街道 工作人员", Role.STREET_OFFICER, DAYINGMEN, DAYINGMEN, "河西区大营门街道"
+        ),
+        DemoAccount(
+            "huaming",
+            "华明街道 工作人员",
+            Role.STREET_OFFICER,
+            HUAMING,
+            HUAMING,
+            "东丽区华明街道（看不到大营门的人）",
+        ),
+        DemoAccount(
+            "shequ", "社区网格员", Role.COMMUNITY_WORKER, "community", community_code, "大营门街道的一个社区"
+        ),
         DemoAccount("xiqing.rehab", "西青康复中心 社工", Role.REHAB_WORKER, "rehab", XIQING, "西青区"),
-        DemoAccount("anding.doctor", "安定医院 医师", Role.PSYCHIATRIST, "anding", TIANJIN_CITY, "全市，只读"),
+        DemoAccount(
+            "anding.doctor", "安定医院 医师", Role.PSYCHIATRIST, "anding", TIANJIN_CITY, "全市，只读"
+        ),
         DemoAccount("wuqing.fuju", "武清辅具中心 业务员", Role.DEVICE_CLERK, "devices", WUQING, "武清区"),
         DemoAccount("shenji", "市民政局 审计员", Role.AUDITOR, "city", TIANJIN_CITY, "只看审计日志"),
     ]

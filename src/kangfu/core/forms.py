@@ -32,4 +32,6 @@ class CsvUploadForm(forms.Form):
     dry_run = forms.BooleanField(label="只检查，不导入", required=False)
 
     def clean_file(self):
-        return uploads.read_text_upload(self.cleaned_data["file"], allowed=(".csv",), max_bytes=2 * 1024 * 1024)
+        return uploads.read_text_upload(
+            self.cleaned_data["file"], allowed=(".csv",), max_bytes=2 * 1024 * 1024
+        )

@@ -29,8 +29,10 @@ def rotate_all(batch_size: int = 2000) -> dict[str, int]:
     for model, names in _encrypted_fields():
         stale = Q()
         for name in names:
-            stale |= ~Q(**{f"{name}__startswith": prefix}) & ~Q(**{f"{name}__exact": ""}) & Q(
-                **{f"{name}__isnull": False}
+            stale |= (
+                ~Q(**{f"{name}__startswith": prefix})
+                & ~Q(**{f"{name}__exact": ""})
+                & Q(**{f"{name}__isnull": False})
             )
         done = 0
         while True:

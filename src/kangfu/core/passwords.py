@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+
 from django.core.exceptions import ValidationError
 
 MIXED_CLASSES = "密码须包含大写字母、小写字母、数字和符号中的至少三类。"

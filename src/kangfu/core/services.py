@@ -85,6 +85,7 @@ def region_import_csv(*, actor: User | None, text: str, dry_run: bool = False) -
             parent = _parent_code(code, level)
             if parent not in known and not Region.objects.filter(code=parent).exists():
                 report.errors.append((line, f"上级区划 {parent} 不存在。"))
+    report.errors.sort()
     if report.errors or dry_run:
         return report
     with transaction.atomic():
@@ -171,10 +172,10 @@ def api_token_user(token: str) -> User | None:
     return row.user
 
 
-def organisation_ensure(*, name: str, kind: str, region_code: str, parent: Organisation | None = None,
-                        address: str = "") -> Organisation:
+def organisation_ensure(
+    *, name: str, kind: str, region_code: str, parent: Organisation | None = None, address: str = ""
+) -> Organisation:
     org, _created = Organisation.objects.get_or_create(
         region_id=region_code, name=name, defaults={"kind": kind, "parent": parent, "address": address}
     )
     return org
-

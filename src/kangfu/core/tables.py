@@ -18,7 +18,18 @@ class AuditTable(tables.Table):
     class Meta:
         model = AuditEntry
         fields = ()
-        sequence = ("at", "actor_username", "action", "summary", "object_type", "object_id", "person_id", "ip", "channel", "changes")
+        sequence = (
+            "at",
+            "actor_username",
+            "action",
+            "summary",
+            "object_type",
+            "object_id",
+            "person_id",
+            "ip",
+            "channel",
+            "changes",
+        )
         orderable = False
         attrs = {"class": "table table-compact"}
         empty_text = "没有符合条件的记录。"

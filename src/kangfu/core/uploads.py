@@ -22,7 +22,9 @@ def check_upload(upload: UploadedFile, *, allowed: tuple[str, ...], max_bytes: i
     if suffix not in allowed:
         raise ValidationError(WRONG_TYPE.format(allowed="、".join(allowed)), code="upload_type")
     if upload.size is not None and upload.size > max_bytes:
-        raise ValidationError(TOO_LARGE.format(size=_human(upload.size), limit=_human(max_bytes)), code="upload_size")
+        raise ValidationError(
+            TOO_LARGE.format(size=_human(upload.size), limit=_human(max_bytes)), code="upload_size"
+        )
     if not upload.size:
         raise ValidationError(EMPTY, code="upload_empty")
 

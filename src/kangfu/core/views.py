@@ -38,7 +38,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         with transaction.atomic():
             response = super().form_valid(form)
-            audit.record(actor=self.request.user, action=AuditAction.PASSWORD_CHANGE, obj=self.request.user, summary="修改密码")
+            audit.record(
+                actor=self.request.user,
+                action=AuditAction.PASSWORD_CHANGE,
+                obj=self.request.user,
+                summary="修改密码",
+            )
         messages.success(self.request, "密码已修改。")
         return response
 
@@ -48,8 +53,12 @@ class AuditFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(choices=AuditAction.choices, label="操作")
     person_id = django_filters.NumberFilter(label="人员编号")
     object_type = django_filters.CharFilter(label="对象类型")
-    since = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label="起始日期", widget=DateInput)
-    until = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label="截止日期", widget=DateInput)
+    since = django_filters.DateFilter(
+        field_name="at", lookup_expr="date__gte", label="起始日期", widget=DateInput
+    )
+    until = django_filters.DateFilter(
+        field_name="at", lookup_expr="date__lte", label="截止日期", widget=DateInput
+    )
 
     class Meta:
         model = AuditEntry
@@ -85,7 +94,10 @@ def region_import(request):
                 status = 400
             else:
                 if report.ok and not form.cleaned_data["dry_run"]:
-                    messages.success(request, f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}。")
+                    messages.success(
+                        request,
+                        f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}。",
+                    )
                     return redirect("region_import")
                 status = 200 if report.ok else 400
         else:

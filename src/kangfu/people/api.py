@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from kangfu.core import access, audit
 from kangfu.core.ids import mask_id_number, mask_phone
@@ -161,14 +161,19 @@ def _detail_out(p: Person) -> dict:
         ],
         "certificates": [_cert_out(c) for c in related["certificates"]],
         "income_periods": [
-            {"status": i.status, "start_date": i.start_date, "end_date": i.end_date} for i in related["income_periods"]
+            {"status": i.status, "start_date": i.start_date, "end_date": i.end_date}
+            for i in related["income_periods"]
         ],
         "life_events": [{"kind": e.kind, "occurred_on": e.occurred_on} for e in related["life_events"]],
     }
 
 
-@router.get("/", response=PersonPage, summary="人员列表",
-            description="查询参数同页面筛选：q（姓名开头、身份证号、残疾人证号或电话）、region、category、grade、income、vital_status；limit 最多 100。")
+@router.get(
+    "/",
+    response=PersonPage,
+    summary="人员列表",
+    description="查询参数同页面筛选：q（姓名开头、身份证号、残疾人证号或电话）、region、category、grade、income、vital_status；limit 最多 100。",
+)
 def list_people(request, limit: int = 20, offset: int = 0):
     access.require(request.user, "reads_people")
     limit = max(1, min(limit, 100))
@@ -184,7 +189,13 @@ def list_people(request, limit: int = 20, offset: int = 0):
 def get_person(request, person_id: int):
     access.require(request.user, "reads_people")
     person = selectors.person_get_for_user(user=request.user, pk=person_id)
-    audit.record(actor=request.user, action=AuditAction.VIEW, obj=person, person_id=person.pk, summary=f"查看 {person.name} 的档案（API）")
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=person,
+        person_id=person.pk,
+        summary=f"查看 {person.name} 的档案（API）",
+    )
     return _detail_out(person)
 
 
@@ -197,13 +208,17 @@ def create_person(request, payload: PersonIn):
         body = {"detail": exc.messages[0], "errors": exc.message_dict}
         if exc.messages[0] == services.DUPLICATE_PERSON:
             body["errors"]["existing_id"] = [str(exc.person_id)]
-        return 409, body
+        return Status(409, body)
     person = selectors.person_get_for_user(user=request.user, pk=person.pk)
-    return 201, _person_out(person)
+    return Status(201, _person_out(person))
 
 
-@router.patch("/{int:person_id}", response={200: PersonOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
-              summary="修改人员", description="须带上读取时的 version；记录已被他人修改时返回 409，不保存。")
+@router.patch(
+    "/{int:person_id}",
+    response={200: PersonOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="修改人员",
+    description="须带上读取时的 version；记录已被他人修改时返回 409，不保存。",
+)
 def update_person(request, person_id: int, payload: PersonPatch):
     access.require(request.user, "writes_people")
     person = selectors.person_get_for_user(user=request.user, pk=person_id)
@@ -220,6 +235,6 @@ def update_person(request, person_id: int, payload: PersonPatch):
     try:
         services.person_update(actor=request.user, person=person, data=data, expected_version=payload.version)
     except services.DuplicatePerson as exc:
-        return 409, {"detail": exc.messages[0], "errors": exc.message_dict}
+        return Status(409, {"detail": exc.messages[0], "errors": exc.message_dict})
     person = get_object_or_404(selectors.person_list(user=request.user), pk=person_id)
-    return 200, _person_out(person)
+    return Status(200, _person_out(person))

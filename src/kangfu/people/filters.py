@@ -36,8 +36,12 @@ class PersonFilter(django_filters.FilterSet):
     grade = django_filters.TypedChoiceFilter(
         label="残疾等级", choices=DisabilityGrade.choices, coerce=int, method="filter_certificate"
     )
-    income = django_filters.ChoiceFilter(label="收入状况", choices=IncomeStatus.choices, method="filter_income", empty_label="全部")
-    vital_status = django_filters.ChoiceFilter(label="人员状态", choices=VitalStatus.choices, empty_label="全部")
+    income = django_filters.ChoiceFilter(
+        label="收入状况", choices=IncomeStatus.choices, method="filter_income", empty_label="全部"
+    )
+    vital_status = django_filters.ChoiceFilter(
+        label="人员状态", choices=VitalStatus.choices, empty_label="全部"
+    )
 
     class Meta:
         model = Person
@@ -72,9 +76,9 @@ class PersonFilter(django_filters.FilterSet):
 
     def filter_income(self, queryset, name, value):
         today = timezone.localdate()
-        current = IncomePeriod.objects.filter(person=OuterRef("pk"), status=value, start_date__lte=today).filter(
-            Q(end_date__isnull=True) | Q(end_date__gte=today)
-        )
+        current = IncomePeriod.objects.filter(
+            person=OuterRef("pk"), status=value, start_date__lte=today
+        ).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
         return queryset.filter(Exists(current))
 
 

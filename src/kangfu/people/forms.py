@@ -19,7 +19,9 @@ from kangfu.people.models import (
 class PersonForm(forms.Form):
     name = forms.CharField(label="姓名", max_length=50)
     id_number = forms.CharField(
-        label="身份证号", max_length=30, help_text="18位居民身份证号；旧版15位号码会自动转换。出生日期和性别由号码得出。"
+        label="身份证号",
+        max_length=30,
+        help_text="18位居民身份证号；旧版15位号码会自动转换。出生日期和性别由号码得出。",
     )
     phone = forms.CharField(label="联系电话", max_length=20, required=False)
     street = forms.ChoiceField(label="街道（乡镇）")
@@ -28,7 +30,7 @@ class PersonForm(forms.Form):
     hukou_region = forms.CharField(
         label="户籍地区划代码", max_length=12, required=False, help_text="不填则与居住社区相同。"
     )
-    hukou_type = forms.ChoiceField(label="户口性质", choices=[("", "—")] + HukouType.choices, required=False)
+    hukou_type = forms.ChoiceField(label="户口性质", choices=[("", "—"), *HukouType.choices], required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     error_messages = {"required": "请填写此项。"}
@@ -40,7 +42,7 @@ class PersonForm(forms.Form):
             field.error_messages["invalid_choice"] = "所选项不在可选范围内。"
         regions = access.regions_in_jurisdiction(user)
         streets = list(regions.filter(level=RegionLevel.STREET).values_list("code", "name"))
-        self.fields["street"].choices = [("", "请选择")] + streets
+        self.fields["street"].choices = [("", "请选择"), *streets]
         street = self.data.get("street") or self.initial.get("street")
         if not street and len(streets) == 1:
             street = streets[0][0]
@@ -50,7 +52,7 @@ class PersonForm(forms.Form):
             if street
             else []
         )
-        self.fields["community"].choices = [("", "请选择")] + communities
+        self.fields["community"].choices = [("", "请选择"), *communities]
         self.fields["street"].widget.attrs.update(
             {"hx-get": "/people/communities/", "hx-target": "#id_community", "hx-trigger": "change"}
         )
@@ -105,7 +107,9 @@ class IncomeEndForm(forms.Form):
 class LifeEventForm(forms.Form):
     kind = forms.ChoiceField(label="事件", choices=LifeEventKind.choices)
     occurred_on = forms.DateField(label="发生日期", widget=DateInput)
-    to_region = forms.CharField(label="新户籍地区划代码", max_length=12, required=False, help_text="户籍迁移时填写。")
+    to_region = forms.CharField(
+        label="新户籍地区划代码", max_length=12, required=False, help_text="户籍迁移时填写。"
+    )
     document = forms.CharField(label="依据（证明/文书编号）", max_length=100, required=False)
     note = forms.CharField(label="备注", max_length=200, required=False)
 
@@ -119,6 +123,12 @@ def _localise(form_class: type[forms.Form]) -> None:
             field.error_messages["invalid_choice"] = "所选项不在可选范围内。"
 
 
-for _form in (GuardianForm, CertificateForm, CertificateCancelForm, IncomePeriodForm, IncomeEndForm, LifeEventForm):
+for _form in (
+    GuardianForm,
+    CertificateForm,
+    CertificateCancelForm,
+    IncomePeriodForm,
+    IncomeEndForm,
+    LifeEventForm,
+):
     _localise(_form)
-

@@ -51,11 +51,15 @@ class Person(models.Model):
     community = models.ForeignKey(
         Region, verbose_name="居住社区", on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    street = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
+    street = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False
+    )
     district = models.ForeignKey(
         Region, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False
     )
-    city = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False)
+    city = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False
+    )
     address = models.CharField("居住地址", max_length=200, blank=True)
     hukou_region = models.ForeignKey(
         Region, verbose_name="户籍地", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -68,7 +72,12 @@ class Person(models.Model):
     created_at = models.DateTimeField("登记时间", default=timezone.now, editable=False)
     updated_at = models.DateTimeField("更新时间", default=timezone.now, editable=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
 
     class Meta:
@@ -157,7 +166,9 @@ class DisabilityCertificate(models.Model):
     grade = models.PositiveSmallIntegerField("残疾等级", choices=DisabilityGrade.choices)
     issued_on = models.DateField("发证日期")
     expires_on = models.DateField("有效期至", null=True, blank=True)
-    status = models.CharField("状态", max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.VALID)
+    status = models.CharField(
+        "状态", max_length=10, choices=CertificateStatus.choices, default=CertificateStatus.VALID
+    )
     status_changed_on = models.DateField("状态变更日期", null=True, blank=True)
     status_reason = models.CharField("变更原因", max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -169,8 +180,12 @@ class DisabilityCertificate(models.Model):
             models.UniqueConstraint(
                 fields=["person"], condition=models.Q(status="valid"), name="certificate_one_valid_per_person"
             ),
-            models.CheckConstraint(condition=models.Q(category__gte=1, category__lte=7), name="certificate_category_1_7"),
-            models.CheckConstraint(condition=models.Q(grade__gte=1, grade__lte=4), name="certificate_grade_1_4"),
+            models.CheckConstraint(
+                condition=models.Q(category__gte=1, category__lte=7), name="certificate_category_1_7"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(grade__gte=1, grade__lte=4), name="certificate_grade_1_4"
+            ),
         ]
         indexes = [models.Index(fields=["status", "category", "grade"], name="certificate_status_cat_grade")]
 
@@ -236,7 +251,12 @@ class LifeEvent(models.Model):
     note = models.CharField("备注", max_length=200, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now, editable=False)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
 
     class Meta:

@@ -35,7 +35,9 @@ def person_list(*, user: User) -> QuerySet[Person]:
     return (
         access.scope_people(Person.objects.all(), user)
         .select_related("community", "street")
-        .prefetch_related(Prefetch("certificates", queryset=valid_certificates(), to_attr="valid_certificates"))
+        .prefetch_related(
+            Prefetch("certificates", queryset=valid_certificates(), to_attr="valid_certificates")
+        )
         .order_by("-id")
     )
 
@@ -53,7 +55,9 @@ def person_detail_related(person: Person) -> dict[str, list]:
         "guardians": list(Guardian.objects.filter(person=person)),
         "certificates": list(DisabilityCertificate.objects.filter(person=person)),
         "income_periods": list(IncomePeriod.objects.filter(person=person)),
-        "life_events": list(LifeEvent.objects.filter(person=person).select_related("to_region", "recorded_by")),
+        "life_events": list(
+            LifeEvent.objects.filter(person=person).select_related("to_region", "recorded_by")
+        ),
     }
 
 
@@ -65,7 +69,11 @@ def search_q(text: str) -> Q:
         return Q()
     if _CERT_LIKE.match(value):
         return Q(
-            Exists(DisabilityCertificate.objects.filter(person=OuterRef("pk"), number_hash=certificate_hash(value.upper())))
+            Exists(
+                DisabilityCertificate.objects.filter(
+                    person=OuterRef("pk"), number_hash=certificate_hash(value.upper())
+                )
+            )
         )
     if _ID_LIKE.match(value):
         try:

@@ -181,7 +181,9 @@ def person_create(*, actor: User | None, data: PersonData) -> Person:
     """Register a person. A known ID number raises DuplicatePerson pointing at the existing record."""
     values = _clean(data)
     _ensure_can_write(actor, values["community_id"])
-    existing = Person.objects.filter(id_number_hash=values["id_number_hash"]).values_list("pk", flat=True).first()
+    existing = (
+        Person.objects.filter(id_number_hash=values["id_number_hash"]).values_list("pk", flat=True).first()
+    )
     if existing is not None:
         raise _duplicate(actor, existing)
     try:
@@ -197,7 +199,11 @@ def person_create(*, actor: User | None, data: PersonData) -> Person:
             )
     except IntegrityError:
         # Two clerks registering the same number at once: the unique blind index lets one through.
-        existing = Person.objects.filter(id_number_hash=values["id_number_hash"]).values_list("pk", flat=True).first()
+        existing = (
+            Person.objects.filter(id_number_hash=values["id_number_hash"])
+            .values_list("pk", flat=True)
+            .first()
+        )
         if existing is None:
             raise
         raise _duplicate(actor, existing) from None
@@ -313,7 +319,9 @@ def guardian_add(
             person_id=person.pk,
             summary=f"为 {person.name} 添加{'监护人' if is_guardian else '照护人'} {guardian.name}",
             changes=audit.snapshot(
-                guardian, ("name", "relation", "is_guardian", "is_carer", "phone", "id_number"), sensitive=SENSITIVE
+                guardian,
+                ("name", "relation", "is_guardian", "is_carer", "phone", "id_number"),
+                sensitive=SENSITIVE,
             ),
         )
     return guardian
@@ -371,7 +379,9 @@ def certificate_issue(
             obj=cert,
             person_id=person.pk,
             summary=f"登记 {person.name} 的残疾人证（{cert}）" + ("，原证已换发" if replaced else ""),
-            changes=audit.snapshot(cert, ("number", "category", "grade", "issued_on", "expires_on"), sensitive=SENSITIVE),
+            changes=audit.snapshot(
+                cert, ("number", "category", "grade", "issued_on", "expires_on"), sensitive=SENSITIVE
+            ),
         )
     return cert
 
@@ -384,9 +394,9 @@ def certificate_cancel(
     if cancelled_on > _today():
         raise ValidationError({"cancelled_on": [FUTURE_DATE]})
     with transaction.atomic():
-        changed = DisabilityCertificate.objects.filter(pk=certificate.pk, status=CertificateStatus.VALID).update(
-            status=CertificateStatus.CANCELLED, status_changed_on=cancelled_on, status_reason=reason
-        )
+        changed = DisabilityCertificate.objects.filter(
+            pk=certificate.pk, status=CertificateStatus.VALID
+        ).update(status=CertificateStatus.CANCELLED, status_changed_on=cancelled_on, status_reason=reason)
         if changed != 1:
             raise ValidationError(CERT_NOT_VALID)
         _touch(person)
@@ -526,7 +536,9 @@ def life_event_record(
         updates: dict[str, Any] = {"vital_status": vital_status_after(events)}
         if kind in (LifeEventKind.MOVE_OUT, LifeEventKind.MOVE_IN) and to_region:
             updates["hukou_region_id"] = to_region
-        Person.objects.filter(pk=person.pk).update(**updates, version=person.version + 1, updated_at=timezone.now())
+        Person.objects.filter(pk=person.pk).update(
+            **updates, version=person.version + 1, updated_at=timezone.now()
+        )
         audit.record(
             actor=actor,
             action=AuditAction.CREATE,

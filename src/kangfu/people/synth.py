@@ -43,7 +43,18 @@ GIVEN_CHARS = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国淑珍玉凤红梅德文辉力斌宇浩凯鹏飞鑫波宁"
     "海燕俊峰志琳晶丹萍雪颖慧欣婷怡瑶春秋冬松柏林森立新永福寿庆喜祥瑞嘉佳一子晨阳思雨梓涵浩然宏"
 )
-OTHER_ADDRESS_CODES = ("130102", "370102", "410102", "210102", "230102", "510104", "340102", "320102", "131082", "130203")
+OTHER_ADDRESS_CODES = (
+    "130102",
+    "370102",
+    "410102",
+    "210102",
+    "230102",
+    "510104",
+    "340102",
+    "320102",
+    "131082",
+    "130203",
+)
 CATEGORY_WEIGHTS = {4: 45, 1: 8, 2: 10, 3: 2, 5: 10, 6: 15, 7: 10}
 GRADE_WEIGHTS = {1: 15, 2: 25, 3: 30, 4: 30}
 START_OF_RECORDS = dt.date(2012, 1, 1)
@@ -95,8 +106,10 @@ class _Maker:
     def birth_date(self) -> dt.date:
         rng = self.rng
         # Disabled people are older than the population: the weights lean to the over-sixties.
-        age = rng.choices([rng.randint(3, 17), rng.randint(18, 44), rng.randint(45, 59), rng.randint(60, 95)],
-                          weights=[6, 24, 28, 42])[0]
+        age = rng.choices(
+            [rng.randint(3, 17), rng.randint(18, 44), rng.randint(45, 59), rng.randint(60, 95)],
+            weights=[6, 24, 28, 42],
+        )[0]
         born_year = self.today.year - age
         return dt.date(born_year, rng.randint(1, 12), rng.randint(1, 28))
 
@@ -119,7 +132,9 @@ def synthesise(
     progress: Callable[[int], None] | None = None,
 ) -> SynthReport:
     """Add `people` synthetic people (and their sub-records) to the registry."""
-    communities = list(Region.objects.filter(level=RegionLevel.COMMUNITY).order_by("code").values_list("code", flat=True))
+    communities = list(
+        Region.objects.filter(level=RegionLevel.COMMUNITY).order_by("code").values_list("code", flat=True)
+    )
     if not communities:
         raise ValueError("尚未导入行政区划，请先运行 kangfu regions import。")
     focus_pools = []
@@ -219,36 +234,69 @@ def _sub_records(maker: _Maker, batch: list[tuple[Person, dict]], report: SynthR
                 old = f"{number}{category}{grade + 1}"
                 certs.append(
                     DisabilityCertificate(
-                        person=person, number=old, number_hash=certificate_hash(old), category=category,
-                        grade=grade + 1, issued_on=old_issued, expires_on=_plus_years(old_issued, 10),
-                        status=CertificateStatus.REPLACED, status_changed_on=issued, status_reason="换发新证",
+                        person=person,
+                        number=old,
+                        number_hash=certificate_hash(old),
+                        category=category,
+                        grade=grade + 1,
+                        issued_on=old_issued,
+                        expires_on=_plus_years(old_issued, 10),
+                        status=CertificateStatus.REPLACED,
+                        status_changed_on=issued,
+                        status_reason="换发新证",
                     )
                 )
             cert_no = f"{number}{category}{grade}"
             certs.append(
                 DisabilityCertificate(
-                    person=person, number=cert_no, number_hash=certificate_hash(cert_no), category=category,
-                    grade=grade, issued_on=issued, expires_on=_plus_years(issued, 10),
+                    person=person,
+                    number=cert_no,
+                    number_hash=certificate_hash(cert_no),
+                    category=category,
+                    grade=grade,
+                    issued_on=issued,
+                    expires_on=_plus_years(issued, 10),
                 )
             )
         roll = rng.random()
         if roll < 0.22:
-            status = IncomeStatus.DIBAO if roll < 0.15 else IncomeStatus.DIBAO_EDGE if roll < 0.20 else IncomeStatus.TEKUN
-            periods.append(IncomePeriod(person=person, status=status, start_date=_days(rng, START_OF_RECORDS, today)))
+            status = (
+                IncomeStatus.DIBAO
+                if roll < 0.15
+                else IncomeStatus.DIBAO_EDGE
+                if roll < 0.20
+                else IncomeStatus.TEKUN
+            )
+            periods.append(
+                IncomePeriod(person=person, status=status, start_date=_days(rng, START_OF_RECORDS, today))
+            )
         elif roll < 0.25:
             start = _days(rng, START_OF_RECORDS, today - dt.timedelta(days=400))
             periods.append(
-                IncomePeriod(person=person, status=IncomeStatus.DIBAO, start_date=start,
-                             end_date=_days(rng, start + dt.timedelta(days=90), today))
+                IncomePeriod(
+                    person=person,
+                    status=IncomeStatus.DIBAO,
+                    start_date=start,
+                    end_date=_days(rng, start + dt.timedelta(days=90), today),
+                )
             )
         if rng.random() < 0.35:
             age = today.year - extra["born"].year
-            relation = GuardianRelation.PARENT if age < 30 else rng.choice([GuardianRelation.SPOUSE, GuardianRelation.CHILD])
+            relation = (
+                GuardianRelation.PARENT
+                if age < 30
+                else rng.choice([GuardianRelation.SPOUSE, GuardianRelation.CHILD])
+            )
             phone = maker.phone()
             guardians.append(
-                Guardian(person=person, name=maker.name(person.name[0] if relation == GuardianRelation.PARENT else None),
-                         relation=relation, is_guardian=age < 18 or rng.random() < 0.5, is_carer=rng.random() < 0.7,
-                         phone=phone)
+                Guardian(
+                    person=person,
+                    name=maker.name(person.name[0] if relation == GuardianRelation.PARENT else None),
+                    relation=relation,
+                    is_guardian=age < 18 or rng.random() < 0.5,
+                    is_carer=rng.random() < 0.7,
+                    phone=phone,
+                )
             )
         roll = rng.random()
         kind = None
@@ -271,8 +319,14 @@ def _sub_records(maker: _Maker, batch: list[tuple[Person, dict]], report: SynthR
                 LifeEventKind.MISSING: VitalStatus.MISSING,
                 LifeEventKind.IMPRISONMENT: VitalStatus.IMPRISONED,
             }.get(kind)
-            if kind == LifeEventKind.IMPRISONMENT and rng.random() < 0.3 and day < today - dt.timedelta(days=60):
-                events.append(LifeEvent(person=person, kind=LifeEventKind.RELEASE, occurred_on=_days(rng, day, today)))
+            if (
+                kind == LifeEventKind.IMPRISONMENT
+                and rng.random() < 0.3
+                and day < today - dt.timedelta(days=60)
+            ):
+                events.append(
+                    LifeEvent(person=person, kind=LifeEventKind.RELEASE, occurred_on=_days(rng, day, today))
+                )
                 status = None
             if status:
                 vital.setdefault(status, []).append(person.pk)

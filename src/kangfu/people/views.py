@@ -121,7 +121,9 @@ def person_export(request):
 def community_options(request):
     """<option>s of the communities of one street, for the person form's second select."""
     street = request.GET.get("street", "")
-    regions = access.regions_in_jurisdiction(request.user).filter(level=RegionLevel.COMMUNITY, parent_id=street)
+    regions = access.regions_in_jurisdiction(request.user).filter(
+        level=RegionLevel.COMMUNITY, parent_id=street
+    )
     return render(request, "people/partials/community_options.html", {"communities": regions})
 
 
@@ -196,7 +198,13 @@ def person_detail(request, pk: int):
     tab = request.GET.get("tab", "basic")
     if tab not in dict(TABS):
         tab = "basic"
-    audit.record(actor=request.user, action=AuditAction.VIEW, obj=person, person_id=person.pk, summary=f"查看 {person.name} 的档案")
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=person,
+        person_id=person.pk,
+        summary=f"查看 {person.name} 的档案",
+    )
     context = _detail_context(request, person, tab)
     template = "people/partials/tab.html" if request.htmx else "people/detail.html"
     return render(request, template, context)
@@ -257,7 +265,9 @@ def _sub_form_post(request, pk: int, *, tab: str, form_class, form_key: str, act
 
 
 def _scoped_item(model, person_pk: int, item: int, user):
-    return access.get_in_scope(model.objects.select_related("person"), user, prefix="person__", pk=item, person_id=person_pk)
+    return access.get_in_scope(
+        model.objects.select_related("person"), user, prefix="person__", pk=item, person_id=person_pk
+    )
 
 
 @login_required
@@ -356,4 +366,3 @@ def life_event_add(request, pk: int):
     return _sub_form_post(
         request, pk, tab="events", form_class=LifeEventForm, form_key="event_form", action=record
     )
-

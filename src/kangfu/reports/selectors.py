@@ -24,10 +24,7 @@ def people_by_subregion(*, user: User) -> list[tuple[str, int]]:
         return []
     field = _CHILD_FIELD[RegionLevel(region.level)]
     rows = (
-        access.scope_people(Person.objects.all(), user)
-        .values(field)
-        .annotate(n=Count("id"))
-        .order_by(field)
+        access.scope_people(Person.objects.all(), user).values(field).annotate(n=Count("id")).order_by(field)
     )
     names = dict(Region.objects.filter(code__in=[r[field] for r in rows]).values_list("code", "name"))
     return [(names.get(r[field], r[field]), r["n"]) for r in rows]
@@ -35,7 +32,9 @@ def people_by_subregion(*, user: User) -> list[tuple[str, int]]:
 
 def certificates_by_category(*, user: User) -> list[tuple[str, int]]:
     rows = (
-        access.scope_people(DisabilityCertificate.objects.filter(status=CertificateStatus.VALID), user, prefix="person__")
+        access.scope_people(
+            DisabilityCertificate.objects.filter(status=CertificateStatus.VALID), user, prefix="person__"
+        )
         .values("category")
         .annotate(n=Count("id"))
         .order_by("category")

@@ -19,5 +19,10 @@ def overview(request):
     return render(
         request,
         "reports/overview.html",
-        {"by_region": by_region, "by_category": by_category, "charts": charts, "total": sum(v for _, v in by_region)},
+        {
+            "by_region": by_region,
+            "by_category": by_category,
+            "charts": charts,
+            "total": sum(v for _, v in by_region),
+        },
     )

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 def spread():
     """One person in each of four communities across two streets and two districts."""
     return {
-        code: PersonFactory(community_code=code).pk for code in (JIUJIANGLU, RONGHUALI, FUJIANLU, HUAMING_COMMUNITY)
+        code: PersonFactory(community_code=code).pk
+        for code in (JIUJIANGLU, RONGHUALI, FUJIANLU, HUAMING_COMMUNITY)
     }
 
 

@@ -24,7 +24,9 @@ def test_audit_rows_cannot_be_changed_or_deleted_through_the_application(owner):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL")
-@pytest.mark.parametrize("statement", ["UPDATE core_auditentry SET summary = 'forged'", "DELETE FROM core_auditentry"])
+@pytest.mark.parametrize(
+    "statement", ["UPDATE core_auditentry SET summary = 'forged'", "DELETE FROM core_auditentry"]
+)
 def test_postgresql_refuses_update_and_delete_of_audit_rows(owner, statement):
     audit.record(actor=owner, action=AuditAction.VIEW, summary="kept")
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:

@@ -49,7 +49,9 @@ def test_a_ciphertext_cannot_be_relabelled_with_another_key_id():
 
 
 def test_blind_index_depends_on_purpose():
-    assert crypto.blind_index("13812345678", purpose="id") != crypto.blind_index("13812345678", purpose="phone")
+    assert crypto.blind_index("13812345678", purpose="id") != crypto.blind_index(
+        "13812345678", purpose="phone"
+    )
     assert crypto.blind_index("13812345678", purpose="id") == crypto.blind_index("13812345678", purpose="id")
 
 

@@ -43,7 +43,10 @@ def test_every_single_character_change_is_rejected(number, position, replacement
 
 def test_lowercase_x_spaces_and_fullwidth_digits_are_normalised():
     assert ids.normalize_id_number(" 34052419800101001x ", today=TODAY).number == "34052419800101001X"
-    assert ids.normalize_id_number("３６０１２１１９７０１１２１００１３", today=TODAY).number == "360121197011210013"
+    assert (
+        ids.normalize_id_number("３６０１２１１９７０１１２１００１３", today=TODAY).number
+        == "360121197011210013"
+    )
 
 
 def test_fifteen_digit_numbers_are_converted_to_eighteen():

@@ -2,179 +2,443 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import kangfu.core.fields
 from django.conf import settings
 from django.db import migrations, models
 
+import kangfu.core.fields
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, verbose_name='姓名')),
-                ('id_number', kangfu.core.fields.EncryptedTextField(verbose_name='身份证号')),
-                ('id_number_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('birth_date', models.DateField(editable=False, verbose_name='出生日期')),
-                ('sex', models.CharField(choices=[('M', '男'), ('F', '女')], editable=False, max_length=1, verbose_name='性别')),
-                ('phone', kangfu.core.fields.EncryptedTextField(blank=True, default='', verbose_name='联系电话')),
-                ('phone_hash', models.CharField(blank=True, default='', editable=False, max_length=64)),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='居住地址')),
-                ('hukou_type', models.CharField(blank=True, choices=[('urban', '城镇（非农业）'), ('rural', '农村（农业）'), ('resident', '居民户口（统一登记）')], max_length=10, verbose_name='户口性质')),
-                ('vital_status', models.CharField(choices=[('normal', '正常'), ('deceased', '死亡'), ('declared_dead', '宣告死亡'), ('missing', '失踪'), ('imprisoned', '服刑')], default='normal', editable=False, max_length=15, verbose_name='人员状态')),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='登记时间')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='更新时间')),
-                ('city', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.region')),
-                ('community', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.region', verbose_name='居住社区')),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('district', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.region')),
-                ('hukou_region', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.region', verbose_name='户籍地')),
-                ('street', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.region')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="姓名")),
+                ("id_number", kangfu.core.fields.EncryptedTextField(verbose_name="身份证号")),
+                ("id_number_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                ("birth_date", models.DateField(editable=False, verbose_name="出生日期")),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[("M", "男"), ("F", "女")], editable=False, max_length=1, verbose_name="性别"
+                    ),
+                ),
+                (
+                    "phone",
+                    kangfu.core.fields.EncryptedTextField(blank=True, default="", verbose_name="联系电话"),
+                ),
+                ("phone_hash", models.CharField(blank=True, default="", editable=False, max_length=64)),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="居住地址")),
+                (
+                    "hukou_type",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("urban", "城镇（非农业）"),
+                            ("rural", "农村（农业）"),
+                            ("resident", "居民户口（统一登记）"),
+                        ],
+                        max_length=10,
+                        verbose_name="户口性质",
+                    ),
+                ),
+                (
+                    "vital_status",
+                    models.CharField(
+                        choices=[
+                            ("normal", "正常"),
+                            ("deceased", "死亡"),
+                            ("declared_dead", "宣告死亡"),
+                            ("missing", "失踪"),
+                            ("imprisoned", "服刑"),
+                        ],
+                        default="normal",
+                        editable=False,
+                        max_length=15,
+                        verbose_name="人员状态",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="登记时间"
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="更新时间"
+                    ),
+                ),
+                (
+                    "city",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.region",
+                    ),
+                ),
+                (
+                    "community",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.region",
+                        verbose_name="居住社区",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.region",
+                    ),
+                ),
+                (
+                    "hukou_region",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.region",
+                        verbose_name="户籍地",
+                    ),
+                ),
+                (
+                    "street",
+                    models.ForeignKey(
+                        db_index=False,
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '人员',
-                'verbose_name_plural': '人员',
+                "verbose_name": "人员",
+                "verbose_name_plural": "人员",
             },
         ),
         migrations.CreateModel(
-            name='LifeEvent',
+            name="LifeEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('death', '死亡'), ('declared_death', '宣告死亡'), ('missing', '宣告失踪'), ('returned', '撤销失踪/死亡宣告'), ('imprisonment', '服刑'), ('release', '刑满释放'), ('move_out', '户籍迁出'), ('move_in', '户籍迁入')], max_length=20, verbose_name='事件')),
-                ('occurred_on', models.DateField(verbose_name='发生日期')),
-                ('document', models.CharField(blank=True, max_length=100, verbose_name='依据（证明/文书编号）')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='备注')),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('recorded_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('to_region', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.region', verbose_name='迁往/迁自')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='life_events', to='people.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("death", "死亡"),
+                            ("declared_death", "宣告死亡"),
+                            ("missing", "宣告失踪"),
+                            ("returned", "撤销失踪/死亡宣告"),
+                            ("imprisonment", "服刑"),
+                            ("release", "刑满释放"),
+                            ("move_out", "户籍迁出"),
+                            ("move_in", "户籍迁入"),
+                        ],
+                        max_length=20,
+                        verbose_name="事件",
+                    ),
+                ),
+                ("occurred_on", models.DateField(verbose_name="发生日期")),
+                (
+                    "document",
+                    models.CharField(blank=True, max_length=100, verbose_name="依据（证明/文书编号）"),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="备注")),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "to_region",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.region",
+                        verbose_name="迁往/迁自",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="life_events",
+                        to="people.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '生活事件',
-                'verbose_name_plural': '生活事件',
-                'ordering': ['-occurred_on', '-id'],
+                "verbose_name": "生活事件",
+                "verbose_name_plural": "生活事件",
+                "ordering": ["-occurred_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='IncomePeriod',
+            name="IncomePeriod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('dibao', '低保'), ('dibao_edge', '低保边缘'), ('tekun', '特困供养')], max_length=12, verbose_name='收入状况')),
-                ('start_date', models.DateField(verbose_name='起始日期')),
-                ('end_date', models.DateField(blank=True, null=True, verbose_name='终止日期')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='备注')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='income_periods', to='people.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("dibao", "低保"), ("dibao_edge", "低保边缘"), ("tekun", "特困供养")],
+                        max_length=12,
+                        verbose_name="收入状况",
+                    ),
+                ),
+                ("start_date", models.DateField(verbose_name="起始日期")),
+                ("end_date", models.DateField(blank=True, null=True, verbose_name="终止日期")),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="备注")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="income_periods",
+                        to="people.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '收入状况',
-                'verbose_name_plural': '收入状况',
-                'ordering': ['-start_date', '-id'],
+                "verbose_name": "收入状况",
+                "verbose_name_plural": "收入状况",
+                "ordering": ["-start_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Guardian',
+            name="Guardian",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=50, verbose_name='姓名')),
-                ('relation', models.CharField(choices=[('parent', '父母'), ('spouse', '配偶'), ('child', '子女'), ('sibling', '兄弟姐妹'), ('relative', '其他亲属'), ('other', '其他')], max_length=10, verbose_name='关系')),
-                ('is_guardian', models.BooleanField(default=True, verbose_name='法定监护人')),
-                ('is_carer', models.BooleanField(default=False, verbose_name='主要照护人')),
-                ('phone', kangfu.core.fields.EncryptedTextField(blank=True, default='', verbose_name='联系电话')),
-                ('id_number', kangfu.core.fields.EncryptedTextField(blank=True, default='', verbose_name='身份证号')),
-                ('id_number_hash', models.CharField(blank=True, db_index=True, default='', editable=False, max_length=64)),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guardians', to='people.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=50, verbose_name="姓名")),
+                (
+                    "relation",
+                    models.CharField(
+                        choices=[
+                            ("parent", "父母"),
+                            ("spouse", "配偶"),
+                            ("child", "子女"),
+                            ("sibling", "兄弟姐妹"),
+                            ("relative", "其他亲属"),
+                            ("other", "其他"),
+                        ],
+                        max_length=10,
+                        verbose_name="关系",
+                    ),
+                ),
+                ("is_guardian", models.BooleanField(default=True, verbose_name="法定监护人")),
+                ("is_carer", models.BooleanField(default=False, verbose_name="主要照护人")),
+                (
+                    "phone",
+                    kangfu.core.fields.EncryptedTextField(blank=True, default="", verbose_name="联系电话"),
+                ),
+                (
+                    "id_number",
+                    kangfu.core.fields.EncryptedTextField(blank=True, default="", verbose_name="身份证号"),
+                ),
+                (
+                    "id_number_hash",
+                    models.CharField(blank=True, db_index=True, default="", editable=False, max_length=64),
+                ),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="地址")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guardians",
+                        to="people.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '监护人和照护人',
-                'verbose_name_plural': '监护人和照护人',
-                'ordering': ['id'],
+                "verbose_name": "监护人和照护人",
+                "verbose_name_plural": "监护人和照护人",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='DisabilityCertificate',
+            name="DisabilityCertificate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', kangfu.core.fields.EncryptedTextField(verbose_name='残疾人证号')),
-                ('number_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('category', models.PositiveSmallIntegerField(choices=[(1, '视力残疾'), (2, '听力残疾'), (3, '言语残疾'), (4, '肢体残疾'), (5, '智力残疾'), (6, '精神残疾'), (7, '多重残疾')], verbose_name='残疾类别')),
-                ('grade', models.PositiveSmallIntegerField(choices=[(1, '一级'), (2, '二级'), (3, '三级'), (4, '四级')], verbose_name='残疾等级')),
-                ('issued_on', models.DateField(verbose_name='发证日期')),
-                ('expires_on', models.DateField(blank=True, null=True, verbose_name='有效期至')),
-                ('status', models.CharField(choices=[('valid', '有效'), ('replaced', '已换发'), ('cancelled', '已注销')], default='valid', max_length=10, verbose_name='状态')),
-                ('status_changed_on', models.DateField(blank=True, null=True, verbose_name='状态变更日期')),
-                ('status_reason', models.CharField(blank=True, max_length=200, verbose_name='变更原因')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='certificates', to='people.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", kangfu.core.fields.EncryptedTextField(verbose_name="残疾人证号")),
+                ("number_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "category",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "视力残疾"),
+                            (2, "听力残疾"),
+                            (3, "言语残疾"),
+                            (4, "肢体残疾"),
+                            (5, "智力残疾"),
+                            (6, "精神残疾"),
+                            (7, "多重残疾"),
+                        ],
+                        verbose_name="残疾类别",
+                    ),
+                ),
+                (
+                    "grade",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "一级"), (2, "二级"), (3, "三级"), (4, "四级")], verbose_name="残疾等级"
+                    ),
+                ),
+                ("issued_on", models.DateField(verbose_name="发证日期")),
+                ("expires_on", models.DateField(blank=True, null=True, verbose_name="有效期至")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("valid", "有效"), ("replaced", "已换发"), ("cancelled", "已注销")],
+                        default="valid",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("status_changed_on", models.DateField(blank=True, null=True, verbose_name="状态变更日期")),
+                ("status_reason", models.CharField(blank=True, max_length=200, verbose_name="变更原因")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="certificates",
+                        to="people.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '残疾人证',
-                'verbose_name_plural': '残疾人证',
-                'ordering': ['-issued_on', '-id'],
+                "verbose_name": "残疾人证",
+                "verbose_name_plural": "残疾人证",
+                "ordering": ["-issued_on", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['city', '-id'], name='person_city_id'),
+            model_name="person",
+            index=models.Index(fields=["city", "-id"], name="person_city_id"),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['district', '-id'], name='person_district_id'),
+            model_name="person",
+            index=models.Index(fields=["district", "-id"], name="person_district_id"),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['street', '-id'], name='person_street_id'),
+            model_name="person",
+            index=models.Index(fields=["street", "-id"], name="person_street_id"),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['community', '-id'], name='person_community_id'),
+            model_name="person",
+            index=models.Index(fields=["community", "-id"], name="person_community_id"),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['phone_hash'], name='person_phone_hash'),
+            model_name="person",
+            index=models.Index(fields=["phone_hash"], name="person_phone_hash"),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['name'], name='person_name_prefix', opclasses=['varchar_pattern_ops']),
+            model_name="person",
+            index=models.Index(fields=["name"], name="person_name_prefix", opclasses=["varchar_pattern_ops"]),
         ),
         migrations.AddIndex(
-            model_name='lifeevent',
-            index=models.Index(fields=['kind', 'occurred_on'], name='life_event_kind_date'),
+            model_name="lifeevent",
+            index=models.Index(fields=["kind", "occurred_on"], name="life_event_kind_date"),
         ),
         migrations.AddIndex(
-            model_name='incomeperiod',
-            index=models.Index(fields=['status', 'person', 'start_date'], name='income_status_person'),
+            model_name="incomeperiod",
+            index=models.Index(fields=["status", "person", "start_date"], name="income_status_person"),
         ),
         migrations.AddConstraint(
-            model_name='incomeperiod',
-            constraint=models.CheckConstraint(condition=models.Q(('end_date__isnull', True), ('end_date__gte', models.F('start_date')), _connector='OR'), name='income_period_ends_after_start'),
+            model_name="incomeperiod",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("end_date__isnull", True), ("end_date__gte", models.F("start_date")), _connector="OR"
+                ),
+                name="income_period_ends_after_start",
+            ),
         ),
         migrations.AddIndex(
-            model_name='disabilitycertificate',
-            index=models.Index(fields=['status', 'category', 'grade'], name='certificate_status_cat_grade'),
+            model_name="disabilitycertificate",
+            index=models.Index(fields=["status", "category", "grade"], name="certificate_status_cat_grade"),
         ),
         migrations.AddConstraint(
-            model_name='disabilitycertificate',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'valid')), fields=('person',), name='certificate_one_valid_per_person'),
+            model_name="disabilitycertificate",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "valid")),
+                fields=("person",),
+                name="certificate_one_valid_per_person",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='disabilitycertificate',
-            constraint=models.CheckConstraint(condition=models.Q(('category__gte', 1), ('category__lte', 7)), name='certificate_category_1_7'),
+            model_name="disabilitycertificate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("category__gte", 1), ("category__lte", 7)),
+                name="certificate_category_1_7",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='disabilitycertificate',
-            constraint=models.CheckConstraint(condition=models.Q(('grade__gte', 1), ('grade__lte', 4)), name='certificate_grade_1_4'),
+            model_name="disabilitycertificate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grade__gte", 1), ("grade__lte", 4)), name="certificate_grade_1_4"
+            ),
         ),
     ]

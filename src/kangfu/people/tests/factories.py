@@ -25,7 +25,9 @@ FUJIANLU = "120103002001"  # 河西区 下瓦房街道 福建路社区
 HUAMING_COMMUNITY = "120110006001"  # 东丽区 华明街道
 
 
-def make_id_number(n: int, *, born: dt.date = dt.date(1970, 11, 21), male: bool = True, county: str = "120103") -> str:
+def make_id_number(
+    n: int, *, born: dt.date = dt.date(1970, 11, 21), male: bool = True, county: str = "120103"
+) -> str:
     """A valid ID number, distinct for each n below 500."""
     seq = (n % 500) * 2 + (1 if male else 0)
     first17 = f"{county}{born:%Y%m%d}{seq:03d}"

@@ -8,7 +8,13 @@ from kangfu.core import ids
 from kangfu.core.models import AuditAction, AuditEntry
 from kangfu.people import services
 from kangfu.people.models import CertificateStatus, LifeEventKind, Person, VitalStatus
-from kangfu.people.tests.factories import FUJIANLU, JIUJIANGLU, CertificateFactory, PersonFactory, make_id_number
+from kangfu.people.tests.factories import (
+    FUJIANLU,
+    JIUJIANGLU,
+    CertificateFactory,
+    PersonFactory,
+    make_id_number,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +105,10 @@ def test_creation_writes_one_audit_row_without_the_id_number(owner):
 def test_an_update_bumps_the_version_and_audits_the_change(owner):
     person = services.person_create(actor=owner, data=data())
     updated = services.person_update(
-        actor=owner, person=person, data=data(name="李四改", community_code="120103001004"), expected_version=1
+        actor=owner,
+        person=person,
+        data=data(name="李四改", community_code="120103001004"),
+        expected_version=1,
     )
     assert (updated.name, updated.version, updated.community_id) == ("李四改", 2, "120103001004")
     entry = AuditEntry.objects.get(action=AuditAction.UPDATE)
@@ -121,7 +130,9 @@ def test_changing_the_id_to_someone_elses_is_refused(owner):
     other = PersonFactory(id_number=make_id_number(7))
     person = services.person_create(actor=owner, data=data())
     with pytest.raises(services.DuplicatePerson):
-        services.person_update(actor=owner, person=person, data=data(id_number=other.id_number), expected_version=1)
+        services.person_update(
+            actor=owner, person=person, data=data(id_number=other.id_number), expected_version=1
+        )
 
 
 def test_a_certificate_must_carry_the_persons_id(owner, person):
@@ -147,7 +158,9 @@ def test_a_new_certificate_replaces_the_valid_one_and_keeps_the_history(owner, p
 
 
 def test_the_same_certificate_cannot_be_registered_twice(owner, person):
-    services.certificate_issue(actor=owner, person=person, number=person.id_number + "43", issued_on=dt.date(2019, 5, 1))
+    services.certificate_issue(
+        actor=owner, person=person, number=person.id_number + "43", issued_on=dt.date(2019, 5, 1)
+    )
     with pytest.raises(ValidationError) as caught:
         services.certificate_issue(
             actor=owner, person=person, number=person.id_number + "43", issued_on=dt.date(2020, 5, 1)
@@ -169,9 +182,13 @@ def test_expiry_before_issue_is_refused(owner, person):
 
 def test_cancelling_twice_is_refused_the_second_time(owner, person):
     cert = CertificateFactory(person=person)
-    services.certificate_cancel(actor=owner, certificate=cert, cancelled_on=dt.date(2025, 1, 1), reason="迁出")
+    services.certificate_cancel(
+        actor=owner, certificate=cert, cancelled_on=dt.date(2025, 1, 1), reason="迁出"
+    )
     with pytest.raises(ValidationError) as caught:
-        services.certificate_cancel(actor=owner, certificate=cert, cancelled_on=dt.date(2025, 1, 2), reason="重复")
+        services.certificate_cancel(
+            actor=owner, certificate=cert, cancelled_on=dt.date(2025, 1, 2), reason="重复"
+        )
     assert caught.value.messages == [services.CERT_NOT_VALID]
 
 
@@ -183,23 +200,33 @@ def test_income_periods_of_one_family_cannot_overlap(owner, person):
 
 
 def test_an_ended_period_makes_room_for_the_next(owner, person):
-    period = services.income_period_add(actor=owner, person=person, status="dibao", start_date=dt.date(2022, 1, 1))
+    period = services.income_period_add(
+        actor=owner, person=person, status="dibao", start_date=dt.date(2022, 1, 1)
+    )
     services.income_period_end(actor=owner, period=period, end_date=dt.date(2023, 5, 31))
-    services.income_period_add(actor=owner, person=person, status="dibao_edge", start_date=dt.date(2023, 6, 1))
+    services.income_period_add(
+        actor=owner, person=person, status="dibao_edge", start_date=dt.date(2023, 6, 1)
+    )
     assert person.income_periods.count() == 2
 
 
 def test_a_period_cannot_end_before_it_starts(owner, person):
     with pytest.raises(ValidationError) as caught:
         services.income_period_add(
-            actor=owner, person=person, status="dibao", start_date=dt.date(2022, 1, 1), end_date=dt.date(2021, 1, 1)
+            actor=owner,
+            person=person,
+            status="dibao",
+            start_date=dt.date(2022, 1, 1),
+            end_date=dt.date(2021, 1, 1),
         )
     assert caught.value.message_dict["end_date"] == [services.PERIOD_ORDER]
 
 
 @time_machine.travel(dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC))
 def test_death_sets_the_status_and_future_dates_are_refused(owner, person):
-    services.life_event_record(actor=owner, person=person, kind=LifeEventKind.DEATH, occurred_on=dt.date(2026, 10, 3))
+    services.life_event_record(
+        actor=owner, person=person, kind=LifeEventKind.DEATH, occurred_on=dt.date(2026, 10, 3)
+    )
     person.refresh_from_db()
     assert person.vital_status == VitalStatus.DECEASED
     with pytest.raises(ValidationError):
@@ -221,7 +248,10 @@ def test_a_late_entry_of_an_older_event_does_not_undo_a_newer_one(owner, person)
 
 def test_a_household_move_changes_the_registered_household(owner, person):
     services.life_event_record(
-        actor=owner, person=person, kind=LifeEventKind.MOVE_OUT, occurred_on=dt.date(2024, 6, 1),
+        actor=owner,
+        person=person,
+        kind=LifeEventKind.MOVE_OUT,
+        occurred_on=dt.date(2024, 6, 1),
         to_region_code="120110006001",
     )
     person.refresh_from_db()

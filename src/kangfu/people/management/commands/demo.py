@@ -43,6 +43,6 @@ class Command(BaseCommand):
         orgs = demo.ensure_organisations(community_code=community_code)
         accounts = demo.ensure_accounts(orgs=orgs, community_code=community_code)
         self.stdout.write("")
-        self.stdout.write("演示账号（密码均为 %s）：" % demo.DEMO_PASSWORD)
+        self.stdout.write(f"演示账号（密码均为 {demo.DEMO_PASSWORD}）：")
         for a in accounts:
             self.stdout.write(f"  {a.username:<14} 密码 {demo.DEMO_PASSWORD}  {a.full_name}（{a.note}）")

@@ -15,7 +15,11 @@ class Command(BaseCommand):
         parser.add_argument("--people", type=int, required=True, help="人数，最多 1000000")
         parser.add_argument("--seed", type=int, default=1, help="随机种子：相同种子生成相同数据")
         parser.add_argument(
-            "--focus", type=_focus, action="append", default=[], help="CODE:SHARE，把一部分人放在某区划内，可重复"
+            "--focus",
+            type=_focus,
+            action="append",
+            default=[],
+            help="CODE:SHARE，把一部分人放在某区划内，可重复",
         )
         parser.add_argument("--batch", type=int, default=5000)
 
@@ -30,7 +34,10 @@ class Command(BaseCommand):
 
         try:
             report = synthesise(
-                people=opts["people"], seed=opts["seed"], focus=tuple(opts["focus"]), batch_size=opts["batch"],
+                people=opts["people"],
+                seed=opts["seed"],
+                focus=tuple(opts["focus"]),
+                batch_size=opts["batch"],
                 progress=progress,
             )
         except ValueError as exc:
