@@ -30,11 +30,17 @@ _REGION_FIELD = {
 class PersonFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="搜索", method="filter_q")
     region = django_filters.CharFilter(label="区划", method="filter_region")
-    category = django_filters.TypedChoiceFilter(
-        label="残疾类别", choices=DisabilityCategory.choices, coerce=int, method="filter_certificate"
+    category = django_filters.ChoiceFilter(
+        label="残疾类别",
+        choices=DisabilityCategory.choices,
+        method="filter_certificate",
+        empty_label="全部",
     )
-    grade = django_filters.TypedChoiceFilter(
-        label="残疾等级", choices=DisabilityGrade.choices, coerce=int, method="filter_certificate"
+    grade = django_filters.ChoiceFilter(
+        label="残疾等级",
+        choices=DisabilityGrade.choices,
+        method="filter_certificate",
+        empty_label="全部",
     )
     income = django_filters.ChoiceFilter(
         label="收入状况", choices=IncomeStatus.choices, method="filter_income", empty_label="全部"
@@ -69,9 +75,9 @@ class PersonFilter(django_filters.FilterSet):
         category = self.form.cleaned_data.get("category")
         grade = self.form.cleaned_data.get("grade")
         if category:
-            certs = certs.filter(category=category)
+            certs = certs.filter(category=int(category))
         if grade:
-            certs = certs.filter(grade=grade)
+            certs = certs.filter(grade=int(grade))
         return queryset.filter(Exists(certs))
 
     def filter_income(self, queryset, name, value):

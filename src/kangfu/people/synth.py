@@ -228,7 +228,9 @@ def _sub_records(maker: _Maker, batch: list[tuple[Person, dict]], report: SynthR
         if rng.random() < 0.85:
             category = rng.choices(list(CATEGORY_WEIGHTS), weights=list(CATEGORY_WEIGHTS.values()))[0]
             grade = rng.choices(list(GRADE_WEIGHTS), weights=list(GRADE_WEIGHTS.values()))[0]
-            issued = _days(rng, max(START_OF_RECORDS, extra["born"]), today - dt.timedelta(days=30))
+            # Certificates last ten years and are renewed, so most on file are current; a few lapsed.
+            earliest = START_OF_RECORDS if rng.random() < 0.08 else today - dt.timedelta(days=3600)
+            issued = _days(rng, max(earliest, extra["born"]), today - dt.timedelta(days=30))
             if rng.random() < 0.06 and grade < 4:
                 old_issued = _days(rng, max(START_OF_RECORDS, extra["born"]), issued)
                 old = f"{number}{category}{grade + 1}"

@@ -221,6 +221,7 @@ def _detail_context(request, person: Person, tab: str, **forms) -> dict:
         "can_write": can_write,
         "can_reveal": access.policy(request.user).reveals,
         "today": timezone.localdate(),
+        "age": person.age_on(timezone.localdate()),
         **selectors.person_detail_related(person),
     }
     if can_write:

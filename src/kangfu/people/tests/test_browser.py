@@ -1,0 +1,80 @@
+"""A clerk logs in through the real browser and registers a person."""
+
+import os
+
+import pytest
+
+from kangfu.browser import CHROMIUM_ARGS, chromium_path
+from kangfu.conftest import DAYINGMEN, load_regions
+from kangfu.core.models import Role
+from kangfu.core.tests.factories import PASSWORD, UserFactory
+from kangfu.people.models import Person
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def page(live_server):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(locale="zh-CN")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.errors = errors
+        yield page
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def test_a_street_officer_logs_in_and_registers_a_person(page, live_server):
+    load_regions()
+    UserFactory(username="clerk", role=Role.STREET_OFFICER, jurisdiction_id=DAYINGMEN)
+
+    page.goto(f"{live_server.url}/people/new/")
+    page.fill("#id_username", "clerk")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/people/new/")
+
+    page.fill("#id_name", "浏览器测试")
+    page.fill("#id_id_number", "120103197011210016")
+    page.fill("#id_phone", "13900001111")
+    page.select_option("#id_street", "120103001000")
+    page.wait_for_selector("#id_community option[value='120103001001']", state="attached")
+    page.select_option("#id_community", "120103001001")
+    page.click("form button.primary")
+    page.wait_for_url("**/people/*/")
+
+    assert "浏览器测试" in page.inner_text("h1")
+    assert "120103********0016" in page.inner_text("#id-number")
+    person = Person.objects.get()
+    assert (person.name, person.community_id, person.sex) == ("浏览器测试", "120103001001", "M")
+
+    page.click("text=显示完整号码")
+    page.wait_for_selector(".revealed")
+    assert page.inner_text("#id-number").strip() == "120103197011210016"
+    assert page.errors == []
+
+
+def test_a_mistyped_id_number_shows_the_chinese_error_in_the_form(page, live_server):
+    load_regions()
+    UserFactory(username="clerk2", role=Role.STREET_OFFICER, jurisdiction_id=DAYINGMEN)
+    page.goto(f"{live_server.url}/login/?next=/people/new/")
+    page.fill("#id_username", "clerk2")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/people/new/")
+    page.fill("#id_name", "输错号码")
+    page.fill("#id_id_number", "120103197011210017")
+    page.select_option("#id_street", "120103001000")
+    page.wait_for_selector("#id_community option[value='120103001001']", state="attached")
+    page.select_option("#id_community", "120103001001")
+    page.click("form button.primary")
+    page.wait_for_selector(".field.has-error")
+    assert "校验位" in page.inner_text(".field.has-error")
+    assert Person.objects.count() == 0
