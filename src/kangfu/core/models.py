@@ -65,6 +65,13 @@ class Region(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def label(self) -> str:
+        """The name people use: a municipality's "市辖区" is called by the municipality's name."""
+        if self.name == "市辖区" and self.parent is not None:
+            return self.parent.name
+        return self.name
+
     def ancestor(self, level: RegionLevel) -> str:
         return ancestor_code(self.code, level)
 

@@ -13,7 +13,7 @@ class AuditTable(tables.Table):
     person_id = tables.Column(verbose_name="人员编号")
     ip = tables.Column(verbose_name="来源地址")
     channel = tables.Column(verbose_name="渠道")
-    changes = tables.JSONColumn(verbose_name="变更内容")
+    changes = tables.JSONColumn(verbose_name="变更内容", empty_values=({}, None, ""))
 
     class Meta:
         model = AuditEntry

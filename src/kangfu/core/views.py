@@ -50,7 +50,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class AuditFilter(django_filters.FilterSet):
     username = django_filters.CharFilter(field_name="actor_username", label="操作账号")
-    action = django_filters.ChoiceFilter(choices=AuditAction.choices, label="操作")
+    action = django_filters.ChoiceFilter(choices=AuditAction.choices, label="操作", empty_label="全部")
     person_id = django_filters.NumberFilter(label="人员编号")
     object_type = django_filters.CharFilter(label="对象类型")
     since = django_filters.DateFilter(
@@ -70,6 +70,7 @@ class AuditFilter(django_filters.FilterSet):
 def audit_log(request):
     access.require(request.user, "reads_audit")
     filterset = AuditFilter(request.GET, queryset=AuditEntry.objects.all())
+    filterset.form.label_suffix = ""
     table = AuditTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 50, "paginator_class": CappedPaginator}).configure(table)
     template = "core/partials/audit_table.html" if request.htmx else "core/audit.html"
@@ -120,3 +121,9 @@ def server_error(request):
 
 def bad_request(request, exception=None):
     return render(request, "400.html", status=400)
+
+
+def csrf_failure(request, reason=""):
+    """A stale or forged form: say so in plain words, change nothing."""
+    message = "页面已过期或请求来源不明，操作没有执行。请刷新页面后重试。"
+    return render(request, "403.html", {"message": message}, status=403)

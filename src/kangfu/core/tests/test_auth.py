@@ -88,3 +88,13 @@ def test_a_password_change_is_audited(login, owner):
     )
     assert response.status_code == 302
     assert AuditEntry.objects.filter(action=AuditAction.PASSWORD_CHANGE, actor=owner).count() == 1
+
+
+def test_a_post_without_a_csrf_token_is_refused_in_chinese(owner, person):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    response = client.post(f"/people/{person.pk}/reveal/id_number/")
+    assert response.status_code == 403
+    assert "页面已过期" in response.content.decode()
