@@ -18,7 +18,6 @@ from kangfu.core import audit
 from kangfu.core.models import (
     ApiToken,
     AuditAction,
-    Organisation,
     Region,
     RegionLevel,
     User,
@@ -170,12 +169,3 @@ def api_token_user(token: str) -> User | None:
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 300:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
     return row.user
-
-
-def organisation_ensure(
-    *, name: str, kind: str, region_code: str, parent: Organisation | None = None, address: str = ""
-) -> Organisation:
-    org, _created = Organisation.objects.get_or_create(
-        region_id=region_code, name=name, defaults={"kind": kind, "parent": parent, "address": address}
-    )
-    return org

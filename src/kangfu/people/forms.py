@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.urls import reverse
 
 from kangfu.core import access
 from kangfu.core.forms import DateInput
@@ -33,8 +34,6 @@ class PersonForm(forms.Form):
     hukou_type = forms.ChoiceField(label="户口性质", choices=[("", "—"), *HukouType.choices], required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    error_messages = {"required": "请填写此项。"}
-
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
@@ -54,7 +53,7 @@ class PersonForm(forms.Form):
         )
         self.fields["community"].choices = [("", "请选择"), *communities]
         self.fields["street"].widget.attrs.update(
-            {"hx-get": "/people/communities/", "hx-target": "#id_community", "hx-trigger": "change"}
+            {"hx-get": reverse("people:communities"), "hx-target": "#id_community", "hx-trigger": "change"}
         )
 
     @staticmethod
