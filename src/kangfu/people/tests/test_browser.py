@@ -31,23 +31,30 @@ def page(live_server):
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
-def test_a_street_officer_logs_in_and_registers_a_person(page, live_server):
+def open_registration_form(page, live_server) -> None:
+    """Log in as a new street officer of 大营门街道 through the login page the form redirects to."""
     load_regions()
     UserFactory(username="clerk", role=Role.STREET_OFFICER, jurisdiction_id=DAYINGMEN)
-
     page.goto(f"{live_server.url}/people/new/")
     page.fill("#id_username", "clerk")
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/people/new/")
 
-    page.fill("#id_name", "浏览器测试")
-    page.fill("#id_id_number", "120103197011210016")
-    page.fill("#id_phone", "13900001111")
+
+def fill_person(page, *, name: str, id_number: str) -> None:
+    page.fill("#id_name", name)
+    page.fill("#id_id_number", id_number)
     page.select_option("#id_street", "120103001000")
     page.wait_for_selector("#id_community option[value='120103001001']", state="attached")
     page.select_option("#id_community", "120103001001")
     page.click("form button.primary")
+
+
+def test_a_street_officer_logs_in_and_registers_a_person(page, live_server):
+    open_registration_form(page, live_server)
+    page.fill("#id_phone", "13900001111")
+    fill_person(page, name="浏览器测试", id_number="120103197011210016")
     page.wait_for_url("**/people/*/")
 
     assert "浏览器测试" in page.inner_text("h1")
@@ -62,19 +69,8 @@ def test_a_street_officer_logs_in_and_registers_a_person(page, live_server):
 
 
 def test_a_mistyped_id_number_shows_the_chinese_error_in_the_form(page, live_server):
-    load_regions()
-    UserFactory(username="clerk2", role=Role.STREET_OFFICER, jurisdiction_id=DAYINGMEN)
-    page.goto(f"{live_server.url}/login/?next=/people/new/")
-    page.fill("#id_username", "clerk2")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/people/new/")
-    page.fill("#id_name", "输错号码")
-    page.fill("#id_id_number", "120103197011210017")
-    page.select_option("#id_street", "120103001000")
-    page.wait_for_selector("#id_community option[value='120103001001']", state="attached")
-    page.select_option("#id_community", "120103001001")
-    page.click("form button.primary")
+    open_registration_form(page, live_server)
+    fill_person(page, name="输错号码", id_number="120103197011210017")
     page.wait_for_selector(".field.has-error")
     assert "校验位" in page.inner_text(".field.has-error")
     assert Person.objects.count() == 0
