@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "ninja",
     "kangfu.core",
     "kangfu.people",
+    "kangfu.devices",
     "kangfu.reports",
 ]
 

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, Role, User
+from kangfu.core.models import LEVEL_DIGITS, Organisation, OrganisationKind, Region, RegionLevel, Role, User
 
 NOT_ALLOWED = "您的角色无权进行此操作。"
 OUT_OF_SCOPE_REGION = "所选区划不在您的管辖范围内。"
@@ -31,16 +31,24 @@ class RolePolicy:
     exports_people: bool = False
     reads_clinical: bool = False  # diagnoses, assessments, risk levels (精康)
     reads_audit: bool = False
+    runs_devices: bool = False  # catalogue, units, fittings, rentals of the user's own rental centre
+    reads_device_stats: bool = False
 
 
 POLICIES: dict[str, RolePolicy] = {
-    Role.CITY_ADMIN: RolePolicy(reads_people=True, writes_people=True, reveals=True, exports_people=True),
-    Role.DISTRICT_ADMIN: RolePolicy(reads_people=True, writes_people=True, reveals=True, exports_people=True),
+    Role.CITY_ADMIN: RolePolicy(
+        reads_people=True, writes_people=True, reveals=True, exports_people=True, reads_device_stats=True
+    ),
+    Role.DISTRICT_ADMIN: RolePolicy(
+        reads_people=True, writes_people=True, reveals=True, exports_people=True, reads_device_stats=True
+    ),
     Role.STREET_OFFICER: RolePolicy(reads_people=True, writes_people=True, reveals=True, exports_people=True),
     Role.COMMUNITY_WORKER: RolePolicy(reads_people=True, writes_people=True, reveals=True),
     Role.REHAB_WORKER: RolePolicy(reads_people=True, writes_people=True, reads_clinical=True),
     Role.PSYCHIATRIST: RolePolicy(reads_people=True, reads_clinical=True),
-    Role.DEVICE_CLERK: RolePolicy(reads_people=True, writes_people=True),
+    Role.DEVICE_CLERK: RolePolicy(
+        reads_people=True, writes_people=True, runs_devices=True, reads_device_stats=True
+    ),
     Role.AUDITOR: RolePolicy(reads_audit=True),
 }
 NO_RIGHTS = RolePolicy()
@@ -110,3 +118,29 @@ def ensure_separate_actors(*, submitted_by_id: int | None, actor: User) -> None:
     """Separation of duties: whoever submitted an item may not approve it."""
     if submitted_by_id is not None and submitted_by_id == actor.pk:
         raise PermissionDenied(SAME_ACTOR)
+
+
+def device_centre(user: User) -> Organisation | None:
+    """The rental centre a device clerk works for (their own organisation, or its parent for an
+    outlet's clerk)."""
+    org = user.organisation if user.is_authenticated else None
+    if org is None or not policy(user).runs_devices:
+        return None
+    if org.kind == OrganisationKind.DEVICE_OUTLET and org.parent_id:
+        return org.parent
+    return org if org.kind == OrganisationKind.DEVICE_CENTRE else None
+
+
+def device_q(user: User, *, field: str = "outlet") -> Q:
+    """Rows of the rental business (units, rentals, requests) a user may see, through `field`, the
+    outlet or centre they belong to: a clerk sees their centre and its outlets; an administrator
+    sees the outlets located in their jurisdiction."""
+    rights = policy(user)
+    centre = device_centre(user)
+    if centre is not None:
+        return Q(**{f"{field}_id__in": [centre.pk, *centre.branches.values_list("pk", flat=True)]})
+    region = user.jurisdiction if user.is_authenticated else None
+    if rights.reads_device_stats and region is not None:
+        digits = LEVEL_DIGITS[RegionLevel(region.level)]
+        return Q(**{f"{field}__region__code__startswith": region.code[:digits]})
+    return Q(pk__in=[])

@@ -1,19 +1,35 @@
 """What the layout needs on every page: the user's role, jurisdiction and the service menu."""
 
+from django.urls import reverse
+
 from kangfu.core.access import policy
 
+# (app, label, url name, the RolePolicy field that opens it); a service without a url is not open yet.
 SERVICES = [
-    ("people", "一人一档", "people:list"),
-    ("rehab", "精康融合", None),
-    ("subsidies", "两项补贴", None),
-    ("matching", "数据比对", None),
-    ("devices", "辅具租赁", None),
-    ("reports", "统计", "reports:overview"),
+    ("people", "一人一档", "people:list", "reads_people"),
+    ("rehab", "精康融合", None, "reads_people"),
+    ("subsidies", "两项补贴", None, "reads_people"),
+    ("matching", "数据比对", None, "reads_people"),
+    ("devices", "辅具租赁", "devices:home", "runs_devices"),
+    ("devices", "辅具租赁", "devices:stats", "reads_device_stats"),
+    ("reports", "统计", "reports:overview", "reads_people"),
 ]
+
+
+def _menu(rights) -> list[tuple[str, str, str | None]]:
+    menu: list[tuple[str, str, str | None]] = []
+    seen: set[str] = set()
+    for app, label, url_name, ability in SERVICES:
+        if label in seen or not getattr(rights, ability):
+            continue
+        seen.add(label)
+        menu.append((app, label, reverse(url_name) if url_name else None))
+    return menu
 
 
 def layout(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"nav_services": SERVICES, "role_policy": policy(user)}
+    rights = policy(user)
+    return {"nav_services": _menu(rights), "role_policy": rights}

@@ -18,6 +18,7 @@ XIQING = "120111000000"
 BEICHEN = "120113000000"
 WUQING = "120114000000"
 YANGCUN = "120114001000"
+JIUJIANGLU = "120103001001"  # the demo community worker's community, in 大营门街道
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,14 @@ def ensure_accounts(*, orgs: dict[str, Organisation], community_code: str) -> li
             user.set_password(DEMO_PASSWORD)
         user.save()
     return accounts
+
+
+def load(out) -> None:
+    """Regions, organisations and one account per role (idempotent)."""
+    from django.core.management import call_command
+
+    if not Region.objects.exists():
+        out.write("导入天津市行政区划 …")
+        call_command("regions", "import", stdout=out)
+    orgs = ensure_organisations(community_code=JIUJIANGLU)
+    ensure_accounts(orgs=orgs, community_code=JIUJIANGLU)

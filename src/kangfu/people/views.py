@@ -19,7 +19,7 @@ from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction, RegionLevel
 from kangfu.core.pagination import CappedPaginator
-from kangfu.people import selectors, services
+from kangfu.people import selectors, services, tabs
 from kangfu.people.filters import PersonFilter
 from kangfu.people.forms import (
     CertificateCancelForm,
@@ -224,6 +224,9 @@ def _detail_context(request, person: Person, tab: str, **forms) -> dict:
         "age": person.age_on(timezone.localdate()),
         **selectors.person_detail_related(person),
     }
+    service_tab = tabs.get(tab)
+    if service_tab is not None:
+        context.update(service_tab.context(request, person), service_tab=service_tab.template)
     if can_write:
         context.update(
             guardian_form=forms.get("guardian_form") or GuardianForm(),

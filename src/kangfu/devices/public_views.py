@@ -1,0 +1,104 @@
+"""Public pages for citizens: the device catalogue, an online rental request, and its status.
+
+No login: nothing here shows anyone's data except to the person who knows both the acknowledgement
+number and the ID number it was filed with."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from kangfu.core.forms import apply_service_errors
+from kangfu.core.ids import normalize_id_number
+from kangfu.devices import selectors, services
+from kangfu.devices.forms import PublicRequestForm, RequestLookupForm
+from kangfu.devices.models import Product, RentalRequest
+from kangfu.people.services import id_hash
+
+
+@require_GET
+def catalogue(request):
+    category = request.GET.get("category")
+    outlet = request.GET.get("outlet")
+    rows = selectors.public_catalogue(
+        category_id=int(category) if (category or "").isdigit() else None,
+        outlet_id=int(outlet) if (outlet or "").isdigit() else None,
+    )
+    return render(
+        request,
+        "devices/public/catalogue.html",
+        {"rows": rows, "categories": selectors.categories(), "category": category, "outlet": outlet},
+    )
+
+
+def request_new(request, product_id: int):
+    product = get_object_or_404(
+        Product.objects.select_related("category", "centre"), pk=product_id, is_active=True
+    )
+    outlets = selectors.outlets_of(product.centre)
+    form = PublicRequestForm(
+        request.POST or None, outlets=outlets, initial={"desired_start": timezone.localdate(), "months": 1}
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                created = services.request_submit(
+                    data=services.RequestData(
+                        product_id=product.pk,
+                        outlet_id=int(d["outlet"]),
+                        name=d["name"],
+                        id_number=d["id_number"],
+                        phone=d["phone"],
+                        address=d["address"],
+                        desired_start=d["desired_start"],
+                        months=d["months"],
+                        wants_delivery=d["wants_delivery"],
+                        note=d["note"],
+                    )
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                request.session["devices_request"] = created.reference
+                return redirect("public:devices_request_done", reference=created.reference)
+        status = 400
+    return render(request, "devices/public/request.html", {"product": product, "form": form}, status=status)
+
+
+@require_GET
+def request_done(request, reference: str):
+    # Only the browser that filed the request sees this page; others must look it up with the ID.
+    if request.session.get("devices_request") != reference:
+        return redirect("public:devices_request_status")
+    req = get_object_or_404(RentalRequest.objects.select_related("product", "outlet"), reference=reference)
+    return render(request, "devices/public/request_done.html", {"req": req})
+
+
+def request_status(request):
+    form = RequestLookupForm(request.POST or None)
+    found = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                number = normalize_id_number(form.cleaned_data["id_number"]).number
+            except ValidationError as exc:
+                form.add_error("id_number", exc)
+            else:
+                found = (
+                    RentalRequest.objects.select_related("product", "outlet")
+                    .filter(
+                        reference=form.cleaned_data["reference"].strip().upper(),
+                        id_number_hash=id_hash(number),
+                    )
+                    .first()
+                )
+                if found is None:
+                    form.add_error(None, "没有找到与该受理编号和身份证号相符的申请。")
+        if found is None:
+            status = 404 if form.is_valid() else 400
+    return render(request, "devices/public/request_status.html", {"form": form, "req": found}, status=status)

@@ -1,0 +1,638 @@
+"""Pages of the rental centre: thin views over the selectors and services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from kangfu.core import access, audit
+from kangfu.core.exports import xlsx_bytes
+from kangfu.core.forms import apply_service_errors
+from kangfu.core.ids import mask_id_number, mask_phone
+from kangfu.core.models import AuditAction
+from kangfu.devices import selectors, services
+from kangfu.devices.forms import (
+    CancelForm,
+    CategoryForm,
+    DeclineForm,
+    DisinfectionForm,
+    ExtendForm,
+    FittingForm,
+    HandoverForm,
+    ProductForm,
+    RentalForm,
+    ReturnForm,
+    UnitsAddForm,
+    UnitStatusForm,
+    UnitTransferForm,
+)
+from kangfu.devices.models import Category, RentalStatus, RequestStatus, UnitStatus
+from kangfu.devices.rules import add_months, rent_payable
+from kangfu.people import selectors as people_selectors
+from kangfu.people.forms import PersonForm
+from kangfu.people.models import Person
+from kangfu.people.services import DuplicatePerson, PersonData, id_hash, person_create
+
+
+def _clerk(request):
+    access.require(request.user, "runs_devices")
+    return services.require_centre(request.user)
+
+
+@login_required
+@require_GET
+def home(request):
+    _clerk(request)
+    return render(request, "devices/home.html", selectors.worklists(request.user))
+
+
+# ------------------------------------------------------------------ catalogue
+
+
+@login_required
+@require_GET
+def catalogue(request):
+    _clerk(request)
+    products = selectors.products_for(request.user).order_by("category__code", "name")
+    category = request.GET.get("category")
+    if category:
+        products = products.filter(category_id=category)
+    counts: dict[int, dict[str, int]] = {}
+    for row in selectors.units_for(request.user).values("product_id", "status").order_by():
+        counts.setdefault(row["product_id"], {}).setdefault(row["status"], 0)
+        counts[row["product_id"]][row["status"]] += 1
+    rows = [(p, counts.get(p.pk, {})) for p in products]
+    return render(
+        request,
+        "devices/catalogue.html",
+        {"rows": rows, "categories": selectors.categories(), "category": category, "statuses": UnitStatus},
+    )
+
+
+@login_required
+def category_edit(request, pk: int | None = None):
+    _clerk(request)
+    category = get_object_or_404(Category, pk=pk) if pk else None
+    form = CategoryForm(request.POST or None, instance=category)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.category_save(
+                    actor=request.user,
+                    category=category,
+                    code=form.cleaned_data["code"],
+                    name=form.cleaned_data["name"],
+                    description=form.cleaned_data["description"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "已保存分类。")
+                return redirect("devices:catalogue")
+        status = 400
+    return render(request, "devices/form.html", {"form": form, "title": "辅具分类"}, status=status)
+
+
+@login_required
+def product_edit(request, pk: int | None = None):
+    _clerk(request)
+    product = get_object_or_404(selectors.products_for(request.user), pk=pk) if pk else None
+    form = ProductForm(request.POST or None, instance=product)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            values = {f: form.cleaned_data[f] for f in form.Meta.fields}
+            try:
+                services.product_save(actor=request.user, product=product, values=values)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "已保存产品。")
+                return redirect("devices:catalogue")
+        status = 400
+    return render(request, "devices/form.html", {"form": form, "title": "辅具产品"}, status=status)
+
+
+# ------------------------------------------------------------------ units
+
+
+@login_required
+@require_GET
+def units(request):
+    centre = _clerk(request)
+    rows = selectors.units_for(request.user).order_by("serial")
+    status = request.GET.get("status")
+    if status:
+        rows = rows.filter(status=status)
+    outlet = request.GET.get("outlet")
+    if outlet:
+        rows = rows.filter(outlet_id=outlet)
+    q = request.GET.get("q", "").strip()
+    if q:
+        rows = rows.filter(serial__startswith=q) | rows.filter(product__name__contains=q)
+    return render(
+        request,
+        "devices/units.html",
+        {
+            "units": rows[:300],
+            "statuses": UnitStatus.choices,
+            "outlets": selectors.outlets_of(centre),
+            "status": status,
+            "outlet": outlet,
+            "q": q,
+        },
+    )
+
+
+@login_required
+def units_add(request):
+    centre = _clerk(request)
+    form = UnitsAddForm(
+        request.POST or None,
+        products=selectors.products_for(request.user),
+        outlets=selectors.outlets_of(centre),
+        initial={"acquired_on": timezone.localdate()},
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                added = services.units_add(
+                    actor=request.user,
+                    product=form.cleaned_data["product"],
+                    outlet=form.cleaned_data["outlet"],
+                    serials=form.cleaned_data["serials"].splitlines(),
+                    acquired_on=form.cleaned_data["acquired_on"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, f"已入库 {len(added)} 台。")
+                return redirect("devices:units")
+        status = 400
+    return render(request, "devices/form.html", {"form": form, "title": "设备入库"}, status=status)
+
+
+def _unit_context(request, unit, **forms):
+    centre = services.require_centre(request.user)
+    return {
+        "unit": unit,
+        "events": unit.events.select_related("actor", "from_outlet", "to_outlet", "rental")[:100],
+        "disinfections": unit.disinfections.select_related("operator")[:20],
+        "status_form": forms.get("status_form") or UnitStatusForm(),
+        "transfer_form": forms.get("transfer_form") or UnitTransferForm(outlets=selectors.outlets_of(centre)),
+        "disinfection_form": forms.get("disinfection_form")
+        or DisinfectionForm(
+            initial={
+                "started_at": timezone.localtime().replace(second=0, microsecond=0) - dt.timedelta(hours=1),
+                "finished_at": timezone.localtime().replace(second=0, microsecond=0),
+            }
+        ),
+        "needs_cleaning": unit.status in (UnitStatus.RETURNED, UnitStatus.CLEANING),
+    }
+
+
+@login_required
+def unit_detail(request, pk: int):
+    _clerk(request)
+    unit = get_object_or_404(selectors.units_for(request.user), pk=pk)
+    if request.method == "GET":
+        return render(request, "devices/unit.html", _unit_context(request, unit))
+    action = request.POST.get("action")
+    centre = services.require_centre(request.user)
+    form_map = {
+        "status": ("status_form", UnitStatusForm(request.POST)),
+        "transfer": ("transfer_form", UnitTransferForm(request.POST, outlets=selectors.outlets_of(centre))),
+        "disinfect": ("disinfection_form", DisinfectionForm(request.POST)),
+    }
+    if action not in form_map:
+        raise Http404
+    key, form = form_map[action]
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            if action == "status":
+                services.unit_set_status(actor=request.user, unit=unit, to=d["to"], note=d["note"])
+            elif action == "transfer":
+                services.unit_transfer(actor=request.user, unit=unit, to_outlet=d["outlet"], note=d["note"])
+            else:
+                services.disinfection_record(
+                    actor=request.user,
+                    unit=unit,
+                    method=d["method"],
+                    agent=d["agent"],
+                    steps=d["steps"],
+                    started_at=d["started_at"],
+                    finished_at=d["finished_at"],
+                    passed=d["passed"],
+                    check_note=d["check_note"],
+                )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "已保存。")
+            return redirect("devices:unit", pk=unit.pk)
+    unit.refresh_from_db()
+    return render(request, "devices/unit.html", _unit_context(request, unit, **{key: form}), status=400)
+
+
+# ------------------------------------------------------------------ requests and fitting
+
+
+@login_required
+@require_GET
+def requests_list(request):
+    _clerk(request)
+    status = request.GET.get("status", RequestStatus.NEW)
+    rows = selectors.requests_for(request.user).filter(status=status)[:200]
+    return render(
+        request, "devices/requests.html", {"rows": rows, "status": status, "statuses": RequestStatus.choices}
+    )
+
+
+def _request_person(request, rental_request):
+    """The registered person a request's ID number belongs to, if the clerk may see them."""
+    return (
+        access.scope_people(Person.objects.all(), request.user)
+        .filter(id_number_hash=id_hash(rental_request.id_number))
+        .first()
+    )
+
+
+@login_required
+def request_detail(request, pk: int):
+    _clerk(request)
+    rental_request = get_object_or_404(selectors.requests_for(request.user), pk=pk)
+    person = _request_person(request, rental_request)
+    person_form = None
+    decline_form = DeclineForm()
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "decline":
+        decline_form = DeclineForm(request.POST)
+        if decline_form.is_valid():
+            try:
+                services.request_decline(
+                    actor=request.user, request=rental_request, reason=decline_form.cleaned_data["reason"]
+                )
+            except ValidationError as exc:
+                apply_service_errors(decline_form, exc)
+            else:
+                messages.success(request, "已记录未受理原因。")
+                return redirect("devices:requests")
+        status = 400
+    elif request.method == "POST" and request.POST.get("action") == "register":
+        person_form = PersonForm(request.POST, user=request.user)
+        if person_form.is_valid():
+            try:
+                person_create(
+                    actor=request.user,
+                    data=PersonData(
+                        name=person_form.cleaned_data["name"],
+                        id_number=person_form.cleaned_data["id_number"],
+                        community_code=person_form.cleaned_data["community"],
+                        phone=person_form.cleaned_data["phone"],
+                        address=person_form.cleaned_data["address"],
+                        hukou_region_code=person_form.cleaned_data["hukou_region"] or None,
+                        hukou_type=person_form.cleaned_data["hukou_type"],
+                    ),
+                )
+            except DuplicatePerson as exc:
+                apply_service_errors(person_form, exc)
+            except ValidationError as exc:
+                apply_service_errors(person_form, exc)
+            else:
+                messages.success(request, "已登记，请继续适配评估或办理租赁。")
+                return redirect("devices:request", pk=rental_request.pk)
+        status = 400
+    if person is None and person_form is None and access.policy(request.user).writes_people:
+        person_form = PersonForm(
+            user=request.user,
+            initial={
+                "name": rental_request.name,
+                "id_number": rental_request.id_number,
+                "phone": rental_request.phone,
+                "address": rental_request.address,
+            },
+        )
+    fitting = None
+    needs_fitting = False
+    if person is not None:
+        needs_fitting, fitting = services.fitting_needed(person=person, product=rental_request.product)
+    context = {
+        "req": rental_request,
+        "masked_id": mask_id_number(rental_request.id_number),
+        "masked_phone": mask_phone(rental_request.phone),
+        "person": person,
+        "person_form": person_form,
+        "decline_form": decline_form,
+        "needs_fitting": needs_fitting,
+        "fitting": fitting,
+    }
+    return render(request, "devices/request.html", context, status=status)
+
+
+@login_required
+def fitting_new(request):
+    _clerk(request)
+    person = people_selectors.person_get_for_user(user=request.user, pk=request.GET.get("person", ""))
+    form = FittingForm(
+        request.POST or None,
+        products=selectors.products_for(request.user).filter(is_active=True),
+        initial={"category": request.GET.get("category"), "assessed_on": timezone.localdate()},
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = dict(form.cleaned_data)
+            category = d.pop("category")
+            try:
+                services.fitting_record(actor=request.user, person=person, category=category, values=d)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "已记录适配评估。")
+                return redirect(
+                    request.GET.get("next") or reverse("people:detail", args=[person.pk]) + "?tab=devices"
+                )
+        status = 400
+    return render(
+        request,
+        "devices/form.html",
+        {"form": form, "title": f"适配评估：{person.name}", "person": person},
+        status=status,
+    )
+
+
+# ------------------------------------------------------------------ rentals
+
+
+def _rental_data(cleaned: dict, request_id: int | None) -> services.RentalData:
+    return services.RentalData(
+        unit_id=int(cleaned["unit"]),
+        start_date=cleaned["start_date"],
+        end_date=cleaned["end_date"],
+        injured=cleaned["injured"],
+        injured_note=cleaned["injured_note"],
+        delivery_mode=cleaned["delivery_mode"],
+        delivery_address=cleaned["delivery_address"],
+        delivery_from=cleaned["delivery_from"],
+        delivery_to=cleaned["delivery_to"],
+        subsidy=cleaned["subsidy"],
+        request_id=request_id,
+    )
+
+
+@login_required
+def rental_new(request):
+    _clerk(request)
+    person = people_selectors.person_get_for_user(user=request.user, pk=request.GET.get("person", ""))
+    products = selectors.products_for(request.user).filter(is_active=True)
+    product = products.filter(pk=request.GET.get("product") or 0).first()
+    rental_request = None
+    if request.GET.get("request"):
+        rental_request = get_object_or_404(selectors.requests_for(request.user), pk=request.GET["request"])
+    if product is None:
+        return render(request, "devices/rental_pick.html", {"person": person, "products": products})
+    units = list(
+        selectors.units_for(request.user)
+        .filter(product=product, status=UnitStatus.AVAILABLE)
+        .order_by("outlet_id", "serial")
+    )
+    today = timezone.localdate()
+    initial = {"start_date": today, "end_date": today + dt.timedelta(days=29), "delivery_mode": "pickup"}
+    if rental_request is not None:
+        start = max(rental_request.desired_start, today)
+        initial.update(
+            start_date=start,
+            end_date=add_months(start, rental_request.months) - dt.timedelta(days=1),
+            delivery_mode="home" if rental_request.wants_delivery else "pickup",
+            delivery_address=rental_request.address,
+        )
+        preferred = [u for u in units if u.outlet_id == rental_request.outlet_id]
+        if preferred:
+            initial["unit"] = preferred[0].pk
+    form = RentalForm(request.POST or None, units=units, initial=initial)
+    needs_fitting, fitting = services.fitting_needed(person=person, product=product)
+    status = 200
+    lines = None
+    if request.method == "POST":
+        if form.is_valid():
+            data = _rental_data(form.cleaned_data, rental_request.pk if rental_request else None)
+            if request.POST.get("action") == "quote":
+                try:
+                    lines = services.quote(
+                        person=person,
+                        product=product,
+                        start=data.start_date,
+                        end=data.end_date,
+                        injured=data.injured,
+                        subsidy_limit=data.subsidy,
+                    )
+                except ValidationError as exc:
+                    apply_service_errors(form, exc)
+                    status = 400
+            else:
+                try:
+                    rental = services.rental_create(actor=request.user, person=person, data=data)
+                except ValidationError as exc:
+                    apply_service_errors(form, exc)
+                    status = 400
+                else:
+                    messages.success(request, f"已办理租赁 {rental.number}。")
+                    return redirect("devices:rental", pk=rental.pk)
+        else:
+            status = 400
+    elif units:
+        try:
+            lines = services.quote(
+                person=person, product=product, start=initial["start_date"], end=initial["end_date"]
+            )
+        except ValidationError:
+            lines = None
+    context = {
+        "person": person,
+        "product": product,
+        "form": form,
+        "lines": lines,
+        "payable": rent_payable(lines) if lines else None,
+        "needs_fitting": needs_fitting,
+        "fitting": fitting,
+        "rental_request": rental_request,
+    }
+    template = (
+        "devices/partials/quote.html"
+        if request.htmx and request.POST.get("action") == "quote"
+        else "devices/rental_new.html"
+    )
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def rentals(request):
+    _clerk(request)
+    rows = selectors.rentals_for(request.user)
+    view = request.GET.get("view", "open")
+    today = timezone.localdate()
+    if view == "open":
+        rows = rows.filter(status__in=[RentalStatus.RESERVED, RentalStatus.ACTIVE])
+    elif view == "overdue":
+        rows = rows.filter(status=RentalStatus.ACTIVE, end_date__lt=today)
+    elif view in RentalStatus.values:
+        rows = rows.filter(status=view)
+    return render(request, "devices/rentals.html", {"rows": rows[:300], "view": view, "today": today})
+
+
+def _rental_context(request, rental, **forms):
+    return {
+        "rental": rental,
+        "bill": services.bill(rental),
+        "today": timezone.localdate(),
+        "handover_form": forms.get("handover_form") or HandoverForm(),
+        "extend_form": forms.get("extend_form") or ExtendForm(),
+        "return_form": forms.get("return_form")
+        or ReturnForm(initial={"returned_on": timezone.localdate(), "condition": "good"}),
+        "cancel_form": forms.get("cancel_form") or CancelForm(),
+        "masked_id": mask_id_number(rental.person.id_number),
+    }
+
+
+@login_required
+def rental_detail(request, pk: int):
+    _clerk(request)
+    rental = get_object_or_404(selectors.rentals_for(request.user), pk=pk)
+    if request.method == "GET":
+        return render(request, "devices/rental.html", _rental_context(request, rental))
+    action = request.POST.get("action")
+    forms_by_action = {
+        "handover": ("handover_form", HandoverForm),
+        "extend": ("extend_form", ExtendForm),
+        "return": ("return_form", ReturnForm),
+        "cancel": ("cancel_form", CancelForm),
+    }
+    if action not in forms_by_action:
+        raise Http404
+    key, form_class = forms_by_action[action]
+    form = form_class(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            if action == "handover":
+                services.rental_handover(
+                    actor=request.user, rental=rental, training_content=d["training_content"]
+                )
+            elif action == "extend":
+                services.rental_extend(actor=request.user, rental=rental, new_end=d["new_end"])
+            elif action == "return":
+                services.rental_return(
+                    actor=request.user,
+                    rental=rental,
+                    returned_on=d["returned_on"],
+                    condition=d["condition"],
+                    damage_note=d["damage_note"],
+                    damage_charge=d["damage_charge"] or 0,
+                )
+            else:
+                services.rental_cancel(actor=request.user, rental=rental, reason=d["reason"])
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "已保存。")
+            return redirect("devices:rental", pk=rental.pk)
+    rental.refresh_from_db()
+    return render(request, "devices/rental.html", _rental_context(request, rental, **{key: form}), status=400)
+
+
+@login_required
+@require_GET
+def rental_print(request, pk: int, document: str):
+    _clerk(request)
+    rental = get_object_or_404(
+        selectors.rentals_for(request.user).select_related("centre", "person__community"), pk=pk
+    )
+    if document not in {"contract", "receipt"}:
+        raise Http404
+    audit.record(
+        actor=request.user,
+        action=AuditAction.EXPORT,
+        obj=rental,
+        person_id=rental.person_id,
+        summary=f"打印租赁 {rental.number} 的{'合同' if document == 'contract' else '收据'}",
+    )
+    context = _rental_context(request, rental)
+    context["policy"] = services.policy_of(rental.centre)
+    return render(request, f"devices/print_{document}.html", context)
+
+
+# ------------------------------------------------------------------ statistics
+
+
+@login_required
+@require_GET
+def stats(request):
+    access.require(request.user, "reads_device_stats")
+    try:
+        year = int(request.GET.get("year") or timezone.localdate().year)
+    except ValueError:
+        year = timezone.localdate().year
+    figures = selectors.statistics(request.user, year=year)
+    if request.GET.get("export") == "xlsx":
+        return _stats_xlsx(request, figures)
+    charts = {
+        "by_month": {"labels": [f"{m}月" for m in range(1, 13)], "values": figures["by_month"]},
+        "by_category": {
+            "labels": [r["name"] for r in figures["by_category"][:15]],
+            "values": [r["n"] for r in figures["by_category"][:15]],
+        },
+        "by_disability": [{"name": k, "value": v} for k, v in figures["by_disability"].items()],
+    }
+    return render(
+        request, "devices/stats.html", {"f": figures, "charts": charts, "years": range(year - 3, year + 2)}
+    )
+
+
+def _stats_xlsx(request, figures: dict) -> HttpResponse:
+    rows = [
+        ["年度", figures["year"]],
+        ["租赁笔数", figures["rentals"]],
+        ["服务人数", figures["people"]],
+        ["租金收入（元）", str(figures["rent_income"])],
+        ["补贴支出（元）", str(figures["subsidy"])],
+        ["优惠支出（元）", str(figures["discount"])],
+        ["设备利用率（%）", str(figures["utilisation"])],
+        ["当前逾期", figures["overdue"]],
+        ["消毒合格次数", figures["disinfections"]],
+        [],
+    ]
+    rows += (
+        [["月份", "租赁笔数"]] + [[f"{m}月", n] for m, n in enumerate(figures["by_month"], start=1)] + [[]]
+    )
+    rows += (
+        [["分类代码", "分类", "租赁笔数"]]
+        + [[r["code"], r["name"], r["n"]] for r in figures["by_category"]]
+        + [[]]
+    )
+    rows += [["网点", "租赁笔数"]] + [[r["name"], r["n"]] for r in figures["by_outlet"]] + [[]]
+    rows += [["残疾类别", "人数"]] + [[k, v] for k, v in figures["by_disability"].items()] + [[]]
+    rows += [["年龄段", "人数"]] + [[k, v] for k, v in figures["by_age"].items()]
+    content = xlsx_bytes(title="辅具租赁统计", header=["辅具租赁统计"], rows=rows)
+    audit.record(
+        actor=request.user,
+        action=AuditAction.EXPORT,
+        object_type="devices.statistics",
+        summary=f"导出 {figures['year']} 年辅具租赁统计",
+    )
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="devices-{figures["year"]}.xlsx"'
+    return response
