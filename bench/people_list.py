@@ -62,10 +62,12 @@ def build(n: int, seed: int) -> float:
             batch_size=10000,
             progress=lambda done: print(f"  {done}", file=sys.stderr) if done % 100000 == 0 else None,
         )
-        from django.db import connection
+    from django.db import connection
 
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    # The steady state of a live database: statistics gathered and, on PostgreSQL, the visibility
+    # map set by (auto)vacuum, without which no index-only scan is planned after a bulk load.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     return time.perf_counter() - started
 
 
