@@ -12,6 +12,7 @@ import datetime as dt
 import pytest
 from django.core.management import call_command
 
+from kangfu.browser import page  # noqa: F401  (the browser-test fixture)
 from kangfu.core.models import Region, Role
 from kangfu.core.tests.factories import OrganisationFactory, UserFactory
 from kangfu.people.tests.factories import PersonFactory

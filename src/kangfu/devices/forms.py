@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from kangfu.core.forms import DateInput
+from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.devices.models import (
     DISINFECTION_STEPS,
     Category,
@@ -238,6 +239,13 @@ class PublicRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["outlet"].choices = [(o.pk, o.name) for o in outlets]
         self.fields["consent"].error_messages["required"] = "请勾选同意，否则无法办理。"
+
+    # The same checks the service makes, here too so that one submit shows every mistake at once.
+    def clean_id_number(self):
+        return normalize_id_number(self.cleaned_data["id_number"]).number
+
+    def clean_phone(self):
+        return normalize_phone(self.cleaned_data["phone"])
 
 
 @localise

@@ -83,6 +83,7 @@ def request_status(request):
     found = None
     status = 200
     if request.method == "POST":
+        status = 400
         if form.is_valid():
             try:
                 number = normalize_id_number(form.cleaned_data["id_number"]).number
@@ -97,8 +98,7 @@ def request_status(request):
                     )
                     .first()
                 )
+                status = 200 if found else 404
                 if found is None:
                     form.add_error(None, "没有找到与该受理编号和身份证号相符的申请。")
-        if found is None:
-            status = 404 if form.is_valid() else 400
     return render(request, "devices/public/request_status.html", {"form": form, "req": found}, status=status)

@@ -71,6 +71,7 @@ REQUEST_DONE = "该申请已处理。"
 NOT_A_CENTRE_CLERK = "您不是辅具租赁中心的工作人员。"
 DELIVERY_WINDOW = "送货时段的结束时间应晚于开始时间。"
 DELIVERY_ADDRESS = "送货上门须填写送货地址。"
+DELIVERY_AFTER_END = "送货时间不能晚于租期结束。"
 
 MAX_MONTHS = 12
 INCOME_STATUSES_FOR_SUBSIDY = (IncomeStatus.DIBAO, IncomeStatus.DIBAO_EDGE, IncomeStatus.TEKUN)
@@ -605,6 +606,8 @@ def rental_create(*, actor: User, person: Person, data: RentalData, today: dt.da
             raise ValidationError({"delivery_address": [DELIVERY_ADDRESS]})
         if data.delivery_from and data.delivery_to and data.delivery_to <= data.delivery_from:
             raise ValidationError({"delivery_to": [DELIVERY_WINDOW]})
+        if data.delivery_from and timezone.localtime(data.delivery_from).date() > data.end_date:
+            raise ValidationError({"delivery_from": [DELIVERY_AFTER_END]})
     needed, fitting = fitting_needed(person=person, product=product)
     if needed:
         raise ValidationError(NEEDS_FITTING.format(category=product.category.name))

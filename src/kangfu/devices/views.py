@@ -7,6 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -66,10 +67,13 @@ def catalogue(request):
     if category:
         products = products.filter(category_id=category)
     counts: dict[int, dict[str, int]] = {}
-    for row in selectors.units_for(request.user).values("product_id", "status").order_by():
-        counts.setdefault(row["product_id"], {}).setdefault(row["status"], 0)
-        counts[row["product_id"]][row["status"]] += 1
-    rows = [(p, counts.get(p.pk, {})) for p in products]
+    for row in (
+        selectors.units_for(request.user).values("product_id", "status").annotate(n=Count("id")).order_by()
+    ):
+        per = counts.setdefault(row["product_id"], dict.fromkeys(UnitStatus.values, 0))
+        per[row["status"]] = row["n"]
+    empty = dict.fromkeys(UnitStatus.values, 0)
+    rows = [(p, counts.get(p.pk, empty)) for p in products]
     return render(
         request,
         "devices/catalogue.html",

@@ -68,8 +68,13 @@ def test_a_year_of_rentals_never_gets_more_subsidy_than_the_cap(rents, cap, shar
     used = D("0.00")
     for rent in rents:
         lines = rules.price(
-            per_day=rent, per_month=rent, deposit=D("0"), start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31),
-            facts=rules.Facts(poor_disabled=True, subsidy_used_this_year=used), policy=policy,
+            per_day=rent,
+            per_month=rent,
+            deposit=D("0"),
+            start=dt.date(2026, 1, 1),
+            end=dt.date(2026, 1, 31),
+            facts=rules.Facts(poor_disabled=True, subsidy_used_this_year=used),
+            policy=policy,
         )
         used += -sum((line.amount for line in lines if line.kind == rules.SUBSIDY), D("0"))
     assert used <= cap
@@ -92,7 +97,11 @@ def test_odd_days_never_cost_more_than_a_month():
 
 def test_the_subsidy_explains_itself_and_the_cap():
     lines = rules.price(
-        per_day=D("5"), per_month=D("100"), deposit=D("300"), start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31),
+        per_day=D("5"),
+        per_month=D("100"),
+        deposit=D("300"),
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 3, 31),
         facts=rules.Facts(poor_disabled=True, subsidy_used_this_year=D("2900")),
         policy=rules.Policy(subsidy_share=D("0.5"), subsidy_cap_per_year=D("3000")),
     )
@@ -104,15 +113,24 @@ def test_the_subsidy_explains_itself_and_the_cap():
 
 def test_a_fixed_monthly_subsidy_counts_started_months():
     lines = rules.price(
-        per_day=D("5"), per_month=D("100"), deposit=D("0"), start=dt.date(2026, 1, 1), end=dt.date(2026, 2, 10),
-        facts=rules.Facts(poor_disabled=True), policy=rules.Policy(subsidy_mode="amount", subsidy_amount_per_month=D("40")),
+        per_day=D("5"),
+        per_month=D("100"),
+        deposit=D("0"),
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 2, 10),
+        facts=rules.Facts(poor_disabled=True),
+        policy=rules.Policy(subsidy_mode="amount", subsidy_amount_per_month=D("40")),
     )
     assert next(line.amount for line in lines if line.kind == rules.SUBSIDY) == D("-80.00")
 
 
 def test_elderly_and_injured_discounts_do_not_stack_and_the_better_one_wins():
     lines = rules.price(
-        per_day=D("5"), per_month=D("100"), deposit=D("300"), start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31),
+        per_day=D("5"),
+        per_month=D("100"),
+        deposit=D("300"),
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 1, 31),
         facts=rules.Facts(age=70, local=True, injured=True),
         policy=rules.Policy(elderly_discount_share=D("0.2"), injured_discount_share=D("0.1")),
     )
@@ -123,16 +141,26 @@ def test_elderly_and_injured_discounts_do_not_stack_and_the_better_one_wins():
 
 def test_a_discount_applies_to_what_the_subsidy_leaves():
     lines = rules.price(
-        per_day=D("5"), per_month=D("100"), deposit=D("300"), start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31),
-        facts=rules.Facts(poor_disabled=True, age=65, local=True), policy=rules.Policy(),
+        per_day=D("5"),
+        per_month=D("100"),
+        deposit=D("300"),
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 1, 31),
+        facts=rules.Facts(poor_disabled=True, age=65, local=True),
+        policy=rules.Policy(),
     )
     assert rules.rent_payable(lines) == D("40.00")  # 100 − 50 subsidy − 20% of 50
 
 
 def test_an_elderly_person_from_elsewhere_pays_full_rent():
     lines = rules.price(
-        per_day=D("5"), per_month=D("100"), deposit=D("300"), start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31),
-        facts=rules.Facts(age=75, local=False), policy=rules.Policy(),
+        per_day=D("5"),
+        per_month=D("100"),
+        deposit=D("300"),
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 1, 31),
+        facts=rules.Facts(age=75, local=False),
+        policy=rules.Policy(),
     )
     assert rules.rent_payable(lines) == D("100.00")
 
@@ -140,8 +168,13 @@ def test_an_elderly_person_from_elsewhere_pays_full_rent():
 @pytest.mark.parametrize(("waive", "deposit"), [(True, D("0.00")), (False, D("300.00"))])
 def test_subsidised_renters_deposit_follows_the_policy(waive, deposit):
     lines = rules.price(
-        per_day=D("5"), per_month=D("100"), deposit=D("300"), start=dt.date(2026, 1, 1), end=dt.date(2026, 1, 31),
-        facts=rules.Facts(poor_disabled=True), policy=rules.Policy(waive_deposit_for_subsidised=waive),
+        per_day=D("5"),
+        per_month=D("100"),
+        deposit=D("300"),
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 1, 31),
+        facts=rules.Facts(poor_disabled=True),
+        policy=rules.Policy(waive_deposit_for_subsidised=waive),
     )
     assert next(line.amount for line in lines if line.kind == rules.DEPOSIT) == deposit
 

@@ -34,14 +34,23 @@ def frozen():
 
 def fit(clerk, person, product, suitable=True):
     return services.fitting_record(
-        actor=clerk, person=person, category=product.category,
-        values={"assessed_on": TODAY, "needs": "行走困难", "recommendation": "手动轮椅", "suitable": suitable},
+        actor=clerk,
+        person=person,
+        category=product.category,
+        values={
+            "assessed_on": TODAY,
+            "needs": "行走困难",
+            "recommendation": "手动轮椅",
+            "suitable": suitable,
+        },
     )
 
 
 def rent(clerk, person, unit, *, start=TODAY, end=dt.date(2026, 12, 22), **extra):
     return services.rental_create(
-        actor=clerk, person=person, data=services.RentalData(unit_id=unit.pk, start_date=start, end_date=end, **extra)
+        actor=clerk,
+        person=person,
+        data=services.RentalData(unit_id=unit.pk, start_date=start, end_date=end, **extra),
     )
 
 
@@ -52,8 +61,14 @@ def hand_over(clerk, rental):
 def disinfect(clerk, unit, *, steps=ALL_STEPS, passed=True):
     now = timezone.now()
     return services.disinfection_record(
-        actor=clerk, unit=Unit.objects.get(pk=unit.pk), method="wipe", agent="含氯消毒剂 500 mg/L",
-        steps=steps, started_at=now - dt.timedelta(hours=1), finished_at=now, passed=passed,
+        actor=clerk,
+        unit=Unit.objects.get(pk=unit.pk),
+        method="wipe",
+        agent="含氯消毒剂 500 mg/L",
+        steps=steps,
+        started_at=now - dt.timedelta(hours=1),
+        finished_at=now,
+        passed=passed,
     )
 
 
@@ -95,7 +110,9 @@ class TestPricing:
         }
         assert services.bill(rental)["rent_total"] == Decimal("50.00")
 
-    def test_a_subsidy_beyond_the_cap_is_refused_with_the_remaining_amount(self, clerk, poor_disabled, unit, centre):
+    def test_a_subsidy_beyond_the_cap_is_refused_with_the_remaining_amount(
+        self, clerk, poor_disabled, unit, centre
+    ):
         policy = services.policy_of(centre)
         policy.subsidy_cap_per_year = Decimal("30.00")
         policy.save()
@@ -139,6 +156,24 @@ class TestPricing:
             rent(clerk, renter, unit, start=start, end=end)
         assert field in caught.value.message_dict
 
+    def test_a_delivery_window_must_fit_the_rental(self, clerk, renter, unit):
+        fit(clerk, renter, unit.product)
+        start = dt.datetime(2027, 1, 5, 9, tzinfo=dt.UTC)
+        with pytest.raises(ValidationError) as caught:
+            rent(
+                clerk,
+                renter,
+                unit,
+                delivery_mode="home",
+                delivery_address="文华巷",
+                delivery_from=start,
+                delivery_to=start + dt.timedelta(hours=2),
+            )
+        assert caught.value.message_dict["delivery_from"] == [services.DELIVERY_AFTER_END]
+        with pytest.raises(ValidationError) as caught:
+            rent(clerk, renter, unit, delivery_mode="home", delivery_address="")
+        assert caught.value.message_dict["delivery_address"] == [services.DELIVERY_ADDRESS]
+
     def test_negative_prices_are_refused(self, clerk, wheelchair):
         with pytest.raises(ValidationError) as caught:
             services.product_save(actor=clerk, product=wheelchair, values={"rent_per_month": Decimal("-1")})
@@ -160,7 +195,9 @@ class TestLifecycle:
     def test_a_unit_not_yet_disinfected_cannot_go_out(self, clerk, renter, poor_disabled, unit):
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit))
-        services.rental_return(actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good")
+        services.rental_return(
+            actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good"
+        )
         fit(clerk, poor_disabled, unit.product)
         with pytest.raises(ValidationError) as caught:
             rent(clerk, poor_disabled, unit)
@@ -169,7 +206,9 @@ class TestLifecycle:
     def test_a_disinfection_with_missing_steps_cannot_pass(self, clerk, renter, unit):
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit))
-        services.rental_return(actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good")
+        services.rental_return(
+            actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good"
+        )
         with pytest.raises(ValidationError) as caught:
             disinfect(clerk, unit, steps=["sort", "clean"])
         assert "消毒（按材质" in caught.value.message_dict["steps"][0]
@@ -178,7 +217,9 @@ class TestLifecycle:
     def test_a_failed_check_keeps_the_unit_in_cleaning(self, clerk, renter, unit):
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit))
-        services.rental_return(actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good")
+        services.rental_return(
+            actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good"
+        )
         disinfect(clerk, unit, passed=False)
         assert Unit.objects.get(pk=unit.pk).status == UnitStatus.CLEANING
 
@@ -230,7 +271,9 @@ class TestLifecycle:
 
     def test_duplicate_serials_are_refused(self, clerk, wheelchair, centre):
         with pytest.raises(ValidationError) as caught:
-            services.units_add(actor=clerk, product=wheelchair, outlet=centre, serials=["A1", "A1"], acquired_on=TODAY)
+            services.units_add(
+                actor=clerk, product=wheelchair, outlet=centre, serials=["A1", "A1"], acquired_on=TODAY
+            )
         assert "A1" in caught.value.message_dict["serials"][0]
 
 
@@ -239,7 +282,9 @@ class TestReturnsAndChanges:
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit, end=dt.date(2027, 2, 22)))  # 3 months, 300 元
         with time_machine.travel(dt.datetime(2026, 12, 30, 10, tzinfo=dt.UTC), tick=False):
-            services.rental_return(actor=clerk, rental=rental, returned_on=dt.date(2026, 12, 30), condition="good")
+            services.rental_return(
+                actor=clerk, rental=rental, returned_on=dt.date(2026, 12, 30), condition="good"
+            )
         bill = services.bill(rental)
         assert bill["rent_total"] == Decimal("140.00")  # one month 100 (to 12-22) + 8 days × 5
         assert bill["deposit_held"] == Decimal("0.00")
@@ -248,7 +293,9 @@ class TestReturnsAndChanges:
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit, end=dt.date(2026, 11, 30)))
         with time_machine.travel(dt.datetime(2026, 12, 3, 10, tzinfo=dt.UTC), tick=False):
-            services.rental_return(actor=clerk, rental=rental, returned_on=dt.date(2026, 12, 3), condition="good")
+            services.rental_return(
+                actor=clerk, rental=rental, returned_on=dt.date(2026, 12, 3), condition="good"
+            )
         assert kinds(rental)[ChargeKind.OVERDUE] == Decimal("15.00")
 
     def test_damage_is_charged_up_to_the_replacement_value(self, clerk, renter, unit):
@@ -256,12 +303,20 @@ class TestReturnsAndChanges:
         rental = hand_over(clerk, rent(clerk, renter, unit))
         with pytest.raises(ValidationError) as caught:
             services.rental_return(
-                actor=clerk, rental=rental, returned_on=TODAY, condition="damaged", damage_note="车架断裂",
+                actor=clerk,
+                rental=rental,
+                returned_on=TODAY,
+                condition="damaged",
+                damage_note="车架断裂",
                 damage_charge=Decimal("9999"),
             )
         assert "1,500.00" in caught.value.message_dict["damage_charge"][0]
         services.rental_return(
-            actor=clerk, rental=rental, returned_on=TODAY, condition="damaged", damage_note="刹车损坏",
+            actor=clerk,
+            rental=rental,
+            returned_on=TODAY,
+            condition="damaged",
+            damage_note="刹车损坏",
             damage_charge=Decimal("80"),
         )
         assert kinds(rental)[ChargeKind.DAMAGE] == Decimal("80.00")
@@ -291,7 +346,9 @@ class TestReturnsAndChanges:
 
 
 class TestAccess:
-    def test_a_clerk_of_another_centre_cannot_act_on_this_centres_rental(self, clerk, other_clerk, renter, unit):
+    def test_a_clerk_of_another_centre_cannot_act_on_this_centres_rental(
+        self, clerk, other_clerk, renter, unit
+    ):
         fit(clerk, renter, unit.product)
         rental = rent(clerk, renter, unit)
         with pytest.raises(PermissionDenied):
@@ -302,15 +359,22 @@ class TestAccess:
 
         outsider_person = PersonFactory()  # lives in 河西区
         Fitting.objects.create(
-            person=outsider_person, category=unit.product.category, centre=unit.product.centre, assessor=clerk,
-            assessed_on=TODAY, needs="x", recommendation="x",
+            person=outsider_person,
+            category=unit.product.category,
+            centre=unit.product.centre,
+            assessor=clerk,
+            assessed_on=TODAY,
+            needs="x",
+            recommendation="x",
         )
         with pytest.raises(PermissionDenied):
             rent(clerk, outsider_person, unit)
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="two real concurrent transactions need PostgreSQL")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="two real concurrent transactions need PostgreSQL"
+)
 def test_two_clerks_renting_one_unit_at_once_exactly_one_succeeds(clerk, renter, poor_disabled, unit):
     fit(clerk, renter, unit.product)
     fit(clerk, poor_disabled, unit.product)

@@ -48,7 +48,9 @@ class PersonFactory(factory.django.DjangoModelFactory):
         county = "120103"
 
     name = factory.Sequence(lambda n: f"测试人{n}")
-    id_number = factory.LazyAttribute(lambda o: make_id_number(o.n, born=o.born, male=o.male, county=o.county))
+    id_number = factory.LazyAttribute(
+        lambda o: make_id_number(o.n, born=o.born, male=o.male, county=o.county)
+    )
     id_number_hash = factory.LazyAttribute(lambda o: services.id_hash(o.id_number))
     birth_date = factory.LazyAttribute(lambda o: o.born)
     sex = factory.LazyAttribute(lambda o: "M" if o.male else "F")

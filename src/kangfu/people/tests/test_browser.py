@@ -1,34 +1,13 @@
 """A clerk logs in through the real browser and registers a person."""
 
-import os
-
 import pytest
 
-from kangfu.browser import CHROMIUM_ARGS, chromium_path
 from kangfu.conftest import DAYINGMEN, load_regions
 from kangfu.core.models import Role
 from kangfu.core.tests.factories import PASSWORD, UserFactory
 from kangfu.people.models import Person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def page(live_server):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        page = browser.new_page(locale="zh-CN")
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
-        yield page
-        browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 def open_registration_form(page, live_server) -> None:
