@@ -33,6 +33,27 @@ def load_regions() -> None:
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         load_regions()
+    yield
+    # The live server answers a browser's keep-alive connections on daemon threads that may still
+    # hold a database session when the run ends; PostgreSQL will not drop a database in use.
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
+@pytest.fixture(autouse=True)
+def _regions_in_transactional_tests(request):
+    """A transactional test empties every table when it ends; the next one loads the regions again."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        request.getfixturevalue("transactional_db")
+        load_regions()
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,9 @@ os.environ.setdefault("KANGFU_TASK_BACKEND", "django_tasks.backends.immediate.Im
 from kangfu.settings import *  # noqa: F403
 from kangfu.settings import DATABASES
 
+# Request threads of the live server must not keep connections open past their request, or the
+# test database cannot be dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}

@@ -8,6 +8,7 @@ partial unique index that allows one open rental per unit.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -351,7 +352,7 @@ def request_submit(*, data: RequestData) -> RentalRequest:
         raise ValidationError(errors)
     with transaction.atomic():
         request = RentalRequest.objects.create(
-            reference=f"tmp-{timezone.now().timestamp()}",
+            reference=secrets.token_hex(9),  # replaced below by one derived from the row's id
             centre=product.centre,
             outlet=outlet,
             product=product,

@@ -326,3 +326,36 @@ class TestStatistics:
         login(clerk).post(f"/devices/requests/{request.pk}/", {"action": "decline", "reason": "暂无库存"})
         request.refresh_from_db()
         assert (request.status, request.decline_reason) == (RequestStatus.DECLINED, "暂无库存")
+
+
+def test_a_requester_not_yet_on_file_is_registered_on_the_spot(login, clerk, unit, centre):
+    from kangfu.people.models import Person
+
+    request = services.request_submit(
+        data=services.RequestData(
+            product_id=unit.product_id,
+            outlet_id=centre.pk,
+            name="新申请人",
+            id_number="120114198105050010",
+            phone="13700001111",
+            address="文华巷 9 号",
+            desired_start=dt.date(2026, 11, 25),
+        )
+    )
+    client = login(clerk)
+    assert "尚未建档" in page(client.get(f"/devices/requests/{request.pk}/"))
+    response = client.post(
+        f"/devices/requests/{request.pk}/",
+        {
+            "action": "register",
+            "name": "新申请人",
+            "id_number": "120114198105050010",
+            "phone": "13700001111",
+            "street": "120114001000",
+            "community": "120114001007",
+            "address": "文华巷 9 号",
+        },
+    )
+    assert response.status_code == 302
+    assert Person.objects.get(name="新申请人").community_id == "120114001007"
+    assert "已在档" in page(client.get(f"/devices/requests/{request.pk}/"))
