@@ -8,6 +8,7 @@ from kangfu.core.forms import DateInput
 from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.devices.models import (
     DISINFECTION_STEPS,
+    PRODUCT_FIELDS,
     Category,
     DeliveryMode,
     DisinfectionMethod,
@@ -50,20 +51,7 @@ class CategoryForm(forms.ModelForm):
 class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
-        fields = [
-            "category",
-            "name",
-            "model",
-            "maker",
-            "specification",
-            "suitable_for",
-            "rent_per_day",
-            "rent_per_month",
-            "deposit",
-            "replacement_value",
-            "needs_fitting",
-            "is_active",
-        ]
+        fields = list(PRODUCT_FIELDS)
         widgets = {
             "specification": forms.Textarea(attrs={"rows": 3}),
             "suitable_for": forms.Textarea(attrs={"rows": 2}),

@@ -108,6 +108,23 @@ class Product(models.Model):
         return f"{self.name}（{self.model}）" if self.model else self.name
 
 
+# The fields a centre edits on a product (the form and the service's change log share them).
+PRODUCT_FIELDS = (
+    "category",
+    "name",
+    "model",
+    "maker",
+    "specification",
+    "suitable_for",
+    "rent_per_day",
+    "rent_per_month",
+    "deposit",
+    "replacement_value",
+    "needs_fitting",
+    "is_active",
+)
+
+
 class ProductPhoto(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField("照片", upload_to="devices/products/%Y/")

@@ -24,6 +24,7 @@ from kangfu.core.models import AuditAction, Organisation, OrganisationKind, Regi
 from kangfu.devices import rules
 from kangfu.devices.models import (
     DISINFECTION_STEPS,
+    PRODUCT_FIELDS,
     Category,
     Charge,
     ChargeKind,
@@ -141,22 +142,6 @@ def category_save(
             action = AuditAction.UPDATE
         audit.record(actor=actor, action=action, obj=category, summary=f"辅具分类 {code} {name}")
     return category
-
-
-PRODUCT_FIELDS = (
-    "category",
-    "name",
-    "model",
-    "maker",
-    "specification",
-    "suitable_for",
-    "rent_per_day",
-    "rent_per_month",
-    "deposit",
-    "replacement_value",
-    "needs_fitting",
-    "is_active",
-)
 
 
 def product_save(*, actor: User, product: Product | None, values: dict) -> Product:
@@ -481,38 +466,15 @@ def quote(
     injured: bool = False,
     subsidy_limit: Decimal | None = None,
     exclude: Rental | None = None,
-    year_of: dt.date | None = None,
 ) -> list[rules.Line]:
     """The bill the rules give for renting `product` to `person` over a period, without saving."""
     if end < start:
         raise ValidationError({"end_date": [BAD_PERIOD]})
     policy = policy_of(product.centre)
-    facts = pricing_facts(
-        person=person, centre=product.centre, on=year_of or start, injured=injured, exclude=exclude
-    )
-    lines = rules.price(
-        per_day=product.rent_per_day,
-        per_month=product.rent_per_month,
-        deposit=product.deposit,
-        start=start,
-        end=end,
-        facts=facts,
-        policy=rules_policy(policy),
-    )
-    allowed = next((-line.amount for line in lines if line.kind == rules.SUBSIDY), rules.ZERO)
-    if subsidy_limit is not None:
-        if subsidy_limit < 0:
-            raise ValidationError({"subsidy": [NEGATIVE_MONEY]})
-        if subsidy_limit > allowed:
-            remaining = max(rules.ZERO, policy.subsidy_cap_per_year - facts.subsidy_used_this_year)
-            raise ValidationError(
-                {
-                    "subsidy": [
-                        SUBSIDY_OVER_CAP.format(remaining=rules.yuan(remaining), allowed=rules.yuan(allowed))
-                    ]
-                }
-            )
-        lines = rules.price(
+    facts = pricing_facts(person=person, centre=product.centre, on=start, injured=injured, exclude=exclude)
+
+    def price_with(limit: Decimal | None) -> list[rules.Line]:
+        return rules.price(
             per_day=product.rent_per_day,
             per_month=product.rent_per_month,
             deposit=product.deposit,
@@ -520,9 +482,25 @@ def quote(
             end=end,
             facts=facts,
             policy=rules_policy(policy),
-            subsidy_limit=subsidy_limit,
+            subsidy_limit=limit,
         )
-    return lines
+
+    lines = price_with(None)
+    allowed = next((-line.amount for line in lines if line.kind == rules.SUBSIDY), rules.ZERO)
+    if subsidy_limit is None:
+        return lines
+    if subsidy_limit < 0:
+        raise ValidationError({"subsidy": [NEGATIVE_MONEY]})
+    if subsidy_limit > allowed:
+        remaining = max(rules.ZERO, policy.subsidy_cap_per_year - facts.subsidy_used_this_year)
+        raise ValidationError(
+            {
+                "subsidy": [
+                    SUBSIDY_OVER_CAP.format(remaining=rules.yuan(remaining), allowed=rules.yuan(allowed))
+                ]
+            }
+        )
+    return price_with(subsidy_limit)
 
 
 def _book(rental: Rental, lines: Iterable[rules.Line], *, actor: User | None, on: dt.date) -> None:
@@ -682,6 +660,27 @@ def rental_create(*, actor: User, person: Person, data: RentalData, today: dt.da
     return rental
 
 
+def _advance(
+    rental: Rental,
+    *,
+    actor: User,
+    expected: str,
+    error: str,
+    unit_from: str,
+    unit_to: str,
+    note: str,
+    summary: str,
+    **updates,
+) -> None:
+    """Move a rental on from `expected` (and its unit with it) only if nobody moved it first."""
+    if Rental.objects.filter(pk=rental.pk, status=expected).update(**updates) != 1:
+        raise ValidationError(error)
+    _move(rental.unit, to=unit_to, expected=[unit_from], actor=actor, rental=rental, note=note)
+    audit.record(
+        actor=actor, action=AuditAction.UPDATE, obj=rental, person_id=rental.person_id, summary=summary
+    )
+
+
 def rental_handover(
     *, actor: User, rental: Rental, handed_over_at: dt.datetime | None = None, training_content: str
 ) -> Rental:
@@ -693,25 +692,19 @@ def rental_handover(
     if when > timezone.now() + dt.timedelta(minutes=5):
         raise ValidationError({"handed_over_at": [FUTURE]})
     with transaction.atomic():
-        changed = Rental.objects.filter(pk=rental.pk, status=RentalStatus.RESERVED).update(
-            status=RentalStatus.ACTIVE, handed_over_at=when, trainer=actor, training_content=training_content
-        )
-        if changed != 1:
-            raise ValidationError(RENTAL_NOT_RESERVED)
-        _move(
-            rental.unit,
-            to=UnitStatus.RENTED,
-            expected=[UnitStatus.RESERVED],
+        _advance(
+            rental,
             actor=actor,
-            rental=rental,
+            expected=RentalStatus.RESERVED,
+            error=RENTAL_NOT_RESERVED,
+            unit_from=UnitStatus.RESERVED,
+            unit_to=UnitStatus.RENTED,
             note="交付",
-        )
-        audit.record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            obj=rental,
-            person_id=rental.person_id,
             summary=f"租赁 {rental.number} 已交付并完成使用培训",
+            status=RentalStatus.ACTIVE,
+            handed_over_at=when,
+            trainer=actor,
+            training_content=training_content,
         )
     rental.refresh_from_db()
     return rental
@@ -721,37 +714,24 @@ def rental_cancel(*, actor: User, rental: Rental, reason: str) -> Rental:
     """Cancel before hand-over: the bill is reversed and the unit, never used, is available again."""
     _check_same_centre(actor, rental.centre_id)
     with transaction.atomic():
-        changed = Rental.objects.filter(pk=rental.pk, status=RentalStatus.RESERVED).update(
-            status=RentalStatus.CANCELLED
-        )
-        if changed != 1:
-            raise ValidationError(RENTAL_NOT_RESERVED)
-        totals = rental.charges.values("kind").annotate(total=Sum("amount"))
-        _book(
+        _advance(
             rental,
-            [
-                rules.Line(row["kind"], -row["total"], f"取消租赁：冲销{ChargeKind(row['kind']).label}")
-                for row in totals
-                if row["total"]
-            ],
             actor=actor,
-            on=_today(),
-        )
-        _move(
-            rental.unit,
-            to=UnitStatus.AVAILABLE,
-            expected=[UnitStatus.RESERVED],
-            actor=actor,
-            rental=rental,
+            expected=RentalStatus.RESERVED,
+            error=RENTAL_NOT_RESERVED,
+            unit_from=UnitStatus.RESERVED,
+            unit_to=UnitStatus.AVAILABLE,
             note="取消预订",
-        )
-        audit.record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            obj=rental,
-            person_id=rental.person_id,
             summary=f"取消租赁 {rental.number}：{reason}",
+            status=RentalStatus.CANCELLED,
         )
+        totals = rental.charges.values("kind").annotate(total=Sum("amount"))
+        reversal = [
+            rules.Line(row["kind"], -row["total"], f"取消租赁：冲销{ChargeKind(row['kind']).label}")
+            for row in totals
+            if row["total"]
+        ]
+        _book(rental, reversal, actor=actor, on=_today())
     rental.refresh_from_db()
     return rental
 
@@ -838,11 +818,18 @@ def rental_return(
         raise ValidationError({"damage_note": [DAMAGE_NEEDS_NOTE]})
     policy = rules_policy(policy_of(rental.centre))
     with transaction.atomic():
-        changed = Rental.objects.filter(pk=rental.pk, status=RentalStatus.ACTIVE).update(
-            status=RentalStatus.RETURNED, returned_on=returned_on
+        _advance(
+            rental,
+            actor=actor,
+            expected=RentalStatus.ACTIVE,
+            error=RENTAL_NOT_OPEN,
+            unit_from=UnitStatus.RENTED,
+            unit_to=UnitStatus.RETURNED,
+            note=f"归还：{ReturnCondition(condition).label}",
+            summary=f"租赁 {rental.number} 归还验收：{ReturnCondition(condition).label}",
+            status=RentalStatus.RETURNED,
+            returned_on=returned_on,
         )
-        if changed != 1:
-            raise ValidationError(RENTAL_NOT_OPEN)
         ReturnInspection.objects.create(
             rental=rental,
             returned_on=returned_on,
@@ -874,27 +861,8 @@ def rental_return(
         if held:
             lines.append(rules.Line(ChargeKind.DEPOSIT_REFUND, -held, f"退还押金 {rules.yuan(held)} 元"))
         _book(rental, lines, actor=actor, on=returned_on)
-        _move(
-            rental.unit,
-            to=UnitStatus.RETURNED,
-            expected=[UnitStatus.RENTED],
-            actor=actor,
-            rental=rental,
-            note=f"归还：{ReturnCondition(condition).label}",
-        )
-        audit.record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            obj=rental,
-            person_id=rental.person_id,
-            summary=f"租赁 {rental.number} 归还验收：{ReturnCondition(condition).label}",
-        )
     rental.refresh_from_db()
     return rental
-
-
-def overdue_rentals(queryset, *, today: dt.date | None = None):
-    return queryset.filter(status=RentalStatus.ACTIVE, end_date__lt=today or _today())
 
 
 # ---------------------------------------------------------------- disinfection

@@ -25,6 +25,16 @@ def page(response) -> str:
     return response.content.decode()
 
 
+def rent_now(clerk, person, unit):
+    return services.rental_create(
+        actor=clerk,
+        person=person,
+        data=services.RentalData(
+            unit_id=unit.pk, start_date=dt.date(2026, 11, 23), end_date=dt.date(2026, 12, 22)
+        ),
+    )
+
+
 def fit(clerk, person, product):
     services.fitting_record(
         actor=clerk,
@@ -118,13 +128,7 @@ class TestClerkPages:
     def test_every_page_of_the_centre_renders(self, login, clerk, renter, unit):
         client = login(clerk)
         fit(clerk, renter, unit.product)
-        rental = services.rental_create(
-            actor=clerk,
-            person=renter,
-            data=services.RentalData(
-                unit_id=unit.pk, start_date=dt.date(2026, 11, 23), end_date=dt.date(2026, 12, 22)
-            ),
-        )
+        rental = rent_now(clerk, renter, unit)
         for url in [
             "/devices/",
             "/devices/catalogue/",
@@ -182,13 +186,7 @@ class TestClerkPages:
 
     def test_a_forged_return_of_another_centres_rental_is_404(self, login, clerk, other_clerk, renter, unit):
         fit(clerk, renter, unit.product)
-        rental = services.rental_create(
-            actor=clerk,
-            person=renter,
-            data=services.RentalData(
-                unit_id=unit.pk, start_date=dt.date(2026, 11, 23), end_date=dt.date(2026, 12, 22)
-            ),
-        )
+        rental = rent_now(clerk, renter, unit)
         response = login(other_clerk).post(
             f"/devices/rentals/{rental.pk}/", {"action": "cancel", "reason": "冒名取消"}
         )
@@ -238,13 +236,7 @@ class TestClerkPages:
 
     def test_disinfection_page_makes_the_unit_available(self, login, clerk, renter, unit):
         fit(clerk, renter, unit.product)
-        rental = services.rental_create(
-            actor=clerk,
-            person=renter,
-            data=services.RentalData(
-                unit_id=unit.pk, start_date=dt.date(2026, 11, 23), end_date=dt.date(2026, 12, 22)
-            ),
-        )
+        rental = rent_now(clerk, renter, unit)
         services.rental_handover(actor=clerk, rental=rental, training_content="培训")
         services.rental_return(
             actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good"
@@ -269,13 +261,7 @@ class TestClerkPages:
 class TestStatistics:
     def test_the_statistics_count_rentals_subsidy_and_people(self, login, clerk, poor_disabled, unit):
         fit(clerk, poor_disabled, unit.product)
-        services.rental_create(
-            actor=clerk,
-            person=poor_disabled,
-            data=services.RentalData(
-                unit_id=unit.pk, start_date=dt.date(2026, 11, 23), end_date=dt.date(2026, 12, 22)
-            ),
-        )
+        rent_now(clerk, poor_disabled, unit)
         figures = login(clerk).get("/devices/stats/").context["f"]
         assert (figures["rentals"], figures["people"]) == (1, 1)
         assert str(figures["subsidy"]) == "50.00"
@@ -295,13 +281,7 @@ class TestStatistics:
         from kangfu.core.tests.factories import UserFactory
 
         fit(clerk, renter, unit.product)
-        services.rental_create(
-            actor=clerk,
-            person=renter,
-            data=services.RentalData(
-                unit_id=unit.pk, start_date=dt.date(2026, 11, 23), end_date=dt.date(2026, 12, 22)
-            ),
-        )
+        rent_now(clerk, renter, unit)
         wuqing_admin = UserFactory(
             username="wq_admin", role=Role.DISTRICT_ADMIN, jurisdiction_id="120114000000"
         )
