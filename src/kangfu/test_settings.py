@@ -1,6 +1,7 @@
 """Test overrides, in one place. The database still comes from DATABASE_URL (SQLite by default)."""
 
 import os
+import tempfile
 
 os.environ.setdefault("KANGFU_ENV_FILE", "/nonexistent")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdefghijklmnop")
@@ -18,6 +19,7 @@ from kangfu.settings import DATABASES
 # Request threads of the live server must not keep connections open past their request, or the
 # test database cannot be dropped at the end of the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+MEDIA_ROOT = tempfile.mkdtemp(prefix="kangfu-test-media-")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}

@@ -11,6 +11,10 @@ TOO_LARGE = "文件过大：{size}，上限为 {limit}。"
 WRONG_TYPE = "文件类型不对：只接受 {allowed} 文件。"
 NOT_TEXT = "无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV 后再上传。"
 EMPTY = "文件是空的。"
+NOT_AN_IMAGE = "文件内容不是 JPEG 或 PNG 图片。"
+
+# The first bytes of the image formats we accept; the file name alone proves nothing.
+_IMAGE_SIGNATURES = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
 def _human(size: int) -> str:
@@ -44,3 +48,14 @@ def decode_text(raw: bytes) -> str:
 def read_text_upload(upload: UploadedFile, *, allowed: tuple[str, ...], max_bytes: int) -> str:
     check_upload(upload, allowed=allowed, max_bytes=max_bytes)
     return decode_text(upload.read())
+
+
+def check_image_upload(upload: UploadedFile, *, max_bytes: int = 5 * 1024 * 1024) -> str:
+    """Accept a JPEG or PNG photo by its extension and its content; return the format."""
+    check_upload(upload, allowed=(".jpg", ".jpeg", ".png"), max_bytes=max_bytes)
+    head = upload.read(16)
+    upload.seek(0)
+    for signature, kind in _IMAGE_SIGNATURES.items():
+        if head.startswith(signature):
+            return kind
+    raise ValidationError(NOT_AN_IMAGE, code="upload_not_image")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from kangfu.core import uploads
 from kangfu.core.forms import DateInput
 from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.devices.models import (
@@ -62,6 +63,17 @@ class ProductForm(forms.ModelForm):
         self.fields["category"].queryset = Category.objects.filter(is_active=True)
         for name in ("rent_per_day", "rent_per_month", "deposit", "replacement_value"):
             self.fields[name].error_messages["min_value"] = "金额不能为负数。"
+
+
+@localise
+class PhotoForm(forms.Form):
+    image = forms.FileField(label="产品照片", help_text="JPEG 或 PNG，不超过 5 MB。")
+    caption = forms.CharField(label="说明", max_length=100, required=False)
+
+    def clean_image(self):
+        image = self.cleaned_data["image"]
+        uploads.check_image_upload(image)
+        return image
 
 
 @localise

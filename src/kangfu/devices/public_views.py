@@ -6,6 +6,7 @@ number and the ID number it was filed with."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -14,7 +15,7 @@ from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import normalize_id_number
 from kangfu.devices import selectors, services
 from kangfu.devices.forms import PublicRequestForm, RequestLookupForm
-from kangfu.devices.models import Product, RentalRequest
+from kangfu.devices.models import Product, ProductPhoto, RentalRequest
 from kangfu.people.services import id_hash
 
 
@@ -102,3 +103,14 @@ def request_status(request):
                 if found is None:
                     form.add_error(None, "没有找到与该受理编号和身份证号相符的申请。")
     return render(request, "devices/public/request_status.html", {"form": form, "req": found}, status=status)
+
+
+@require_GET
+def photo(request, pk: int):
+    """A product photo, served by the application (intranets have no other file server)."""
+    item = get_object_or_404(ProductPhoto.objects.filter(product__is_active=True), pk=pk)
+    kind = "image/png" if item.image.name.lower().endswith(".png") else "image/jpeg"
+    response = FileResponse(item.image.open("rb"), content_type=kind)
+    response["Cache-Control"] = "public, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

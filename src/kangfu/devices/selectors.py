@@ -58,6 +58,7 @@ def public_catalogue(*, category_id: int | None = None, outlet_id: int | None = 
     products = (
         Product.objects.filter(is_active=True)
         .select_related("category", "centre")
+        .prefetch_related("photos")
         .order_by("category__code", "name")
     )
     if category_id:

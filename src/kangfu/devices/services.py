@@ -33,6 +33,7 @@ from kangfu.devices.models import (
     Fitting,
     PricingPolicy,
     Product,
+    ProductPhoto,
     Rental,
     RentalRequest,
     RentalStatus,
@@ -170,6 +171,14 @@ def product_save(*, actor: User, product: Product | None, values: dict) -> Produ
                 changes=audit.diff(before, {f: getattr(product, f) for f in PRODUCT_FIELDS}),
             )
     return product
+
+
+def product_photo_add(*, actor: User, product: Product, image, caption: str = "") -> ProductPhoto:
+    _check_same_centre(actor, product.centre_id)
+    with transaction.atomic():
+        photo = ProductPhoto.objects.create(product=product, image=image, caption=caption)
+        audit.record(actor=actor, action=AuditAction.CREATE, obj=photo, summary=f"上传 {product} 的照片")
+    return photo
 
 
 def units_add(

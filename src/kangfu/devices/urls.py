@@ -11,6 +11,7 @@ urlpatterns = [
     path("categories/<int:pk>/", views.category_edit, name="category_edit"),
     path("products/new/", views.product_edit, name="product_new"),
     path("products/<int:pk>/", views.product_edit, name="product_edit"),
+    path("products/<int:pk>/photos/", views.product_photo, name="product_photo"),
     path("units/", views.units, name="units"),
     path("units/add/", views.units_add, name="units_add"),
     path("units/<int:pk>/", views.unit_detail, name="unit"),

@@ -28,6 +28,7 @@ from kangfu.devices.forms import (
     ExtendForm,
     FittingForm,
     HandoverForm,
+    PhotoForm,
     ProductForm,
     RentalForm,
     ReturnForm,
@@ -123,7 +124,33 @@ def product_edit(request, pk: int | None = None):
                 messages.success(request, "已保存产品。")
                 return redirect("devices:catalogue")
         status = 400
-    return render(request, "devices/form.html", {"form": form, "title": "辅具产品"}, status=status)
+    context = {"form": form, "title": "辅具产品", "product": product, "photo_form": PhotoForm()}
+    return render(request, "devices/product.html", context, status=status)
+
+
+@login_required
+def product_photo(request, pk: int):
+    _clerk(request)
+    product = get_object_or_404(selectors.products_for(request.user), pk=pk)
+    if request.method != "POST":
+        raise Http404
+    form = PhotoForm(request.POST, request.FILES)
+    if form.is_valid():
+        services.product_photo_add(
+            actor=request.user,
+            product=product,
+            image=form.cleaned_data["image"],
+            caption=form.cleaned_data["caption"],
+        )
+        messages.success(request, "已上传照片。")
+        return redirect("devices:product_edit", pk=product.pk)
+    context = {
+        "form": ProductForm(instance=product),
+        "title": "辅具产品",
+        "product": product,
+        "photo_form": form,
+    }
+    return render(request, "devices/product.html", context, status=400)
 
 
 # ------------------------------------------------------------------ units

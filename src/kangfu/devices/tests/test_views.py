@@ -339,3 +339,49 @@ def test_a_requester_not_yet_on_file_is_registered_on_the_spot(login, clerk, uni
     assert response.status_code == 302
     assert Person.objects.get(name="新申请人").community_id == "120114001007"
     assert "已在档" in page(client.get(f"/devices/requests/{request.pk}/"))
+
+
+class TestPhotos:
+    PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+    def test_a_photo_is_uploaded_and_shown_in_the_public_catalogue(self, login, clerk, client, unit):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        response = login(clerk).post(
+            f"/devices/products/{unit.product_id}/photos/",
+            {"image": SimpleUploadedFile("chair.png", self.PNG, content_type="image/png"), "caption": "正面"},
+        )
+        assert response.status_code == 302
+        photo = unit.product.photos.get()
+        client.logout()
+        assert f"/public/devices/photos/{photo.pk}/" in page(client.get("/public/devices/"))
+        served = client.get(f"/public/devices/photos/{photo.pk}/")
+        assert served["Content-Type"] == "image/png"
+
+    def test_a_file_that_only_pretends_to_be_an_image_is_refused(self, login, clerk, unit):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        response = login(clerk).post(
+            f"/devices/products/{unit.product_id}/photos/",
+            {
+                "image": SimpleUploadedFile(
+                    "chair.png", b"<script>alert(1)</script>", content_type="image/png"
+                )
+            },
+        )
+        assert response.status_code == 400
+        assert "不是 JPEG 或 PNG" in page(response)
+        assert not unit.product.photos.exists()
+
+    def test_the_public_catalogue_query_count_does_not_grow_with_products(self, client, centre):
+        from kangfu.devices.tests.factories import ProductFactory
+
+        for _ in range(2):
+            UnitFactory(product=ProductFactory(centre=centre))
+        with CaptureQueriesContext(connection) as few:
+            client.get("/public/devices/")
+        for _ in range(8):
+            UnitFactory(product=ProductFactory(centre=centre))
+        with CaptureQueriesContext(connection) as many:
+            client.get("/public/devices/")
+        assert len(few) == len(many)
