@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "ninja",
     "kangfu.core",
     "kangfu.people",
+    "kangfu.subsidies",
     "kangfu.devices",
     "kangfu.reports",
 ]

@@ -33,17 +33,35 @@ class RolePolicy:
     reads_audit: bool = False
     runs_devices: bool = False  # catalogue, units, fittings, rentals of the user's own rental centre
     reads_device_stats: bool = False
+    subsidy_step: str = ""  # the approval step of 两项补贴 this role takes: community / street / district
+    runs_payroll: bool = False
+    sets_standards: bool = False
 
 
 POLICIES: dict[str, RolePolicy] = {
     Role.CITY_ADMIN: RolePolicy(
-        reads_people=True, writes_people=True, reveals=True, exports_people=True, reads_device_stats=True
+        reads_people=True,
+        writes_people=True,
+        reveals=True,
+        exports_people=True,
+        reads_device_stats=True,
+        sets_standards=True,
     ),
     Role.DISTRICT_ADMIN: RolePolicy(
-        reads_people=True, writes_people=True, reveals=True, exports_people=True, reads_device_stats=True
+        reads_people=True,
+        writes_people=True,
+        reveals=True,
+        exports_people=True,
+        reads_device_stats=True,
+        subsidy_step="district",
+        runs_payroll=True,
     ),
-    Role.STREET_OFFICER: RolePolicy(reads_people=True, writes_people=True, reveals=True, exports_people=True),
-    Role.COMMUNITY_WORKER: RolePolicy(reads_people=True, writes_people=True, reveals=True),
+    Role.STREET_OFFICER: RolePolicy(
+        reads_people=True, writes_people=True, reveals=True, exports_people=True, subsidy_step="street"
+    ),
+    Role.COMMUNITY_WORKER: RolePolicy(
+        reads_people=True, writes_people=True, reveals=True, subsidy_step="community"
+    ),
     Role.REHAB_WORKER: RolePolicy(reads_people=True, writes_people=True, reads_clinical=True),
     Role.PSYCHIATRIST: RolePolicy(reads_people=True, reads_clinical=True),
     Role.DEVICE_CLERK: RolePolicy(
@@ -144,3 +162,24 @@ def device_q(user: User, *, field: str = "outlet") -> Q:
         digits = LEVEL_DIGITS[RegionLevel(region.level)]
         return Q(**{f"{field}__region__code__startswith": region.code[:digits]})
     return Q(pk__in=[])
+
+
+def area_q(user: User, *, city: str = "", district: str = "", street: str = "", community: str = "") -> Q:
+    """Rows placed by their own region columns (an application's community, street and district, a
+    grant's district and street), scoped like people: the column of the user's level must match."""
+    region = user.jurisdiction if user.is_authenticated else None
+    if region is None or not policy(user).reads_people:
+        return Q(pk__in=[])
+    level = RegionLevel(region.level)
+    column = {
+        RegionLevel.CITY: city,
+        RegionLevel.DISTRICT: district,
+        RegionLevel.STREET: street,
+        RegionLevel.COMMUNITY: community,
+    }.get(level, "")
+    digits = LEVEL_DIGITS[level]
+    if column:
+        return Q(**{column: region.code})
+    # No column at this level: compare the code prefix of the finest column there is.
+    finest = community or street or district or city
+    return Q(**{f"{finest.removesuffix('_id')}__code__startswith": region.code[:digits]})

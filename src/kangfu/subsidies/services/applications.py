@@ -1,0 +1,321 @@
+"""Applications and the approval chain (社区受理 → 街道审核 → 区民政局审批), as a state machine.
+
+Each decision is a conditional update of the application's status and version, so two approvers
+acting at once cannot both succeed, and no step can be taken before the one below it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kangfu.core import access, audit
+from kangfu.core.ids import normalize_id_number, normalize_phone
+from kangfu.core.models import AuditAction, RegionLevel, User
+from kangfu.people.models import Person
+from kangfu.people.services import PersonData, id_hash, person_create
+from kangfu.subsidies.models import (
+    Application,
+    ApplicationStatus,
+    ApplicationStep,
+    Channel,
+    Decision,
+    Document,
+    Kind,
+    PayFrom,
+    Step,
+)
+from kangfu.subsidies.rules import month_start
+from kangfu.subsidies.services import facts
+from kangfu.subsidies.services.grants import grant_start
+
+NO_KIND = "请至少选择一项补贴。"
+BAD_ACCOUNT = "银行账号应为 10 至 30 位数字。"
+ALREADY_OPEN = "该申请人已有办理中的申请（{number}），请勿重复提交。"
+TAKEN = "该申请已被他人处理或已变化，请刷新后查看。"
+NOT_YOUR_STEP = "该申请当前在“{step}”环节，您的岗位不能办理。"
+SAME_PERSON = "提交人不能审批自己提交的申请（职责分离）。"
+NOT_ELIGIBLE = "不符合条件，不能批准：{reasons}"
+NEEDS_OPINION = "退回或不予批准须填写原因。"
+NOT_RETURNED = "只有退回补正的申请可以重新提交。"
+
+# The status an application waits in before each step.
+WAITING_FOR = {
+    Step.COMMUNITY: ApplicationStatus.SUBMITTED,
+    Step.STREET: ApplicationStatus.COMMUNITY_ACCEPTED,
+    Step.DISTRICT: ApplicationStatus.STREET_REVIEWED,
+}
+STEP_OF = {status: step for step, status in WAITING_FOR.items()}
+
+
+def steps_for(district: str) -> list[str]:
+    configured = [s.strip() for s in facts.policy_for(district).steps.split(",") if s.strip()]
+    return [s for s in (Step.COMMUNITY, Step.STREET, Step.DISTRICT) if s in configured] or [Step.DISTRICT]
+
+
+def current_step(application: Application) -> str | None:
+    """The step an application waits for, given the region's chain (a skipped step is passed over)."""
+    chain = steps_for(application.district_id)
+    step = STEP_OF.get(ApplicationStatus(application.status))
+    if step is None:
+        return None
+    order = [Step.COMMUNITY, Step.STREET, Step.DISTRICT]
+    for candidate in order[order.index(step) :]:
+        if candidate in chain:
+            return candidate
+    return None
+
+
+def _status_after(step: str, chain: list[str]) -> str:
+    later = [
+        s
+        for s in chain
+        if [Step.COMMUNITY, Step.STREET, Step.DISTRICT].index(s)
+        > [Step.COMMUNITY, Step.STREET, Step.DISTRICT].index(step)
+    ]
+    if not later:
+        return ApplicationStatus.APPROVED
+    return WAITING_FOR[later[0]]
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """What an applicant (or the clerk at the counter) types."""
+
+    name: str
+    id_number: str
+    phone: str
+    hukou_community: str  # the household registration, where the application is handled
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class ApplicationData:
+    living: bool
+    care: bool
+    bank_name: str
+    bank_account: str
+    agent_name: str = ""
+    agent_relation: str = ""
+
+
+def _find_or_register(applicant: Applicant) -> Person:
+    number = normalize_id_number(applicant.id_number, today=timezone.localdate()).number
+    person = Person.objects.filter(id_number_hash=id_hash(number)).first()
+    if person is not None:
+        return person
+    # A first-time applicant is put on the registry where the household is registered; the
+    # community verifies them at its step.
+    return person_create(
+        actor=None,
+        data=PersonData(
+            name=applicant.name,
+            id_number=number,
+            community_code=applicant.hukou_community,
+            phone=applicant.phone,
+            address=applicant.address,
+            hukou_region_code=applicant.hukou_community,
+        ),
+    )
+
+
+def application_submit(
+    *,
+    actor: User | None,
+    applicant: Applicant,
+    data: ApplicationData,
+    documents: list[tuple[str, object]] = (),
+    applied_on: dt.date | None = None,
+) -> Application:
+    """File an application at the counter (`actor` a community worker) or online (`actor` None).
+
+    It is routed to the community of the household registration wherever it was filed (跨省通办).
+    """
+    errors: dict[str, list[str]] = {}
+    if not (data.living or data.care):
+        errors["kinds"] = [NO_KIND]
+    account = re.sub(r"\s+", "", data.bank_account or "")
+    if not re.fullmatch(r"\d{10,30}", account):
+        errors["bank_account"] = [BAD_ACCOUNT]
+    try:
+        phone = normalize_phone(applicant.phone)
+    except ValidationError as exc:
+        errors["phone"] = exc.messages
+    try:
+        normalize_id_number(applicant.id_number, today=timezone.localdate())
+    except ValidationError as exc:
+        errors["id_number"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            person = _find_or_register(applicant)
+            community = facts.hukou_community(person)
+            application = Application.objects.create(
+                number=secrets.token_hex(9),
+                person=person,
+                living=data.living,
+                care=data.care,
+                channel=Channel.COUNTER if actor is not None else Channel.ONLINE,
+                agent_name=data.agent_name,
+                agent_relation=data.agent_relation,
+                phone=phone,
+                bank_name=data.bank_name,
+                bank_account=account,
+                community=community,
+                street_id=community.ancestor(RegionLevel.STREET),
+                district_id=community.ancestor(RegionLevel.DISTRICT),
+                applied_on=applied_on or timezone.localdate(),
+                submitted_by=actor,
+            )
+            application.number = f"SB{application.applied_on:%Y%m%d}{application.pk:05d}"
+            Application.objects.filter(pk=application.pk).update(number=application.number)
+            for label, upload in documents:
+                Document.objects.create(application=application, label=label, file=upload)
+            ApplicationStep.objects.create(
+                application=application,
+                decision=Decision.SUBMIT,
+                actor=actor,
+                opinion="窗口受理" if actor is not None else "市民在线申请",
+            )
+            audit.record(
+                actor=actor,
+                action=AuditAction.CREATE,
+                obj=application,
+                person_id=person.pk,
+                summary=f"{person.name} 申请{'、'.join(Kind(k).label for k in application.kinds)}（{application.number}）",
+            )
+    except IntegrityError:
+        number = normalize_id_number(applicant.id_number).number
+        open_app = (
+            Application.objects.filter(person__id_number_hash=id_hash(number))
+            .exclude(status__in=[ApplicationStatus.APPROVED, ApplicationStatus.REJECTED])
+            .first()
+        )
+        if open_app is None:
+            raise
+        raise ValidationError(ALREADY_OPEN.format(number=open_app.number)) from None
+    return application
+
+
+def _may_act(actor: User, application: Application, step: str) -> bool:
+    if access.policy(actor).subsidy_step != step:
+        return False
+    region = {
+        Step.COMMUNITY: application.community_id,
+        Step.STREET: application.street_id,
+        Step.DISTRICT: application.district_id,
+    }[step]
+    return access.region_in_jurisdiction(actor, region)
+
+
+def application_decide(
+    *, actor: User, application: Application, decision: str, opinion: str = "", today: dt.date | None = None
+) -> Application:
+    """Pass, return for correction or reject at the step the application waits for."""
+    step = current_step(application)
+    if step is None:
+        raise ValidationError(TAKEN)
+    if not _may_act(actor, application, step):
+        raise PermissionDenied(NOT_YOUR_STEP.format(step=Step(step).label))
+    if decision in (Decision.RETURN, Decision.REJECT) and not opinion.strip():
+        raise ValidationError({"opinion": [NEEDS_OPINION]})
+    if decision == Decision.PASS and application.submitted_by_id == actor.pk:
+        raise PermissionDenied(SAME_PERSON)
+    today = today or timezone.localdate()
+    explanations = [
+        facts.explain(person=application.person, kind=kind, on=today, district=application.district_id)
+        for kind in application.kinds
+    ]
+    final = _status_after(step, steps_for(application.district_id)) == ApplicationStatus.APPROVED
+    if decision == Decision.PASS and final and not any(e.ok for e in explanations):
+        reasons = "；".join(v.message for e in explanations for v in e.verdicts if not v.ok)
+        raise ValidationError(NOT_ELIGIBLE.format(reasons=reasons))
+    new_status = {
+        Decision.PASS: _status_after(step, steps_for(application.district_id)),
+        Decision.RETURN: ApplicationStatus.RETURNED,
+        Decision.REJECT: ApplicationStatus.REJECTED,
+    }[Decision(decision)]
+    with transaction.atomic():
+        changed = Application.objects.filter(
+            pk=application.pk, status=application.status, version=application.version
+        ).update(
+            status=new_status,
+            status_note=opinion if decision != Decision.PASS else "",
+            version=application.version + 1,
+        )
+        if changed != 1:
+            raise ValidationError(TAKEN)
+        ApplicationStep.objects.create(
+            application=application,
+            step=step,
+            decision=decision,
+            opinion=opinion,
+            actor=actor,
+            eligibility=[{"kind": e.kind, "verdicts": e.as_json()} for e in explanations],
+        )
+        if new_status == ApplicationStatus.APPROVED:
+            policy = facts.policy_for(application.district_id)
+            start = month_start(application.applied_on if policy.pay_from == PayFrom.APPLICATION else today)
+            cert = facts.valid_certificate(application.person, today)
+            for explanation in explanations:
+                if explanation.ok:
+                    grant_start(
+                        actor=actor,
+                        application=application,
+                        kind=explanation.kind,
+                        start_month=start,
+                        grade=cert.grade,
+                        category=cert.category,
+                    )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=application,
+            person_id=application.person_id,
+            summary=f"申请 {application.number}：{Step(step).label} {Decision(decision).label}",
+            changes={"status": [application.status, new_status]},
+        )
+    application.refresh_from_db()
+    return application
+
+
+def application_resubmit(
+    *, actor: User | None, application: Application, bank_name: str = "", bank_account: str = ""
+) -> Application:
+    """After a return for correction, the community (or the applicant) sends it in again."""
+    with transaction.atomic():
+        updates: dict = {
+            "status": ApplicationStatus.SUBMITTED,
+            "status_note": "",
+            "version": application.version + 1,
+        }
+        if bank_name:
+            updates["bank_name"] = bank_name
+        changed = Application.objects.filter(
+            pk=application.pk, status=ApplicationStatus.RETURNED, version=application.version
+        ).update(**updates)
+        if changed != 1:
+            raise ValidationError(NOT_RETURNED)
+        if bank_account:
+            application.refresh_from_db()
+            application.bank_account = re.sub(r"\s+", "", bank_account)
+            application.save(update_fields=["bank_account"])
+        ApplicationStep.objects.create(
+            application=application, decision=Decision.RESUBMIT, actor=actor, opinion="补正后重新提交"
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=application,
+            person_id=application.person_id,
+            summary=f"申请 {application.number} 补正后重新提交",
+        )
+    application.refresh_from_db()
+    return application

@@ -1,0 +1,220 @@
+"""Grants and their effective-dated changes. A change rewrites the grant's periods from its month on
+and marks those months for recalculation; the next payroll pays or recovers the difference."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from kangfu.core import audit
+from kangfu.core.models import AuditAction, User
+from kangfu.people.models import LifeEventKind
+from kangfu.subsidies.models import (
+    Application,
+    ChangeAction,
+    Grant,
+    GrantChange,
+    GrantPeriod,
+    GrantStatus,
+    StopReason,
+)
+from kangfu.subsidies.rules import add_months, month_start
+from kangfu.subsidies.services.standards import mark_for_recalculation
+
+NOT_A_MONTH = "生效月份须为某月第一天。"
+BEFORE_START = "生效月份不能早于补贴起始月份 {start}。"
+ALREADY_STOPPED = "该补贴已停发。"
+NOT_SUSPENDED = "该补贴不是暂停状态。"
+NOT_ACTIVE = "该补贴不在发放中。"
+BAD_GRADE = "残疾等级应为 1 至 4。"
+
+# Default stop rules (DOMAIN.md): the month after the event.
+STOP_FOR_EVENT = {
+    LifeEventKind.DEATH: StopReason.DEATH,
+    LifeEventKind.DECLARED_DEATH: StopReason.DECLARED_DEATH,
+    LifeEventKind.MISSING: StopReason.MISSING,
+    LifeEventKind.IMPRISONMENT: StopReason.PRISON,
+    LifeEventKind.MOVE_OUT: StopReason.MOVED,
+}
+
+
+def stop_month_after(event_day: dt.date) -> dt.date:
+    """Payment stops the month after death, prison, a move …: the first month not paid."""
+    return add_months(month_start(event_day), 1)
+
+
+def _rewrite_from(grant: Grant, month: dt.date) -> GrantPeriod | None:
+    """Drop periods starting at or after `month`, end the one running through it the month before,
+    and return that one (the grade in force just before `month`)."""
+    GrantPeriod.objects.filter(grant=grant, from_month__gte=month).delete()
+    running = (
+        GrantPeriod.objects.filter(grant=grant, from_month__lt=month).order_by("-from_month", "-id").first()
+    )
+    if running is not None and (running.to_month is None or running.to_month >= month):
+        running.to_month = add_months(month, -1)
+        running.save(update_fields=["to_month"])
+    return running
+
+
+def _change(
+    grant: Grant, *, actor: User | None, action: str, month: dt.date, reason: str, stop_reason: str = ""
+) -> None:
+    GrantChange.objects.create(
+        grant=grant, action=action, effective_month=month, reason=reason, stop_reason=stop_reason, actor=actor
+    )
+    mark_for_recalculation(Grant.objects.filter(pk=grant.pk), month)
+    audit.record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=grant,
+        person_id=grant.person_id,
+        summary=f"{grant}：{ChangeAction(action).label}，自 {month:%Y-%m} 起（{reason}）",
+    )
+
+
+def _check_month(grant: Grant, month: dt.date) -> None:
+    if month != month_start(month):
+        raise ValidationError({"effective_month": [NOT_A_MONTH]})
+    if month < grant.start_month:
+        raise ValidationError({"effective_month": [BEFORE_START.format(start=f"{grant.start_month:%Y-%m}")]})
+
+
+def grant_start(
+    *,
+    actor: User | None,
+    application: Application,
+    kind: str,
+    start_month: dt.date,
+    grade: int,
+    category: int,
+) -> Grant:
+    """Open (or reopen) a person's grant of one kind from a month, at a grade."""
+    person = application.person
+    grant, created = Grant.objects.get_or_create(
+        person=person,
+        kind=kind,
+        defaults={
+            "application": application,
+            "district_id": application.district_id,
+            "street_id": application.street_id,
+            "start_month": start_month,
+            "bank_name": application.bank_name,
+            "bank_account": application.bank_account,
+        },
+    )
+    if not created:
+        Grant.objects.filter(pk=grant.pk).update(
+            status=GrantStatus.ACTIVE,
+            end_month=None,
+            application=application,
+            district_id=application.district_id,
+            street_id=application.street_id,
+            bank_name=application.bank_name,
+            start_month=min(grant.start_month, start_month),
+        )
+        grant.bank_account = application.bank_account
+        grant.save(update_fields=["bank_account"])
+        grant.refresh_from_db()
+        _rewrite_from(grant, start_month)
+    GrantPeriod.objects.create(
+        grant=grant,
+        from_month=start_month,
+        grade=grade,
+        category=category,
+        reason=f"{application.number} 批准",
+    )
+    _change(
+        grant,
+        actor=actor,
+        action=ChangeAction.START,
+        month=start_month,
+        reason=f"申请 {application.number} 批准",
+    )
+    return grant
+
+
+def grant_stop(
+    *, actor: User | None, grant: Grant, from_month: dt.date, stop_reason: str, reason: str = ""
+) -> Grant:
+    """Stop paying from `from_month` (the first month not owed). Months already paid from then on are
+    recovered by the next payroll."""
+    _check_month(grant, from_month)
+    with transaction.atomic():
+        if (
+            Grant.objects.filter(pk=grant.pk)
+            .exclude(status=GrantStatus.STOPPED)
+            .update(status=GrantStatus.STOPPED, end_month=add_months(from_month, -1))
+            != 1
+        ):
+            raise ValidationError(ALREADY_STOPPED)
+        _rewrite_from(grant, from_month)
+        _change(
+            grant,
+            actor=actor,
+            action=ChangeAction.STOP,
+            month=from_month,
+            reason=reason or StopReason(stop_reason).label,
+            stop_reason=stop_reason,
+        )
+    grant.refresh_from_db()
+    return grant
+
+
+def grant_suspend(*, actor: User | None, grant: Grant, from_month: dt.date, reason: str) -> Grant:
+    _check_month(grant, from_month)
+    with transaction.atomic():
+        if (
+            Grant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).update(status=GrantStatus.SUSPENDED)
+            != 1
+        ):
+            raise ValidationError(NOT_ACTIVE)
+        before = _rewrite_from(grant, from_month)
+        GrantPeriod.objects.create(
+            grant=grant,
+            from_month=from_month,
+            grade=before.grade if before else 1,
+            category=before.category if before else 1,
+            paid=False,
+            reason=reason,
+        )
+        _change(grant, actor=actor, action=ChangeAction.SUSPEND, month=from_month, reason=reason)
+    grant.refresh_from_db()
+    return grant
+
+
+def grant_resume(*, actor: User | None, grant: Grant, from_month: dt.date, reason: str) -> Grant:
+    _check_month(grant, from_month)
+    with transaction.atomic():
+        if (
+            Grant.objects.filter(pk=grant.pk, status=GrantStatus.SUSPENDED).update(status=GrantStatus.ACTIVE)
+            != 1
+        ):
+            raise ValidationError(NOT_SUSPENDED)
+        before = _rewrite_from(grant, from_month)
+        GrantPeriod.objects.create(
+            grant=grant, from_month=from_month, grade=before.grade, category=before.category, reason=reason
+        )
+        _change(grant, actor=actor, action=ChangeAction.RESUME, month=from_month, reason=reason)
+    grant.refresh_from_db()
+    return grant
+
+
+def grant_regrade(
+    *, actor: User | None, grant: Grant, from_month: dt.date, grade: int, category: int, reason: str
+) -> Grant:
+    """A new certificate grade applies from its month (back-dated months are recalculated)."""
+    _check_month(grant, from_month)
+    if not 1 <= grade <= 4:
+        raise ValidationError({"grade": [BAD_GRADE]})
+    with transaction.atomic():
+        if Grant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).count() != 1:
+            raise ValidationError(NOT_ACTIVE)
+        _rewrite_from(grant, from_month)
+        GrantPeriod.objects.create(
+            grant=grant, from_month=from_month, grade=grade, category=category, reason=reason
+        )
+        _change(grant, actor=actor, action=ChangeAction.REGRADE, month=from_month, reason=reason)
+    grant.refresh_from_db()
+    return grant
