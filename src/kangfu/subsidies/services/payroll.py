@@ -149,9 +149,10 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
     """Compute (or recompute) a district's payroll for a month. Nothing is half-done: the run is one
     transaction, and the payroll row is locked for it, so two runs of one month go one after the other."""
     _district(district)
-    if actor is not None:
-        if not access.policy(actor).runs_payroll or not access.region_in_jurisdiction(actor, district.code):
-            raise PermissionDenied(access.NOT_ALLOWED)
+    if actor is not None and not (
+        access.policy(actor).runs_payroll and access.region_in_jurisdiction(actor, district.code)
+    ):
+        raise PermissionDenied(access.NOT_ALLOWED)
     month = month_start(month)
     if month > month_start(timezone.localdate()):
         raise ValidationError({"month": [FUTURE_MONTH]})

@@ -31,7 +31,7 @@ def travel(day: dt.date):
     return time_machine.travel(dt.datetime(day.year, day.month, day.day, 10, tzinfo=dt.UTC), tick=False)
 
 
-def approve(applicant, shequ, jiedao, quju, *, applied_on=M(2026, 9, 10), living=True, care=True):
+def approve(applicant, shequ, jiedao, quju, *, applied_on=None, living=True, care=True):
     app = applications.application_submit(
         actor=None,
         applicant=applications.Applicant(
@@ -43,7 +43,7 @@ def approve(applicant, shequ, jiedao, quju, *, applied_on=M(2026, 9, 10), living
         data=applications.ApplicationData(
             living=living, care=care, bank_name="天津农商银行", bank_account="6222020000001234567"
         ),
-        applied_on=applied_on,
+        applied_on=applied_on or M(2026, 9, 10),
     )
     for actor in (shequ, jiedao, quju):
         app = applications.application_decide(actor=actor, application=app, decision="pass", opinion="同意")
@@ -76,7 +76,7 @@ def test_approval_pays_from_the_month_of_application_with_arrears(
     app = approve(applicant, shequ, jiedao, quju)
     assert app.status == ApplicationStatus.APPROVED
     p = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 11, 1))
-    lines = {(l.kind, l.month_for, l.line_type): l.amount for l in p.lines.all()}
+    lines = {(line.kind, line.month_for, line.line_type): line.amount for line in p.lines.all()}
     assert lines == {
         (Kind.LIVING, M(2026, 9, 1), "arrears"): Decimal("300.00"),
         (Kind.LIVING, M(2026, 10, 1), "arrears"): Decimal("300.00"),
@@ -85,7 +85,7 @@ def test_approval_pays_from_the_month_of_application_with_arrears(
         (Kind.CARE, M(2026, 10, 1), "arrears"): Decimal("200.00"),
         (Kind.CARE, M(2026, 11, 1), "regular"): Decimal("200.00"),
     }
-    assert p.total == Decimal("1500.00") == sum(l.amount for l in p.lines.all())
+    assert p.total == Decimal("1500.00") == sum(line.amount for line in p.lines.all())
 
 
 def test_a_locked_month_is_not_paid_again(standards, hexi, applicant, shequ, jiedao, quju, quju2):
@@ -96,7 +96,7 @@ def test_a_locked_month_is_not_paid_again(standards, hexi, applicant, shequ, jie
     assert caught.value.messages == [payroll.LOCKED]
     with travel(M(2026, 12, 5)):
         december = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 12, 1))
-    assert {(l.month_for, l.amount) for l in december.lines.all()} == {
+    assert {(line.month_for, line.amount) for line in december.lines.all()} == {
         (M(2026, 12, 1), Decimal("300.00")),
         (M(2026, 12, 1), Decimal("200.00")),
     }
@@ -137,7 +137,7 @@ def test_a_back_dated_standard_raise_pays_the_difference_next_month(
     )
     with travel(M(2026, 12, 5)):
         december = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 12, 1))
-    care = {(l.month_for, l.line_type): l.amount for l in december.lines.filter(kind=Kind.CARE)}
+    care = {(line.month_for, line.line_type): line.amount for line in december.lines.filter(kind=Kind.CARE)}
     assert care == {
         (M(2026, 10, 1), "arrears"): Decimal("50.00"),
         (M(2026, 11, 1), "arrears"): Decimal("50.00"),
@@ -157,7 +157,7 @@ def test_a_stop_back_dated_after_death_recovers_what_was_overpaid(
         )
     with travel(M(2026, 12, 5)):
         december = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 12, 1))
-    assert {(l.kind, l.month_for, l.line_type, l.amount) for l in december.lines.all()} == {
+    assert {(line.kind, line.month_for, line.line_type, line.amount) for line in december.lines.all()} == {
         (Kind.LIVING, M(2026, 10, 1), "recovery", Decimal("-300.00")),
         (Kind.LIVING, M(2026, 11, 1), "recovery", Decimal("-300.00")),
         (Kind.CARE, M(2026, 10, 1), "recovery", Decimal("-200.00")),
