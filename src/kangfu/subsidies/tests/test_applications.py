@@ -1,0 +1,208 @@
+import datetime as dt
+import threading
+
+import pytest
+import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+
+from kangfu.core.models import Role
+from kangfu.core.tests.factories import UserFactory
+from kangfu.subsidies.models import Application, ApplicationStatus, Grant, PayFrom, Policy
+from kangfu.subsidies.services import applications
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC), tick=False):
+        yield
+
+
+def submit(person, *, actor=None, living=True, care=True, hukou=None):
+    return applications.application_submit(
+        actor=actor,
+        applicant=applications.Applicant(
+            name=person.name,
+            id_number=person.id_number,
+            phone="13912345678",
+            hukou_community=hukou or person.community_id,
+        ),
+        data=applications.ApplicationData(
+            living=living, care=care, bank_name="工商银行", bank_account="6222 0200 0000 1234 567"
+        ),
+        applied_on=dt.date(2026, 9, 10),
+    )
+
+
+def test_the_chain_goes_community_street_district_and_creates_grants(
+    standards, applicant, shequ, jiedao, quju
+):
+    app = submit(applicant)
+    assert app.number.startswith("SB20260910")
+    app = applications.application_decide(actor=shequ, application=app, decision="pass")
+    assert app.status == ApplicationStatus.COMMUNITY_ACCEPTED
+    app = applications.application_decide(actor=jiedao, application=app, decision="pass")
+    app = applications.application_decide(actor=quju, application=app, decision="pass")
+    assert app.status == ApplicationStatus.APPROVED
+    assert set(Grant.objects.filter(person=applicant).values_list("kind", "start_month")) == {
+        ("living", dt.date(2026, 9, 1)),
+        ("care", dt.date(2026, 9, 1)),
+    }
+    assert [s.decision for s in app.steps.all()] == ["submit", "pass", "pass", "pass"]
+    assert all(s.eligibility for s in app.steps.all()[1:])
+
+
+def test_no_step_can_be_taken_before_the_one_below(standards, applicant, jiedao, quju):
+    app = submit(applicant)
+    for actor in (jiedao, quju):
+        with pytest.raises(PermissionDenied):
+            applications.application_decide(actor=actor, application=app, decision="pass")
+    assert Application.objects.get(pk=app.pk).status == ApplicationStatus.SUBMITTED
+
+
+def test_another_communitys_worker_cannot_accept(standards, applicant):
+    other = UserFactory(username="other_shequ", role=Role.COMMUNITY_WORKER, jurisdiction_id="120103002001")
+    with pytest.raises(PermissionDenied):
+        applications.application_decide(actor=other, application=submit(applicant), decision="pass")
+
+
+def test_the_worker_who_filed_it_at_the_counter_cannot_accept_it(standards, applicant, shequ):
+    app = submit(applicant, actor=shequ)
+    with pytest.raises(PermissionDenied) as caught:
+        applications.application_decide(actor=shequ, application=app, decision="pass")
+    assert str(caught.value) == applications.SAME_PERSON
+
+
+def test_a_return_needs_a_reason_and_the_applicant_sees_it(standards, applicant, shequ, jiedao):
+    app = applications.application_decide(actor=shequ, application=submit(applicant), decision="pass")
+    with pytest.raises(ValidationError):
+        applications.application_decide(actor=jiedao, application=app, decision="return")
+    app = applications.application_decide(
+        actor=jiedao, application=app, decision="return", opinion="缺银行卡复印件"
+    )
+    assert (app.status, app.status_note) == (ApplicationStatus.RETURNED, "缺银行卡复印件")
+    app = applications.application_resubmit(actor=None, application=app)
+    assert app.status == ApplicationStatus.SUBMITTED
+
+
+def test_a_rejected_application_creates_no_grant(standards, applicant, shequ, jiedao, quju):
+    app = applications.application_decide(actor=shequ, application=submit(applicant), decision="pass")
+    app = applications.application_decide(actor=jiedao, application=app, decision="pass")
+    app = applications.application_decide(actor=quju, application=app, decision="reject", opinion="材料虚假")
+    assert app.status == ApplicationStatus.REJECTED
+    assert not Grant.objects.exists()
+
+
+def test_the_district_cannot_approve_someone_who_does_not_qualify(standards, applicant, shequ, jiedao, quju):
+    applicant.income_periods.all().delete()
+    applicant.certificates.all().delete()
+    app = applications.application_decide(actor=shequ, application=submit(applicant), decision="pass")
+    app = applications.application_decide(actor=jiedao, application=app, decision="pass")
+    with pytest.raises(ValidationError) as caught:
+        applications.application_decide(actor=quju, application=app, decision="pass")
+    assert "不符合条件" in caught.value.messages[0]
+    assert not Grant.objects.exists()
+
+
+def test_only_the_kinds_that_qualify_are_granted(standards, applicant, shequ, jiedao, quju):
+    applicant.income_periods.all().delete()  # no 低保: care yes, living no
+    app = applications.application_decide(actor=shequ, application=submit(applicant), decision="pass")
+    app = applications.application_decide(actor=jiedao, application=app, decision="pass")
+    applications.application_decide(actor=quju, application=app, decision="pass")
+    assert list(Grant.objects.values_list("kind", flat=True)) == ["care"]
+
+
+def test_payment_can_start_from_the_month_of_approval(standards, applicant, shequ, jiedao, quju):
+    Policy.objects.filter(region_id="120100000000").update(pay_from=PayFrom.APPROVAL)
+    app = submit(applicant)
+    for actor in (shequ, jiedao, quju):
+        app = applications.application_decide(actor=actor, application=app, decision="pass")
+    assert set(Grant.objects.values_list("start_month", flat=True)) == {dt.date(2026, 11, 1)}
+
+
+def test_a_region_can_skip_the_street_step(standards, applicant, shequ, quju):
+    Policy.objects.create(region_id="120103000000", steps="community,district")
+    app = applications.application_decide(actor=shequ, application=submit(applicant), decision="pass")
+    app = applications.application_decide(actor=quju, application=app, decision="pass")
+    assert app.status == ApplicationStatus.APPROVED
+
+
+def test_a_double_submitted_application_is_refused_with_the_first_number(standards, applicant):
+    first = submit(applicant)
+    with pytest.raises(ValidationError) as caught:
+        submit(applicant)
+    assert first.number in caught.value.messages[0]
+    assert Application.objects.count() == 1
+
+
+def test_an_application_is_routed_to_the_household_community(standards, applicant):
+    applicant.hukou_region_id = "120103002001"  # registered in 下瓦房街道 福建路社区, lives in 九江路
+    applicant.save()
+    app = submit(applicant)
+    assert (app.community_id, app.street_id) == ("120103002001", "120103002000")
+
+
+def test_a_first_time_online_applicant_is_put_on_the_registry(standards):
+    from kangfu.people.models import Person
+
+    app = applications.application_submit(
+        actor=None,
+        applicant=applications.Applicant(
+            name="网上新人",
+            id_number="120103198001010015",
+            phone="13800000000",
+            hukou_community="120103001001",
+        ),
+        data=applications.ApplicationData(
+            living=False, care=True, bank_name="工商银行", bank_account="6222020000001111"
+        ),
+    )
+    assert Person.objects.get(pk=app.person_id).community_id == "120103001001"
+
+
+def test_bad_input_is_reported_per_field(standards, applicant):
+    with pytest.raises(ValidationError) as caught:
+        applications.application_submit(
+            actor=None,
+            applicant=applications.Applicant(
+                name="x", id_number="120103198001010012", phone="1", hukou_community="120103001001"
+            ),
+            data=applications.ApplicationData(living=False, care=False, bank_name="", bank_account="12ab"),
+        )
+    assert set(caught.value.message_dict) == {"kinds", "bank_account", "phone", "id_number"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="two real concurrent transactions need PostgreSQL"
+)
+def test_two_approvers_approving_at_once_approve_once(standards, applicant, shequ, jiedao, quju, quju2):
+    app = submit(applicant)
+    app = applications.application_decide(actor=shequ, application=app, decision="pass")
+    app = applications.application_decide(actor=jiedao, application=app, decision="pass")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def approve(actor):
+        from django.db import connection as thread_connection
+
+        try:
+            barrier.wait()
+            applications.application_decide(
+                actor=actor, application=Application.objects.get(pk=app.pk), decision="pass"
+            )
+            outcomes.append("ok")
+        except ValidationError as exc:
+            outcomes.append(exc.messages[0])
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=approve, args=(a,)) for a in (quju, quju2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == sorted(["ok", applications.TAKEN])
+    assert Grant.objects.count() == 2
