@@ -407,8 +407,9 @@ class BankStatus(models.TextChoices):
 class PayrollLine(models.Model):
     """What one grant gets (or gives back) in one payroll for one month."""
 
-    payroll = models.ForeignKey(Payroll, on_delete=models.CASCADE, related_name="lines")
-    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="lines")
+    # Both foreign keys lead the composite indexes below, which serve their lookups too.
+    payroll = models.ForeignKey(Payroll, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="lines", db_index=False)
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", db_index=False)
     street = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)

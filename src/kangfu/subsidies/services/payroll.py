@@ -32,6 +32,7 @@ from kangfu.subsidies.models import (
     Payroll,
     PayrollLine,
     PayrollStatus,
+    Standard,
 )
 from kangfu.subsidies.rules import month_start
 from kangfu.subsidies.services import facts
@@ -50,59 +51,62 @@ def _placeholders(values: list) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _hold_statements(policy, *, payroll_id: int, district: str, month: dt.date, month_end: dt.date):
-    """One INSERT per rule, each holding the active grants of the district that fail it in the month.
-    They mean what the rules in `kangfu.subsidies.rules` mean (tests hold the two together)."""
-    head = (
-        "INSERT INTO subsidies_heldgrant (payroll_id, grant_id, rule) SELECT %s, g.id, %s"
-        " FROM subsidies_grant g JOIN people_person p ON p.id = g.person_id"
-        " WHERE g.district_id = %s AND g.status = 'active' AND "
-    )
+def _hold_statement(policy, *, payroll_id: int, district: str, month: dt.date, month_end: dt.date):
+    """One INSERT that re-checks every active grant of the district in one pass and holds each that
+    fails a rule, under the first rule it fails. The conditions mean what the rules in
+    `kangfu.subsidies.rules` mean (tests hold the two together). A person has at most one valid
+    certificate (a constraint), so it is joined, not searched for per rule."""
     living = [s for s in policy.living_income_statuses.split(",") if s] or ["dibao"]
     extra = [int(c) for c in policy.care_extra_categories.split(",") if c.strip()] or [0]
-    conditions = [
-        (HoldRule.VITAL, "p.vital_status <> 'normal'", []),
-        (
-            HoldRule.CERTIFICATE,
-            "NOT EXISTS (SELECT 1 FROM people_disabilitycertificate c WHERE c.person_id = p.id"
-            " AND c.status = 'valid' AND (c.expires_on IS NULL OR c.expires_on >= %s))",
-            [month],
-        ),
-        (
-            HoldRule.MOVED,
-            "(p.hukou_region_id IS NULL OR SUBSTR(p.hukou_region_id, 1, 6) <> %s)",
-            [district[:6]],
-        ),
-        (
-            HoldRule.INCOME,
-            "g.kind = 'living' AND NOT EXISTS (SELECT 1 FROM people_incomeperiod i WHERE i.person_id = p.id"
-            f" AND i.status IN ({_placeholders(living)}) AND i.start_date <= %s"
-            " AND (i.end_date IS NULL OR i.end_date >= %s))",
-            [*living, month_end, month],
-        ),
-        (
-            HoldRule.GRADE,
-            "g.kind = 'care' AND EXISTS (SELECT 1 FROM people_disabilitycertificate c WHERE c.person_id = p.id"
-            f" AND c.status = 'valid' AND c.grade > 2 AND c.category NOT IN ({_placeholders(extra)}))",
-            extra,
-        ),
-        (
-            HoldRule.EXCLUDED,
-            "(EXISTS (SELECT 1 FROM people_incomeperiod i WHERE i.person_id = p.id AND i.status = 'tekun'"
-            " AND i.start_date <= %s AND (i.end_date IS NULL OR i.end_date >= %s))"
-            " OR EXISTS (SELECT 1 FROM subsidies_otherbenefit b WHERE b.person_id = p.id"
-            " AND b.start_date <= %s AND (b.end_date IS NULL OR b.end_date >= %s)"
-            " AND (b.kind = 'work_injury_care' OR (g.kind = 'living' AND b.kind = 'orphan')"
-            " OR (g.kind = 'care' AND b.kind = 'elderly_care'))))",
-            [month_end, month, month_end, month],
-        ),
-    ]
-    return [
-        (head + condition, [payroll_id, rule, district, *params]) for rule, condition, params in conditions
-    ]
+    sql = f"""
+INSERT INTO subsidies_heldgrant (payroll_id, grant_id, rule)
+SELECT %s, x.id, x.rule FROM (
+  SELECT g.id, CASE
+    WHEN p.vital_status <> 'normal' THEN 'vital'
+    WHEN c.id IS NULL THEN 'certificate'
+    WHEN p.hukou_region_id IS NULL OR SUBSTR(p.hukou_region_id, 1, 6) <> %s THEN 'moved'
+    WHEN i.income = 2 THEN 'excluded'
+    WHEN g.kind = 'living' AND COALESCE(i.income, 0) = 0 THEN 'income'
+    WHEN g.kind = 'care' AND c.grade > 2 AND c.category NOT IN ({_placeholders(extra)}) THEN 'grade'
+    WHEN EXISTS (SELECT 1 FROM subsidies_otherbenefit b WHERE b.person_id = p.id
+                 AND b.start_date <= %s AND (b.end_date IS NULL OR b.end_date >= %s)
+                 AND (b.kind = 'work_injury_care' OR (g.kind = 'living' AND b.kind = 'orphan')
+                      OR (g.kind = 'care' AND b.kind = 'elderly_care'))) THEN 'excluded'
+  END AS rule
+  FROM subsidies_grant g
+  JOIN people_person p ON p.id = g.person_id
+  LEFT JOIN people_disabilitycertificate c ON c.person_id = p.id AND c.status = 'valid'
+       AND (c.expires_on IS NULL OR c.expires_on >= %s)
+  LEFT JOIN (
+      SELECT person_id, MAX(CASE WHEN status = 'tekun' THEN 2 WHEN status IN ({_placeholders(living)}) THEN 1 ELSE 0 END) AS income
+      FROM people_incomeperiod WHERE start_date <= %s AND (end_date IS NULL OR end_date >= %s)
+      GROUP BY person_id
+  ) i ON i.person_id = p.id
+  WHERE g.district_id = %s AND g.status = 'active'
+) x WHERE x.rule IS NOT NULL
+"""
+    params = [payroll_id, district[:6], *extra, month_end, month, month, *living, month_end, month, district]
+    return sql, params
 
 
-LINES_SQL = """
+# Grants with nothing to recalculate: this month's entitlement, as plain as the floor.
+CLEAN_LINES_SQL = """
+INSERT INTO subsidies_payrollline
+    (payroll_id, grant_id, person_id, street_id, kind, month_for, amount, line_type, bank_status, bank_note)
+SELECT %(payroll)s, g.id, g.person_id, g.street_id, g.kind, %(month)s, s.amount, 'regular', 'pending', ''
+FROM subsidies_grant g
+JOIN subsidies_grantperiod gp ON gp.grant_id = g.id AND gp.paid AND gp.from_month <= %(month)s
+     AND (gp.to_month IS NULL OR gp.to_month >= %(month)s)
+JOIN subsidies_standard s ON s.kind = g.kind AND s.region_id IN (%(district)s, %(city)s)
+     AND gp.grade BETWEEN s.grade_min AND s.grade_max
+     AND s.valid_from <= %(month)s AND (s.valid_to IS NULL OR s.valid_to >= %(month)s)
+WHERE g.district_id = %(district)s AND g.recalc_from IS NULL AND s.amount <> 0
+  AND NOT EXISTS (SELECT 1 FROM subsidies_heldgrant h WHERE h.payroll_id = %(payroll)s AND h.grant_id = g.id)
+  {district_override}
+"""
+
+# Grants marked for recalculation: entitlement minus what locked payrolls paid, month by month.
+RECALC_LINES_SQL = """
 INSERT INTO subsidies_payrollline
     (payroll_id, grant_id, person_id, street_id, kind, month_for, amount, line_type, bank_status, bank_note)
 SELECT %(payroll)s, x.grant_id, g.person_id, g.street_id, g.kind, x.month_for, ROUND(SUM(x.amount), 2),
@@ -113,29 +117,33 @@ FROM (
     FROM subsidies_grant g
     JOIN subsidies_grantperiod gp ON gp.grant_id = g.id AND gp.paid
     JOIN subsidies_month mo ON mo.month >= gp.from_month AND (gp.to_month IS NULL OR mo.month <= gp.to_month)
-         AND mo.month <= %(month)s AND (mo.month = %(month)s OR mo.month >= g.recalc_from)
+         AND mo.month >= g.recalc_from AND mo.month <= %(month)s
     JOIN subsidies_standard s ON s.kind = g.kind AND s.region_id IN (%(district)s, %(city)s)
          AND gp.grade BETWEEN s.grade_min AND s.grade_max
          AND s.valid_from <= mo.month AND (s.valid_to IS NULL OR s.valid_to >= mo.month)
-    WHERE g.district_id = %(district)s
-      AND (mo.month = %(month)s OR g.recalc_from IS NOT NULL)
+    WHERE g.district_id = %(district)s AND g.recalc_from IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM subsidies_heldgrant h WHERE h.payroll_id = %(payroll)s AND h.grant_id = g.id)
-      AND NOT (s.region_id = %(city)s AND EXISTS (
-            SELECT 1 FROM subsidies_standard d WHERE d.region_id = %(district)s AND d.kind = g.kind
-            AND gp.grade BETWEEN d.grade_min AND d.grade_max AND d.valid_from <= mo.month
-            AND (d.valid_to IS NULL OR d.valid_to >= mo.month)))
+      {district_override}
     UNION ALL
     SELECT l.grant_id, l.month_for, -l.amount
     FROM subsidies_payrollline l
     JOIN subsidies_payroll p ON p.id = l.payroll_id
     JOIN subsidies_grant g ON g.id = l.grant_id
-    WHERE p.district_id = %(district)s AND p.status = 'locked' AND l.bank_status <> 'failed'
-      AND (l.month_for = %(month)s OR l.month_for >= g.recalc_from)
+    WHERE g.district_id = %(district)s AND g.recalc_from IS NOT NULL AND p.status = 'locked'
+      AND l.bank_status <> 'failed' AND l.month_for >= g.recalc_from
       AND NOT EXISTS (SELECT 1 FROM subsidies_heldgrant h WHERE h.payroll_id = %(payroll)s AND h.grant_id = g.id)
 ) x
 JOIN subsidies_grant g ON g.id = x.grant_id
 GROUP BY x.grant_id, g.person_id, g.street_id, g.kind, x.month_for
 HAVING ROUND(SUM(x.amount), 2) <> 0
+"""
+
+# Where a district has standards of its own, they replace the city's for the same kind and grade.
+DISTRICT_OVERRIDE = """
+  AND NOT (s.region_id = %(city)s AND EXISTS (
+        SELECT 1 FROM subsidies_standard d WHERE d.region_id = %(district)s AND d.kind = g.kind
+        AND gp.grade BETWEEN d.grade_min AND d.grade_max AND d.valid_from <= {month}
+        AND (d.valid_to IS NULL OR d.valid_to >= {month})))
 """
 
 
@@ -165,21 +173,25 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
             raise ValidationError(LOCKED)
         PayrollLine.objects.filter(payroll=payroll).delete()
         HeldGrant.objects.filter(payroll=payroll).delete()
-        statements = _hold_statements(
+        hold_sql, hold_params = _hold_statement(
             policy, payroll_id=payroll.pk, district=district.code, month=month, month_end=month_end
         )
         with connection.cursor() as cursor:
-            # A grant failing several rules is held once per rule; that is the list the district sees.
-            for sql, params in statements:
-                cursor.execute(sql, params)
+            cursor.execute(hold_sql, hold_params)
+            params = {
+                "payroll": payroll.pk,
+                "month": month,
+                "district": district.code,
+                "city": district.code[:4].ljust(12, "0"),
+            }
+            own = Standard.objects.filter(region=district).exists()
             cursor.execute(
-                LINES_SQL,
-                {
-                    "payroll": payroll.pk,
-                    "month": month,
-                    "district": district.code,
-                    "city": district.code[:4].ljust(12, "0"),
-                },
+                CLEAN_LINES_SQL.format(district_override=DISTRICT_OVERRIDE.format(month="%(month)s") if own else ""),
+                params,
+            )
+            cursor.execute(
+                RECALC_LINES_SQL.format(district_override=DISTRICT_OVERRIDE.format(month="mo.month") if own else ""),
+                params,
             )
         totals = PayrollLine.objects.filter(payroll=payroll).aggregate(total=Sum("amount"), n=Count("id"))
         Payroll.objects.filter(pk=payroll.pk).update(
