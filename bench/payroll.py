@@ -68,7 +68,9 @@ def build(n: int) -> float:
     seed_tianjin()
     have = Grant.objects.filter(district_id=DISTRICT).count()
     started = time.perf_counter()
-    communities = list(Region.objects.filter(code__startswith=DISTRICT[:6], level=5).values_list("code", flat=True))
+    communities = list(
+        Region.objects.filter(code__startswith=DISTRICT[:6], level=5).values_list("code", flat=True)
+    )
     batch = 20000
     for offset in range(have, n, batch):
         size = min(batch, n - offset)
@@ -81,9 +83,16 @@ def build(n: int) -> float:
             community = communities[i % len(communities)]
             people.append(
                 Person(
-                    name=f"受助人{i}", id_number=number, id_number_hash=id_hash(number), birth_date=born,
-                    sex="M" if i % 2 else "F", community_id=community, street_id=community[:9] + "000",
-                    district_id=DISTRICT, city_id=DISTRICT[:4] + "00000000", hukou_region_id=community,
+                    name=f"受助人{i}",
+                    id_number=number,
+                    id_number_hash=id_hash(number),
+                    birth_date=born,
+                    sex="M" if i % 2 else "F",
+                    community_id=community,
+                    street_id=community[:9] + "000",
+                    district_id=DISTRICT,
+                    city_id=DISTRICT[:4] + "00000000",
+                    hukou_region_id=community,
                 )
             )
         with transaction.atomic():
@@ -91,28 +100,44 @@ def build(n: int) -> float:
             DisabilityCertificate.objects.bulk_create(
                 [
                     DisabilityCertificate(
-                        person=p, number=p.id_number + f"4{1 + i % 2}", number_hash=certificate_hash(p.id_number + f"4{1 + i % 2}"),
-                        category=4, grade=1 + i % 2, issued_on=dt.date(2020, 1, 1), status=CertificateStatus.VALID,
+                        person=p,
+                        number=p.id_number + f"4{1 + i % 2}",
+                        number_hash=certificate_hash(p.id_number + f"4{1 + i % 2}"),
+                        category=4,
+                        grade=1 + i % 2,
+                        issued_on=dt.date(2020, 1, 1),
+                        status=CertificateStatus.VALID,
                     )
                     for i, p in enumerate(people)
                 ],
                 batch_size=2000,
             )
             IncomePeriod.objects.bulk_create(
-                [IncomePeriod(person=p, status="dibao", start_date=dt.date(2019, 1, 1)) for p in people], batch_size=2000
+                [IncomePeriod(person=p, status="dibao", start_date=dt.date(2019, 1, 1)) for p in people],
+                batch_size=2000,
             )
             grants = Grant.objects.bulk_create(
                 [
                     Grant(
-                        person=p, kind="living" if i % 2 else "care", district_id=DISTRICT, street_id=p.street_id,
-                        start_month=dt.date(2020, 1, 1), bank_name="银行", bank_account="6222020000001234567",
+                        person=p,
+                        kind="living" if i % 2 else "care",
+                        district_id=DISTRICT,
+                        street_id=p.street_id,
+                        start_month=dt.date(2020, 1, 1),
+                        bank_name="银行",
+                        bank_account="6222020000001234567",
                     )
                     for i, p in enumerate(people)
                 ],
                 batch_size=2000,
             )
             GrantPeriod.objects.bulk_create(
-                [GrantPeriod(grant=g, from_month=dt.date(2020, 1, 1), grade=1 + i % 2, category=4, reason="bench") for i, g in enumerate(grants)],
+                [
+                    GrantPeriod(
+                        grant=g, from_month=dt.date(2020, 1, 1), grade=1 + i % 2, category=4, reason="bench"
+                    )
+                    for i, g in enumerate(grants)
+                ],
                 batch_size=2000,
             )
         print(f"  {offset + size}", file=sys.stderr)

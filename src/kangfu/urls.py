@@ -9,8 +9,9 @@ admin.site.site_title = "康复服务管理平台"
 urlpatterns = [
     path("", include("kangfu.core.urls")),
     path("people/", include("kangfu.people.urls")),
+    path("subsidies/", include("kangfu.subsidies.urls")),
     path("devices/", include("kangfu.devices.urls")),
-    path("public/", include("kangfu.devices.public_urls")),
+    path("public/", include("kangfu.public_urls")),
     path("reports/", include("kangfu.reports.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -74,7 +74,12 @@ def demo_accounts(community_code: str) -> list[DemoAccount]:
         DemoAccount(
             "shi.admin", "市民政局 管理员", Role.CITY_ADMIN, "city", TIANJIN_CITY, "全市；可进入系统管理"
         ),
-        DemoAccount("hexi.admin", "河西区民政局 管理员", Role.DISTRICT_ADMIN, HEXI, HEXI, "河西区"),
+        DemoAccount(
+            "hexi.admin", "河西区民政局 管理员", Role.DISTRICT_ADMIN, HEXI, HEXI, "河西区；计算月度发放"
+        ),
+        DemoAccount(
+            "hexi.fuhe", "河西区民政局 审核员", Role.DISTRICT_ADMIN, HEXI, HEXI, "河西区；审核锁定发放"
+        ),
         DemoAccount(
             "dayingmen", "大营门街道 工作人员", Role.STREET_OFFICER, DAYINGMEN, DAYINGMEN, "河西区大营门街道"
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from kangfu.core import uploads
-from kangfu.core.forms import DateInput
+from kangfu.core.forms import DateInput, localise
 from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.devices.models import (
     DISINFECTION_STEPS,
@@ -24,21 +24,6 @@ class DateTimeInput(forms.DateTimeInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
-
-
-def localise(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:
-    """Chinese messages for the stock field errors."""
-    for field in form_class.base_fields.values():
-        field.error_messages["required"] = "请填写此项。"
-        if isinstance(field, forms.DateField | forms.DateTimeField):
-            field.error_messages["invalid"] = "请输入有效的日期和时间。"
-        if isinstance(field, forms.DecimalField | forms.IntegerField):
-            field.error_messages["invalid"] = "请输入数字。"
-            field.error_messages["min_value"] = "不能小于 %(limit_value)s。"
-            field.error_messages["max_value"] = "不能大于 %(limit_value)s。"
-        if isinstance(field, forms.ChoiceField | forms.ModelChoiceField):
-            field.error_messages["invalid_choice"] = "所选项不在可选范围内。"
-    return form_class
 
 
 @localise

@@ -2,8 +2,6 @@ from django.urls import path
 
 from kangfu.devices import public_views
 
-app_name = "public"
-
 urlpatterns = [
     path("devices/", public_views.catalogue, name="devices_catalogue"),
     path("devices/<int:product_id>/request/", public_views.request_new, name="devices_request"),

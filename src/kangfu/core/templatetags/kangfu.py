@@ -13,3 +13,8 @@ def mask_id(value: str) -> str:
 @register.filter
 def mask_phone(value: str) -> str:
     return ids.mask_phone(value or "")
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, "") if hasattr(mapping, "get") else ""

@@ -5,20 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subsidies', '0002_month_calendar'),
+        ("subsidies", "0002_month_calendar"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='payrollline',
-            name='grant',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='subsidies.grant'),
+            model_name="payrollline",
+            name="grant",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="lines",
+                to="subsidies.grant",
+            ),
         ),
         migrations.AlterField(
-            model_name='payrollline',
-            name='payroll',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='subsidies.payroll'),
+            model_name="payrollline",
+            name="payroll",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="lines",
+                to="subsidies.payroll",
+            ),
         ),
     ]

@@ -218,3 +218,52 @@ def grant_regrade(
         _change(grant, actor=actor, action=ChangeAction.REGRADE, month=from_month, reason=reason)
     grant.refresh_from_db()
     return grant
+
+
+def grant_migrate(
+    *,
+    actor: User | None,
+    person,
+    kind: str,
+    district: str,
+    street: str,
+    start_month: dt.date,
+    grade: int,
+    category: int,
+    bank_name: str,
+    bank_account: str,
+    paid_through: dt.date | None = None,
+) -> Grant:
+    """Bring over a recipient approved in the system used before (a one-time data migration).
+    Months up to `paid_through` were paid there; the first payroll here starts the month after."""
+    with transaction.atomic():
+        grant = Grant.objects.create(
+            person=person,
+            kind=kind,
+            district_id=district,
+            street_id=street,
+            start_month=start_month,
+            bank_name=bank_name,
+            bank_account=bank_account,
+            recalc_from=add_months(paid_through, 1) if paid_through else start_month,
+        )
+        GrantPeriod.objects.create(
+            grant=grant, from_month=start_month, grade=grade, category=category, reason="历史数据迁移"
+        )
+        GrantChange.objects.create(
+            grant=grant,
+            action=ChangeAction.START,
+            effective_month=start_month,
+            reason="历史数据迁移",
+            actor=actor,
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.IMPORT,
+            obj=grant,
+            person_id=person.pk,
+            summary=f"迁入 {grant}（原系统已发放至 {paid_through:%Y-%m}）"
+            if paid_through
+            else f"迁入 {grant}",
+        )
+    return grant

@@ -28,7 +28,6 @@ from kangfu.subsidies.models import (
     Grant,
     GrantStatus,
     HeldGrant,
-    HoldRule,
     Payroll,
     PayrollLine,
     PayrollStatus,
@@ -186,11 +185,15 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
             }
             own = Standard.objects.filter(region=district).exists()
             cursor.execute(
-                CLEAN_LINES_SQL.format(district_override=DISTRICT_OVERRIDE.format(month="%(month)s") if own else ""),
+                CLEAN_LINES_SQL.format(
+                    district_override=DISTRICT_OVERRIDE.format(month="%(month)s") if own else ""
+                ),
                 params,
             )
             cursor.execute(
-                RECALC_LINES_SQL.format(district_override=DISTRICT_OVERRIDE.format(month="mo.month") if own else ""),
+                RECALC_LINES_SQL.format(
+                    district_override=DISTRICT_OVERRIDE.format(month="mo.month") if own else ""
+                ),
                 params,
             )
         totals = PayrollLine.objects.filter(payroll=payroll).aggregate(total=Sum("amount"), n=Count("id"))

@@ -213,3 +213,118 @@ def test_a_bank_file_with_unknown_duplicate_or_changed_lines_changes_nothing(
     report = payroll.bank_result_import(actor=quju, payroll=november, text=text)
     assert [line for line, _ in report.errors] == [3, 4, 5]
     assert not PayrollLine.objects.filter(bank_status=BankStatus.PAID).exists()
+
+
+def _lose_certificate(person):
+    person.certificates.update(status="cancelled")
+
+
+def _expire_certificate(person):
+    person.certificates.update(expires_on=M(2026, 10, 31))
+
+
+def _move_away(person):
+    person.hukou_region_id = "120110006001"
+    person.save()
+
+
+def _leave_dibao(person):
+    person.income_periods.update(end_date=M(2026, 10, 31))
+
+
+def _become_tekun(person):
+    from kangfu.people.models import IncomePeriod
+
+    person.income_periods.update(end_date=M(2026, 10, 31))
+    IncomePeriod.objects.create(person=person, status="tekun", start_date=M(2026, 11, 1))
+
+
+def _regrade_to_three(person):
+    person.certificates.update(grade=3)
+
+
+def _work_injury(person):
+    from kangfu.subsidies.models import OtherBenefit
+
+    OtherBenefit.objects.create(
+        person=person, kind="work_injury_care", amount=Decimal("500"), start_date=M(2026, 1, 1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "kind", "rule", "python_rule"),
+    [
+        (_lose_certificate, Kind.LIVING, HoldRule.CERTIFICATE, "certificate"),
+        (_expire_certificate, Kind.CARE, HoldRule.CERTIFICATE, "certificate"),
+        (_move_away, Kind.CARE, HoldRule.MOVED, "hukou"),
+        (_leave_dibao, Kind.LIVING, HoldRule.INCOME, "income"),
+        (_become_tekun, Kind.LIVING, HoldRule.EXCLUDED, "tekun"),
+        (_regrade_to_three, Kind.CARE, HoldRule.GRADE, "grade"),
+        (_work_injury, Kind.CARE, HoldRule.EXCLUDED, "work_injury"),
+    ],
+)
+def test_the_payroll_holds_exactly_what_the_rules_refuse(
+    standards, hexi, applicant, shequ, jiedao, quju, change, kind, rule, python_rule
+):
+    from kangfu.subsidies.services import facts
+
+    approve(applicant, shequ, jiedao, quju)
+    change(applicant)
+    applicant.refresh_from_db()
+    run = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 11, 1))
+    held = {(h.grant.kind, h.rule) for h in HeldGrant.objects.filter(payroll=run).select_related("grant")}
+    assert (kind, rule) in held
+    assert not run.lines.filter(kind=kind).exists()
+    explanation = facts.explain(person=applicant, kind=kind, on=M(2026, 11, 15), district=hexi.code)
+    assert python_rule in {v.rule for v in explanation.verdicts if not v.ok}
+
+
+def test_a_held_month_is_paid_as_arrears_once_someone_confirms(
+    standards, hexi, applicant, shequ, jiedao, quju, quju2
+):
+    approve(applicant, shequ, jiedao, quju, care=False)
+    _leave_dibao(applicant)
+    november = run_and_lock(hexi, M(2026, 11, 1), quju, quju2)
+    assert november.total == 0
+    from kangfu.people.models import IncomePeriod
+
+    IncomePeriod.objects.filter(person=applicant).update(end_date=None)  # the 低保 end was a data error
+    with travel(M(2026, 12, 5)):
+        december = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 12, 1))
+    assert december.total == Decimal("1200.00")  # September to December
+
+
+def test_a_run_that_fails_half_way_leaves_nothing(
+    standards, hexi, applicant, shequ, jiedao, quju, monkeypatch
+):
+    approve(applicant, shequ, jiedao, quju)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(payroll.audit, "record", boom)
+    with pytest.raises(RuntimeError):
+        payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 11, 1))
+    assert not PayrollLine.objects.exists()
+    assert not payroll.Payroll.objects.exists()
+
+
+def test_the_payment_file_has_one_line_per_person_and_only_after_the_lock(
+    standards, hexi, applicant, shequ, jiedao, quju, quju2
+):
+    import csv
+    import io
+
+    approve(applicant, shequ, jiedao, quju)
+    draft = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 11, 1))
+    with pytest.raises(ValidationError):
+        payroll.payment_file(actor=quju, payroll=draft, fmt="csv")
+    locked = payroll.payroll_lock(actor=quju2, payroll=draft)
+    content, _type = payroll.payment_file(actor=quju, payroll=locked, fmt="csv")
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+    assert len(rows) == 1
+    assert (rows[0]["姓名"], rows[0]["金额"], rows[0]["银行账号"]) == (
+        "周申请",
+        "1500.00",
+        "6222020000001234567",
+    )

@@ -35,6 +35,15 @@
           yAxis: { type: "value" },
           series: [{ type: "bar", data: data.values, itemStyle: { color: "#1f5fa8" } }]
         });
+      } else if (el.dataset.chart === "lines") {
+        chart.setOption({
+          tooltip: { trigger: "axis" },
+          legend: { bottom: 0 },
+          grid: { left: 56, right: 16, top: 16, bottom: 56 },
+          xAxis: { type: "category", data: data.labels },
+          yAxis: { type: "value" },
+          series: data.series.map(function (s) { return { name: s.name, type: "line", data: s.values }; })
+        });
       } else {
         chart.setOption({
           tooltip: { trigger: "item" },

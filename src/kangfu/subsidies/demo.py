@@ -1,0 +1,184 @@
+"""The demo district (河西区) pays both subsidies: recipients brought over from the system used before,
+new applications through the chain, and a year of locked payrolls with bank results, so the worklists,
+the payroll pages and the indicators all show something real."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from kangfu.core.demo import HEXI, JIUJIANGLU
+from kangfu.core.models import Region, User
+from kangfu.people.models import CertificateStatus, DisabilityCertificate, IncomePeriod, Person, VitalStatus
+from kangfu.subsidies.models import Grant, Kind
+from kangfu.subsidies.rules import add_months, month_start
+from kangfu.subsidies.seed import seed_tianjin
+from kangfu.subsidies.services import applications, facts, grants, payroll
+
+SEED = 4
+
+
+def load(out) -> None:
+    seed_tianjin()
+    district = Region.objects.filter(code=HEXI).first()
+    runner = User.objects.filter(username="hexi.admin").first()
+    checker = User.objects.filter(username="hexi.fuhe").first()
+    if (
+        district is None
+        or runner is None
+        or checker is None
+        or Grant.objects.filter(district=district).exists()
+    ):
+        return
+    out.write("建立河西区两项补贴的享受人员和一年的月度发放 …")
+    rng = random.Random(SEED)
+    today = timezone.localdate()
+    this_month = month_start(today)
+    first = add_months(this_month, -12)
+    _migrate_existing(district, first, rng)
+    shequ = User.objects.get(username="shequ")
+    jiedao = User.objects.get(username="dayingmen")
+    poor = IncomePeriod.objects.filter(status__in=["dibao", "dibao_edge"], end_date__isnull=True).values(
+        "person_id"
+    )
+    severe = DisabilityCertificate.objects.filter(status=CertificateStatus.VALID, grade__lte=2).values(
+        "person_id"
+    )
+    newcomers = list(
+        _eligible(district)
+        .filter(community_id=JIUJIANGLU)
+        .filter(Q(pk__in=poor) | Q(pk__in=severe))
+        .exclude(subsidy_grants__isnull=False)[:27]
+    )
+    for index, month in enumerate(add_months(first, i) for i in range(12)):
+        for person in newcomers[index * 2 : index * 2 + 2]:
+            _apply_and_approve(person, month, rng, shequ, jiedao, runner)
+        if index == 6:
+            _stop_the_dead(district, month, runner)
+        with _on(add_months(month, 0).replace(day=25)):
+            run = payroll.payroll_run(actor=runner, district=district, month=month)
+            run = payroll.payroll_lock(actor=checker, payroll=run)
+            _bank_answers(run, rng, checker)
+    # Some applications wait at each step, for the worklists.
+    for person, stop_after in zip(newcomers[24:], [0, 1, 2], strict=False):
+        _apply_and_approve(person, this_month, rng, shequ, jiedao, runner, steps=stop_after)
+
+
+def _eligible(district: Region):
+    today = timezone.localdate()
+    valid = DisabilityCertificate.objects.filter(status=CertificateStatus.VALID).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=today)
+    )
+    return Person.objects.filter(
+        district=district,
+        vital_status=VitalStatus.NORMAL,
+        hukou_region__code__startswith=district.code[:6],
+        pk__in=valid.values("person_id"),
+    ).order_by("pk")
+
+
+def _migrate_existing(district: Region, first: dt.date, rng: random.Random) -> None:
+    today = timezone.localdate()
+    start = add_months(first, -rng.randint(6, 40))
+    for person in _eligible(district).exclude(street_id=JIUJIANGLU[:9] + "000"):
+        cert = person.certificates.filter(status=CertificateStatus.VALID).first()
+        poor = IncomePeriod.objects.filter(
+            person=person, status__in=["dibao", "dibao_edge"], end_date__isnull=True
+        ).exists()
+        kinds = ([Kind.LIVING] if poor else []) + ([Kind.CARE] if cert.grade <= 2 else [])
+        for kind in kinds:
+            grants.grant_migrate(
+                actor=None,
+                person=person,
+                kind=kind,
+                district=district.code,
+                street=person.street_id,
+                start_month=min(start, month_start(today)),
+                grade=cert.grade,
+                category=cert.category,
+                bank_name=rng.choice(["工商银行", "农业银行", "天津农商银行", "建设银行"]),
+                bank_account=f"6222{rng.randint(10**14, 10**15 - 1)}",
+                paid_through=add_months(first, -1),
+            )
+
+
+class _on:
+    """Run the services as if on a given day: the demo's history is made in the past. The clock is
+    moved with time-machine, which `make demo` installs with the development tools."""
+
+    def __init__(self, day: dt.date):
+        import time_machine
+
+        self.travel = time_machine.travel(
+            dt.datetime(day.year, day.month, day.day, 10, tzinfo=dt.UTC), tick=False
+        )
+
+    def __enter__(self):
+        return self.travel.__enter__()
+
+    def __exit__(self, *exc):
+        return self.travel.__exit__(*exc)
+
+
+def _apply_and_approve(person, month, rng, shequ, jiedao, district_user, *, steps=3):
+    applied = month.replace(day=rng.randint(2, 20))
+    wanted = {
+        kind: facts.explain(person=person, kind=kind, on=applied, district=person.district_id).ok
+        for kind in (Kind.LIVING, Kind.CARE)
+    }
+    if not any(wanted.values()):
+        return
+    with _on(applied):
+        try:
+            app = applications.application_submit(
+                actor=None,
+                applicant=applications.Applicant(
+                    name=person.name,
+                    id_number=person.id_number,
+                    phone=person.phone or "13900000000",
+                    hukou_community=person.community_id,
+                ),
+                data=applications.ApplicationData(
+                    living=person.income_periods.filter(end_date__isnull=True).exists(),
+                    care=True,
+                    bank_name="天津农商银行",
+                    bank_account=f"6222{rng.randint(10**14, 10**15 - 1)}",
+                ),
+                applied_on=applied,
+            )
+        except ValidationError:  # e.g. an application already open: the demo leaves them out
+            return
+    for actor in (shequ, jiedao, district_user)[:steps]:
+        with _on(min(applied + dt.timedelta(days=rng.randint(1, 6)), timezone.localdate())):
+            try:
+                app = applications.application_decide(
+                    actor=actor, application=app, decision="pass", opinion="材料齐全，同意"
+                )
+            except (ValidationError, PermissionDenied):  # not eligible after all: it stays where it stopped
+                return
+
+
+def _stop_the_dead(district: Region, month: dt.date, actor: User) -> None:
+    for grant in Grant.objects.filter(
+        district=district, person__vital_status=VitalStatus.DECEASED, status="active"
+    ):
+        death = grant.person.life_events.filter(kind="death").order_by("-occurred_on").first()
+        stop = grants.stop_month_after(death.occurred_on) if death else month
+        grants.grant_stop(
+            actor=actor, grant=grant, from_month=max(stop, grant.start_month), stop_reason="death"
+        )
+
+
+def _bank_answers(run, rng: random.Random, actor: User) -> None:
+    paid, _owing = payroll.payments(run)
+    lines = ["明细编号,金额,结果,原因"]
+    for payment in paid:
+        failed = rng.random() < 0.01
+        lines.append(
+            f"{' '.join(map(str, payment.line_ids))},{payment.amount},{'失败' if failed else '成功'},{'账户状态异常' if failed else ''}"
+        )
+    payroll.bank_result_import(actor=actor, payroll=run, text="\n".join(lines) + "\n")

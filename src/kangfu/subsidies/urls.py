@@ -1,0 +1,21 @@
+from django.urls import path
+
+from kangfu.subsidies import views
+
+app_name = "subsidies"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("applications/", views.application_list, name="applications"),
+    path("applications/new/", views.application_new, name="application_new"),
+    path("applications/<int:pk>/", views.application_detail, name="application"),
+    path("communities/", views.communities, name="communities"),
+    path("grants/", views.grant_list, name="grants"),
+    path("grants/<int:pk>/", views.grant_detail, name="grant"),
+    path("payroll/", views.payroll_list, name="payrolls"),
+    path("payroll/<int:pk>/", views.payroll_detail, name="payroll"),
+    path("payroll/<int:pk>/file.<str:fmt>", views.payroll_file, name="payroll_file"),
+    path("standards/", views.standard_list, name="standards"),
+    path("standards/<int:pk>/close/", views.standard_close, name="standard_close"),
+    path("indicators/", views.indicator_page, name="indicators"),
+]

@@ -1,0 +1,513 @@
+"""Pages of 两项补贴: worklists, applications and their steps, grants, payrolls, standards, indicators."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from kangfu.core import access, audit
+from kangfu.core.exports import xlsx_bytes
+from kangfu.core.forms import apply_service_errors
+from kangfu.core.ids import mask_account, mask_id_number, mask_phone
+from kangfu.core.models import AuditAction, Region, RegionLevel
+from kangfu.subsidies import selectors
+from kangfu.subsidies.forms import (
+    ApplicationForm,
+    BankResultForm,
+    DecisionForm,
+    GrantChangeForm,
+    PayrollRunForm,
+    StandardForm,
+)
+from kangfu.subsidies.models import ApplicationStatus, GrantStatus, Kind, Standard
+from kangfu.subsidies.services import applications, facts, grants, payroll
+from kangfu.subsidies.services import standards as standard_services
+
+
+def _reads(request):
+    access.require(request.user, "reads_people")
+
+
+@login_required
+@require_GET
+def home(request):
+    _reads(request)
+    context = {**selectors.worklist(request.user), **selectors.grants_overview(request.user)}
+    context["payrolls"] = selectors.payrolls_for(request.user)[:6]
+    return render(request, "subsidies/home.html", context)
+
+
+# ------------------------------------------------------------------ applications
+
+
+def region_choices(user=None, *, street: str = "") -> tuple[list, list]:
+    """Streets (and the chosen street's communities) of the city, for an applicant's household."""
+    streets = list(Region.objects.filter(level=RegionLevel.STREET).values_list("code", "name"))
+    communities = (
+        list(Region.objects.filter(level=RegionLevel.COMMUNITY, parent_id=street).values_list("code", "name"))
+        if street
+        else []
+    )
+    return streets, communities
+
+
+def _applicant(cleaned: dict) -> applications.Applicant:
+    return applications.Applicant(
+        name=cleaned["name"],
+        id_number=cleaned["id_number"],
+        phone=cleaned["phone"],
+        hukou_community=cleaned["hukou_community"],
+    )
+
+
+def _application_data(cleaned: dict) -> applications.ApplicationData:
+    return applications.ApplicationData(
+        living=cleaned["living"],
+        care=cleaned["care"],
+        bank_name=cleaned["bank_name"],
+        bank_account=cleaned["bank_account"],
+        agent_name=cleaned.get("agent_name", ""),
+        agent_relation=cleaned.get("agent_relation", ""),
+    )
+
+
+def submit_application_form(request, *, actor, communities_url: str):
+    """The counter form and the online form are one form; only who files it differs."""
+    streets, communities = region_choices(street=request.POST.get("hukou_street", ""))
+    form = ApplicationForm(
+        request.POST or None, request.FILES or None, streets=streets, communities=communities
+    )
+    form.fields["hukou_street"].widget.attrs.update(
+        {"hx-get": reverse(communities_url), "hx-target": "#id_hukou_community", "hx-trigger": "change"}
+    )
+    if request.method == "POST" and form.is_valid():
+        documents = [(f"材料{i + 1}", f) for i, f in enumerate(form.cleaned_data["documents"])]
+        try:
+            created = applications.application_submit(
+                actor=actor,
+                applicant=_applicant(form.cleaned_data),
+                data=_application_data(form.cleaned_data),
+                documents=documents,
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            return form, created
+    return form, None
+
+
+@login_required
+def application_new(request):
+    if access.policy(request.user).subsidy_step != "community":
+        raise PermissionDenied(access.NOT_ALLOWED)
+    form, created = submit_application_form(
+        request, actor=request.user, communities_url="subsidies:communities"
+    )
+    if created is not None:
+        messages.success(request, f"已受理，受理编号 {created.number}，已转至户籍地社区。")
+        return (
+            redirect("subsidies:application", pk=created.pk)
+            if selectors.applications_for(request.user).filter(pk=created.pk).exists()
+            else redirect("subsidies:home")
+        )
+    status = 400 if request.method == "POST" else 200
+    return render(request, "subsidies/application_form.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def communities(request):
+    _streets, options = region_choices(street=request.GET.get("hukou_street", ""))
+    return render(request, "subsidies/partials/community_options.html", {"options": options})
+
+
+@login_required
+@require_GET
+def application_list(request):
+    _reads(request)
+    status = request.GET.get("status", "")
+    rows = selectors.applications_for(request.user)
+    if status:
+        rows = rows.filter(status=status)
+    return render(
+        request,
+        "subsidies/applications.html",
+        {"rows": rows.order_by("-created_at")[:200], "status": status, "statuses": ApplicationStatus.choices},
+    )
+
+
+def _application_context(request, application, form=None):
+    step = applications.current_step(application)
+    may_decide = step is not None and applications._may_act(request.user, application, step)
+    explanations = [
+        facts.explain(
+            person=application.person, kind=kind, on=timezone.localdate(), district=application.district_id
+        )
+        for kind in application.kinds
+    ]
+    return {
+        "app": application,
+        "steps": application.steps.select_related("actor"),
+        "documents": application.documents.all(),
+        "masked_id": mask_id_number(application.person.id_number),
+        "masked_phone": mask_phone(application.phone),
+        "masked_account": mask_account(application.bank_account),
+        "current_step": step,
+        "may_decide": may_decide,
+        "form": form or DecisionForm(),
+        "explanations": explanations,
+        "kind_labels": dict(Kind.choices),
+    }
+
+
+@login_required
+def application_detail(request, pk: int):
+    _reads(request)
+    application = get_object_or_404(selectors.applications_for(request.user), pk=pk)
+    if request.method == "GET":
+        audit.record(
+            actor=request.user,
+            action=AuditAction.VIEW,
+            obj=application,
+            person_id=application.person_id,
+            summary=f"查看补贴申请 {application.number}",
+        )
+        return render(request, "subsidies/application.html", _application_context(request, application))
+    if request.POST.get("action") == "resubmit":
+        try:
+            applications.application_resubmit(actor=request.user, application=application)
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        return redirect("subsidies:application", pk=application.pk)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            applications.application_decide(
+                actor=request.user,
+                application=application,
+                decision=form.cleaned_data["decision"],
+                opinion=form.cleaned_data["opinion"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, "已办理。")
+            return redirect("subsidies:application", pk=application.pk)
+    application.refresh_from_db()
+    return render(
+        request, "subsidies/application.html", _application_context(request, application, form), status=400
+    )
+
+
+# ------------------------------------------------------------------ grants
+
+
+@login_required
+@require_GET
+def grant_list(request):
+    _reads(request)
+    rows = selectors.grants_for(request.user)
+    status = request.GET.get("status", GrantStatus.ACTIVE)
+    if status:
+        rows = rows.filter(status=status)
+    kind = request.GET.get("kind", "")
+    if kind:
+        rows = rows.filter(kind=kind)
+    q = request.GET.get("q", "").strip()
+    if q:
+        rows = rows.filter(person__name__startswith=q)
+    return render(
+        request,
+        "subsidies/grants.html",
+        {
+            "rows": rows.order_by("street_id", "person__name")[:300],
+            "status": status,
+            "kind": kind,
+            "q": q,
+            "statuses": GrantStatus.choices,
+            "kinds": Kind.choices,
+        },
+    )
+
+
+@login_required
+def grant_detail(request, pk: int):
+    _reads(request)
+    grant = get_object_or_404(selectors.grants_for(request.user), pk=pk)
+    form = GrantChangeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not access.policy(request.user).runs_payroll:
+            raise PermissionDenied(access.NOT_ALLOWED)
+        if form.is_valid():
+            d = form.cleaned_data
+            month = d["effective_month"]
+            try:
+                if d["action"] == "stop":
+                    grants.grant_stop(
+                        actor=request.user,
+                        grant=grant,
+                        from_month=month,
+                        stop_reason=d["stop_reason"] or "withdrawn",
+                        reason=d["reason"],
+                    )
+                elif d["action"] == "suspend":
+                    grants.grant_suspend(
+                        actor=request.user, grant=grant, from_month=month, reason=d["reason"]
+                    )
+                elif d["action"] == "resume":
+                    grants.grant_resume(actor=request.user, grant=grant, from_month=month, reason=d["reason"])
+                else:
+                    if not d.get("grade"):
+                        raise ValidationError({"grade": ["请填写新等级。"]})
+                    grants.grant_regrade(
+                        actor=request.user,
+                        grant=grant,
+                        from_month=month,
+                        grade=d["grade"],
+                        category=d.get("category") or grant.periods.last().category,
+                        reason=d["reason"],
+                    )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "已登记，下次发放时按新情况计算。")
+                return redirect("subsidies:grant", pk=grant.pk)
+        status = 400
+    context = {
+        "grant": grant,
+        "periods": grant.periods.all(),
+        "changes": grant.changes.select_related("actor"),
+        "lines": grant.lines.select_related("payroll").order_by("-month_for", "-id")[:120],
+        "holds": grant.holds.select_related("payroll")[:20],
+        "form": form,
+        "masked_account": mask_account(grant.bank_account),
+        "may_change": access.policy(request.user).runs_payroll,
+    }
+    return render(request, "subsidies/grant.html", context, status=status)
+
+
+# ------------------------------------------------------------------ payroll
+
+
+def _district_of(user) -> Region:
+    region = user.jurisdiction
+    if region is None or region.level != RegionLevel.DISTRICT:
+        raise PermissionDenied("发放由区民政局办理。")
+    return region
+
+
+@login_required
+def payroll_list(request):
+    access.require(request.user, "runs_payroll")
+    district = _district_of(request.user)
+    form = PayrollRunForm(request.POST or None, initial={"month": timezone.localdate().replace(day=1)})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                run = payroll.payroll_run(
+                    actor=request.user, district=district, month=form.cleaned_data["month"]
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"已计算 {run.month:%Y年%m月}：{run.line_count} 条，合计 {run.total} 元。请另一位审核人核对后锁定。",
+                )
+                return redirect("subsidies:payroll", pk=run.pk)
+        status = 400
+    rows = selectors.payrolls_for(request.user).filter(district=district)[:36]
+    return render(
+        request, "subsidies/payrolls.html", {"rows": rows, "form": form, "district": district}, status=status
+    )
+
+
+@login_required
+def payroll_detail(request, pk: int):
+    access.require(request.user, "runs_payroll")
+    run = get_object_or_404(selectors.payrolls_for(request.user), pk=pk)
+    bank_form = BankResultForm()
+    report = None
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "lock":
+                payroll.payroll_lock(actor=request.user, payroll=run)
+                messages.success(request, "已锁定。本月发放不再变动，可以导出发放文件。")
+                return redirect("subsidies:payroll", pk=run.pk)
+            if action == "rerun":
+                payroll.payroll_run(actor=request.user, district=run.district, month=run.month)
+                messages.success(request, "已重新计算。")
+                return redirect("subsidies:payroll", pk=run.pk)
+            if action == "bank":
+                bank_form = BankResultForm(request.POST, request.FILES)
+                if bank_form.is_valid():
+                    report = payroll.bank_result_import(
+                        actor=request.user, payroll=run, text=bank_form.cleaned_data["file"]
+                    )
+                    if not report.errors:
+                        messages.success(
+                            request,
+                            f"已导入：成功 {report.paid} 条，失败 {report.failed} 条（失败的下月补发）。",
+                        )
+                        return redirect("subsidies:payroll", pk=run.pk)
+                status = 400
+            else:
+                raise Http404
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
+            return redirect("subsidies:payroll", pk=run.pk)
+    run.refresh_from_db()
+    context = {"run": run, "bank_form": bank_form, "report": report, **selectors.payroll_summary(run)}
+    return render(request, "subsidies/payroll.html", context, status=status)
+
+
+@login_required
+@require_GET
+def payroll_file(request, pk: int, fmt: str):
+    access.require(request.user, "runs_payroll")
+    run = get_object_or_404(selectors.payrolls_for(request.user), pk=pk)
+    if fmt not in {"xlsx", "csv"}:
+        raise Http404
+    try:
+        content, content_type = payroll.payment_file(
+            actor=request.user, payroll=run, fmt=fmt, bank=request.GET.get("bank", "default")
+        )
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+        return redirect("subsidies:payroll", pk=run.pk)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="payroll-{run.district_id[:6]}-{run.month:%Y%m}.{fmt}"'
+    )
+    return response
+
+
+# ------------------------------------------------------------------ standards and indicators
+
+
+@login_required
+def standard_list(request):
+    _reads(request)
+    rights = access.policy(request.user)
+    form = StandardForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not rights.sets_standards:
+            raise PermissionDenied(access.NOT_ALLOWED)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                standard_services.standard_save(
+                    actor=request.user,
+                    standard=None,
+                    region=request.user.jurisdiction,
+                    kind=d["kind"],
+                    grade_min=d["grade_min"],
+                    grade_max=d["grade_max"],
+                    amount=d["amount"],
+                    valid_from=d["valid_from"],
+                    valid_to=d["valid_to"],
+                    note=d["note"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "已保存标准；受影响的月份将在下次发放时补发或追回差额。")
+                return redirect("subsidies:standards")
+        status = 400
+    return render(
+        request,
+        "subsidies/standards.html",
+        {"rows": selectors.current_standards(), "form": form, "may_edit": rights.sets_standards},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def standard_close(request, pk: int):
+    """End an open standard at a month, so a new amount can start the month after."""
+    access.require(request.user, "sets_standards")
+    standard = get_object_or_404(Standard, pk=pk)
+    try:
+        last = dt.date.fromisoformat(request.POST.get("valid_to", ""))
+        standard_services.standard_save(
+            actor=request.user,
+            standard=standard,
+            region=standard.region,
+            kind=standard.kind,
+            grade_min=standard.grade_min,
+            grade_max=standard.grade_max,
+            amount=standard.amount,
+            valid_from=standard.valid_from,
+            valid_to=last,
+            note=standard.note,
+        )
+    except (ValueError, ValidationError) as exc:
+        messages.error(request, "；".join(getattr(exc, "messages", ["请填写截止月份（某月第一天）。"])))
+    else:
+        messages.success(request, "已设定截止月份。")
+    return redirect("subsidies:standards")
+
+
+@login_required
+@require_GET
+def indicator_page(request):
+    _reads(request)
+    figures = selectors.indicators(request.user)
+    if request.GET.get("export") == "xlsx":
+        rows = [
+            [
+                f"{r['month']:%Y-%m}",
+                r["living"],
+                r["care"],
+                r["approved"],
+                r["stopped"],
+                str(r["paid"]),
+                str(r["arrears"]),
+                str(r["recovered"]),
+            ]
+            for r in figures["rows"]
+        ]
+        content = xlsx_bytes(
+            title="两项补贴指标",
+            header=["月份", "生活补贴人数", "护理补贴人数", "新批准", "停发", "发放金额", "其中补发", "追回"],
+            rows=rows,
+        )
+        audit.record(
+            actor=request.user,
+            action=AuditAction.EXPORT,
+            object_type="subsidies.indicators",
+            summary="导出两项补贴指标",
+        )
+        response = HttpResponse(
+            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = 'attachment; filename="subsidies-indicators.xlsx"'
+        return response
+    charts = {
+        "recipients": {
+            "labels": [f"{r['month']:%Y-%m}" for r in figures["rows"]],
+            "series": [
+                {"name": "生活补贴", "values": [r["living"] for r in figures["rows"]]},
+                {"name": "护理补贴", "values": [r["care"] for r in figures["rows"]]},
+            ],
+        },
+        "paid": {
+            "labels": [f"{r['month']:%Y-%m}" for r in figures["rows"]],
+            "values": [float(r["paid"]) for r in figures["rows"]],
+        },
+    }
+    return render(request, "subsidies/indicators.html", {"f": figures, "charts": charts})
