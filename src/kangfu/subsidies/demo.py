@@ -8,6 +8,7 @@ import datetime as dt
 import random
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db.models import Q
 from django.utils import timezone
 
@@ -20,6 +21,11 @@ from kangfu.subsidies.seed import seed_tianjin
 from kangfu.subsidies.services import applications, facts, grants, payroll
 
 SEED = 4
+# A tiny PNG standing in for a scanned certificate.
+DEMO_SCAN = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc000000301010018dd8db00000000049454e44ae426082"
+)
 
 
 def load(out) -> None:
@@ -58,7 +64,8 @@ def load(out) -> None:
         for person in newcomers[index * 2 : index * 2 + 2]:
             _apply_and_approve(person, month, rng, shequ, jiedao, runner)
         if index == 6:
-            _stop_the_dead(district, month, runner)
+            with _on(month.replace(day=20)):
+                _stop_the_dead(district, month, runner)
         with _on(add_months(month, 0).replace(day=25)):
             run = payroll.payroll_run(actor=runner, district=district, month=month)
             run = payroll.payroll_lock(actor=checker, payroll=run)
@@ -134,6 +141,7 @@ def _apply_and_approve(person, month, rng, shequ, jiedao, district_user, *, step
         return
     with _on(applied):
         try:
+            scan = ContentFile(DEMO_SCAN, name="残疾人证.png")
             app = applications.application_submit(
                 actor=None,
                 applicant=applications.Applicant(
@@ -149,6 +157,7 @@ def _apply_and_approve(person, month, rng, shequ, jiedao, district_user, *, step
                     bank_account=f"6222{rng.randint(10**14, 10**15 - 1)}",
                 ),
                 applied_on=applied,
+                documents=[("残疾人证扫描件", scan)],
             )
         except ValidationError:  # e.g. an application already open: the demo leaves them out
             return
@@ -163,6 +172,15 @@ def _apply_and_approve(person, month, rng, shequ, jiedao, district_user, *, step
 
 
 def _stop_the_dead(district: Region, month: dt.date, actor: User) -> None:
+    """Two recipients die; the street learns of it late, so the stop is back-dated and the months
+    paid since are recovered by the next payroll."""
+    from kangfu.people.models import LifeEventKind
+    from kangfu.people.services import life_event_record
+
+    died_on = add_months(month, -2).replace(day=9)
+    for grant in Grant.objects.filter(district=district, status="active").order_by("pk")[3:5]:
+        if grant.person.vital_status == VitalStatus.NORMAL:
+            life_event_record(actor=None, person=grant.person, kind=LifeEventKind.DEATH, occurred_on=died_on)
     for grant in Grant.objects.filter(
         district=district, person__vital_status=VitalStatus.DECEASED, status="active"
     ):

@@ -157,8 +157,9 @@ def indicators(user: User, *, months: int = 12, today: dt.date | None = None) ->
         people.filter(pk__in=valid.values("person_id")).filter(pk__in=poor.values("person_id")).count()
     )
     covered = active.filter(kind=Kind.CARE).count() + active.filter(kind=Kind.LIVING).count()
-    latest = rows[-1] if rows else {}
-    paid_now = (latest.get("living", 0) + latest.get("care", 0)) if latest else 0
+    # The latest month that has been paid (the current one may not be computed yet).
+    latest = next((r for r in reversed(rows) if r["living"] or r["care"]), {})
+    paid_now = latest.get("living", 0) + latest.get("care", 0)
     documented = active.filter(application__documents__isnull=False).values("pk").distinct().count()
     return {
         "rows": rows,
