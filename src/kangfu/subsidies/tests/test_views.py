@@ -1,0 +1,201 @@
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from openpyxl import load_workbook
+
+from kangfu.core.models import AuditAction, AuditEntry
+from kangfu.subsidies.models import Application, ApplicationStatus, Grant
+from kangfu.subsidies.services import applications, payroll
+
+pytestmark = pytest.mark.django_db
+M = dt.date
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC), tick=False):
+        yield
+
+
+def page(response):
+    return response.content.decode()
+
+
+def online_form(person, **extra):
+    data = {
+        "name": person.name,
+        "id_number": person.id_number,
+        "phone": "13912345678",
+        "hukou_street": person.community_id[:9] + "000",
+        "hukou_community": person.community_id,
+        "care": "on",
+        "living": "on",
+        "bank_name": "工商银行",
+        "bank_account": "6222020000001234567",
+    }
+    data.update(extra)
+    return data
+
+
+def approved(applicant, shequ, jiedao, quju):
+    app = applications.application_submit(
+        actor=None,
+        applicant=applications.Applicant(
+            name=applicant.name,
+            id_number=applicant.id_number,
+            phone="13912345678",
+            hukou_community=applicant.community_id,
+        ),
+        data=applications.ApplicationData(
+            living=True, care=True, bank_name="工商银行", bank_account="6222020000001234567"
+        ),
+        applied_on=M(2026, 9, 10),
+    )
+    for actor in (shequ, jiedao, quju):
+        app = applications.application_decide(actor=actor, application=app, decision="pass")
+    return app
+
+
+class TestPublic:
+    def test_a_citizen_applies_online_with_documents_and_sees_the_number(self, client, standards, applicant):
+        scan = SimpleUploadedFile("证.pdf", b"%PDF-1.4 test", content_type="application/pdf")
+        response = client.post("/public/subsidies/apply/", {**online_form(applicant), "documents": [scan]})
+        app = Application.objects.get()
+        assert response.status_code == 302
+        assert app.number in page(client.get(response["Location"]))
+        assert app.documents.count() == 1
+
+    def test_a_wrong_type_of_document_is_refused_and_nothing_saved(self, client, standards, applicant):
+        bad = SimpleUploadedFile("证.exe", b"MZ", content_type="application/octet-stream")
+        response = client.post("/public/subsidies/apply/", {**online_form(applicant), "documents": [bad]})
+        assert response.status_code == 400
+        assert "文件类型不对" in page(response)
+        assert not Application.objects.exists()
+
+    def test_status_shows_the_steps_and_needs_the_matching_id(self, client, standards, applicant, shequ):
+        app = applications.application_submit(
+            actor=None,
+            applicant=applications.Applicant(
+                name=applicant.name,
+                id_number=applicant.id_number,
+                phone="13912345678",
+                hukou_community=applicant.community_id,
+            ),
+            data=applications.ApplicationData(
+                living=False, care=True, bank_name="x", bank_account="6222020000001234567"
+            ),
+        )
+        applications.application_decide(actor=shequ, application=app, decision="pass", opinion="材料齐全")
+        response = client.post(
+            "/public/subsidies/status/", {"number": app.number, "id_number": applicant.id_number}
+        )
+        assert "社区已受理" in page(response) and "材料齐全" in page(response)
+        wrong = client.post(
+            "/public/subsidies/status/", {"number": app.number, "id_number": "360121197011210013"}
+        )
+        assert wrong.status_code == 404 and "材料齐全" not in page(wrong)
+
+
+class TestStaff:
+    def test_each_step_sees_its_worklist_and_decides(self, login, standards, applicant, shequ, jiedao):
+        app = applications.application_submit(
+            actor=None,
+            applicant=applications.Applicant(
+                name=applicant.name,
+                id_number=applicant.id_number,
+                phone="13912345678",
+                hukou_community=applicant.community_id,
+            ),
+            data=applications.ApplicationData(
+                living=True, care=True, bank_name="x", bank_account="6222020000001234567"
+            ),
+        )
+        assert app.number in page(login(shequ).get("/subsidies/"))
+        assert app.number not in page(login(jiedao).get("/subsidies/"))
+        response = login(shequ).post(
+            f"/subsidies/applications/{app.pk}/", {"decision": "pass", "opinion": "同意"}
+        )
+        assert response.status_code == 302
+        assert Application.objects.get(pk=app.pk).status == ApplicationStatus.COMMUNITY_ACCEPTED
+
+    def test_a_street_officer_cannot_act_at_the_community_step(self, login, standards, applicant, jiedao):
+        app = applications.application_submit(
+            actor=None,
+            applicant=applications.Applicant(
+                name=applicant.name,
+                id_number=applicant.id_number,
+                phone="13912345678",
+                hukou_community=applicant.community_id,
+            ),
+            data=applications.ApplicationData(
+                living=True, care=True, bank_name="x", bank_account="6222020000001234567"
+            ),
+        )
+        response = login(jiedao).post(f"/subsidies/applications/{app.pk}/", {"decision": "pass"})
+        assert response.status_code == 403
+        assert Application.objects.get(pk=app.pk).status == ApplicationStatus.SUBMITTED
+
+    def test_another_districts_officer_gets_404(self, login, standards, applicant, shequ, jiedao, quju):
+        from kangfu.core.models import Role
+        from kangfu.core.tests.factories import UserFactory
+
+        app = approved(applicant, shequ, jiedao, quju)
+        outsider = UserFactory(username="dongli", role=Role.DISTRICT_ADMIN, jurisdiction_id="120110000000")
+        client = login(outsider)
+        assert client.get(f"/subsidies/applications/{app.pk}/").status_code == 404
+        assert client.get(f"/subsidies/grants/{Grant.objects.first().pk}/").status_code == 404
+
+    def test_the_payroll_pages_run_lock_and_export(
+        self, login, standards, applicant, shequ, jiedao, quju, quju2
+    ):
+        approved(applicant, shequ, jiedao, quju)
+        response = login(quju).post("/subsidies/payroll/", {"month": "2026-11-01"})
+        run = payroll.Payroll.objects.get()
+        assert response.status_code == 302
+        assert "1500.00" in page(login(quju).get(f"/subsidies/payroll/{run.pk}/"))
+        login(quju).post(f"/subsidies/payroll/{run.pk}/", {"action": "lock"})
+        run.refresh_from_db()
+        assert run.status == "draft"  # the one who computed cannot lock
+        login(quju2).post(f"/subsidies/payroll/{run.pk}/", {"action": "lock"})
+        run.refresh_from_db()
+        assert run.status == "locked"
+        sheet = load_workbook(
+            io.BytesIO(login(quju2).get(f"/subsidies/payroll/{run.pk}/file.xlsx").content)
+        ).active
+        assert [c.value for c in sheet[2]][1] == applicant.name
+        assert AuditEntry.objects.filter(action=AuditAction.EXPORT, object_type="subsidies.payroll").exists()
+
+    def test_a_grant_change_from_the_page_is_recorded(self, login, standards, applicant, shequ, jiedao, quju):
+        approved(applicant, shequ, jiedao, quju)
+        grant = Grant.objects.get(kind="care")
+        response = login(quju).post(
+            f"/subsidies/grants/{grant.pk}/",
+            {"action": "stop", "effective_month": "2026-11-01", "stop_reason": "moved", "reason": "迁往北京"},
+        )
+        assert response.status_code == 302
+        grant.refresh_from_db()
+        assert (grant.status, grant.end_month) == ("stopped", M(2026, 10, 1))
+
+    def test_only_the_city_administrator_edits_standards(self, login, standards, quju, city_admin):
+        data = {"kind": "care", "grade_min": 3, "grade_max": 4, "amount": "100", "valid_from": "2027-01-01"}
+        assert login(quju).post("/subsidies/standards/", data).status_code == 403
+        assert login(city_admin).post("/subsidies/standards/", data).status_code == 302
+
+    def test_every_page_renders(self, login, standards, applicant, shequ, jiedao, quju):
+        approved(applicant, shequ, jiedao, quju)
+        client = login(quju)
+        for url in [
+            "/subsidies/",
+            "/subsidies/applications/",
+            "/subsidies/grants/",
+            "/subsidies/payroll/",
+            "/subsidies/standards/",
+            "/subsidies/indicators/",
+            "/subsidies/indicators/?export=xlsx",
+            f"/subsidies/grants/{Grant.objects.first().pk}/",
+            f"/subsidies/applications/{Application.objects.first().pk}/",
+        ]:
+            assert client.get(url).status_code == 200, url
