@@ -28,6 +28,7 @@ from kangfu.subsidies.models import (
     Grant,
     GrantStatus,
     HeldGrant,
+    Month,
     Payroll,
     PayrollLine,
     PayrollStatus,
@@ -165,6 +166,7 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
         raise ValidationError({"month": [FUTURE_MONTH]})
     policy = facts.policy_for(district.code)
     month_end = _month_end(month)
+    _ensure_calendar(month)
     with transaction.atomic():
         payroll, _created = Payroll.objects.get_or_create(district=district, month=month)
         payroll = Payroll.objects.select_for_update().get(pk=payroll.pk)
@@ -212,6 +214,25 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
         )
     payroll.refresh_from_db()
     return payroll
+
+
+CALENDAR_START = dt.date(2016, 1, 1)
+
+
+def _ensure_calendar(through: dt.date) -> None:
+    """The month calendar the payroll joins on reaches `through` (a migration fills it to 2060; a
+    database emptied by hand, or a test run that truncates tables, gets it back here)."""
+    wanted = (through.year - CALENDAR_START.year) * 12 + through.month
+    if Month.objects.filter(month__lte=through).count() != wanted:
+        Month.objects.bulk_create(
+            [
+                Month(month=dt.date(y, m, 1))
+                for y in range(CALENDAR_START.year, through.year + 1)
+                for m in range(1, 13)
+                if dt.date(y, m, 1) <= through
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def _month_end(month: dt.date) -> dt.date:

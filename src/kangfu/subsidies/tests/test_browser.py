@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -97,7 +98,7 @@ def test_an_online_application_is_approved_paid_with_arrears_and_shown_as_paid(p
     page.wait_for_selector("text=已锁定")
     with page.expect_download() as download:
         page.click("text=CSV")
-    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8-sig").read())))
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
     assert [(r["姓名"], r["金额"], r["银行账号"]) for r in rows] == [
         ("孙网办", "1500.00", "6222020000007777888")
     ]
