@@ -24,8 +24,10 @@ def open_registration_form(page, live_server) -> None:
 def fill_person(page, *, name: str, id_number: str) -> None:
     page.fill("#id_name", name)
     page.fill("#id_id_number", id_number)
-    page.select_option("#id_street", "120103001000")
-    page.wait_for_selector("#id_community option[value='120103001001']", state="attached")
+    # Choosing the street reloads its communities; pick one only once they have arrived.
+    with page.expect_response("**/people/communities/**"):
+        page.select_option("#id_street", "120103001000")
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
     page.select_option("#id_community", "120103001001")
     page.click("form button.primary")
 

@@ -65,8 +65,9 @@ def test_an_online_application_is_approved_paid_with_arrears_and_shown_as_paid(p
     page.fill("#id_name", "孙网办")
     page.fill("#id_id_number", person.id_number)
     page.fill("#id_phone", "13911112222")
-    page.select_option("#id_hukou_street", "120103001000")
-    page.wait_for_selector("#id_hukou_community option[value='120103001001']", state="attached")
+    with page.expect_response("**/subsidies/communities/**"):
+        page.select_option("#id_hukou_street", "120103001000")
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
     page.select_option("#id_hukou_community", "120103001001")
     page.check("#id_living")
     page.check("#id_care")
