@@ -70,6 +70,7 @@ def load(out) -> None:
             run = payroll.payroll_run(actor=runner, district=district, month=month)
             run = payroll.payroll_lock(actor=checker, payroll=run)
             _bank_answers(run, rng, checker)
+    _review_and_visit(district, today, rng, runner, jiedao)
     # Some applications wait at each step, for the worklists.
     for person, stop_after in zip(newcomers[24:], [0, 1, 2], strict=False):
         _apply_and_approve(person, this_month, rng, shequ, jiedao, runner, steps=stop_after)
@@ -200,3 +201,36 @@ def _bank_answers(run, rng: random.Random, actor: User) -> None:
             f"{' '.join(map(str, payment.line_ids))},{payment.amount},{'失败' if failed else '成功'},{'账户状态异常' if failed else ''}"
         )
     payroll.bank_result_import(actor=actor, payroll=run, text="\n".join(lines) + "\n")
+
+
+def _review_and_visit(
+    district: Region, today: dt.date, rng: random.Random, runner: User, street_user: User
+) -> None:
+    """This year's review is under way and half the street's recipients were seen this half-year."""
+    from kangfu.subsidies.models import ReviewTask
+    from kangfu.subsidies.services import reviews
+
+    campaign = reviews.review_campaign_start(
+        actor=runner, district=district, year=today.year, due_date=dt.date(today.year, 12, 31)
+    )
+    for task in ReviewTask.objects.filter(campaign=campaign, street_id=street_user.jurisdiction_id).order_by(
+        "pk"
+    ):
+        if rng.random() < 0.6:
+            reviews.review_task_decide(
+                actor=street_user, task=task, outcome="passed", method="比对系统、本人申报"
+            )
+    start, _end = reviews.half_year(today)
+    for grant in Grant.objects.filter(street_id=street_user.jurisdiction_id, status="active").order_by("pk")[
+        ::2
+    ]:
+        try:
+            reviews.visit_record(
+                actor=street_user,
+                person=grant.person,
+                visited_on=start + dt.timedelta(days=rng.randint(0, max(0, (today - start).days))),
+                mode=rng.choice(["home", "video"]),
+                findings="本人健在，生活情况正常",
+            )
+        except ValidationError:  # a person with two grants is visited once
+            continue

@@ -124,3 +124,34 @@ class BankResultForm(forms.Form):
 class StatusLookupForm(forms.Form):
     number = forms.CharField(label="受理编号", max_length=20)
     id_number = forms.CharField(label="身份证号", max_length=30)
+
+
+@localise
+class CampaignForm(forms.Form):
+    year = forms.IntegerField(label="年度", min_value=2016, max_value=2100)
+    due_date = forms.DateField(label="完成期限", widget=DateInput)
+
+
+@localise
+class ReviewDecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="复核结果",
+        choices=[
+            ("passed", "复核通过"),
+            ("failed", "复核不合格（次月停发）"),
+            ("absent", "未参加复核（次月停发）"),
+        ],
+    )
+    method = forms.CharField(
+        label="复核方式", max_length=50, required=False, initial="比对系统、查看资料、本人申报"
+    )
+    note = forms.CharField(label="说明", max_length=300, required=False)
+
+
+@localise
+class VisitForm(forms.Form):
+    visited_on = forms.DateField(label="见面日期", widget=DateInput)
+    mode = forms.ChoiceField(label="方式", choices=[("home", "入户走访"), ("video", "视频见面")])
+    findings = forms.CharField(label="情况", max_length=300, initial="本人健在，生活情况正常")
+    abnormal = forms.BooleanField(label="发现异常", required=False)
+    suspend = forms.BooleanField(label="异常情况须核实，次月起暂停发放", required=False)

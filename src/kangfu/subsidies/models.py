@@ -456,3 +456,82 @@ class HeldGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grant} {self.get_rule_display()}"
+
+
+class ReviewCampaign(models.Model):
+    """The annual review (年度复核) of a district: one task per recipient, for their street."""
+
+    district = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField("年度")
+    due_date = models.DateField("完成期限")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "年度复核"
+        ordering = ["-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "year"], name="review_one_per_district_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district} {self.year} 年度复核"
+
+
+class ReviewOutcome(models.TextChoices):
+    PENDING = "pending", "待复核"
+    PASSED = "passed", "复核通过"
+    FAILED = "failed", "复核不合格（停发）"
+    ABSENT = "absent", "未参加复核（停发）"
+
+
+class ReviewTask(models.Model):
+    campaign = models.ForeignKey(ReviewCampaign, on_delete=models.CASCADE, related_name="tasks")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    street = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(
+        "结果", max_length=10, choices=ReviewOutcome.choices, default=ReviewOutcome.PENDING
+    )
+    method = models.CharField("方式", max_length=50, blank=True, help_text="比对系统、查看资料、本人申报等。")
+    note = models.CharField("说明", max_length=300, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "复核任务"
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "person"], name="review_task_once_per_person")
+        ]
+        indexes = [models.Index(fields=["campaign", "street", "outcome"], name="review_task_street")]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.get_outcome_display()}"
+
+
+class VisitMode(models.TextChoices):
+    HOME = "home", "入户走访"
+    VIDEO = "video", "视频见面"
+
+
+class Visit(models.Model):
+    """A face-to-face contact with a recipient; twice a year is the rule."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="subsidy_visits")
+    visited_on = models.DateField("见面日期")
+    mode = models.CharField("方式", max_length=10, choices=VisitMode.choices)
+    findings = models.CharField("情况", max_length=300)
+    abnormal = models.BooleanField("发现异常", default=False)
+    visitor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "见面走访"
+        ordering = ["-visited_on", "-id"]
+        indexes = [models.Index(fields=["person", "visited_on"], name="visit_person_date")]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.visited_on}"

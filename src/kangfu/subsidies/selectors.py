@@ -191,3 +191,28 @@ def grants_overview(user: User) -> dict:
         for row in grants.values("kind", "status").annotate(n=Count("id"))
     }
     return {"counts": counts, "recalc": grants.filter(~Q(recalc_from=None)).count()}
+
+
+def review_tasks_for(user: User):
+    from kangfu.subsidies.models import ReviewTask
+
+    return ReviewTask.objects.filter(
+        access.area_q(
+            user, district="campaign__district_id", street="street_id", community="person__community_id"
+        )
+    ).select_related("person", "street", "campaign")
+
+
+def not_yet_seen(user: User, *, today: dt.date | None = None):
+    """Recipients in the user's area with no visit in the current half-year: the visit worklist."""
+    from kangfu.subsidies.models import Visit
+    from kangfu.subsidies.services.reviews import half_year
+
+    start, end = half_year(today or timezone.localdate())
+    recipients = Grant.objects.filter(status=GrantStatus.ACTIVE).values("person_id")
+    seen = Visit.objects.filter(visited_on__gte=start, visited_on__lte=end).values("person_id")
+    people = access.scope_people(Person.objects.filter(pk__in=recipients), user).exclude(pk__in=seen)
+    return people.select_related("community", "street").order_by("street_id", "community_id", "name"), (
+        start,
+        end,
+    )

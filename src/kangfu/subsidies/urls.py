@@ -18,4 +18,6 @@ urlpatterns = [
     path("standards/", views.standard_list, name="standards"),
     path("standards/<int:pk>/close/", views.standard_close, name="standard_close"),
     path("indicators/", views.indicator_page, name="indicators"),
+    path("reviews/", views.reviews, name="reviews"),
+    path("visits/", views.visits, name="visits"),
 ]
