@@ -535,3 +535,55 @@ class Visit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.visited_on}"
+
+
+class RecoveryStatus(models.TextChoices):
+    OPEN = "open", "待追回"
+    SETTLED = "settled", "已追回"
+
+
+class Recovery(models.Model):
+    """Money a person owes back: a payroll in which their recoveries exceeded what they were due.
+    It is settled by offsetting later payments, or by recording that it was repaid."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="subsidy_recoveries")
+    payroll = models.ForeignKey(Payroll, on_delete=models.PROTECT, related_name="recoveries")
+    amount = models.DecimalField("应追回（元）", max_digits=10, decimal_places=2)
+    outstanding = models.DecimalField("尚欠（元）", max_digits=10, decimal_places=2)
+    status = models.CharField(
+        "状态", max_length=10, choices=RecoveryStatus.choices, default=RecoveryStatus.OPEN
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "追回款"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outstanding__gte=0), name="recovery_outstanding_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} 尚欠 {self.outstanding}"
+
+
+class Settlement(models.Model):
+    """Part of a recovery settled: offset against a later payroll's payment, or repaid."""
+
+    recovery = models.ForeignKey(Recovery, on_delete=models.PROTECT, related_name="settlements")
+    payroll = models.ForeignKey(
+        Payroll, null=True, blank=True, on_delete=models.PROTECT, related_name="offsets"
+    )
+    amount = models.DecimalField("金额（元）", max_digits=10, decimal_places=2)
+    how = models.CharField("方式", max_length=10, choices=[("offset", "抵扣发放"), ("repaid", "退回")])
+    note = models.CharField("说明", max_length=200, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "追回结算"
+
+    def __str__(self) -> str:
+        return f"{self.get_how_display()} {self.amount}"

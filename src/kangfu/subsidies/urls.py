@@ -15,6 +15,7 @@ urlpatterns = [
     path("payroll/", views.payroll_list, name="payrolls"),
     path("payroll/<int:pk>/", views.payroll_detail, name="payroll"),
     path("payroll/<int:pk>/file.<str:fmt>", views.payroll_file, name="payroll_file"),
+    path("recoveries/<int:pk>/repaid/", views.recovery_repaid, name="recovery_repaid"),
     path("standards/", views.standard_list, name="standards"),
     path("standards/<int:pk>/close/", views.standard_close, name="standard_close"),
     path("indicators/", views.indicator_page, name="indicators"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,7 +31,7 @@ from kangfu.subsidies.forms import (
     StandardForm,
     VisitForm,
 )
-from kangfu.subsidies.models import ApplicationStatus, GrantStatus, Kind, Standard
+from kangfu.subsidies.models import ApplicationStatus, GrantStatus, Kind, Recovery, Standard
 from kangfu.subsidies.services import applications, facts, grants, payroll
 from kangfu.subsidies.services import reviews as reviews_service
 from kangfu.subsidies.services import standards as standard_services
@@ -331,9 +332,11 @@ def payroll_list(request):
                 return redirect("subsidies:payroll", pk=run.pk)
         status = 400
     rows = selectors.payrolls_for(request.user).filter(district=district)[:36]
-    return render(
-        request, "subsidies/payrolls.html", {"rows": rows, "form": form, "district": district}, status=status
+    debts = Recovery.objects.filter(payroll__district=district, status="open").select_related(
+        "person", "payroll"
     )
+    context = {"rows": rows, "form": form, "district": district, "debts": debts[:200]}
+    return render(request, "subsidies/payrolls.html", context, status=status)
 
 
 @login_required
@@ -592,3 +595,22 @@ def visits(request):
         {"people": people[:200], "count": people.count(), "start": start, "end": end, "form": form},
         status=status,
     )
+
+
+@login_required
+@require_POST
+def recovery_repaid(request, pk: int):
+    access.require(request.user, "runs_payroll")
+    recovery = get_object_or_404(
+        Recovery.objects.filter(payroll__in=selectors.payrolls_for(request.user)), pk=pk
+    )
+    try:
+        amount = Decimal(request.POST.get("amount", "").strip())
+        payroll.recovery_repaid(
+            actor=request.user, recovery=recovery, amount=amount, note=request.POST.get("note", "")
+        )
+    except (InvalidOperation, ValidationError) as exc:
+        messages.error(request, "；".join(getattr(exc, "messages", ["请填写退回金额。"])))
+    else:
+        messages.success(request, f"已登记 {recovery.person.name} 退回 {amount} 元。")
+    return redirect("subsidies:payrolls")

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from kangfu.core import access, audit
@@ -32,6 +32,9 @@ from kangfu.subsidies.models import (
     Payroll,
     PayrollLine,
     PayrollStatus,
+    Recovery,
+    RecoveryStatus,
+    Settlement,
     Standard,
 )
 from kangfu.subsidies.rules import month_start
@@ -264,9 +267,79 @@ def payroll_lock(*, actor: User | None, payroll: Payroll) -> Payroll:
         district_grants.filter(pk__in=held).filter(
             Q(recalc_from__isnull=True) | Q(recalc_from__gt=payroll.month)
         ).update(recalc_from=payroll.month)
+        _settle_recoveries(payroll, actor)
         audit.record(actor=actor, action=AuditAction.UPDATE, obj=payroll, summary=f"锁定 {payroll} 发放")
     payroll.refresh_from_db()
     return payroll
+
+
+def _settle_recoveries(payroll: Payroll, actor: User | None) -> None:
+    """At the lock: a person whose lines net below zero owes the difference (a new recovery); a person
+    paid something while owing from before has it offset against this payment, oldest debt first.
+    Only people with a negative net or an open debt are touched, a handful per month."""
+    nets = {
+        row["person_id"]: row["net"]
+        for row in PayrollLine.objects.filter(payroll=payroll).values("person_id").annotate(net=Sum("amount"))
+    }
+    for person_id, net in nets.items():
+        if net < 0:
+            Recovery.objects.create(person_id=person_id, payroll=payroll, amount=-net, outstanding=-net)
+    debtors = Recovery.objects.filter(
+        status=RecoveryStatus.OPEN, person_id__in=[p for p, n in nets.items() if n > 0]
+    )
+    available = dict(nets)
+    for recovery in debtors.exclude(payroll=payroll).order_by("created_at", "pk"):
+        take = min(recovery.outstanding, available[recovery.person_id])
+        if take <= 0:
+            continue
+        available[recovery.person_id] -= take
+        _settle(
+            recovery,
+            take,
+            how="offset",
+            payroll=payroll,
+            actor=actor,
+            note=f"抵扣 {payroll.month:%Y-%m} 发放",
+        )
+
+
+def _settle(
+    recovery: Recovery, amount: Decimal, *, how: str, payroll: Payroll | None, actor: User | None, note: str
+) -> None:
+    Settlement.objects.create(
+        recovery=recovery, payroll=payroll, amount=amount, how=how, note=note, actor=actor
+    )
+    left = recovery.outstanding - amount
+    Recovery.objects.filter(pk=recovery.pk).update(
+        outstanding=left, status=RecoveryStatus.SETTLED if left <= 0 else RecoveryStatus.OPEN
+    )
+    recovery.outstanding = left
+
+
+NOT_OWED = "追回金额应大于 0 且不超过尚欠的 {outstanding} 元。"
+
+
+def recovery_repaid(*, actor: User, recovery: Recovery, amount: Decimal, note: str = "") -> Recovery:
+    """Record that a person (or their family) paid back some or all of what they owe."""
+    if not (
+        access.policy(actor).runs_payroll
+        and access.region_in_jurisdiction(actor, recovery.payroll.district_id)
+    ):
+        raise PermissionDenied(access.NOT_ALLOWED)
+    with transaction.atomic():
+        recovery = Recovery.objects.select_for_update().get(pk=recovery.pk)
+        if not (0 < amount <= recovery.outstanding):
+            raise ValidationError({"amount": [NOT_OWED.format(outstanding=recovery.outstanding)]})
+        _settle(recovery, amount, how="repaid", payroll=None, actor=actor, note=note or "已退回")
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=recovery,
+            person_id=recovery.person_id,
+            summary=f"登记追回款已退回 {amount} 元",
+        )
+    recovery.refresh_from_db()
+    return recovery
 
 
 # ------------------------------------------------------------------ payment files
@@ -318,9 +391,17 @@ def payments(payroll: Payroll) -> tuple[list[Payment], list[dict]]:
     by_person: dict[int, list[PayrollLine]] = {}
     for line in lines:
         by_person.setdefault(line.person_id, []).append(line)
+    offsets = {
+        row["recovery__person_id"]: row["total"]
+        for row in Settlement.objects.filter(payroll=payroll, how="offset")
+        .values("recovery__person_id")
+        .annotate(total=Sum("amount"))
+    }
     paid, owing = [], []
-    for person_lines in by_person.values():
-        net = sum((line.amount for line in person_lines), Decimal("0.00"))
+    for person_id, person_lines in by_person.items():
+        net = sum((line.amount for line in person_lines), Decimal("0.00")) - offsets.get(
+            person_id, Decimal("0.00")
+        )
         first = person_lines[0]
         if net > 0:
             paid.append(
@@ -438,6 +519,14 @@ def bank_result_import(*, actor: User, payroll: Payroll, text: str) -> BankRepor
             if ok:
                 report.paid += lines.update(bank_status=BankStatus.PAID)
             else:
+                # Nothing reached the person: a debt offset against this payment is owed again.
+                for offset in Settlement.objects.filter(
+                    payroll=payroll, how="offset", recovery__person_id=payment.person_id
+                ):
+                    Recovery.objects.filter(pk=offset.recovery_id).update(
+                        outstanding=F("outstanding") + offset.amount, status=RecoveryStatus.OPEN
+                    )
+                    offset.delete()
                 months = list(lines.values_list("grant_id", "month_for"))
                 report.failed += lines.update(
                     bank_status=BankStatus.FAILED, bank_note=reason[:200] or "银行退回"

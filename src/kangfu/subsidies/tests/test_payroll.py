@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.db.models import Sum
 
 from kangfu.people.models import LifeEventKind
@@ -328,3 +329,79 @@ def test_the_payment_file_has_one_line_per_person_and_only_after_the_lock(
         "1500.00",
         "6222020000001234567",
     )
+
+
+def test_a_negative_net_becomes_a_debt_offset_against_the_next_payment(
+    standards, hexi, applicant, shequ, jiedao, quju, quju2
+):
+    from kangfu.subsidies.models import Recovery
+
+    approve(applicant, shequ, jiedao, quju)
+    run_and_lock(hexi, M(2026, 11, 1), quju, quju2)
+    care = Grant.objects.get(person=applicant, kind=Kind.CARE)
+    grants.grant_stop(actor=quju, grant=care, from_month=M(2026, 9, 1), stop_reason="fraud")  # never entitled
+    with travel(M(2026, 12, 5)):
+        december = run_and_lock(hexi, M(2026, 12, 1), quju, quju2)
+    # December: living 300 − care recovered 3 × 200 = −300 owed.
+    debt = Recovery.objects.get()
+    assert (debt.amount, debt.outstanding) == (Decimal("300.00"), Decimal("300.00"))
+    assert payroll.payments(december)[0] == []
+    with travel(M(2027, 1, 5)):
+        january = run_and_lock(hexi, M(2027, 1, 1), quju, quju2)
+        paid, _ = payroll.payments(january)
+    assert paid == []  # January's 300 all goes to the debt, so nothing is transferred
+    debt.refresh_from_db()
+    assert (debt.outstanding, debt.status) == (Decimal("0.00"), "settled")
+
+
+def test_a_debt_can_be_recorded_as_repaid(standards, hexi, applicant, shequ, jiedao, quju, quju2):
+    from kangfu.subsidies.models import Recovery
+
+    approve(applicant, shequ, jiedao, quju, living=False)
+    run_and_lock(hexi, M(2026, 11, 1), quju, quju2)
+    grants.grant_stop(
+        actor=quju, grant=Grant.objects.get(person=applicant), from_month=M(2026, 10, 1), stop_reason="death"
+    )
+    with travel(M(2026, 12, 5)):
+        run_and_lock(hexi, M(2026, 12, 1), quju, quju2)
+    debt = Recovery.objects.get()
+    assert debt.outstanding == Decimal("400.00")
+    with pytest.raises(ValidationError):
+        payroll.recovery_repaid(actor=quju, recovery=debt, amount=Decimal("500"))
+    payroll.recovery_repaid(actor=quju, recovery=debt, amount=Decimal("400"), note="家属退回")
+    debt.refresh_from_db()
+    assert debt.status == "settled"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions need PostgreSQL")
+def test_two_runs_of_one_month_at_once_go_one_after_the_other(
+    standards, hexi, applicant, shequ, jiedao, quju, quju2
+):
+    import threading
+
+    approve(applicant, shequ, jiedao, quju)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run(actor):
+        from django.db import connection as thread_connection
+
+        try:
+            with travel(M(2026, 11, 20)):
+                barrier.wait()
+                payroll.payroll_run(actor=actor, district=hexi, month=M(2026, 11, 1))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in (quju, quju2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert payroll.Payroll.objects.count() == 1
+    assert PayrollLine.objects.count() == 6
+    assert payroll.Payroll.objects.get().total == Decimal("1500.00")

@@ -199,3 +199,29 @@ class TestStaff:
             f"/subsidies/applications/{Application.objects.first().pk}/",
         ]:
             assert client.get(url).status_code == 200, url
+
+
+def test_a_debt_is_recorded_as_repaid_from_the_payroll_page(
+    login, standards, applicant, shequ, jiedao, quju, quju2
+):
+    from kangfu.subsidies.models import Recovery
+    from kangfu.subsidies.services import grants
+
+    approved(applicant, shequ, jiedao, quju)
+    payroll.payroll_lock(
+        actor=quju2,
+        payroll=payroll.payroll_run(
+            actor=quju, district=Grant.objects.first().district, month=M(2026, 11, 1)
+        ),
+    )
+    for grant in Grant.objects.all():
+        grants.grant_stop(actor=quju, grant=grant, from_month=M(2026, 10, 1), stop_reason="death")
+    with time_machine.travel(dt.datetime(2026, 12, 5, tzinfo=dt.UTC), tick=False):
+        run = payroll.payroll_run(actor=quju, district=Grant.objects.first().district, month=M(2026, 12, 1))
+        payroll.payroll_lock(actor=quju2, payroll=run)
+        debt = Recovery.objects.get()
+        client = login(quju)
+        assert applicant.name in page(client.get("/subsidies/payroll/"))
+        client.post(f"/subsidies/recoveries/{debt.pk}/repaid/", {"amount": "1000.00", "note": "家属退回"})
+    debt.refresh_from_db()
+    assert debt.outstanding == 0
