@@ -280,6 +280,9 @@ class Grant(models.Model):
     recalc_from = models.DateField(
         "须重算自", null=True, blank=True, help_text="此月起的各月在下次发放时重新核算。"
     )
+    # When the mark was last set: a lock clears only marks its run has seen, so a change committed
+    # between a run and its lock is still recalculated next month.
+    recalc_marked_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from kangfu.core import audit
 from kangfu.core.models import AuditAction, User
@@ -246,6 +247,7 @@ def grant_migrate(
             bank_name=bank_name,
             bank_account=bank_account,
             recalc_from=add_months(paid_through, 1) if paid_through else start_month,
+            recalc_marked_at=timezone.now(),
         )
         GrantPeriod.objects.create(
             grant=grant, from_month=start_month, grade=grade, category=category, reason="历史数据迁移"

@@ -263,7 +263,10 @@ def payroll_lock(*, actor: User | None, payroll: Payroll) -> Payroll:
             raise ValidationError(NOT_DRAFT)
         held = HeldGrant.objects.filter(payroll=payroll).values("grant_id")
         district_grants = Grant.objects.filter(district_id=payroll.district_id)
-        district_grants.filter(recalc_from__isnull=False).exclude(pk__in=held).update(recalc_from=None)
+        seen_by_run = Q(recalc_marked_at__isnull=True) | Q(recalc_marked_at__lte=payroll.run_at)
+        district_grants.filter(recalc_from__isnull=False).exclude(pk__in=held).filter(seen_by_run).update(
+            recalc_from=None
+        )
         district_grants.filter(pk__in=held).filter(
             Q(recalc_from__isnull=True) | Q(recalc_from__gt=payroll.month)
         ).update(recalc_from=payroll.month)
@@ -534,7 +537,7 @@ def bank_result_import(*, actor: User, payroll: Payroll, text: str) -> BankRepor
                 for grant_id, month_for in months:
                     Grant.objects.filter(pk=grant_id).filter(
                         Q(recalc_from__isnull=True) | Q(recalc_from__gt=month_for)
-                    ).update(recalc_from=month_for)
+                    ).update(recalc_from=month_for, recalc_marked_at=timezone.now())
         audit.record(
             actor=actor,
             action=AuditAction.IMPORT,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
@@ -24,7 +25,13 @@ BAD_REGION = "标准只能按市或区设定。"
 
 def mark_for_recalculation(grants, month: dt.date) -> int:
     """Grants whose months from `month` on must be recalculated at the next payroll (one UPDATE)."""
-    return grants.filter(Q(recalc_from__isnull=True) | Q(recalc_from__gt=month)).update(recalc_from=month)
+    now = timezone.now()
+    marked = grants.filter(Q(recalc_from__isnull=True) | Q(recalc_from__gt=month)).update(
+        recalc_from=month, recalc_marked_at=now
+    )
+    # Already marked from an earlier month: the mark is refreshed, so the next lock keeps it.
+    grants.filter(recalc_from__lte=month).update(recalc_marked_at=now)
+    return marked
 
 
 def standard_save(

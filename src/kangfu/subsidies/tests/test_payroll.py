@@ -405,3 +405,31 @@ def test_two_runs_of_one_month_at_once_go_one_after_the_other(
     assert payroll.Payroll.objects.count() == 1
     assert PayrollLine.objects.count() == 6
     assert payroll.Payroll.objects.get().total == Decimal("1500.00")
+
+
+def test_a_standard_changed_between_run_and_lock_is_still_paid_next_month(
+    standards, hexi, applicant, shequ, jiedao, quju, quju2, city_admin
+):
+    approve(applicant, shequ, jiedao, quju, living=False)
+    run = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 11, 1))
+    old = Standard.objects.get(kind=Kind.CARE)
+    with travel(M(2026, 11, 21)):
+        old.valid_to = M(2026, 10, 1)
+        old.save()
+        standard_services.standard_save(
+            actor=city_admin,
+            standard=None,
+            region=old.region,
+            kind=Kind.CARE,
+            grade_min=1,
+            grade_max=2,
+            amount=Decimal("260.00"),
+            valid_from=M(2026, 11, 1),
+        )
+        payroll.payroll_lock(actor=quju2, payroll=run)  # locks the run made before the change
+    with travel(M(2026, 12, 5)):
+        december = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 12, 1))
+    assert {(line.month_for, line.amount) for line in december.lines.all()} == {
+        (M(2026, 11, 1), Decimal("60.00")),
+        (M(2026, 12, 1), Decimal("260.00")),
+    }
