@@ -590,3 +590,45 @@ class Settlement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_how_display()} {self.amount}"
+
+
+PAYMENT_FIELDS = {
+    "seq": "序号",
+    "name": "姓名",
+    "id_number": "身份证号",
+    "bank_name": "开户银行",
+    "bank_account": "银行账号",
+    "amount": "金额",
+    "street": "街道",
+    "lines": "明细编号",
+    "memo": "摘要",
+}
+
+
+class PaymentFormat(models.Model):
+    """The columns a paying bank wants in its payment file, in order: [[header, field], …] with
+    fields from PAYMENT_FIELDS. Keep 明细编号 (`lines`): the bank's answer is matched by it."""
+
+    code = models.SlugField("代码", max_length=30, unique=True)
+    name = models.CharField("银行/格式名称", max_length=50)
+    columns = models.JSONField("列")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "发放文件格式"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        bad = [
+            c for c in self.columns if not (isinstance(c, list) and len(c) == 2 and c[1] in PAYMENT_FIELDS)
+        ]
+        if bad or not any(c[1] == "lines" for c in self.columns if isinstance(c, list) and len(c) == 2):
+            raise ValidationError(
+                {
+                    "columns": f"每列应为 [表头, 字段]，字段取自：{'、'.join(PAYMENT_FIELDS)}；须含 lines（明细编号）。"
+                }
+            )

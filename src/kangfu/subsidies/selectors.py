@@ -216,3 +216,21 @@ def not_yet_seen(user: User, *, today: dt.date | None = None):
         start,
         end,
     )
+
+
+def certificates_expiring(user: User, *, today: dt.date | None = None, months: int = 6):
+    """Recipients whose certificate expires within `months`: remind them to renew before payment
+    stops (the month after expiry)."""
+    today = today or timezone.localdate()
+    until = add_months(month_start(today), months + 1)
+    recipients = grants_for(user).filter(status=GrantStatus.ACTIVE).values("person_id")
+    return (
+        DisabilityCertificate.objects.filter(
+            status=CertificateStatus.VALID,
+            person_id__in=recipients,
+            expires_on__gte=today,
+            expires_on__lt=until,
+        )
+        .select_related("person", "person__street")
+        .order_by("expires_on")
+    )

@@ -31,7 +31,7 @@ from kangfu.subsidies.forms import (
     StandardForm,
     VisitForm,
 )
-from kangfu.subsidies.models import ApplicationStatus, GrantStatus, Kind, Recovery, Standard
+from kangfu.subsidies.models import ApplicationStatus, GrantStatus, Kind, PaymentFormat, Recovery, Standard
 from kangfu.subsidies.services import applications, facts, grants, payroll
 from kangfu.subsidies.services import reviews as reviews_service
 from kangfu.subsidies.services import standards as standard_services
@@ -47,6 +47,7 @@ def home(request):
     _reads(request)
     context = {**selectors.worklist(request.user), **selectors.grants_overview(request.user)}
     context["payrolls"] = selectors.payrolls_for(request.user)[:6]
+    context["expiring"] = selectors.certificates_expiring(request.user)[:100]
     return render(request, "subsidies/home.html", context)
 
 
@@ -376,7 +377,13 @@ def payroll_detail(request, pk: int):
             messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
             return redirect("subsidies:payroll", pk=run.pk)
     run.refresh_from_db()
-    context = {"run": run, "bank_form": bank_form, "report": report, **selectors.payroll_summary(run)}
+    context = {
+        "run": run,
+        "bank_form": bank_form,
+        "report": report,
+        "formats": PaymentFormat.objects.all(),
+        **selectors.payroll_summary(run),
+    }
     return render(request, "subsidies/payroll.html", context, status=status)
 
 

@@ -29,6 +29,7 @@ from kangfu.subsidies.models import (
     GrantStatus,
     HeldGrant,
     Month,
+    PaymentFormat,
     Payroll,
     PayrollLine,
     PayrollStatus,
@@ -362,26 +363,24 @@ class Payment:
     line_ids: tuple[int, ...]
 
 
-BANK_COLUMNS = {
-    "default": [
-        ("序号", "seq"),
-        ("姓名", "name"),
-        ("身份证号", "id_number"),
-        ("开户银行", "bank_name"),
-        ("银行账号", "bank_account"),
-        ("金额", "amount"),
-        ("街道", "street"),
-        ("明细编号", "lines"),
-    ],
-    "tianjin_rural": [
-        ("账号", "bank_account"),
-        ("户名", "name"),
-        ("金额", "amount"),
-        ("证件号码", "id_number"),
-        ("摘要", "memo"),
-        ("明细编号", "lines"),
-    ],
-}
+DEFAULT_COLUMNS = [
+    ["序号", "seq"],
+    ["姓名", "name"],
+    ["身份证号", "id_number"],
+    ["开户银行", "bank_name"],
+    ["银行账号", "bank_account"],
+    ["金额", "amount"],
+    ["街道", "street"],
+    ["明细编号", "lines"],
+]
+
+
+def _columns(bank: str) -> list[list[str]]:
+    found = (
+        PaymentFormat.objects.filter(code=bank).first()
+        or PaymentFormat.objects.filter(code="default").first()
+    )
+    return found.columns if found is not None else DEFAULT_COLUMNS
 
 
 def payments(payroll: Payroll) -> tuple[list[Payment], list[dict]]:
@@ -428,7 +427,7 @@ def payment_file(*, actor: User, payroll: Payroll, fmt: str, bank: str = "defaul
     """The bank's payment file (XLSX or CSV) of a locked payroll; audited, as it holds full accounts."""
     if payroll.status != PayrollStatus.LOCKED:
         raise ValidationError(NOT_LOCKED_YET)
-    columns = BANK_COLUMNS.get(bank, BANK_COLUMNS["default"])
+    columns = _columns(bank)
     paid, _owing = payments(payroll)
     rows = []
     for seq, p in enumerate(paid, start=1):

@@ -433,3 +433,17 @@ def test_a_standard_changed_between_run_and_lock_is_still_paid_next_month(
         (M(2026, 11, 1), Decimal("60.00")),
         (M(2026, 12, 1), Decimal("260.00")),
     }
+
+
+def test_each_bank_gets_the_columns_it_asked_for(standards, hexi, applicant, shequ, jiedao, quju, quju2):
+    import csv
+    import io
+
+    from kangfu.subsidies.models import PaymentFormat
+
+    approve(applicant, shequ, jiedao, quju)
+    locked = run_and_lock(hexi, M(2026, 11, 1), quju, quju2)
+    content, _type = payroll.payment_file(actor=quju, payroll=locked, fmt="csv", bank="rural-bank")
+    header = next(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert header == [h for h, _f in PaymentFormat.objects.get(code="rural-bank").columns]
+    assert header[0] == "账号"

@@ -225,3 +225,13 @@ def test_a_debt_is_recorded_as_repaid_from_the_payroll_page(
         client.post(f"/subsidies/recoveries/{debt.pk}/repaid/", {"amount": "1000.00", "note": "家属退回"})
     debt.refresh_from_db()
     assert debt.outstanding == 0
+
+
+def test_recipients_whose_certificate_expires_soon_are_listed(
+    login, standards, applicant, shequ, jiedao, quju
+):
+    approved(applicant, shequ, jiedao, quju)
+    applicant.certificates.update(expires_on=M(2027, 2, 28))
+    assert applicant.name in page(login(jiedao).get("/subsidies/"))
+    applicant.certificates.update(expires_on=M(2028, 2, 28))
+    assert applicant.name not in page(login(jiedao).get("/subsidies/"))
