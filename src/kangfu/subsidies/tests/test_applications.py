@@ -10,6 +10,7 @@ from kangfu.core.models import Role
 from kangfu.core.tests.factories import UserFactory
 from kangfu.subsidies.models import Application, ApplicationStatus, Grant, PayFrom, Policy
 from kangfu.subsidies.services import applications
+from kangfu.subsidies.tests.factories import submit
 
 pytestmark = pytest.mark.django_db
 
@@ -20,26 +21,14 @@ def frozen():
         yield
 
 
-def submit(person, *, actor=None, living=True, care=True, hukou=None):
-    return applications.application_submit(
-        actor=actor,
-        applicant=applications.Applicant(
-            name=person.name,
-            id_number=person.id_number,
-            phone="13912345678",
-            hukou_community=hukou or person.community_id,
-        ),
-        data=applications.ApplicationData(
-            living=living, care=care, bank_name="工商银行", bank_account="6222 0200 0000 1234 567"
-        ),
-        applied_on=dt.date(2026, 9, 10),
-    )
+def file_application(person, **kwargs):
+    return submit(person, applied_on=dt.date(2026, 9, 10), **kwargs)
 
 
 def test_the_chain_goes_community_street_district_and_creates_grants(
     standards, applicant, shequ, jiedao, quju
 ):
-    app = submit(applicant)
+    app = file_application(applicant)
     assert app.number.startswith("SB20260910")
     app = applications.application_decide(actor=shequ, application=app, decision="pass")
     assert app.status == ApplicationStatus.COMMUNITY_ACCEPTED
@@ -55,7 +44,7 @@ def test_the_chain_goes_community_street_district_and_creates_grants(
 
 
 def test_no_step_can_be_taken_before_the_one_below(standards, applicant, jiedao, quju):
-    app = submit(applicant)
+    app = file_application(applicant)
     for actor in (jiedao, quju):
         with pytest.raises(PermissionDenied):
             applications.application_decide(actor=actor, application=app, decision="pass")
@@ -65,18 +54,20 @@ def test_no_step_can_be_taken_before_the_one_below(standards, applicant, jiedao,
 def test_another_communitys_worker_cannot_accept(standards, applicant):
     other = UserFactory(username="other_shequ", role=Role.COMMUNITY_WORKER, jurisdiction_id="120103002001")
     with pytest.raises(PermissionDenied):
-        applications.application_decide(actor=other, application=submit(applicant), decision="pass")
+        applications.application_decide(actor=other, application=file_application(applicant), decision="pass")
 
 
 def test_the_worker_who_filed_it_at_the_counter_cannot_accept_it(standards, applicant, shequ):
-    app = submit(applicant, actor=shequ)
+    app = file_application(applicant, actor=shequ)
     with pytest.raises(PermissionDenied) as caught:
         applications.application_decide(actor=shequ, application=app, decision="pass")
     assert str(caught.value) == applications.SAME_PERSON
 
 
 def test_a_return_needs_a_reason_and_the_applicant_sees_it(standards, applicant, shequ, jiedao):
-    app = applications.application_decide(actor=shequ, application=submit(applicant), decision="pass")
+    app = applications.application_decide(
+        actor=shequ, application=file_application(applicant), decision="pass"
+    )
     with pytest.raises(ValidationError):
         applications.application_decide(actor=jiedao, application=app, decision="return")
     app = applications.application_decide(
@@ -88,7 +79,9 @@ def test_a_return_needs_a_reason_and_the_applicant_sees_it(standards, applicant,
 
 
 def test_a_rejected_application_creates_no_grant(standards, applicant, shequ, jiedao, quju):
-    app = applications.application_decide(actor=shequ, application=submit(applicant), decision="pass")
+    app = applications.application_decide(
+        actor=shequ, application=file_application(applicant), decision="pass"
+    )
     app = applications.application_decide(actor=jiedao, application=app, decision="pass")
     app = applications.application_decide(actor=quju, application=app, decision="reject", opinion="材料虚假")
     assert app.status == ApplicationStatus.REJECTED
@@ -98,7 +91,9 @@ def test_a_rejected_application_creates_no_grant(standards, applicant, shequ, ji
 def test_the_district_cannot_approve_someone_who_does_not_qualify(standards, applicant, shequ, jiedao, quju):
     applicant.income_periods.all().delete()
     applicant.certificates.all().delete()
-    app = applications.application_decide(actor=shequ, application=submit(applicant), decision="pass")
+    app = applications.application_decide(
+        actor=shequ, application=file_application(applicant), decision="pass"
+    )
     app = applications.application_decide(actor=jiedao, application=app, decision="pass")
     with pytest.raises(ValidationError) as caught:
         applications.application_decide(actor=quju, application=app, decision="pass")
@@ -108,7 +103,9 @@ def test_the_district_cannot_approve_someone_who_does_not_qualify(standards, app
 
 def test_only_the_kinds_that_qualify_are_granted(standards, applicant, shequ, jiedao, quju):
     applicant.income_periods.all().delete()  # no 低保: care yes, living no
-    app = applications.application_decide(actor=shequ, application=submit(applicant), decision="pass")
+    app = applications.application_decide(
+        actor=shequ, application=file_application(applicant), decision="pass"
+    )
     app = applications.application_decide(actor=jiedao, application=app, decision="pass")
     applications.application_decide(actor=quju, application=app, decision="pass")
     assert list(Grant.objects.values_list("kind", flat=True)) == ["care"]
@@ -116,7 +113,7 @@ def test_only_the_kinds_that_qualify_are_granted(standards, applicant, shequ, ji
 
 def test_payment_can_start_from_the_month_of_approval(standards, applicant, shequ, jiedao, quju):
     Policy.objects.filter(region_id="120100000000").update(pay_from=PayFrom.APPROVAL)
-    app = submit(applicant)
+    app = file_application(applicant)
     for actor in (shequ, jiedao, quju):
         app = applications.application_decide(actor=actor, application=app, decision="pass")
     assert set(Grant.objects.values_list("start_month", flat=True)) == {dt.date(2026, 11, 1)}
@@ -124,15 +121,17 @@ def test_payment_can_start_from_the_month_of_approval(standards, applicant, sheq
 
 def test_a_region_can_skip_the_street_step(standards, applicant, shequ, quju):
     Policy.objects.create(region_id="120103000000", steps="community,district")
-    app = applications.application_decide(actor=shequ, application=submit(applicant), decision="pass")
+    app = applications.application_decide(
+        actor=shequ, application=file_application(applicant), decision="pass"
+    )
     app = applications.application_decide(actor=quju, application=app, decision="pass")
     assert app.status == ApplicationStatus.APPROVED
 
 
 def test_a_double_submitted_application_is_refused_with_the_first_number(standards, applicant):
-    first = submit(applicant)
+    first = file_application(applicant)
     with pytest.raises(ValidationError) as caught:
-        submit(applicant)
+        file_application(applicant)
     assert first.number in caught.value.messages[0]
     assert Application.objects.count() == 1
 
@@ -140,7 +139,7 @@ def test_a_double_submitted_application_is_refused_with_the_first_number(standar
 def test_an_application_is_routed_to_the_household_community(standards, applicant):
     applicant.hukou_region_id = "120103002001"  # registered in 下瓦房街道 福建路社区, lives in 九江路
     applicant.save()
-    app = submit(applicant)
+    app = file_application(applicant)
     assert (app.community_id, app.street_id) == ("120103002001", "120103002000")
 
 
@@ -179,7 +178,7 @@ def test_bad_input_is_reported_per_field(standards, applicant):
     connection.vendor != "postgresql", reason="two real concurrent transactions need PostgreSQL"
 )
 def test_two_approvers_approving_at_once_approve_once(standards, applicant, shequ, jiedao, quju, quju2):
-    app = submit(applicant)
+    app = file_application(applicant)
     app = applications.application_decide(actor=shequ, application=app, decision="pass")
     app = applications.application_decide(actor=jiedao, application=app, decision="pass")
     barrier = threading.Barrier(2)

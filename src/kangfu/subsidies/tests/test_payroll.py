@@ -20,8 +20,9 @@ from kangfu.subsidies.models import (
     PayrollStatus,
     Standard,
 )
-from kangfu.subsidies.services import applications, grants, payroll
+from kangfu.subsidies.services import grants, payroll
 from kangfu.subsidies.services import standards as standard_services
+from kangfu.subsidies.tests.factories import approve
 
 pytestmark = pytest.mark.django_db
 
@@ -30,25 +31,6 @@ M = dt.date
 
 def travel(day: dt.date):
     return time_machine.travel(dt.datetime(day.year, day.month, day.day, 10, tzinfo=dt.UTC), tick=False)
-
-
-def approve(applicant, shequ, jiedao, quju, *, applied_on=None, living=True, care=True):
-    app = applications.application_submit(
-        actor=None,
-        applicant=applications.Applicant(
-            name=applicant.name,
-            id_number=applicant.id_number,
-            phone="13912345678",
-            hukou_community=applicant.community_id,
-        ),
-        data=applications.ApplicationData(
-            living=living, care=care, bank_name="天津农商银行", bank_account="6222020000001234567"
-        ),
-        applied_on=applied_on or M(2026, 9, 10),
-    )
-    for actor in (shequ, jiedao, quju):
-        app = applications.application_decide(actor=actor, application=app, decision="pass", opinion="同意")
-    return app
 
 
 def run_and_lock(district, month, runner, locker):

@@ -6,7 +6,8 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from kangfu.subsidies.models import Grant, GrantStatus, ReviewTask
-from kangfu.subsidies.services import applications, payroll, reviews
+from kangfu.subsidies.services import payroll, reviews
+from kangfu.subsidies.tests.factories import approve
 
 pytestmark = pytest.mark.django_db
 M = dt.date
@@ -20,21 +21,7 @@ def frozen():
 
 @pytest.fixture
 def recipient(standards, applicant, shequ, jiedao, quju):
-    app = applications.application_submit(
-        actor=None,
-        applicant=applications.Applicant(
-            name=applicant.name,
-            id_number=applicant.id_number,
-            phone="13912345678",
-            hukou_community=applicant.community_id,
-        ),
-        data=applications.ApplicationData(
-            living=True, care=True, bank_name="x", bank_account="6222020000001234567"
-        ),
-        applied_on=M(2026, 9, 10),
-    )
-    for actor in (shequ, jiedao, quju):
-        app = applications.application_decide(actor=actor, application=app, decision="pass")
+    approve(applicant, shequ, jiedao, quju)
     return applicant
 
 

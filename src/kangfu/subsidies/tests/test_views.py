@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from kangfu.core.models import AuditAction, AuditEntry
 from kangfu.subsidies.models import Application, ApplicationStatus, Grant
 from kangfu.subsidies.services import applications, payroll
+from kangfu.subsidies.tests.factories import approve
 
 pytestmark = pytest.mark.django_db
 M = dt.date
@@ -38,25 +39,6 @@ def online_form(person, **extra):
     }
     data.update(extra)
     return data
-
-
-def approved(applicant, shequ, jiedao, quju):
-    app = applications.application_submit(
-        actor=None,
-        applicant=applications.Applicant(
-            name=applicant.name,
-            id_number=applicant.id_number,
-            phone="13912345678",
-            hukou_community=applicant.community_id,
-        ),
-        data=applications.ApplicationData(
-            living=True, care=True, bank_name="工商银行", bank_account="6222020000001234567"
-        ),
-        applied_on=M(2026, 9, 10),
-    )
-    for actor in (shequ, jiedao, quju):
-        app = applications.application_decide(actor=actor, application=app, decision="pass")
-    return app
 
 
 class TestPublic:
@@ -142,7 +124,7 @@ class TestStaff:
         from kangfu.core.models import Role
         from kangfu.core.tests.factories import UserFactory
 
-        app = approved(applicant, shequ, jiedao, quju)
+        app = approve(applicant, shequ, jiedao, quju)
         outsider = UserFactory(username="dongli", role=Role.DISTRICT_ADMIN, jurisdiction_id="120110000000")
         client = login(outsider)
         assert client.get(f"/subsidies/applications/{app.pk}/").status_code == 404
@@ -151,7 +133,7 @@ class TestStaff:
     def test_the_payroll_pages_run_lock_and_export(
         self, login, standards, applicant, shequ, jiedao, quju, quju2
     ):
-        approved(applicant, shequ, jiedao, quju)
+        approve(applicant, shequ, jiedao, quju)
         response = login(quju).post("/subsidies/payroll/", {"month": "2026-11-01"})
         run = payroll.Payroll.objects.get()
         assert response.status_code == 302
@@ -169,7 +151,7 @@ class TestStaff:
         assert AuditEntry.objects.filter(action=AuditAction.EXPORT, object_type="subsidies.payroll").exists()
 
     def test_a_grant_change_from_the_page_is_recorded(self, login, standards, applicant, shequ, jiedao, quju):
-        approved(applicant, shequ, jiedao, quju)
+        approve(applicant, shequ, jiedao, quju)
         grant = Grant.objects.get(kind="care")
         response = login(quju).post(
             f"/subsidies/grants/{grant.pk}/",
@@ -185,7 +167,7 @@ class TestStaff:
         assert login(city_admin).post("/subsidies/standards/", data).status_code == 302
 
     def test_every_page_renders(self, login, standards, applicant, shequ, jiedao, quju):
-        approved(applicant, shequ, jiedao, quju)
+        approve(applicant, shequ, jiedao, quju)
         client = login(quju)
         for url in [
             "/subsidies/",
@@ -207,7 +189,7 @@ def test_a_debt_is_recorded_as_repaid_from_the_payroll_page(
     from kangfu.subsidies.models import Recovery
     from kangfu.subsidies.services import grants
 
-    approved(applicant, shequ, jiedao, quju)
+    approve(applicant, shequ, jiedao, quju)
     payroll.payroll_lock(
         actor=quju2,
         payroll=payroll.payroll_run(
@@ -230,7 +212,7 @@ def test_a_debt_is_recorded_as_repaid_from_the_payroll_page(
 def test_recipients_whose_certificate_expires_soon_are_listed(
     login, standards, applicant, shequ, jiedao, quju
 ):
-    approved(applicant, shequ, jiedao, quju)
+    approve(applicant, shequ, jiedao, quju)
     applicant.certificates.update(expires_on=M(2027, 2, 28))
     assert applicant.name in page(login(jiedao).get("/subsidies/"))
     applicant.certificates.update(expires_on=M(2028, 2, 28))
