@@ -217,3 +217,27 @@ def test_recipients_whose_certificate_expires_soon_are_listed(
     assert applicant.name in page(login(jiedao).get("/subsidies/"))
     applicant.certificates.update(expires_on=M(2028, 2, 28))
     assert applicant.name not in page(login(jiedao).get("/subsidies/"))
+
+
+@pytest.mark.parametrize("url", ["/subsidies/grants/", "/subsidies/applications/", "/subsidies/"])
+def test_list_pages_cost_the_same_queries_however_many_rows(login, standards, shequ, jiedao, quju, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kangfu.people.tests.factories import CertificateFactory, IncomePeriodFactory, PersonFactory
+
+    def add(n):
+        for _ in range(n):
+            person = PersonFactory(community_code="120103001001")
+            CertificateFactory(person=person, digits="42")
+            IncomePeriodFactory(person=person)
+            approve(person, shequ, jiedao, quju)
+
+    client = login(quju)
+    add(1)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    add(4)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(few) == len(many)
