@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kangfu.core",
     "kangfu.people",
     "kangfu.subsidies",
+    "kangfu.matching",
     "kangfu.devices",
     "kangfu.reports",
 ]

@@ -1,0 +1,157 @@
+"""数据比对: registry feeds from other departments, imported with a validation report.
+
+A feed file is read through its source's column mapping (headers, not positions, so shifted columns
+do no harm), checked line by line, and stored as a preview; only a confirmed import is evidence for
+the comparison. The same file confirmed twice for a source is recognised by its digest.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from kangfu.core.fields import EncryptedTextField
+from kangfu.core.models import Region
+from kangfu.people.models import Person
+
+
+class FeedKind(models.TextChoices):
+    DEATH = "death", "死亡（公安/卫健）"
+    CREMATION = "cremation", "火化（殡葬）"
+    PRISON = "prison", "服刑（司法）"
+    RELEASE = "release", "刑满释放（司法）"
+    MOVE = "move", "户籍迁移（公安）"
+    CERT_NEW = "cert_new", "残疾人证新增（残联）"
+    CERT_CANCEL = "cert_cancel", "残疾人证注销（残联）"
+    CERT_CHANGE = "cert_change", "残疾人证变更（残联）"
+    DIBAO = "dibao", "低保名单（民政）"
+    DIBAO_EDGE = "dibao_edge", "低保边缘名单（民政）"
+    TEKUN = "tekun", "特困供养名单（民政）"
+    ELDERLY_CARE = "elderly_care", "老年人护理补贴名单"
+    WORK_INJURY = "work_injury", "工伤保险生活护理费名单（人社）"
+    CARE_HOME = "care_home", "养老/托养机构入住名单"
+
+
+# The fields a feed of each kind provides; `*` marks the required ones. Either an ID number or a
+# name with a birth date identifies a person (the latter matches with low confidence).
+FIELDS = {
+    "id_number": "身份证号",
+    "name": "姓名",
+    "birth_date": "出生日期",
+    "event_date": "发生日期",
+    "end_date": "终止日期",
+    "region": "区划代码",
+    "cert_number": "残疾人证号",
+    "category": "残疾类别",
+    "grade": "残疾等级",
+    "amount": "月金额",
+    "institution": "机构",
+}
+
+REQUIRED = {
+    FeedKind.DEATH: ["event_date"],
+    FeedKind.CREMATION: ["event_date"],
+    FeedKind.PRISON: ["event_date"],
+    FeedKind.RELEASE: ["event_date"],
+    FeedKind.MOVE: ["event_date"],
+    FeedKind.CERT_NEW: ["category", "grade"],
+    FeedKind.CERT_CANCEL: ["event_date"],
+    FeedKind.CERT_CHANGE: ["category", "grade", "event_date"],
+    FeedKind.DIBAO: [],
+    FeedKind.DIBAO_EDGE: [],
+    FeedKind.TEKUN: [],
+    FeedKind.ELDERLY_CARE: [],
+    FeedKind.WORK_INJURY: [],
+    FeedKind.CARE_HOME: [],
+}
+
+
+class FeedSource(models.Model):
+    """Where a kind of feed comes from and how its columns are named."""
+
+    name = models.CharField("来源名称", max_length=100, unique=True)
+    kind = models.CharField("类别", max_length=20, choices=FeedKind.choices)
+    mapping = models.JSONField("列对应", default=dict, help_text="{字段: 表头}，字段取自 FIELDS。")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "数据来源"
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEW = "preview", "待确认"
+    CONFIRMED = "confirmed", "已确认"
+    DISCARDED = "discarded", "已放弃"
+
+
+class FeedImport(models.Model):
+    source = models.ForeignKey(FeedSource, on_delete=models.PROTECT, related_name="imports")
+    period = models.DateField("数据所属月份")
+    file_name = models.CharField("文件名", max_length=200)
+    digest = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(
+        "状态", max_length=10, choices=ImportStatus.choices, default=ImportStatus.PREVIEW
+    )
+    total_lines = models.PositiveIntegerField("数据行", default=0)
+    valid_lines = models.PositiveIntegerField("有效行", default=0)
+    errors = models.JSONField("问题行", default=list)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "数据导入"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "digest"],
+                condition=models.Q(status="confirmed"),
+                name="feed_file_confirmed_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.file_name}"
+
+
+class Confidence(models.TextChoices):
+    HIGH = "high", "身份证号匹配"
+    LOW = "low", "姓名+出生日期匹配（待核实）"
+    NONE = "none", "未匹配"
+
+
+class FeedRow(models.Model):
+    """One valid line of a feed, as evidence. The ID number is sealed like every other one."""
+
+    feed = models.ForeignKey(FeedImport, on_delete=models.CASCADE, related_name="rows")
+    line = models.PositiveIntegerField("行号")
+    id_number = EncryptedTextField("身份证号", blank=True, default="")
+    id_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    name = models.CharField("姓名", max_length=50, blank=True)
+    birth_date = models.DateField("出生日期", null=True, blank=True)
+    event_date = models.DateField("发生日期", null=True, blank=True)
+    end_date = models.DateField("终止日期", null=True, blank=True)
+    region = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    category = models.PositiveSmallIntegerField("残疾类别", null=True, blank=True)
+    grade = models.PositiveSmallIntegerField("残疾等级", null=True, blank=True)
+    amount = models.DecimalField("月金额", max_digits=10, decimal_places=2, null=True, blank=True)
+    institution = models.CharField("机构", max_length=100, blank=True)
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    confidence = models.CharField("匹配", max_length=5, choices=Confidence.choices, default=Confidence.NONE)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "比对数据行"
+        ordering = ["feed_id", "line"]
+        indexes = [models.Index(fields=["feed", "person"], name="feedrow_feed_person")]
+
+    def __str__(self) -> str:
+        return f"{self.feed_id}:{self.line}"

@@ -1,0 +1,167 @@
+"""Writes of 数据比对: feed sources and feed imports (preview, then confirm)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from kangfu.core import access, audit
+from kangfu.core.models import AuditAction, User
+from kangfu.matching import feeds
+from kangfu.matching.models import (
+    FIELDS,
+    REQUIRED,
+    Confidence,
+    FeedImport,
+    FeedRow,
+    FeedSource,
+    ImportStatus,
+)
+from kangfu.people.models import Person
+from kangfu.people.services import id_hash
+from kangfu.subsidies.rules import month_start
+
+ALREADY_IMPORTED = "该文件已于 {when} 导入（第 {pk} 号导入），没有做任何改动。"
+NOT_PREVIEW = "只有待确认的导入可以确认或放弃。"
+BAD_MAPPING = "列对应中的字段“{field}”不存在；可用字段：{fields}。"
+NO_VALID = "没有任何有效行，不能确认。"
+
+
+def _require(actor: User | None) -> None:
+    if actor is not None and not access.policy(actor).runs_payroll:
+        raise PermissionDenied(access.NOT_ALLOWED)
+
+
+def feed_source_save(*, actor: User | None, name: str, kind: str, mapping: dict[str, str]) -> FeedSource:
+    _require(actor)
+    unknown = [f for f in mapping if f not in FIELDS]
+    if unknown:
+        raise ValidationError({"mapping": [BAD_MAPPING.format(field=unknown[0], fields="、".join(FIELDS))]})
+    with transaction.atomic():
+        source, _ = FeedSource.objects.update_or_create(
+            name=name, defaults={"kind": kind, "mapping": mapping}
+        )
+        audit.record(actor=actor, action=AuditAction.UPDATE, obj=source, summary=f"数据来源 {name} 的列对应")
+    return source
+
+
+def feed_preview(
+    *, actor: User | None, source: FeedSource, raw: bytes, file_name: str, period: dt.date
+) -> FeedImport:
+    """Read a feed file into a preview: the valid lines as rows (matched to people where possible) and
+    a report of every line left out. The comparison ignores it until it is confirmed."""
+    _require(actor)
+    digest = hashlib.sha256(raw).hexdigest()
+    done = FeedImport.objects.filter(source=source, digest=digest, status=ImportStatus.CONFIRMED).first()
+    if done is not None:
+        raise ValidationError(ALREADY_IMPORTED.format(when=f"{done.confirmed_at:%Y-%m-%d %H:%M}", pk=done.pk))
+    labels = dict(FIELDS)
+    parsed = feeds.parse(
+        raw, file_name, mapping=source.mapping, required=REQUIRED[source.kind], labels=labels
+    )
+    with transaction.atomic():
+        feed = FeedImport.objects.create(
+            source=source,
+            period=month_start(period),
+            file_name=file_name[:200],
+            digest=digest,
+            total_lines=parsed.total,
+            valid_lines=len(parsed.records),
+            errors=[{"line": line, "message": message} for line, message in parsed.errors],
+            imported_by=actor,
+        )
+        rows = [
+            FeedRow(
+                feed=feed,
+                line=r["line"],
+                id_number=r.get("id_number", ""),
+                id_hash=id_hash(r["id_number"]) if r.get("id_number") else "",
+                name=r["name"],
+                birth_date=r.get("birth_date"),
+                event_date=r.get("event_date"),
+                end_date=r.get("end_date"),
+                region_id=r.get("region"),
+                category=r.get("category"),
+                grade=r.get("grade"),
+                amount=r.get("amount"),
+                institution=r.get("institution", ""),
+            )
+            for r in parsed.records
+        ]
+        for chunk in feeds.iter_chunks(rows, 2000):
+            FeedRow.objects.bulk_create(chunk)
+        _match(feed)
+        audit.record(
+            actor=actor,
+            action=AuditAction.IMPORT,
+            obj=feed,
+            summary=f"{source} 数据预览：{parsed.total} 行，有效 {len(parsed.records)}，问题 {len(parsed.errors)}",
+        )
+    return feed
+
+
+def _match(feed: FeedImport) -> None:
+    """Link rows to people: by ID number in one UPDATE; rows without one by name and birth date, only
+    where exactly one person has both (low confidence, to be checked)."""
+    by_id = Person.objects.filter(id_number_hash=OuterRef("id_hash")).values("pk")[:1]
+    FeedRow.objects.filter(feed=feed).exclude(id_hash="").update(person=Subquery(by_id))
+    FeedRow.objects.filter(feed=feed, person__isnull=False).exclude(id_hash="").update(
+        confidence=Confidence.HIGH
+    )
+    nameless = list(FeedRow.objects.filter(feed=feed, id_hash="", birth_date__isnull=False).exclude(name=""))
+    if not nameless:
+        return
+    candidates: dict[tuple[str, dt.date], list[int]] = defaultdict(list)
+    for pk, name, born in Person.objects.filter(
+        name__in={r.name for r in nameless}, birth_date__in={r.birth_date for r in nameless}
+    ).values_list("pk", "name", "birth_date"):
+        candidates[(name, born)].append(pk)
+    matched = []
+    for row in nameless:
+        found = candidates.get((row.name, row.birth_date), [])
+        if len(found) == 1:
+            row.person_id, row.confidence = found[0], Confidence.LOW
+            matched.append(row)
+    FeedRow.objects.bulk_update(matched, ["person", "confidence"], batch_size=2000)
+
+
+def feed_confirm(*, actor: User | None, feed: FeedImport) -> FeedImport:
+    _require(actor)
+    if feed.valid_lines == 0:
+        raise ValidationError(NO_VALID)
+    try:
+        with transaction.atomic():
+            if (
+                FeedImport.objects.filter(pk=feed.pk, status=ImportStatus.PREVIEW).update(
+                    status=ImportStatus.CONFIRMED, confirmed_at=timezone.now()
+                )
+                != 1
+            ):
+                raise ValidationError(NOT_PREVIEW)
+            audit.record(actor=actor, action=AuditAction.IMPORT, obj=feed, summary=f"确认导入 {feed}")
+    except IntegrityError:
+        raise ValidationError(ALREADY_IMPORTED.format(when="此前", pk="另一")) from None
+    feed.refresh_from_db()
+    return feed
+
+
+def feed_discard(*, actor: User | None, feed: FeedImport) -> FeedImport:
+    _require(actor)
+    with transaction.atomic():
+        if (
+            FeedImport.objects.filter(pk=feed.pk, status=ImportStatus.PREVIEW).update(
+                status=ImportStatus.DISCARDED
+            )
+            != 1
+        ):
+            raise ValidationError(NOT_PREVIEW)
+        FeedRow.objects.filter(feed=feed).delete()
+        audit.record(actor=actor, action=AuditAction.UPDATE, obj=feed, summary=f"放弃导入 {feed}")
+    feed.refresh_from_db()
+    return feed
