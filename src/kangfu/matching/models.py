@@ -155,3 +155,91 @@ class FeedRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feed_id}:{self.line}"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "比对中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+
+
+class ComparisonRun(models.Model):
+    district = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    period = models.DateField("比对月份")
+    status = models.CharField("状态", max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    progress = models.PositiveSmallIntegerField("进度（%）", default=0)
+    step = models.CharField("当前规则", max_length=100, blank=True)
+    found = models.JSONField("各规则发现", default=dict)
+    error = models.CharField(max_length=300, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "比对运行"
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.district} {self.period:%Y-%m}"
+
+
+class Direction(models.TextChoices):
+    STOP = "stop", "应退"
+    ENTITLED = "entitled", "应享"
+
+
+class ItemStatus(models.TextChoices):
+    OPEN = "open", "待核实"
+    CONFIRMED = "confirmed", "街道已确认，待区审批"
+    APPROVED = "approved", "已销账（已处理）"
+    DISMISSED = "dismissed", "已销账（排除）"
+
+
+class Item(models.Model):
+    """A suspicious item (疑点): one person, one rule, one period, with its evidence and money at stake."""
+
+    run = models.ForeignKey(ComparisonRun, on_delete=models.PROTECT, related_name="items")
+    rule = models.CharField("规则", max_length=30)
+    direction = models.CharField("方向", max_length=10, choices=Direction.choices)
+    period = models.DateField("比对月份")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    grant = models.ForeignKey(
+        "subsidies.Grant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    feed_row = models.ForeignKey(FeedRow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    confidence = models.CharField("匹配", max_length=5, choices=Confidence.choices, default=Confidence.HIGH)
+    district = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    street = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    explanation = models.CharField("说明", max_length=300)
+    amount_at_stake = models.DecimalField("涉及金额（元）", max_digits=12, decimal_places=2, default=0)
+    effective_month = models.DateField("建议生效月份", null=True, blank=True)
+    due_date = models.DateField("办理期限")
+    status = models.CharField("状态", max_length=10, choices=ItemStatus.choices, default=ItemStatus.OPEN)
+    note = models.CharField("核实情况", max_length=300, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "疑点"
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "rule", "period"], name="item_once_per_person_rule_period"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["district", "status"], name="item_district_status"),
+            models.Index(fields=["street", "status"], name="item_street_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.rule}"

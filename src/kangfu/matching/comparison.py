@@ -1,0 +1,232 @@
+"""Running the comparison and resolving its items.
+
+A run evaluates every rule first (committing only its progress), then writes all items in one
+transaction: a run killed half-way leaves no items. An item exists once per person, rule and month,
+so a re-run adds only what is new. A match never stops a payment by itself: the street confirms,
+the district approves, and only then does the grant change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from kangfu.core import access, audit
+from kangfu.core.models import AuditAction, Region, RegionLevel, User
+from kangfu.matching import rules
+from kangfu.matching.models import ComparisonRun, Direction, Item, ItemStatus, RunStatus
+from kangfu.subsidies.models import Grant, GrantStatus
+from kangfu.subsidies.rules import month_start
+from kangfu.subsidies.services import grants as grant_services
+
+DUE_DAYS = 10  # results by the 10th of the month (民发〔2022〕79号)
+TAKEN = "该疑点已被他人办理或已变化，请刷新后查看。"
+NOT_YOURS = "该疑点不在您的辖区。"
+NEEDS_NOTE = "排除疑点须写明核实情况和依据。"
+NOT_DISTRICT = "只能转交给本区的其他街道。"
+
+
+def run_start(*, actor: User | None, district: Region, period: dt.date) -> ComparisonRun:
+    if actor is not None and not (
+        access.policy(actor).runs_payroll and access.region_in_jurisdiction(actor, district.code)
+    ):
+        raise PermissionDenied(access.NOT_ALLOWED)
+    if district.level != RegionLevel.DISTRICT:
+        raise ValidationError("比对按区进行。")
+    return ComparisonRun.objects.create(district=district, period=month_start(period), started_by=actor)
+
+
+def run_execute(run: ComparisonRun) -> ComparisonRun:
+    ctx = rules.Context(district=run.district_id, period=run.period)
+    findings: list[tuple[str, rules.Finding]] = []
+    counts = {}
+    try:
+        for index, (code, name, _direction, rule, _reason) in enumerate(rules.RULES):
+            ComparisonRun.objects.filter(pk=run.pk).update(
+                step=name, progress=int(100 * index / len(rules.RULES))
+            )
+            found = rule(ctx)
+            counts[code] = len(found)
+            findings.extend((code, f) for f in found)
+        due = run.period + dt.timedelta(days=DUE_DAYS - 1) if run.period.day == 1 else run.period
+        due = max(due, timezone.localdate() + dt.timedelta(days=DUE_DAYS))
+        with transaction.atomic():
+            Item.objects.bulk_create(
+                [
+                    Item(
+                        run=run,
+                        rule=code,
+                        direction=rules.RULE_DIRECTION[code],
+                        period=run.period,
+                        person_id=f.person_id,
+                        grant_id=f.grant_id,
+                        feed_row_id=f.feed_row_id,
+                        confidence=f.confidence,
+                        district_id=run.district_id,
+                        street_id=f.street_id,
+                        explanation=f.explanation[:300],
+                        amount_at_stake=f.amount_at_stake,
+                        effective_month=f.effective_month,
+                        due_date=due,
+                    )
+                    for code, f in findings
+                ],
+                ignore_conflicts=True,  # already raised for this person, rule and month: never twice
+                batch_size=2000,
+            )
+            ComparisonRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.DONE, progress=100, step="", found=counts, finished_at=timezone.now()
+            )
+            audit.record(
+                actor=run.started_by,
+                action=AuditAction.CREATE,
+                obj=run,
+                summary=f"{run} 数据比对：发现 {sum(counts.values())} 条",
+            )
+    except Exception as exc:
+        ComparisonRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=str(exc)[:300], finished_at=timezone.now()
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _item_for(actor: User, item: Item) -> None:
+    if not access.region_in_jurisdiction(actor, item.street_id):
+        raise PermissionDenied(NOT_YOURS)
+
+
+def _advance(item: Item, *, expected: str, **updates) -> None:
+    if (
+        Item.objects.filter(pk=item.pk, status=expected, version=item.version).update(
+            version=item.version + 1, **updates
+        )
+        != 1
+    ):
+        raise ValidationError(TAKEN)
+
+
+def item_confirm(*, actor: User, item: Item, note: str, effective_month: dt.date | None = None) -> Item:
+    """The street confirms what the data says; the change goes to the district for approval."""
+    _item_for(actor, item)
+    with transaction.atomic():
+        _advance(
+            item,
+            expected=ItemStatus.OPEN,
+            status=ItemStatus.CONFIRMED,
+            note=note,
+            resolved_by=actor,
+            resolved_at=timezone.now(),
+            effective_month=month_start(effective_month) if effective_month else item.effective_month,
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=item,
+            person_id=item.person_id,
+            summary=f"确认疑点：{item.explanation[:100]}",
+        )
+    item.refresh_from_db()
+    return item
+
+
+def item_dismiss(*, actor: User, item: Item, note: str) -> Item:
+    """Not so after all (a namesake, data already corrected …): closed with the reason as evidence."""
+    _item_for(actor, item)
+    if not note.strip():
+        raise ValidationError({"note": [NEEDS_NOTE]})
+    with transaction.atomic():
+        _advance(
+            item,
+            expected=ItemStatus.OPEN,
+            status=ItemStatus.DISMISSED,
+            note=note,
+            resolved_by=actor,
+            resolved_at=timezone.now(),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=item,
+            person_id=item.person_id,
+            summary=f"排除疑点：{note[:100]}",
+        )
+    item.refresh_from_db()
+    return item
+
+
+def item_transfer(*, actor: User, item: Item, street: Region, note: str = "") -> Item:
+    _item_for(actor, item)
+    if street.level != RegionLevel.STREET or not street.code.startswith(item.district_id[:6]):
+        raise ValidationError({"street": [NOT_DISTRICT]})
+    with transaction.atomic():
+        _advance(item, expected=ItemStatus.OPEN, street=street, note=note)
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=item,
+            person_id=item.person_id,
+            summary=f"疑点转交 {street.name}",
+        )
+    item.refresh_from_db()
+    return item
+
+
+def item_approve(*, actor: User, item: Item) -> Item:
+    """The district approves a confirmed item: a stop (or a regrade) from its month, which the next
+    payroll carries out, recovering what was overpaid. 主动发现 items are closed as handed to the
+    street for an application."""
+    if not (access.policy(actor).runs_payroll and access.region_in_jurisdiction(actor, item.district_id)):
+        raise PermissionDenied(access.NOT_ALLOWED)
+    access.ensure_separate_actors(submitted_by_id=item.resolved_by_id, actor=actor)
+    with transaction.atomic():
+        _advance(
+            item,
+            expected=ItemStatus.CONFIRMED,
+            status=ItemStatus.APPROVED,
+            approved_by=actor,
+            approved_at=timezone.now(),
+        )
+        if item.direction == Direction.STOP and item.grant_id:
+            _apply(item, actor)
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=item,
+            person_id=item.person_id,
+            summary=f"审批疑点（销账）：{item.explanation[:100]}",
+        )
+    item.refresh_from_db()
+    return item
+
+
+def _apply(item: Item, actor: User) -> None:
+    reason = rules.RULE_STOP_REASON[item.rule]
+    month = item.effective_month or item.period
+    for grant in Grant.objects.filter(person_id=item.person_id).exclude(status=GrantStatus.STOPPED):
+        if item.rule == "grade_changed":
+            row = item.feed_row
+            grant_services.grant_regrade(
+                actor=actor,
+                grant=grant,
+                from_month=max(month, grant.start_month),
+                grade=row.grade,
+                category=row.category or 1,
+                reason=item.explanation[:200],
+            )
+            continue
+        if item.rule in ("left_dibao",) and grant.kind != "living":
+            continue
+        if item.rule == "overlap" and grant.kind != "care":
+            continue
+        grant_services.grant_stop(
+            actor=actor,
+            grant=grant,
+            from_month=max(month, grant.start_month),
+            stop_reason=reason or "overlap",
+            reason=f"数据比对：{rules.RULE_NAMES[item.rule]}",
+        )

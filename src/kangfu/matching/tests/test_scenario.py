@@ -1,0 +1,165 @@
+"""Planted truths: a run finds every one of them, and nothing else, with the exact money at stake."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from kangfu.core.models import Region
+from kangfu.matching import comparison, services
+from kangfu.matching.models import Confidence, Item
+from kangfu.people.tests.factories import CertificateFactory, IncomePeriodFactory, PersonFactory
+from kangfu.subsidies.seed import seed_tianjin
+from kangfu.subsidies.services import grants, payroll
+
+pytestmark = pytest.mark.django_db
+M = dt.date
+HEXI = "120103000000"
+COMMUNITY = "120103001001"
+
+
+def travel(day):
+    return time_machine.travel(dt.datetime(day.year, day.month, day.day, 10, tzinfo=dt.UTC), tick=False)
+
+
+def recipient(n, *, living=True, care=True, grade=2, name=None, born=None, expires=M(2030, 1, 1)):
+    person = PersonFactory(
+        name=name or f"受助{n}", community_code=COMMUNITY, born=born or M(1960, 1, 1 + n % 28), n=n
+    )
+    CertificateFactory(person=person, digits=f"4{grade}", issued_on=M(2020, 1, 1), expires_on=expires)
+    IncomePeriodFactory(person=person, start_date=M(2019, 1, 1))
+    for kind, wanted in (("living", living), ("care", care)):
+        if wanted:
+            grants.grant_migrate(
+                actor=None,
+                person=person,
+                kind=kind,
+                district=HEXI,
+                street=person.street_id,
+                start_month=M(2026, 6, 1),
+                grade=grade,
+                category=4,
+                bank_name="银行",
+                bank_account="6222020000001234567",
+            )
+    return person
+
+
+def feed(kind, name, mapping, lines):
+    source = services.feed_source_save(actor=None, name=name, kind=kind, mapping=mapping)
+    header = ",".join(mapping.values())
+    raw = (header + "\n" + "\n".join(lines) + "\n").encode()
+    services.feed_confirm(
+        actor=None,
+        feed=services.feed_preview(
+            actor=None, source=source, raw=raw, file_name=f"{kind}.csv", period=M(2026, 11, 1)
+        ),
+    )
+
+
+@pytest.fixture
+def world(db):
+    seed_tianjin()
+    people = {
+        "dead": recipient(1),
+        "prison": recipient(2),
+        "moved": recipient(3),
+        "cancelled": recipient(4, living=False),
+        "regraded": recipient(5),
+        "expired": recipient(6, expires=M(2026, 7, 31)),
+        "off_dibao": recipient(7, care=False, grade=3),
+        "overlap": recipient(8, living=False),
+        "name_only": recipient(9, name="欧阳独一", born=M(1955, 5, 5)),
+    }
+    quiet = [recipient(20 + i) for i in range(25)]
+    new_cert = PersonFactory(name="新持证", community_code=COMMUNITY, n=60)
+    poor = PersonFactory(name="低保未领", community_code=COMMUNITY, n=61)
+    CertificateFactory(person=poor, digits="43")
+    people.update(new_cert=new_cert, poor=poor)
+    district = Region.objects.get(code=HEXI)
+    for month in (M(2026, 6, 1), M(2026, 7, 1), M(2026, 8, 1), M(2026, 9, 1), M(2026, 10, 1)):
+        with travel(month.replace(day=25)):
+            payroll.payroll_lock(
+                actor=None, payroll=payroll.payroll_run(actor=None, district=district, month=month)
+            )
+    ids = {k: p.id_number for k, p in people.items()}
+    feed(
+        "death",
+        "公安死亡",
+        {"id_number": "身份证号", "name": "姓名", "birth_date": "出生日期", "event_date": "死亡日期"},
+        [f"{ids['dead']},受助1,,2026-08-15", ",欧阳独一,1955-05-05,2026-09-02"],
+    )
+    feed(
+        "prison",
+        "司法服刑",
+        {"id_number": "身份证号", "event_date": "判决生效日期"},
+        [f"{ids['prison']},2026-09-20"],
+    )
+    feed(
+        "move",
+        "公安迁移",
+        {"id_number": "身份证号", "event_date": "迁出日期", "region": "迁入地"},
+        [f"{ids['moved']},2026-10-05,120110006001", f"{quiet[0].id_number},2026-10-05,120103002001"],
+    )
+    feed(
+        "cert_cancel",
+        "残联注销",
+        {"id_number": "身份证号", "event_date": "注销日期"},
+        [f"{ids['cancelled']},2026-08-31"],
+    )
+    feed(
+        "cert_change",
+        "残联变更",
+        {"id_number": "身份证号", "category": "类别", "grade": "等级", "event_date": "变更日期"},
+        [f"{ids['regraded']},4,3,2026-09-10"],
+    )
+    feed(
+        "cert_new",
+        "残联新证",
+        {"id_number": "身份证号", "category": "类别", "grade": "等级"},
+        [f"{ids['new_cert']},6,1"],
+    )
+    # Those without a 生活补贴 by design (care only) stay off the roster, or they would be 应享未享.
+    roster = [p.id_number for k, p in people.items() if k not in ("off_dibao", "cancelled", "overlap")] + [
+        q.id_number for q in quiet
+    ]
+    feed("dibao", "低保名单", {"id_number": "身份证号"}, roster)
+    feed("elderly_care", "老年人护理补贴", {"id_number": "身份证号"}, [ids["overlap"]])
+    with travel(M(2026, 11, 5)):
+        run = comparison.run_execute(
+            comparison.run_start(actor=None, district=district, period=M(2026, 11, 1))
+        )
+    return people, run
+
+
+def test_every_planted_item_is_found_and_nothing_else(world):
+    people, run = world
+    found = {(item.person_id, item.rule): item for item in Item.objects.filter(run=run)}
+    expected = {
+        (people["dead"].pk, "death"): Decimal("1000.00"),  # Sept and Oct, 300 + 200
+        (people["name_only"].pk, "death"): Decimal("500.00"),  # Oct
+        (people["prison"].pk, "prison"): Decimal("500.00"),  # Oct
+        (people["moved"].pk, "moved_out"): Decimal("0.00"),  # stops from Nov, nothing paid yet
+        (people["cancelled"].pk, "cert_cancelled"): Decimal("400.00"),  # care 200 for Sept and Oct
+        (people["regraded"].pk, "grade_changed"): Decimal(
+            "680.00"
+        ),  # (care 200 → 0, living 300 → 160) × Oct, Nov
+        (people["expired"].pk, "cert_expired"): Decimal("0.00"),  # the payroll held it from August
+        (people["off_dibao"].pk, "left_dibao"): Decimal("0.00"),
+        (people["overlap"].pk, "overlap"): Decimal("0.00"),
+        (people["new_cert"].pk, "entitled"): Decimal("200.00"),
+        (people["poor"].pk, "entitled"): Decimal("160.00"),
+    }
+    assert set(found) == set(expected)
+    for key, amount in expected.items():
+        assert found[key].amount_at_stake == amount, (key, found[key].explanation)
+    assert found[(people["name_only"].pk, "death")].confidence == Confidence.LOW
+
+
+def test_a_rerun_raises_nothing_twice(world):
+    people, run = world
+    before = Item.objects.count()
+    with travel(M(2026, 11, 6)):
+        comparison.run_execute(comparison.run_start(actor=None, district=run.district, period=M(2026, 11, 1)))
+    assert Item.objects.count() == before
