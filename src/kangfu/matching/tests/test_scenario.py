@@ -23,11 +23,13 @@ def travel(day):
     return time_machine.travel(dt.datetime(day.year, day.month, day.day, 10, tzinfo=dt.UTC), tick=False)
 
 
-def recipient(n, *, living=True, care=True, grade=2, name=None, born=None, expires=M(2030, 1, 1)):
+def recipient(n, *, living=True, care=True, grade=2, name=None, born=None, expires=None):
     person = PersonFactory(
         name=name or f"受助{n}", community_code=COMMUNITY, born=born or M(1960, 1, 1 + n % 28), n=n
     )
-    CertificateFactory(person=person, digits=f"4{grade}", issued_on=M(2020, 1, 1), expires_on=expires)
+    CertificateFactory(
+        person=person, digits=f"4{grade}", issued_on=M(2020, 1, 1), expires_on=expires or M(2030, 1, 1)
+    )
     IncomePeriodFactory(person=person, start_date=M(2019, 1, 1))
     for kind, wanted in (("living", living), ("care", care)):
         if wanted:
@@ -158,7 +160,7 @@ def test_every_planted_item_is_found_and_nothing_else(world):
 
 
 def test_a_rerun_raises_nothing_twice(world):
-    people, run = world
+    _people, run = world
     before = Item.objects.count()
     with travel(M(2026, 11, 6)):
         comparison.run_execute(comparison.run_start(actor=None, district=run.district, period=M(2026, 11, 1)))
