@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("kangfu.core.urls")),
     path("people/", include("kangfu.people.urls")),
     path("subsidies/", include("kangfu.subsidies.urls")),
+    path("matching/", include("kangfu.matching.urls")),
     path("devices/", include("kangfu.devices.urls")),
     path("public/", include("kangfu.public_urls")),
     path("reports/", include("kangfu.reports.urls")),

@@ -9,7 +9,7 @@ SERVICES = [
     ("people", "一人一档", "people:list", "reads_people"),
     ("rehab", "精康融合", None, "reads_people"),
     ("subsidies", "两项补贴", "subsidies:home", "reads_people"),
-    ("matching", "数据比对", None, "reads_people"),
+    ("matching", "数据比对", "matching:home", "reads_people"),
     ("devices", "辅具租赁", "devices:home", "runs_devices"),
     ("devices", "辅具租赁", "devices:stats", "reads_device_stats"),
     ("reports", "统计", "reports:overview", "reads_people"),

@@ -1,0 +1,31 @@
+from django import forms
+
+from kangfu.core import uploads
+from kangfu.core.forms import DateInput, localise
+from kangfu.matching.models import FeedSource
+
+
+@localise
+class FeedUploadForm(forms.Form):
+    source = forms.ModelChoiceField(label="数据来源", queryset=FeedSource.objects.all())
+    period = forms.DateField(label="数据所属月份", widget=DateInput, help_text="填该月第一天。")
+    file = forms.FileField(label="文件（CSV 或 XLSX，不超过 50 MB）")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        uploads.check_upload(upload, allowed=(".csv", ".xlsx", ".txt"), max_bytes=50 * 1024 * 1024)
+        return upload
+
+
+@localise
+class RunForm(forms.Form):
+    period = forms.DateField(label="比对月份", widget=DateInput)
+
+
+@localise
+class ItemActionForm(forms.Form):
+    note = forms.CharField(
+        label="核实情况及依据", max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    effective_month = forms.DateField(label="停发/变更自（某月第一天）", widget=DateInput, required=False)
+    street = forms.CharField(label="转交街道（区划代码）", max_length=12, required=False)

@@ -1,0 +1,84 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from kangfu.core.models import Role
+from kangfu.core.tests.factories import UserFactory
+from kangfu.matching.models import ComparisonRun, FeedImport, Item, ItemStatus
+from kangfu.matching.services import feed_source_save
+from kangfu.matching.tests.conftest import HEXI
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC), tick=False):
+        yield
+
+
+@pytest.fixture
+def quju(db):
+    return UserFactory(username="qj", role=Role.DISTRICT_ADMIN, jurisdiction_id=HEXI)
+
+
+@pytest.fixture
+def jiedao(db):
+    return UserFactory(username="jd", role=Role.STREET_OFFICER, jurisdiction_id="120103001000")
+
+
+def test_a_feed_is_uploaded_previewed_and_confirmed_through_the_pages(login, quju):
+    source = feed_source_save(
+        actor=None, name="公安死亡", kind="death", mapping={"id_number": "身份证号", "event_date": "死亡日期"}
+    )
+    upload = SimpleUploadedFile(
+        "d.csv", "身份证号,死亡日期\n120103197011210016,2026-10-01\n坏号码,2026-10-02\n".encode("gbk")
+    )
+    client = login(quju)
+    response = client.post("/matching/feeds/", {"source": source.pk, "period": "2026-11-01", "file": upload})
+    feed = FeedImport.objects.get()
+    assert response.status_code == 302
+    body = client.get(f"/matching/feeds/{feed.pk}/").content.decode()
+    assert "第" in body or "问题行" in body
+    client.post(f"/matching/feeds/{feed.pk}/", {"action": "confirm"})
+    feed.refresh_from_db()
+    assert (feed.status, feed.valid_lines, len(feed.errors)) == ("confirmed", 1, 1)
+
+
+def test_a_street_officer_cannot_upload_feeds(login, jiedao):
+    assert login(jiedao).get("/matching/feeds/").status_code == 403
+
+
+def test_the_district_runs_the_comparison_from_the_page(login, quju, death_item):
+    Item.objects.all().delete()
+    response = login(quju).post("/matching/", {"period": "2026-11-01"})
+    assert response.status_code == 302
+    run = ComparisonRun.objects.order_by("-pk").first()
+    assert (run.status, run.progress) == ("done", 100)
+    assert Item.objects.count() == 1
+
+
+def test_the_street_sees_its_items_and_confirms_and_the_district_approves(login, quju, jiedao, death_item):
+    assert death_item.person.name in login(jiedao).get("/matching/").content.decode()
+    login(jiedao).post(f"/matching/items/{death_item.pk}/", {"action": "confirm", "note": "已核实火化证明"})
+    assert Item.objects.get().status == ItemStatus.CONFIRMED
+    login(quju).post(f"/matching/items/{death_item.pk}/", {"action": "approve"})
+    assert Item.objects.get().status == ItemStatus.APPROVED
+
+
+def test_another_districts_officer_gets_404(login, death_item):
+    other = UserFactory(username="dl", role=Role.DISTRICT_ADMIN, jurisdiction_id="120110000000")
+    assert login(other).get(f"/matching/items/{death_item.pk}/").status_code == 404
+    assert death_item.person.name not in login(other).get("/matching/").content.decode()
+
+
+def test_the_items_export_neutralises_formulas(login, quju, death_item):
+    import io
+
+    from openpyxl import load_workbook
+
+    Item.objects.filter(pk=death_item.pk).update(explanation='=HYPERLINK("x")')
+    sheet = load_workbook(io.BytesIO(login(quju).get("/matching/?export=xlsx").content)).active
+    assert sheet.cell(row=2, column=6).value.startswith("'=")

@@ -1,0 +1,210 @@
+"""Pages of 数据比对: feeds, runs with their progress, the street's worklist and each item."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from kangfu.core import access, audit
+from kangfu.core.exports import xlsx_bytes
+from kangfu.core.forms import apply_service_errors
+from kangfu.core.ids import mask_id_number
+from kangfu.core.models import AuditAction, Region, RegionLevel
+from kangfu.matching import comparison, selectors, services
+from kangfu.matching.forms import FeedUploadForm, ItemActionForm, RunForm
+from kangfu.matching.models import FeedImport, ItemStatus
+from kangfu.matching.rules import RULE_NAMES
+from kangfu.matching.tasks import run_comparison
+
+
+def _reads(request):
+    access.require(request.user, "reads_people")
+
+
+@login_required
+def home(request):
+    _reads(request)
+    rights = access.policy(request.user)
+    form = RunForm(request.POST or None, initial={"period": timezone.localdate().replace(day=1)})
+    if request.method == "POST":
+        if not rights.runs_payroll:
+            raise PermissionDenied(access.NOT_ALLOWED)
+        district = request.user.jurisdiction
+        if form.is_valid() and district is not None and district.level == RegionLevel.DISTRICT:
+            run = comparison.run_start(
+                actor=request.user, district=district, period=form.cleaned_data["period"]
+            )
+            run_comparison.enqueue(run.pk)
+            messages.success(request, "比对已开始。")
+            return redirect("matching:home")
+        messages.error(request, "比对按区进行，请填写月份。")
+    items = selectors.items_for(request.user)
+    rule = request.GET.get("rule", "")
+    status = request.GET.get("status", "open")
+    if rule:
+        items = items.filter(rule=rule)
+    if status == "open":
+        items = items.filter(status__in=selectors.OPEN)
+    elif status:
+        items = items.filter(status=status)
+    if request.GET.get("export") == "xlsx":
+        return _export(request, items)
+    context = {
+        "form": form,
+        "may_run": rights.runs_payroll,
+        "runs": selectors.runs_for(request.user)[:10],
+        "items": items.order_by("due_date", "pk")[:300],
+        "rule": rule,
+        "status": status,
+        "rules": RULE_NAMES,
+        "statuses": ItemStatus.choices,
+        "summary": selectors.summary(request.user),
+        "today": timezone.localdate(),
+    }
+    return render(request, "matching/home.html", context)
+
+
+def _export(request, items):
+    rows = [
+        [
+            i.period.strftime("%Y-%m"),
+            RULE_NAMES.get(i.rule, i.rule),
+            i.person.name,
+            mask_id_number(i.person.id_number),
+            i.street.name,
+            i.explanation,
+            str(i.amount_at_stake),
+            i.get_status_display(),
+            i.due_date.isoformat(),
+        ]
+        for i in items.order_by("street_id", "rule")[:50000]
+    ]
+    audit.record(
+        actor=request.user,
+        action=AuditAction.EXPORT,
+        object_type="matching.item",
+        summary=f"导出疑点 {len(rows)} 条",
+    )
+    content = xlsx_bytes(
+        title="疑点",
+        header=["月份", "规则", "姓名", "身份证号", "街道", "说明", "涉及金额", "状态", "期限"],
+        rows=rows,
+    )
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = 'attachment; filename="items.xlsx"'
+    return response
+
+
+@login_required
+@require_GET
+def run_progress(request, pk: int):
+    _reads(request)
+    run = get_object_or_404(selectors.runs_for(request.user), pk=pk)
+    return render(request, "matching/partials/run.html", {"run": run})
+
+
+@login_required
+def feeds(request):
+    access.require(request.user, "runs_payroll")
+    form = FeedUploadForm(
+        request.POST or None, request.FILES or None, initial={"period": timezone.localdate().replace(day=1)}
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                feed = services.feed_preview(
+                    actor=request.user,
+                    source=form.cleaned_data["source"],
+                    raw=upload.read(),
+                    file_name=upload.name,
+                    period=form.cleaned_data["period"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                return redirect("matching:feed", pk=feed.pk)
+        status = 400
+    return render(
+        request, "matching/feeds.html", {"form": form, "imports": selectors.imports_recent()}, status=status
+    )
+
+
+@login_required
+def feed_detail(request, pk: int):
+    access.require(request.user, "runs_payroll")
+    feed = get_object_or_404(FeedImport.objects.select_related("source"), pk=pk)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "confirm":
+                services.feed_confirm(actor=request.user, feed=feed)
+                messages.success(request, "已确认，数据将参与比对。")
+            elif request.POST.get("action") == "discard":
+                services.feed_discard(actor=request.user, feed=feed)
+                messages.success(request, "已放弃。")
+            else:
+                raise Http404
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+        return redirect("matching:feed", pk=feed.pk)
+    rows = feed.rows.select_related("person")[:200]
+    matched = feed.rows.filter(person__isnull=False).count()
+    return render(request, "matching/feed.html", {"feed": feed, "rows": rows, "matched": matched})
+
+
+@login_required
+def item_detail(request, pk: int):
+    _reads(request)
+    item = get_object_or_404(
+        selectors.items_for(request.user).select_related("feed_row__feed__source"), pk=pk
+    )
+    form = ItemActionForm(request.POST or None, initial={"effective_month": item.effective_month})
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                if action == "confirm":
+                    comparison.item_confirm(
+                        actor=request.user, item=item, note=d["note"], effective_month=d["effective_month"]
+                    )
+                elif action == "dismiss":
+                    comparison.item_dismiss(actor=request.user, item=item, note=d["note"])
+                elif action == "transfer":
+                    street = Region.objects.filter(
+                        code=(d["street"] or "").ljust(12, "0"), level=RegionLevel.STREET
+                    ).first()
+                    if street is None:
+                        raise ValidationError({"street": ["请填写本区街道的区划代码。"]})
+                    comparison.item_transfer(actor=request.user, item=item, street=street, note=d["note"])
+                elif action == "approve":
+                    comparison.item_approve(actor=request.user, item=item)
+                else:
+                    raise Http404
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "已办理。")
+                return redirect("matching:item", pk=item.pk)
+    audit.record(
+        actor=request.user, action=AuditAction.VIEW, obj=item, person_id=item.person_id, summary="查看疑点"
+    )
+    context = {
+        "item": item,
+        "form": form,
+        "rule_name": RULE_NAMES.get(item.rule, item.rule),
+        "masked_id": mask_id_number(item.person.id_number),
+        "may_resolve": access.region_in_jurisdiction(request.user, item.street_id)
+        and item.status == ItemStatus.OPEN,
+        "may_approve": access.policy(request.user).runs_payroll and item.status == ItemStatus.CONFIRMED,
+        "streets": Region.objects.filter(level=RegionLevel.STREET, code__startswith=item.district_id[:6]),
+    }
+    return render(request, "matching/item.html", context, status=200 if request.method == "GET" else 400)
