@@ -10,6 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from kangfu.core.services import api_token_user
+from kangfu.matching.api import router as matching_router
 from kangfu.people.api import router as people_router
 from kangfu.people.services import StaleEdit
 
@@ -30,6 +31,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_router("/people", people_router)
+api.add_router("/matching", matching_router)
 
 
 def _messages(exc: ValidationError) -> dict:

@@ -1,0 +1,151 @@
+"""数据比对 endpoints: feeds are pushed by other systems, runs started and items read."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from kangfu.core import access, uploads
+from kangfu.core.models import RegionLevel
+from kangfu.matching import comparison, selectors, services
+from kangfu.matching.models import FeedSource
+from kangfu.matching.rules import RULE_NAMES
+from kangfu.matching.tasks import run_comparison
+
+router = Router(tags=["数据比对"])
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: dict[str, list[str]] = {}
+
+
+class FeedOut(Schema):
+    id: int
+    source: str
+    period: dt.date
+    status: str
+    total_lines: int
+    valid_lines: int
+    errors: list[dict]
+
+
+class RunOut(Schema):
+    id: int
+    period: dt.date
+    status: str
+    progress: int
+    found: dict[str, int]
+
+
+class ItemOut(Schema):
+    id: int
+    rule: str
+    rule_name: str
+    direction: str
+    period: dt.date
+    person_id: int
+    street_code: str
+    explanation: str
+    amount_at_stake: str
+    status: str
+    due_date: dt.date
+
+
+def _feed_out(feed) -> dict:
+    return {
+        "id": feed.pk,
+        "source": feed.source.name,
+        "period": feed.period,
+        "status": feed.status,
+        "total_lines": feed.total_lines,
+        "valid_lines": feed.valid_lines,
+        "errors": feed.errors,
+    }
+
+
+@router.post(
+    "/feeds",
+    response={201: FeedOut, 400: ErrorOut, 404: ErrorOut},
+    summary="上传比对数据（预览）",
+    description="source 为数据来源名称，period 为数据所属月份（某月第一天）。返回逐行校验结果；确认后才参与比对。",
+)
+def upload_feed(
+    request, source: Form[str], period: Form[dt.date], file: File[UploadedFile], confirm: Form[bool] = False
+):
+    access.require(request.user, "runs_payroll")
+    found = FeedSource.objects.filter(name=source).first()
+    if found is None:
+        return Status(404, {"detail": f"没有数据来源“{source}”。"})
+    uploads.check_upload(file, allowed=(".csv", ".xlsx", ".txt"), max_bytes=50 * 1024 * 1024)
+    feed = services.feed_preview(
+        actor=request.user, source=found, raw=file.read(), file_name=file.name, period=period
+    )
+    if confirm and not feed.errors:
+        feed = services.feed_confirm(actor=request.user, feed=feed)
+    return Status(201, _feed_out(feed))
+
+
+class RunIn(Schema):
+    period: dt.date
+
+
+@router.post("/runs", response={202: RunOut, 400: ErrorOut}, summary="开始比对（按令牌账号所在区）")
+def start_run(request, payload: RunIn):
+    access.require(request.user, "runs_payroll")
+    district = request.user.jurisdiction
+    if district is None or district.level != RegionLevel.DISTRICT:
+        return Status(400, {"detail": "比对按区进行，令牌账号须为区级。"})
+    run = comparison.run_start(actor=request.user, district=district, period=payload.period)
+    run_comparison.enqueue(run.pk)
+    run.refresh_from_db()
+    return Status(
+        202,
+        {
+            "id": run.pk,
+            "period": run.period,
+            "status": run.status,
+            "progress": run.progress,
+            "found": run.found,
+        },
+    )
+
+
+@router.get("/runs/{int:run_id}", response={200: RunOut, 404: ErrorOut}, summary="比对进度")
+def get_run(request, run_id: int):
+    access.require(request.user, "reads_people")
+    run = selectors.runs_for(request.user).filter(pk=run_id).first()
+    if run is None:
+        return Status(404, {"detail": "未找到该记录。"})
+    return {
+        "id": run.pk,
+        "period": run.period,
+        "status": run.status,
+        "progress": run.progress,
+        "found": run.found,
+    }
+
+
+@router.get("/items", response=list[ItemOut], summary="疑点（未销账）")
+def list_items(request, limit: int = 100, offset: int = 0):
+    access.require(request.user, "reads_people")
+    rows = selectors.items_for(request.user).filter(status__in=selectors.OPEN).order_by("due_date", "pk")
+    rows = rows[max(0, offset) : max(0, offset) + max(1, min(limit, 500))]
+    return [
+        {
+            "id": i.pk,
+            "rule": i.rule,
+            "rule_name": RULE_NAMES.get(i.rule, i.rule),
+            "direction": i.direction,
+            "period": i.period,
+            "person_id": i.person_id,
+            "street_code": i.street_id,
+            "explanation": i.explanation,
+            "amount_at_stake": f"{i.amount_at_stake:.2f}",
+            "status": i.status,
+            "due_date": i.due_date,
+        }
+        for i in rows
+    ]
