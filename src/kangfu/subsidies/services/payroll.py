@@ -26,7 +26,6 @@ from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.subsidies.models import (
     BankStatus,
     Grant,
-    GrantStatus,
     HeldGrant,
     Month,
     PaymentFormat,
@@ -544,7 +543,3 @@ def bank_result_import(*, actor: User, payroll: Payroll, text: str) -> BankRepor
             summary=f"导入 {payroll} 银行结果：成功 {report.paid} 条，失败 {report.failed} 条",
         )
     return report
-
-
-def active_grants_count(district: Region) -> int:
-    return Grant.objects.filter(district=district, status=GrantStatus.ACTIVE).count()
