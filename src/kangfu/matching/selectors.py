@@ -54,3 +54,48 @@ def summary(user: User) -> dict:
         row["recovered"] = row["recovered"] or Decimal("0.00")
         by_street[row["street__name"]].append(row)
     return dict(by_street)
+
+
+def monthly(user: User, *, months: int = 12) -> list[dict]:
+    """Per month of comparison: items raised, closed and overdue, amounts stopped (approved 应退 items'
+    money at stake), and applications filed by people found by 主动发现 (应享未享) that month or later."""
+    from kangfu.subsidies.models import Application
+    from kangfu.subsidies.rules import add_months, month_start
+
+    today = timezone.localdate()
+    first = add_months(month_start(today), -(months - 1))
+    items = items_for(user).filter(period__gte=first)
+    rows = {
+        row["period"]: row
+        for row in items.values("period").annotate(
+            raised=Count("id"),
+            closed=Count("id", filter=Q(status__in=[ItemStatus.APPROVED, ItemStatus.DISMISSED])),
+            overdue=Count("id", filter=Q(status__in=OPEN, due_date__lt=today)),
+            stopped=Sum("amount_at_stake", filter=Q(status=ItemStatus.APPROVED, direction="stop")),
+        )
+    }
+    found = items.filter(direction="entitled").values_list("period", "person_id")
+    started: dict = defaultdict(int)
+    applied = dict(
+        Application.objects.filter(person_id__in=[p for _m, p in found]).values_list(
+            "person_id", "applied_on"
+        )
+    )
+    for period, person_id in found:
+        if person_id in applied and applied[person_id] >= period:
+            started[period] += 1
+    out = []
+    for i in range(months):
+        month = add_months(first, i)
+        row = rows.get(month, {})
+        out.append(
+            {
+                "month": month,
+                "raised": row.get("raised", 0),
+                "closed": row.get("closed", 0),
+                "overdue": row.get("overdue", 0),
+                "stopped": row.get("stopped") or Decimal("0.00"),
+                "applications": started[month],
+            }
+        )
+    return out

@@ -64,6 +64,7 @@ def home(request):
         "rules": RULE_NAMES,
         "statuses": ItemStatus.choices,
         "summary": selectors.summary(request.user),
+        "monthly": selectors.monthly(request.user),
         "today": timezone.localdate(),
     }
     return render(request, "matching/home.html", context)

@@ -82,3 +82,30 @@ def test_the_items_export_neutralises_formulas(login, quju, death_item):
     Item.objects.filter(pk=death_item.pk).update(explanation='=HYPERLINK("x")')
     sheet = load_workbook(io.BytesIO(login(quju).get("/matching/?export=xlsx").content)).active
     assert sheet.cell(row=2, column=6).value.startswith("'=")
+
+
+def test_the_monthly_summary_counts_applications_started_from_found_entitlements(login, quju):
+    from kangfu.matching.models import ComparisonRun
+    from kangfu.matching.selectors import monthly
+    from kangfu.people.tests.factories import CertificateFactory, PersonFactory
+    from kangfu.subsidies.seed import seed_tianjin
+    from kangfu.subsidies.tests.factories import submit
+
+    seed_tianjin()
+    person = PersonFactory(community_code="120103001001")
+    CertificateFactory(person=person, digits="41")
+    run = ComparisonRun.objects.create(district_id=HEXI, period=dt.date(2026, 11, 1))
+    Item.objects.create(
+        run=run,
+        rule="entitled",
+        direction="entitled",
+        period=run.period,
+        person=person,
+        district_id=HEXI,
+        street_id=person.street_id,
+        explanation="应享未享",
+        due_date=dt.date(2026, 11, 30),
+    )
+    submit(person, living=False, applied_on=dt.date(2026, 11, 18))
+    row = next(r for r in monthly(quju) if r["month"] == dt.date(2026, 11, 1))
+    assert (row["raised"], row["applications"]) == (1, 1)
