@@ -43,16 +43,19 @@ def run_execute(run: ComparisonRun) -> ComparisonRun:
     ctx = rules.Context(district=run.district_id, period=run.period)
     findings: list[tuple[str, rules.Finding]] = []
     counts = {}
+    steps = len(rules.RULES) + len(rules.SET_RULES)
+    due = max(
+        run.period + dt.timedelta(days=DUE_DAYS - 1), timezone.localdate() + dt.timedelta(days=DUE_DAYS)
+    )
     try:
         for index, (code, name, _direction, rule, _reason) in enumerate(rules.RULES):
-            ComparisonRun.objects.filter(pk=run.pk).update(
-                step=name, progress=int(100 * index / len(rules.RULES))
-            )
+            ComparisonRun.objects.filter(pk=run.pk).update(step=name, progress=int(100 * index / steps))
             found = rule(ctx)
             counts[code] = len(found)
             findings.extend((code, f) for f in found)
-        due = run.period + dt.timedelta(days=DUE_DAYS - 1) if run.period.day == 1 else run.period
-        due = max(due, timezone.localdate() + dt.timedelta(days=DUE_DAYS))
+        ComparisonRun.objects.filter(pk=run.pk).update(
+            step="写入疑点", progress=int(100 * len(rules.RULES) / steps)
+        )
         with transaction.atomic():
             Item.objects.bulk_create(
                 [
@@ -77,6 +80,8 @@ def run_execute(run: ComparisonRun) -> ComparisonRun:
                 ignore_conflicts=True,  # already raised for this person, rule and month: never twice
                 batch_size=2000,
             )
+            for code, _name, _direction, insert, _reason in rules.SET_RULES:
+                counts[code] = insert(ctx, run_id=run.pk, due=due)
             ComparisonRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.DONE, progress=100, step="", found=counts, finished_at=timezone.now()
             )

@@ -222,24 +222,45 @@ def grade_changed(ctx: Context) -> list[Finding]:
     return list(found.values())
 
 
-def left_dibao(ctx: Context) -> list[Finding]:
-    """生活补贴 recipients who are on neither the 低保 nor the 低保边缘 roster of the month."""
+LEFT_DIBAO_SQL = """
+INSERT INTO matching_item (run_id, rule, direction, period, person_id, grant_id, confidence, district_id,
+    street_id, explanation, amount_at_stake, effective_month, due_date, status, note, version)
+SELECT %(run)s, 'left_dibao', 'stop', %(period)s, g.person_id, g.id, 'high', g.district_id, g.street_id,
+    %(explanation)s,
+    COALESCE((SELECT SUM(l.amount) FROM subsidies_payrollline l JOIN subsidies_payroll p ON p.id = l.payroll_id
+              WHERE l.grant_id = g.id AND p.status = 'locked' AND l.bank_status <> 'failed'
+              AND l.month_for >= %(period)s), 0),
+    %(period)s, %(due)s, 'open', '', 1
+FROM subsidies_grant g
+WHERE g.district_id = %(district)s AND g.kind = 'living' AND g.status <> 'stopped'
+  AND NOT EXISTS (
+      SELECT 1 FROM matching_feedrow r
+      JOIN matching_feedimport f ON f.id = r.feed_id JOIN matching_feedsource s ON s.id = f.source_id
+      WHERE r.person_id = g.person_id AND f.status = 'confirmed' AND f.period = %(period)s
+        AND s.kind IN ('dibao', 'dibao_edge'))
+  AND NOT EXISTS (
+      SELECT 1 FROM matching_item i WHERE i.person_id = g.person_id AND i.rule = 'left_dibao' AND i.period = %(period)s)
+"""
+
+
+def left_dibao(ctx: Context, *, run_id: int, due: dt.date) -> int:
+    """生活补贴 recipients on neither the 低保 nor the 低保边缘 roster of the month. It can name a large
+    share of all recipients (a roster sent in parts, a late roster), so its items are written by one
+    INSERT … SELECT rather than built row by row."""
     if not ctx.has_feed(FeedKind.DIBAO, FeedKind.DIBAO_EDGE):
-        return []
-    on_roster = ctx.rows(FeedKind.DIBAO, FeedKind.DIBAO_EDGE).values("person_id")
-    grants = list(ctx.grants().filter(kind=Kind.LIVING).exclude(person_id__in=on_roster))
-    paid = paid_since((g.pk, ctx.period) for g in grants)
-    return [
-        Finding(
-            person_id=g.person_id,
-            street_id=g.street_id,
-            grant_id=g.pk,
-            effective_month=ctx.period,
-            amount_at_stake=paid.get(g.pk, ZERO),
-            explanation=f"{ctx.period:%Y年%m月}低保、低保边缘名单中没有此人，生活补贴应自本月起停发",
-        )
-        for g in grants
-    ]
+        return 0
+    from django.db import connection
+
+    params = {
+        "run": run_id,
+        "period": ctx.period,
+        "district": ctx.district,
+        "due": due,
+        "explanation": f"{ctx.period:%Y年%m月}低保、低保边缘名单中没有此人，生活补贴应自本月起停发",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(LEFT_DIBAO_SQL, params)
+        return cursor.rowcount
 
 
 def overlapping_allowance(ctx: Context) -> list[Finding]:
@@ -321,10 +342,14 @@ RULES: list[tuple[str, str, str, Callable[[Context], list[Finding]], str]] = [
     ("cert_cancelled", "残疾人证注销仍在发放", Direction.STOP, certificate_cancelled, "cert_cancelled"),
     ("cert_expired", "残疾人证到期仍在发放", Direction.STOP, certificate_expired, "cert_expired"),
     ("grade_changed", "残疾等级变更", Direction.STOP, grade_changed, ""),
-    ("left_dibao", "退出低保仍领生活补贴", Direction.STOP, left_dibao, "income"),
     ("overlap", "同类补贴重复享受", Direction.STOP, overlapping_allowance, "overlap"),
     ("entitled", "应享未享（主动发现）", Direction.ENTITLED, entitled_not_receiving, ""),
 ]
-RULE_NAMES = {code: name for code, name, *_rest in RULES}
-RULE_STOP_REASON = {code: reason for code, _n, _d, _f, reason in RULES}
-RULE_DIRECTION = {code: direction for code, _n, direction, _f, _r in RULES}
+# Rules that write their items themselves, set-based, inside the run's transaction.
+SET_RULES: list[tuple[str, str, str, Callable[..., int], str]] = [
+    ("left_dibao", "退出低保仍领生活补贴", Direction.STOP, left_dibao, "income"),
+]
+ALL_RULES = [*RULES, *SET_RULES]
+RULE_NAMES = {code: name for code, name, *_rest in ALL_RULES}
+RULE_STOP_REASON = {code: reason for code, _n, _d, _f, reason in ALL_RULES}
+RULE_DIRECTION = {code: direction for code, _n, direction, _f, _r in ALL_RULES}
