@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -156,7 +157,10 @@ def feed_detail(request, pk: int):
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
         return redirect("matching:feed", pk=feed.pk)
-    rows = feed.rows.select_related("person")[:200]
+    # A feed covers the whole city; matched lines are shown only for people in the user's own scope.
+    rows = feed.rows.filter(
+        Q(person__isnull=True) | access.people_q(request.user, prefix="person__")
+    ).select_related("person")[:200]
     matched = feed.rows.filter(person__isnull=False).count()
     return render(request, "matching/feed.html", {"feed": feed, "rows": rows, "matched": matched})
 
