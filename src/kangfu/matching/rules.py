@@ -101,7 +101,7 @@ def _stop_findings(ctx: Context, rows, describe: Callable[[FeedRow], str]) -> li
     by_person: dict[int, FeedRow] = {}
     for row in rows.order_by("event_date"):
         by_person.setdefault(row.person_id, row)
-    grants = list(ctx.grants().filter(person_id__in=by_person))
+    grants = list(ctx.grants().filter(person_id__in=rows.values("person_id")))
     stops = {
         g.pk: max(add_months(month_start(by_person[g.person_id].event_date or ctx.period), 1), g.start_month)
         for g in grants
@@ -161,7 +161,8 @@ def certificate_expired(ctx: Context) -> list[Finding]:
     grants = list(ctx.grants().filter(~Exists(valid_now)).select_related("person"))
     expiry = dict(
         DisabilityCertificate.objects.filter(
-            person_id__in=[g.person_id for g in grants], status=CertificateStatus.VALID
+            person_id__in=ctx.grants().filter(~Exists(valid_now)).values("person_id"),
+            status=CertificateStatus.VALID,
         ).values_list("person_id", "expires_on")
     )
     stops = {
@@ -197,7 +198,8 @@ def grade_changed(ctx: Context) -> list[Finding]:
     finding per person, with the monthly differences of both kinds from the change on."""
     rows = {r.person_id: r for r in ctx.rows(FeedKind.CERT_CHANGE).order_by("event_date")}
     found: dict[int, Finding] = {}
-    for grant in ctx.grants().filter(person_id__in=rows).order_by("kind").prefetch_related("periods"):
+    changed = ctx.rows(FeedKind.CERT_CHANGE).values("person_id")
+    for grant in ctx.grants().filter(person_id__in=changed).order_by("kind").prefetch_related("periods"):
         row = rows[grant.person_id]
         period = max(grant.periods.all(), key=lambda p: (p.from_month, p.pk), default=None)
         if period is None or row.grade is None or period.grade == row.grade:
@@ -267,7 +269,8 @@ def overlapping_allowance(ctx: Context) -> list[Finding]:
     """护理补贴 recipients who also receive 老年人护理补贴 or 工伤保险生活护理费."""
     rows = {r.person_id: r for r in ctx.rows(FeedKind.ELDERLY_CARE, FeedKind.WORK_INJURY)}
     found = []
-    for grant in ctx.grants().filter(person_id__in=rows, kind=Kind.CARE):
+    overlapping = ctx.rows(FeedKind.ELDERLY_CARE, FeedKind.WORK_INJURY).values("person_id")
+    for grant in ctx.grants().filter(person_id__in=overlapping, kind=Kind.CARE):
         row = rows[grant.person_id]
         found.append(
             Finding(
@@ -313,7 +316,7 @@ def entitled_not_receiving(ctx: Context) -> list[Finding]:
     valid = DisabilityCertificate.objects.filter(status=CertificateStatus.VALID).filter(
         Q(expires_on__isnull=True) | Q(expires_on__gte=ctx.period)
     )
-    grades = dict(valid.values_list("person_id", "grade"))
+    grades = dict(valid.filter(person_id__in=poor.values("person_id")).values_list("person_id", "grade"))
     for row in (
         poor.exclude(person_id__in=has_living)
         .exclude(person_id__in=open_apps)

@@ -279,19 +279,22 @@ def payroll_lock(*, actor: User | None, payroll: Payroll) -> Payroll:
 def _settle_recoveries(payroll: Payroll, actor: User | None) -> None:
     """At the lock: a person whose lines net below zero owes the difference (a new recovery); a person
     paid something while owing from before has it offset against this payment, oldest debt first.
-    Only people with a negative net or an open debt are touched, a handful per month."""
-    nets = {
-        row["person_id"]: row["net"]
-        for row in PayrollLine.objects.filter(payroll=payroll).values("person_id").annotate(net=Sum("amount"))
-    }
-    for person_id, net in nets.items():
-        if net < 0:
-            Recovery.objects.create(person_id=person_id, payroll=payroll, amount=-net, outstanding=-net)
-    debtors = Recovery.objects.filter(
-        status=RecoveryStatus.OPEN, person_id__in=[p for p, n in nets.items() if n > 0]
+    Both sets are found by grouped queries; only the few people concerned are touched one by one."""
+    nets = (
+        PayrollLine.objects.filter(payroll=payroll).values("person_id").annotate(net=Sum("amount")).order_by()
     )
-    available = dict(nets)
-    for recovery in debtors.exclude(payroll=payroll).order_by("created_at", "pk"):
+    for row in nets.filter(net__lt=0):
+        Recovery.objects.create(
+            person_id=row["person_id"], payroll=payroll, amount=-row["net"], outstanding=-row["net"]
+        )
+    debts = Recovery.objects.filter(
+        status=RecoveryStatus.OPEN, payroll__district_id=payroll.district_id
+    ).exclude(payroll=payroll)
+    available = {
+        row["person_id"]: row["net"]
+        for row in nets.filter(net__gt=0, person_id__in=debts.values("person_id"))
+    }
+    for recovery in debts.filter(person_id__in=list(available)).order_by("created_at", "pk"):
         take = min(recovery.outstanding, available[recovery.person_id])
         if take <= 0:
             continue
