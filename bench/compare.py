@@ -165,18 +165,18 @@ def export_parquet(folder: Path) -> None:
 
 
 FLOOR_SQL = """
-WITH g AS (SELECT * FROM '{d}/grants.parquet' WHERE district_id = 120103000000 AND status <> 'stopped'),
-r AS (SELECT * FROM '{d}/rows.parquet'),
+WITH g AS (SELECT * FROM '{d}/grants.parquet' WHERE CAST(district_id AS VARCHAR) = '120103000000' AND status <> 'stopped'),
+r AS (SELECT person_id, kind, event_date, CAST(region_id AS VARCHAR) AS region_id, TRY_CAST(grade AS INTEGER) AS grade FROM '{d}/rows.parquet'),
 stops AS (
   SELECT 'death' AS rule, person_id FROM r WHERE kind IN ('death', 'cremation')
   UNION ALL SELECT 'prison', person_id FROM r WHERE kind = 'prison'
-  UNION ALL SELECT 'moved_out', person_id FROM r WHERE kind = 'move' AND CAST(region_id AS VARCHAR) NOT LIKE '120103%'
+  UNION ALL SELECT 'moved_out', person_id FROM r WHERE kind = 'move' AND region_id NOT LIKE '120103%'
   UNION ALL SELECT 'cert_cancelled', person_id FROM r WHERE kind = 'cert_cancel'
 ),
 found AS (
   SELECT DISTINCT s.rule, s.person_id FROM stops s JOIN g ON g.person_id = s.person_id
   UNION ALL SELECT DISTINCT 'grade_changed', r.person_id FROM r JOIN g ON g.person_id = r.person_id
-       JOIN (SELECT grant_id, arg_max(grade, TRY_CAST(from_month AS DATE)) AS grade FROM '{d}/periods.parquet' GROUP BY grant_id) p ON p.grant_id = g.id
+       JOIN (SELECT grant_id, arg_max(TRY_CAST(grade AS INTEGER), TRY_CAST(from_month AS DATE)) AS grade FROM '{d}/periods.parquet' GROUP BY grant_id) p ON p.grant_id = g.id
        WHERE r.kind = 'cert_change' AND r.grade <> p.grade
   UNION ALL SELECT DISTINCT 'cert_expired', g.person_id FROM g
        WHERE g.person_id NOT IN (SELECT TRY_CAST(person_id AS BIGINT) FROM '{d}/certs.parquet' WHERE expires_on IS NULL OR TRY_CAST(expires_on AS DATE) >= DATE '2026-11-01')

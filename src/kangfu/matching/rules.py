@@ -228,12 +228,15 @@ LEFT_DIBAO_SQL = """
 INSERT INTO matching_item (run_id, rule, direction, period, person_id, grant_id, confidence, district_id,
     street_id, explanation, amount_at_stake, effective_month, due_date, status, note, version)
 SELECT %(run)s, 'left_dibao', 'stop', %(period)s, g.person_id, g.id, 'high', g.district_id, g.street_id,
-    %(explanation)s,
-    COALESCE((SELECT SUM(l.amount) FROM subsidies_payrollline l JOIN subsidies_payroll p ON p.id = l.payroll_id
-              WHERE l.grant_id = g.id AND p.status = 'locked' AND l.bank_status <> 'failed'
-              AND l.month_for >= %(period)s), 0),
-    %(period)s, %(due)s, 'open', '', 1
+    %(explanation)s, COALESCE(paid.total, 0), %(period)s, %(due)s, 'open', '', 1
 FROM subsidies_grant g
+LEFT JOIN (
+    SELECT l.grant_id, SUM(l.amount) AS total
+    FROM subsidies_payrollline l JOIN subsidies_payroll p ON p.id = l.payroll_id
+    WHERE p.district_id = %(district)s AND p.status = 'locked' AND l.bank_status <> 'failed'
+      AND l.month_for >= %(period)s
+    GROUP BY l.grant_id
+) paid ON paid.grant_id = g.id
 WHERE g.district_id = %(district)s AND g.kind = 'living' AND g.status <> 'stopped'
   AND NOT EXISTS (
       SELECT 1 FROM matching_feedrow r
@@ -288,18 +291,22 @@ def overlapping_allowance(ctx: Context) -> list[Finding]:
 
 def entitled_not_receiving(ctx: Context) -> list[Finding]:
     """主动发现: new or changed certificates of grade 1–2 without a 护理补贴, and 低保 people with a valid
-    certificate without a 生活补贴, neither with an application in progress."""
-    open_apps = Application.objects.exclude(
+    certificate without a 生活补贴, neither with an application in progress. Correlated EXISTS checks
+    look up each feed row's person rather than materialising every grant of the city."""
+
+    def has_grant(kind: str):
+        return Grant.objects.filter(person_id=OuterRef("person_id"), kind=kind).exclude(
+            status=GrantStatus.STOPPED
+        )
+
+    open_app = Application.objects.filter(person_id=OuterRef("person_id")).exclude(
         status__in=[ApplicationStatus.APPROVED, ApplicationStatus.REJECTED]
-    ).values("person_id")
+    )
     found: dict[int, Finding] = {}
     severe = ctx.rows(FeedKind.CERT_NEW, FeedKind.CERT_CHANGE).filter(
         grade__lte=2, person__district_id=ctx.district
     )
-    has_care = Grant.objects.filter(kind=Kind.CARE).exclude(status=GrantStatus.STOPPED).values("person_id")
-    for row in (
-        severe.exclude(person_id__in=has_care).exclude(person_id__in=open_apps).select_related("person")
-    ):
+    for row in severe.filter(~Exists(has_grant(Kind.CARE)), ~Exists(open_app)).select_related("person"):
         amount = ctx.amount(Kind.CARE, row.grade)
         found[row.person_id] = Finding(
             person_id=row.person_id,
@@ -309,20 +316,27 @@ def entitled_not_receiving(ctx: Context) -> list[Finding]:
             amount_at_stake=amount,
             explanation=f"新办或变更为{row.grade}级残疾人证，未享受重度残疾人护理补贴（每月 {amount} 元）",
         )
-    poor = ctx.rows(FeedKind.DIBAO, FeedKind.DIBAO_EDGE).filter(person__district_id=ctx.district)
-    has_living = (
-        Grant.objects.filter(kind=Kind.LIVING).exclude(status=GrantStatus.STOPPED).values("person_id")
-    )
     valid = DisabilityCertificate.objects.filter(status=CertificateStatus.VALID).filter(
         Q(expires_on__isnull=True) | Q(expires_on__gte=ctx.period)
     )
-    grades = dict(valid.filter(person_id__in=poor.values("person_id")).values_list("person_id", "grade"))
-    for row in (
-        poor.exclude(person_id__in=has_living)
-        .exclude(person_id__in=open_apps)
-        .filter(person_id__in=valid.values("person_id"))
+    poor = (
+        ctx.rows(FeedKind.DIBAO, FeedKind.DIBAO_EDGE)
+        .filter(person__district_id=ctx.district)
+        .filter(
+            ~Exists(has_grant(Kind.LIVING)),
+            ~Exists(open_app),
+            Exists(valid.filter(person_id=OuterRef("person_id"))),
+        )
         .select_related("person")
-    ):
+    )
+    poor = list(poor)
+    people = [r.person_id for r in poor]
+    grades: dict[int, int] = {}
+    for start in range(0, len(people), 5000):  # bounded IN lists
+        grades.update(
+            valid.filter(person_id__in=people[start : start + 5000]).values_list("person_id", "grade")
+        )
+    for row in poor:
         if row.person_id in found:
             continue
         amount = ctx.amount(Kind.LIVING, grades[row.person_id])
