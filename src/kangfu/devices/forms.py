@@ -237,3 +237,9 @@ class PublicRequestForm(forms.Form):
 class RequestLookupForm(forms.Form):
     reference = forms.CharField(label="受理编号", max_length=20)
     id_number = forms.CharField(label="身份证号", max_length=30)
+
+    def clean_reference(self):
+        return self.cleaned_data["reference"].strip().upper()
+
+    def clean_id_number(self):
+        return normalize_id_number(self.cleaned_data["id_number"]).number

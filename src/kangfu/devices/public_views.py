@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from kangfu.core.forms import apply_service_errors
-from kangfu.core.ids import normalize_id_number
 from kangfu.devices import selectors, services
 from kangfu.devices.forms import PublicRequestForm, RequestLookupForm
 from kangfu.devices.models import Product, ProductPhoto, RentalRequest
@@ -86,22 +85,17 @@ def request_status(request):
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            try:
-                number = normalize_id_number(form.cleaned_data["id_number"]).number
-            except ValidationError as exc:
-                form.add_error("id_number", exc)
-            else:
-                found = (
-                    RentalRequest.objects.select_related("product", "outlet")
-                    .filter(
-                        reference=form.cleaned_data["reference"].strip().upper(),
-                        id_number_hash=id_hash(number),
-                    )
-                    .first()
+            found = (
+                RentalRequest.objects.select_related("product", "outlet")
+                .filter(
+                    reference=form.cleaned_data["reference"],
+                    id_number_hash=id_hash(form.cleaned_data["id_number"]),
                 )
-                status = 200 if found else 404
-                if found is None:
-                    form.add_error(None, "没有找到与该受理编号和身份证号相符的申请。")
+                .first()
+            )
+            status = 200 if found else 404
+            if found is None:
+                form.add_error(None, "没有找到与该受理编号和身份证号相符的申请。")
     return render(request, "devices/public/request_status.html", {"form": form, "req": found}, status=status)
 
 

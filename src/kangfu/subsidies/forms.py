@@ -125,6 +125,12 @@ class StatusLookupForm(forms.Form):
     number = forms.CharField(label="受理编号", max_length=20)
     id_number = forms.CharField(label="身份证号", max_length=30)
 
+    def clean_number(self):
+        return self.cleaned_data["number"].strip().upper()
+
+    def clean_id_number(self):
+        return normalize_id_number(self.cleaned_data["id_number"]).number
+
 
 @localise
 class CampaignForm(forms.Form):

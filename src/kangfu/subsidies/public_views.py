@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
-from kangfu.core.ids import normalize_id_number
 from kangfu.people.services import id_hash
 from kangfu.subsidies.forms import StatusLookupForm
 from kangfu.subsidies.models import Application, BankStatus, PayrollLine, PayrollStatus
@@ -47,25 +45,19 @@ def status(request):
     if request.method == "POST":
         code = 400
         if form.is_valid():
-            try:
-                number = normalize_id_number(form.cleaned_data["id_number"]).number
-            except ValidationError as exc:
-                form.add_error("id_number", exc)
+            found = Application.objects.filter(
+                number=form.cleaned_data["number"],
+                person__id_number_hash=id_hash(form.cleaned_data["id_number"]),
+            ).first()
+            code = 200 if found else 404
+            if found is None:
+                form.add_error(None, "没有找到与该受理编号和身份证号相符的申请。")
             else:
-                found = Application.objects.filter(
-                    number=form.cleaned_data["number"].strip().upper(), person__id_number_hash=id_hash(number)
-                ).first()
-                code = 200 if found else 404
-                if found is None:
-                    form.add_error(None, "没有找到与该受理编号和身份证号相符的申请。")
-                else:
-                    payments = list(
-                        PayrollLine.objects.filter(
-                            grant__application=found, payroll__status=PayrollStatus.LOCKED
-                        )
-                        .values("payroll__month", "kind", "bank_status")
-                        .order_by("-payroll__month")
-                    )
+                payments = list(
+                    PayrollLine.objects.filter(grant__application=found, payroll__status=PayrollStatus.LOCKED)
+                    .values("payroll__month", "kind", "bank_status")
+                    .order_by("-payroll__month")
+                )
     context = {"form": form, "app": found, "payments": payments, "paid": BankStatus.PAID}
     if found is not None:
         context["steps"] = found.steps.all()
