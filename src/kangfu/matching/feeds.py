@@ -1,4 +1,4 @@
-"""Reading feed files as other departments send them.
+"""Reading feed files as other departments send them (through `core.spreadsheets`).
 
 CSV in UTF-8 (with or without BOM) or GBK, or XLSX; a title or blank rows above the header; columns in
 any order and named as the source names them; merged cells (a value spread over several rows); IDs in
@@ -9,135 +9,30 @@ import is confirmed.
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import PurePath
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
 from kangfu.core.ids import normalize_id_number
-from kangfu.core.uploads import decode_text
+from kangfu.core.spreadsheets import Parsed, iter_chunks, parse_date, read_rows
+from kangfu.core.spreadsheets import parse as parse_rows
 
-NO_HEADER = "没有找到表头：文件前 10 行中没有与数据来源的列对应相符的一行（需要：{headers}）。"
-UNREADABLE = "无法读取该文件：请上传 CSV 或 XLSX 文件。"
 NEEDS_PERSON = "缺少身份证号，也没有姓名和出生日期，无法对应到人。"
 BAD_DATE = "{label}“{value}”不是可识别的日期。"
 MISSING = "缺少{label}。"
 BAD_NUMBER = "{label}“{value}”不是数字。"
 
-_DATE_PATTERNS = [
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-]
-EXCEL_EPOCH = dt.date(1899, 12, 30)
-
-
-def parse_date(value: Any) -> dt.date | None:
-    """A date from whatever a spreadsheet or a clerk wrote; None for an empty cell."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, int | float) and 1 < value < 80000:  # an Excel serial day number
-        return EXCEL_EPOCH + dt.timedelta(days=int(value))
-    text = str(value).strip()
-    for pattern in _DATE_PATTERNS:
-        match = pattern.match(text)
-        if match:
-            try:
-                return dt.date(int(match[1]), int(match[2]), int(match[3]))
-            except ValueError:
-                break
-    raise ValueError(text)
-
-
-def _clean_header(value: Any) -> str:
-    return re.sub(r"\s+", "", str(value or ""))
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-def read_rows(raw: bytes, file_name: str) -> list[tuple[int, list[Any]]]:
-    """(line number, cells) for every row of the file, as the user sees the line numbers."""
-    suffix = PurePath(file_name).suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_rows(raw)
-    if suffix in (".csv", ".txt"):
-        text = decode_text(raw)
-        return [(n, [_cell(c) for c in row]) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
-    raise ValidationError(UNREADABLE)
-
-
-def _xlsx_rows(raw: bytes) -> list[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
-
-    try:
-        # data_only: a formula cell gives the value Excel computed, not the formula.
-        book = load_workbook(io.BytesIO(raw), data_only=True)
-    except Exception as exc:
-        raise ValidationError(UNREADABLE) from exc
-    sheet = book.worksheets[0]
-    merged = {}
-    for cells in sheet.merged_cells.ranges:
-        top_left = sheet.cell(row=cells.min_row, column=cells.min_col).value
-        for row in range(cells.min_row, cells.max_row + 1):
-            for col in range(cells.min_col, cells.max_col + 1):
-                merged[(row, col)] = top_left
-    rows = []
-    for row in sheet.iter_rows():
-        values = [_cell(merged.get((c.row, c.column), c.value)) for c in row]
-        rows.append((row[0].row if row else len(rows) + 1, values))
-    return rows
-
-
-@dataclass
-class Parsed:
-    """The valid records of a feed and the reasons for every line left out."""
-
-    records: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    total: int = 0
+__all__ = ["Parsed", "iter_chunks", "parse", "parse_date", "read_rows"]
 
 
 def parse(
     raw: bytes, file_name: str, *, mapping: dict[str, str], required: list[str], labels: dict[str, str]
 ) -> Parsed:
-    rows = read_rows(raw, file_name)
-    wanted = {_clean_header(h): f for f, h in mapping.items()}
-    header_at, columns = None, {}
-    for index, (_line, cells) in enumerate(rows[:10]):
-        found = {i: wanted[_clean_header(c)] for i, c in enumerate(cells) if _clean_header(c) in wanted}
-        if len(found) >= max(1, (len(wanted) + 1) // 2):
-            header_at, columns = index, found
-            break
-    if header_at is None:
-        raise ValidationError(NO_HEADER.format(headers="、".join(mapping.values())))
-    parsed = Parsed()
-    for line, cells in rows[header_at + 1 :]:
-        if not any(c not in (None, "") for c in cells):
-            continue  # blank lines are not lines
-        parsed.total += 1
-        values = {f: cells[i] if i < len(cells) else None for i, f in columns.items()}
-        try:
-            parsed.records.append({"line": line, **_record(values, required, labels)})
-        except ValueError as exc:
-            parsed.errors.append((line, str(exc)))
-    return parsed
+    return parse_rows(
+        raw, file_name, mapping=mapping, record=partial(_record, required=required, labels=labels)
+    )
 
 
 def _record(values: dict[str, Any], required: list[str], labels: dict[str, str]) -> dict[str, Any]:
@@ -178,8 +73,3 @@ def _record(values: dict[str, Any], required: list[str], labels: dict[str, str])
     if problems:
         raise ValueError("；".join(problems))
     return out
-
-
-def iter_chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
