@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "ninja",
     "kangfu.core",
     "kangfu.people",
+    "kangfu.rehab",
     "kangfu.subsidies",
     "kangfu.matching",
     "kangfu.devices",

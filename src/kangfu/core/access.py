@@ -36,6 +36,9 @@ class RolePolicy:
     subsidy_step: str = ""  # the approval step of 两项补贴 this role takes: community / street / district
     runs_payroll: bool = False
     sets_standards: bool = False
+    rehab_intake: bool = False  # 精康: receive applications and rosters, register, refer to institutions
+    runs_rehab: bool = False  # 精康: the cases of the user's own institution (and what is shared with it)
+    reads_rehab_stats: bool = False  # 精康: counts for the jurisdiction, never clinical content
 
 
 POLICIES: dict[str, RolePolicy] = {
@@ -46,6 +49,8 @@ POLICIES: dict[str, RolePolicy] = {
         exports_people=True,
         reads_device_stats=True,
         sets_standards=True,
+        rehab_intake=True,
+        reads_rehab_stats=True,
     ),
     Role.DISTRICT_ADMIN: RolePolicy(
         reads_people=True,
@@ -55,15 +60,24 @@ POLICIES: dict[str, RolePolicy] = {
         reads_device_stats=True,
         subsidy_step="district",
         runs_payroll=True,
+        rehab_intake=True,
+        reads_rehab_stats=True,
     ),
     Role.STREET_OFFICER: RolePolicy(
-        reads_people=True, writes_people=True, reveals=True, exports_people=True, subsidy_step="street"
+        reads_people=True,
+        writes_people=True,
+        reveals=True,
+        exports_people=True,
+        subsidy_step="street",
+        rehab_intake=True,
     ),
     Role.COMMUNITY_WORKER: RolePolicy(
-        reads_people=True, writes_people=True, reveals=True, subsidy_step="community"
+        reads_people=True, writes_people=True, reveals=True, subsidy_step="community", rehab_intake=True
     ),
-    Role.REHAB_WORKER: RolePolicy(reads_people=True, writes_people=True, reads_clinical=True),
-    Role.PSYCHIATRIST: RolePolicy(reads_people=True, reads_clinical=True),
+    Role.REHAB_WORKER: RolePolicy(
+        reads_people=True, writes_people=True, reads_clinical=True, runs_rehab=True
+    ),
+    Role.PSYCHIATRIST: RolePolicy(reads_people=True, reads_clinical=True, runs_rehab=True),
     Role.DEVICE_CLERK: RolePolicy(
         reads_people=True, writes_people=True, runs_devices=True, reads_device_stats=True
     ),
@@ -183,3 +197,49 @@ def area_q(user: User, *, city: str = "", district: str = "", street: str = "", 
     # No column at this level: compare the code prefix of the finest column there is.
     finest = community or street or district or city
     return Q(**{f"{finest.removesuffix('_id')}__code__startswith": region.code[:digits]})
+
+
+# ------------------------------------------------------------------ 精康 (clinical data)
+
+_REHAB_HOMES = (OrganisationKind.REHAB_INSTITUTION, OrganisationKind.PSYCHIATRIC_HOSPITAL)
+
+
+def rehab_home(user: User) -> Organisation | None:
+    """The institution whose cases a rehab or clinical user works on: their own institution or
+    hospital, or the institution a service site belongs to."""
+    org = user.organisation if user.is_authenticated else None
+    if org is None or not policy(user).runs_rehab:
+        return None
+    if org.kind == OrganisationKind.REHAB_SITE and org.parent_id:
+        return org.parent
+    return org if org.kind in _REHAB_HOMES else None
+
+
+def rehab_org_ids(user: User) -> list[int]:
+    """The institution and its service sites: the organisations whose cases the user serves."""
+    home = rehab_home(user)
+    if home is None:
+        return []
+    return [home.pk, *home.branches.values_list("pk", flat=True)]
+
+
+def case_q(user: User, *, prefix: str = "") -> Q:
+    """Cases (and rows hanging off a case through `prefix`) that the user's institution serves.
+    Clinical content needs this or an accepted referral or an emergency access on top of it; a
+    civil-affairs role never matches here, whatever its jurisdiction."""
+    if not policy(user).reads_clinical:
+        return Q(pk__in=[])
+    ids = rehab_org_ids(user)
+    return Q(**{f"{prefix}institution_id__in": ids}) if ids else Q(pk__in=[])
+
+
+def district_q(user: User, *, field: str = "district") -> Q:
+    """Rows placed by a district column, for counts in the user's jurisdiction."""
+    region = user.jurisdiction if user.is_authenticated else None
+    if region is None:
+        return Q(pk__in=[])
+    level = RegionLevel(region.level)
+    if level in (RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY):
+        return Q(**{f"{field}_id": region.ancestor(RegionLevel.DISTRICT)})
+    digits = LEVEL_DIGITS[level]
+    return Q(**{f"{field}_id__startswith": region.code[:digits]})

@@ -4,7 +4,7 @@ reached only through the scoped pages and API."""
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from kangfu.core.models import ApiToken, AuditEntry, Organisation, Region, User
+from kangfu.core.models import ApiToken, AuditEntry, CalendarDay, Organisation, Region, User
 
 
 @admin.register(Region)
@@ -58,3 +58,10 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    list_display = ["day", "name", "is_workday"]
+    list_filter = ["is_workday"]
+    date_hierarchy = "day"

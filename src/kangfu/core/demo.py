@@ -57,6 +57,9 @@ def ensure_organisations(*, community_code: str) -> dict[str, Organisation]:
     orgs["rehab"] = rehab
     _org("天津建发医院康复站点", OrganisationKind.REHAB_SITE, "120111101000", parent=rehab)
     _org("赤龙南街社区卫生服务中心康复站点", OrganisationKind.REHAB_SITE, "120111003000", parent=rehab)
+    orgs["beichen_rehab"] = _org(
+        "北辰区精神障碍社区康复服务中心", OrganisationKind.REHAB_INSTITUTION, BEICHEN
+    )
     orgs["anding"] = _org("天津市安定医院", OrganisationKind.PSYCHIATRIC_HOSPITAL, HEXI)
     _org("北辰安津医院", OrganisationKind.PSYCHIATRIC_HOSPITAL, BEICHEN)
     centre = _org(
@@ -94,9 +97,27 @@ def demo_accounts(community_code: str) -> list[DemoAccount]:
         DemoAccount(
             "shequ", "社区网格员", Role.COMMUNITY_WORKER, "community", community_code, "大营门街道的一个社区"
         ),
-        DemoAccount("xiqing.rehab", "西青康复中心 社工", Role.REHAB_WORKER, "rehab", XIQING, "西青区"),
         DemoAccount(
-            "anding.doctor", "安定医院 医师", Role.PSYCHIATRIST, "anding", TIANJIN_CITY, "全市，只读"
+            "xiqing.admin",
+            "西青区民政局 管理员",
+            Role.DISTRICT_ADMIN,
+            XIQING,
+            XIQING,
+            "西青区；精康受理和转介",
+        ),
+        DemoAccount(
+            "xiqing.rehab", "西青康复中心 社工", Role.REHAB_WORKER, "rehab", XIQING, "西青区；精康个案"
+        ),
+        DemoAccount(
+            "beichen.rehab",
+            "北辰康复中心 社工",
+            Role.REHAB_WORKER,
+            "beichen_rehab",
+            BEICHEN,
+            "北辰区（看不到西青的个案）",
+        ),
+        DemoAccount(
+            "anding.doctor", "安定医院 医师", Role.PSYCHIATRIST, "anding", TIANJIN_CITY, "医院转介；紧急查阅"
         ),
         DemoAccount("wuqing.fuju", "武清辅具中心 业务员", Role.DEVICE_CLERK, "devices", WUQING, "武清区"),
         DemoAccount("shenji", "市民政局 审计员", Role.AUDITOR, "city", TIANJIN_CITY, "只看审计日志"),

@@ -248,3 +248,19 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("审计记录只能追加，不能删除。")
+
+
+class CalendarDay(models.Model):
+    """An exception to the Monday–Friday working week: a public holiday, or a weekend day worked in
+    exchange (调休). Deadlines counted in working days read this table."""
+
+    day = models.DateField("日期", unique=True)
+    is_workday = models.BooleanField("调休上班", default=False)
+    name = models.CharField("名称", max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "节假日与调休"
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}"

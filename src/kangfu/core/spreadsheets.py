@@ -113,15 +113,16 @@ def parse(
     """Find the header row by `mapping` (field → column title) and turn every non-blank line after
     it into a record with `record`, which raises ValueError with the line's problems."""
     rows = read_rows(raw, file_name)
-    wanted = {_clean_header(h): f for f, h in mapping.items()}
+    # A title may have aliases, "身份证号|公民身份号码": senders name the same column differently.
+    wanted = {_clean_header(alias): f for f, h in mapping.items() for alias in h.split("|")}
     header_at, columns = None, {}
     for index, (_line, cells) in enumerate(rows[:10]):
         found = {i: wanted[_clean_header(c)] for i, c in enumerate(cells) if _clean_header(c) in wanted}
-        if len(found) >= max(1, (len(wanted) + 1) // 2):
+        if len(set(found.values())) >= max(1, (len(mapping) + 1) // 2):
             header_at, columns = index, found
             break
     if header_at is None:
-        raise ValidationError(NO_HEADER.format(headers="、".join(mapping.values())))
+        raise ValidationError(NO_HEADER.format(headers="、".join(h.split("|")[0] for h in mapping.values())))
     parsed = Parsed()
     for line, cells in rows[header_at + 1 :]:
         if not any(c not in (None, "") for c in cells):

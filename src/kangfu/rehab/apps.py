@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _load_scales(sender, **kwargs) -> None:
+    from kangfu.rehab import scales
+
+    scales.load()
+
+
+class RehabConfig(AppConfig):
+    name = "kangfu.rehab"
+    label = "rehab"
+    verbose_name = "精康融合行动"
+
+    def ready(self) -> None:
+        from kangfu.people import tabs
+        from kangfu.rehab.selectors import person_tab_context
+
+        tabs.register(tabs.PersonTab("rehab", "rehab/partials/person_tab.html", person_tab_context))
+        # The scale files are part of the release: every migrate brings the database up to them.
+        post_migrate.connect(_load_scales, sender=self, dispatch_uid="rehab_load_scales")

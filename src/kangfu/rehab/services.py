@@ -1,0 +1,1523 @@
+"""Every write of 精康. One service, one transaction, one audit row (or more), counters kept in step.
+
+Status moves are conditional updates (the status must still be what the service expects), so a double
+click or two workers acting on one case at once cannot both succeed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from kangfu.core import access, audit
+from kangfu.core.models import AuditAction, Organisation, OrganisationKind, RegionLevel, User
+from kangfu.core.workdays import add_working_days
+from kangfu.people.models import Person
+from kangfu.rehab import scales
+from kangfu.rehab.models import (
+    OPEN_APPLICATION_STATES,
+    OPEN_CASE_STATES,
+    SERVED_STATES,
+    Activity,
+    ActivityForm,
+    ActivityPhoto,
+    Application,
+    ApplicationState,
+    Assessment,
+    Attendance,
+    Case,
+    CaseEvent,
+    CaseOutcome,
+    CaseStatus,
+    DischargeReason,
+    EmergencyAccess,
+    EmploymentType,
+    FollowUp,
+    InstitutionProfile,
+    Intake,
+    MonthlyCount,
+    Placement,
+    PlacementOutcome,
+    Plan,
+    PlanGoal,
+    PlanService,
+    Scale,
+    ScreeningContact,
+    SharePart,
+    Stability,
+    StaffMember,
+    Training,
+    Transfer,
+    TransferKind,
+    TransferState,
+    month_start,
+)
+
+CHECK_DAYS = getattr(settings, "KANGFU_REHAB_CHECK_DAYS", 5)
+REFER_DAYS = getattr(settings, "KANGFU_REHAB_REFER_DAYS", 5)
+EMERGENCY_HOURS = 4
+
+ALREADY_APPLIED = "{name}已有未办结的精康服务申请（{source}，{day} 收到），无需重复登记。"
+ALREADY_SERVED = "{name}正在“{institution}”接受精康服务，无需重复申请。"
+STATE_CHANGED = "该事项的状态已经改变（可能已被他人处理），请刷新后再试。"
+NOT_AN_INSTITUTION = "“{name}”不是在用的精神障碍社区康复机构。"
+INSTITUTION_OUTSIDE = "“{name}”不在您的管辖范围内。"
+SECOND_OPEN_CASE = "{name}在“{institution}”已有未结案的服务档案，不能重复建档。"
+NOT_YOUR_CASE = "该档案不属于您的机构。"
+NOT_SCREENED = "须先完成筛查并判定适合社区康复，才能登记建档。"
+NEEDS_RIGHTS = "须先告知本人和监护人服务内容、权益和义务，并填写告知日期。"
+NEEDS_AGREEMENT = "须签订社区康复服务协议，并填写签订日期和签署人。"
+NEEDS_GUARDIAN = "由监护人签署时，须填写监护人姓名。"
+DECLINE_NEEDS_REASON = "判定不纳入时，须选择原因。"
+NOT_SERVED = "该人员目前不在服务中（{status}），不能登记。"
+FUTURE = "日期不能晚于今天。"
+BEFORE_ENROLMENT = "日期不能早于建档日期 {day}。"
+WRONG_STATUS = "当前状态为“{status}”，不能进行此操作。"
+REVIEW_BEFORE_START = "复评日期应晚于计划开始日期。"
+PLAN_NEEDS_GOALS = "康复计划至少要有一个目标和一项服务。"
+UNKNOWN_SCALE = "没有这个量表。"
+ALREADY_AMENDED = "该评估已被更正过，请在最新的记录上更正。"
+AMEND_NEEDS_REASON = "更正评估须说明原因。"
+NOT_ENROLLED_HERE = "以下人员未在本机构建档或不在服务中，不能登记出勤：{names}。"
+INDIVIDUAL_ONE = "个案服务只能有一名服务对象。"
+NO_PATIENTS = "请至少登记一名参加的患者。"
+FAMILY_NEEDS_PATIENT = "家属须对应一名在本机构建档的患者。"
+NEXT_TOO_LATE = "按随访规定，病情{stability}时下次随访不得晚于 {latest}。"
+NEXT_NOT_AFTER = "下次随访日期应晚于本次随访日期。"
+TRANSFER_TO_SELF = "不能转介给本机构。"
+TRANSFER_WRONG_KIND = "“{kind}”应转给{target}。"
+TRANSFER_OPEN = "已有一条发给“{org}”的待接收转介。"
+TRANSFER_NEEDS_EMPLOYMENT = "转介就业须选择就业类型。"
+TRANSFER_NOT_RECEIVER = "只有接收机构能答复该转介。"
+TRANSFER_NOT_SENDER = "只有转出机构能撤回或记录用人单位的答复。"
+DECLINE_TRANSFER_REASON = "拒绝转介须说明原因。"
+EMERGENCY_REASON = "请写明紧急查阅的理由（至少 10 个字）。"
+EMERGENCY_NOT_CLINICAL = "只有康复和临床人员能紧急查阅。"
+NOT_REHAB_STAFF = "您不是康复机构或医疗机构的工作人员。"
+PLACEMENT_DATES = "结束日期不能早于上岗日期。"
+NEGATIVE = "金额不能为负数。"
+TRAINING_HOURS = "学时应大于 0。"
+
+_HOME_KINDS = (OrganisationKind.REHAB_INSTITUTION, OrganisationKind.PSYCHIATRIC_HOSPITAL)
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+def _not_future(day: dt.date, field_name: str = "") -> None:
+    if day > _today():
+        raise ValidationError({field_name: FUTURE} if field_name else FUTURE)
+
+
+def _district_of(org: Organisation) -> str:
+    return org.region.ancestor(RegionLevel.DISTRICT)
+
+
+def count(
+    *, institution_id: int, district_id: str, day: dt.date, measure: str, key: str = "", n: int = 1
+) -> None:
+    """Add `n` to a monthly counter, creating it if need be; safe under concurrent writers."""
+    if n == 0:
+        return
+    month = month_start(day)
+    MonthlyCount.objects.bulk_create(
+        [
+            MonthlyCount(
+                institution_id=institution_id, district_id=district_id, month=month, measure=measure, key=key
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    MonthlyCount.objects.filter(institution_id=institution_id, month=month, measure=measure, key=key).update(
+        n=F("n") + n
+    )
+
+
+def _case_count(case: Case, day: dt.date, measure: str, key: str = "", n: int = 1) -> None:
+    count(
+        institution_id=case.institution_id,
+        district_id=case.district_id,
+        day=day,
+        measure=measure,
+        key=key,
+        n=n,
+    )
+
+
+# ------------------------------------------------------------------ who may act
+
+
+def require_home(actor: User) -> Organisation:
+    access.require(actor, "runs_rehab")
+    home = access.rehab_home(actor)
+    if home is None:
+        raise PermissionDenied(NOT_REHAB_STAFF)
+    return home
+
+
+def require_own_case(actor: User, case: Case) -> None:
+    require_home(actor)
+    if case.institution_id not in access.rehab_org_ids(actor):
+        raise PermissionDenied(NOT_YOUR_CASE)
+
+
+def _advance(model, pk: int, *, expected: Iterable[str], field_name: str = "status", **updates) -> None:
+    changed = model.objects.filter(pk=pk, **{f"{field_name}__in": list(expected)}).update(**updates)
+    if changed != 1:
+        raise ValidationError(STATE_CHANGED, code="stale")
+
+
+def _event(case: Case, status: str, on: dt.date, actor: User | None, reason: str = "") -> None:
+    CaseEvent.objects.create(case=case, status=status, on=on, reason=reason[:300], by=actor)
+
+
+# ------------------------------------------------------------------ applications (civil affairs)
+
+
+def open_business(person: Person) -> None:
+    """Refuse a second way in for someone already applying or being served."""
+    pending = Application.objects.filter(person=person, state__in=OPEN_APPLICATION_STATES).first()
+    if pending is not None:
+        raise ValidationError(
+            ALREADY_APPLIED.format(
+                name=person.name, source=pending.get_source_display(), day=pending.received_on.isoformat()
+            ),
+            code="duplicate",
+        )
+    case = (
+        Case.objects.filter(person=person, status__in=OPEN_CASE_STATES).select_related("institution").first()
+    )
+    if case is not None:
+        raise ValidationError(
+            ALREADY_SERVED.format(name=person.name, institution=case.institution.name), code="duplicate"
+        )
+
+
+@dataclass
+class ApplicationData:
+    source: str
+    received_on: dt.date
+    applicant_name: str = ""
+    applicant_org: str = ""
+    applicant_phone: str = ""
+    reason: str = ""
+
+
+def application_create(*, actor: User, person: Person, data: ApplicationData) -> Application:
+    if not (access.policy(actor).rehab_intake or access.policy(actor).runs_rehab):
+        raise PermissionDenied(access.NOT_ALLOWED)
+    _not_future(data.received_on, "received_on")
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        open_business(person)
+        application = Application.objects.create(
+            person=person,
+            district_id=person.district_id,
+            source=data.source,
+            applicant_name=data.applicant_name,
+            applicant_org=data.applicant_org,
+            applicant_phone=data.applicant_phone,
+            reason=data.reason,
+            received_on=data.received_on,
+            check_due=add_working_days(data.received_on, CHECK_DAYS),
+            created_by=actor,
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=application,
+            person_id=person.pk,
+            summary=f"受理精康服务申请（{application.get_source_display()}）",
+        )
+    return application
+
+
+def _require_intake(actor: User, application: Application) -> None:
+    access.require(actor, "rehab_intake")
+    access.get_in_scope(Application.objects.all(), actor, prefix="person__", pk=application.pk)
+
+
+def application_register(*, actor: User, application: Application, on: dt.date | None = None) -> Application:
+    """初核登记: the application is checked and registered; the referral clock starts."""
+    _require_intake(actor, application)
+    on = on or _today()
+    _not_future(on)
+    with transaction.atomic():
+        _advance(
+            Application,
+            application.pk,
+            expected=[ApplicationState.RECEIVED],
+            field_name="state",
+            state=ApplicationState.REGISTERED,
+            registered_on=on,
+            refer_due=add_working_days(on, REFER_DAYS),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=application,
+            person_id=application.person_id,
+            summary="精康申请初核登记",
+        )
+    application.refresh_from_db()
+    return application
+
+
+def application_reject(*, actor: User, application: Application, reason: str) -> Application:
+    _require_intake(actor, application)
+    if not reason.strip():
+        raise ValidationError({"reason": "请说明初核不符的原因。"})
+    with transaction.atomic():
+        _advance(
+            Application,
+            application.pk,
+            expected=OPEN_APPLICATION_STATES,
+            field_name="state",
+            state=ApplicationState.REJECTED,
+            state_note=reason[:200],
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=application,
+            person_id=application.person_id,
+            summary=f"精康申请初核不符：{reason}",
+        )
+    application.refresh_from_db()
+    return application
+
+
+def _check_institution(actor: User, institution: Organisation) -> None:
+    if institution.kind != OrganisationKind.REHAB_INSTITUTION or not institution.is_active:
+        raise ValidationError({"institution": NOT_AN_INSTITUTION.format(name=institution.name)})
+    if not access.region_in_jurisdiction(actor, institution.region_id) and not access.region_in_jurisdiction(
+        actor, _district_of(institution)
+    ):
+        # A street officer refers to the district's institutions, which lie outside the street.
+        region = actor.jurisdiction
+        if region is None or _district_of(institution) != region.ancestor(RegionLevel.DISTRICT):
+            raise ValidationError({"institution": INSTITUTION_OUTSIDE.format(name=institution.name)})
+
+
+def _open_case(
+    *, person: Person, institution: Organisation, on: dt.date, actor: User | None, application=None
+) -> Case:
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                person=person,
+                institution=institution,
+                district_id=_district_of(institution),
+                application=application,
+                referred_on=on,
+            )
+    except IntegrityError:
+        raise ValidationError(
+            SECOND_OPEN_CASE.format(name=person.name, institution=institution.name), code="duplicate"
+        ) from None
+    _event(case, CaseStatus.REFERRED, on, actor)
+    _case_count(case, on, "referred")
+    return case
+
+
+def application_refer(
+    *, actor: User, application: Application, institution: Organisation, on: dt.date | None = None
+) -> Case:
+    """康复转介: send a registered application to an institution, which opens a case to screen."""
+    _require_intake(actor, application)
+    _check_institution(actor, institution)
+    on = on or _today()
+    _not_future(on)
+    with transaction.atomic():
+        _advance(
+            Application,
+            application.pk,
+            expected=[ApplicationState.REGISTERED],
+            field_name="state",
+            state=ApplicationState.REFERRED,
+            referred_on=on,
+            institution=institution,
+        )
+        case = _open_case(
+            person=application.person, institution=institution, on=on, actor=actor, application=application
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=application,
+            person_id=application.person_id,
+            summary=f"精康申请转介至{institution.name}",
+        )
+    return case
+
+
+def applications_refer(*, actor: User, ids: list[int], institution: Organisation) -> int:
+    """Refer many registered applications at once (a roster shared out among institutions)."""
+    referred = 0
+    with transaction.atomic():
+        for application in Application.objects.filter(
+            pk__in=ids, state=ApplicationState.REGISTERED
+        ).select_related("person"):
+            application_refer(actor=actor, application=application, institution=institution)
+            referred += 1
+    return referred
+
+
+# ------------------------------------------------------------------ screening and enrolment
+
+
+@dataclass
+class ContactData:
+    contacted_on: dt.date
+    mode: str
+    reached: bool = True
+    person_willing: bool | None = None
+    guardian_willing: bool | None = None
+    note: str = ""
+
+
+def screening_contact(*, actor: User, case: Case, data: ContactData) -> ScreeningContact:
+    require_own_case(actor, case)
+    if case.status not in (CaseStatus.REFERRED, CaseStatus.SCREENED):
+        raise ValidationError(WRONG_STATUS.format(status=case.get_status_display()))
+    _not_future(data.contacted_on, "contacted_on")
+    with transaction.atomic():
+        contact = ScreeningContact.objects.create(case=case, by=actor, **data.__dict__)
+        audit.record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=contact,
+            person_id=case.person_id,
+            summary="精康筛查联系",
+        )
+    return contact
+
+
+def screening_decide(
+    *, actor: User, case: Case, eligible: bool, on: dt.date, note: str = "", decline_reason: str = ""
+) -> Case:
+    require_own_case(actor, case)
+    _not_future(on)
+    if not eligible and not decline_reason:
+        raise ValidationError({"decline_reason": DECLINE_NEEDS_REASON})
+    status = CaseStatus.SCREENED if eligible else CaseStatus.DECLINED
+    with transaction.atomic():
+        _advance(
+            Case,
+            case.pk,
+            expected=[CaseStatus.REFERRED],
+            status=status,
+            eligible=eligible,
+            screened_on=on,
+            screening_note=note[:300],
+            decline_reason="" if eligible else decline_reason,
+            version=F("version") + 1,
+        )
+        case.refresh_from_db()
+        _event(case, status, on, actor, note or case.get_decline_reason_display())
+        _case_count(case, on, "screened")
+        if not eligible:
+            _case_count(case, on, "declined", decline_reason)
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=case,
+            person_id=case.person_id,
+            summary="筛查结论：适合社区康复"
+            if eligible
+            else f"筛查结论：不纳入（{case.get_decline_reason_display()}）",
+        )
+    return case
+
+
+REGISTRATION_FIELDS = [
+    "diagnosis",
+    "diagnosis_code",
+    "onset_year",
+    "hospitalisations",
+    "medication",
+    "treating_hospital",
+    "living_arrangement",
+    "education",
+    "marital_status",
+    "employment",
+    "economic_status",
+]
+
+
+@dataclass
+class EnrolmentData:
+    enrolled_on: dt.date
+    worker: User | None
+    rights_explained_on: dt.date | None
+    agreement_signed_on: dt.date | None
+    agreement_signer: str  # patient / guardian / both
+    agreement_guardian: str = ""
+    site: Organisation | None = None
+    agreement_scan: Any = None
+    registration: dict[str, Any] = field(default_factory=dict)
+
+
+def case_enrol(*, actor: User, case: Case, data: EnrolmentData) -> Case:
+    """登记建档: the registration form, the rights explained, the agreement signed."""
+    require_own_case(actor, case)
+    errors: dict[str, str] = {}
+    if case.status != CaseStatus.SCREENED or not case.eligible:
+        raise ValidationError(NOT_SCREENED)
+    if data.rights_explained_on is None:
+        errors["rights_explained_on"] = NEEDS_RIGHTS
+    if data.agreement_signed_on is None or data.agreement_signer not in ("patient", "guardian", "both"):
+        errors["agreement_signed_on"] = NEEDS_AGREEMENT
+    if data.agreement_signer in ("guardian", "both") and not data.agreement_guardian.strip():
+        errors["agreement_guardian"] = NEEDS_GUARDIAN
+    for key in ("enrolled_on", "rights_explained_on", "agreement_signed_on"):
+        value = getattr(data, key)
+        if value is not None and value > _today():
+            errors[key] = FUTURE
+    if data.site is not None and data.site.pk not in access.rehab_org_ids(actor):
+        errors["site"] = "服务站点须是本机构的站点。"
+    if data.worker is not None and access.rehab_home(data.worker) != access.rehab_home(actor):
+        errors["worker"] = "责任社工须是本机构的工作人员。"
+    if errors:
+        raise ValidationError(errors)
+    registration = {k: v for k, v in data.registration.items() if k in REGISTRATION_FIELDS}
+    with transaction.atomic():
+        _advance(
+            Case,
+            case.pk,
+            expected=[CaseStatus.SCREENED],
+            status=CaseStatus.ENROLLED,
+            enrolled_on=data.enrolled_on,
+            site=data.site,
+            worker=data.worker or actor,
+            rights_explained_on=data.rights_explained_on,
+            agreement_signed_on=data.agreement_signed_on,
+            agreement_signer=data.agreement_signer,
+            agreement_guardian=data.agreement_guardian.strip(),
+            next_follow_up_on=data.enrolled_on + dt.timedelta(days=14),
+            version=F("version") + 1,
+            **registration,
+        )
+        case.refresh_from_db()
+        if data.agreement_scan is not None:
+            case.agreement_scan.save(data.agreement_scan.name, data.agreement_scan, save=True)
+        _event(case, CaseStatus.ENROLLED, data.enrolled_on, actor, "签订服务协议")
+        _case_count(case, data.enrolled_on, "enrolled")
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=case,
+            person_id=case.person_id,
+            summary="精康登记建档，签订服务协议",
+        )
+    return case
+
+
+def agreement_upload(*, actor: User, case: Case, scan) -> Case:
+    require_own_case(actor, case)
+    if case.agreement_signed_on is None:
+        raise ValidationError(NEEDS_AGREEMENT)
+    with transaction.atomic():
+        case.agreement_scan.save(scan.name, scan, save=False)
+        Case.objects.filter(pk=case.pk).update(agreement_scan=case.agreement_scan.name)
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=case,
+            person_id=case.person_id,
+            summary="上传服务协议扫描件",
+        )
+    return case
+
+
+def registration_update(*, actor: User, case: Case, values: dict[str, Any], expected_version: int) -> Case:
+    require_own_case(actor, case)
+    values = {k: v for k, v in values.items() if k in REGISTRATION_FIELDS}
+    with transaction.atomic():
+        before = audit.snapshot(case, REGISTRATION_FIELDS)
+        changed = Case.objects.filter(pk=case.pk, version=expected_version).update(
+            version=F("version") + 1, **values
+        )
+        if changed != 1:
+            raise ValidationError(STATE_CHANGED, code="stale")
+        case.refresh_from_db()
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=case,
+            person_id=case.person_id,
+            summary="修改基本情况登记表",
+            changes=audit.diff(before, audit.snapshot(case, REGISTRATION_FIELDS)),
+        )
+    return case
+
+
+INTAKE_FIELDS = [
+    "interviewed_on",
+    "mental_health",
+    "physical_health",
+    "family_structure",
+    "living_environment",
+    "growth_history",
+    "interests",
+    "guardian_view",
+]
+
+
+def intake_save(*, actor: User, case: Case, values: dict[str, Any]) -> Intake:
+    require_own_case(actor, case)
+    if case.status not in SERVED_STATES:
+        raise ValidationError(NOT_SERVED.format(status=case.get_status_display()))
+    _not_future(values["interviewed_on"], "interviewed_on")
+    values = {k: values[k] for k in INTAKE_FIELDS if k in values}
+    with transaction.atomic():
+        intake, created = Intake.objects.update_or_create(
+            case=case, defaults={**values, "by": actor, "updated_at": timezone.now()}
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CREATE if created else AuditAction.UPDATE,
+            obj=intake,
+            person_id=case.person_id,
+            summary="入组面谈记录",
+        )
+    return intake
+
+
+def case_suspend(*, actor: User, case: Case, on: dt.date, reason: str) -> Case:
+    require_own_case(actor, case)
+    _not_future(on)
+    if not reason.strip():
+        raise ValidationError({"reason": "请说明暂停的原因。"})
+    with transaction.atomic():
+        _advance(
+            Case,
+            case.pk,
+            expected=[CaseStatus.ENROLLED, CaseStatus.ACTIVE],
+            status=CaseStatus.SUSPENDED,
+            suspended_on=on,
+            status_note=reason[:300],
+            version=F("version") + 1,
+        )
+        case.refresh_from_db()
+        _event(case, CaseStatus.SUSPENDED, on, actor, reason)
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=case,
+            person_id=case.person_id,
+            summary=f"暂停服务：{reason}",
+        )
+    return case
+
+
+def case_resume(*, actor: User, case: Case, on: dt.date) -> Case:
+    require_own_case(actor, case)
+    _not_future(on)
+    with transaction.atomic():
+        _advance(
+            Case,
+            case.pk,
+            expected=[CaseStatus.SUSPENDED],
+            status=CaseStatus.ACTIVE,
+            suspended_on=None,
+            status_note="",
+            version=F("version") + 1,
+        )
+        case.refresh_from_db()
+        _event(case, CaseStatus.ACTIVE, on, actor, "恢复服务")
+        audit.record(
+            actor=actor, action=AuditAction.UPDATE, obj=case, person_id=case.person_id, summary="恢复服务"
+        )
+    return case
+
+
+def case_discharge(*, actor: User | None, case: Case, on: dt.date, reason: str, note: str = "") -> Case:
+    """结案. `actor` None is the system acting on a registry event (death, move) it was told of."""
+    if actor is not None:
+        require_own_case(actor, case)
+    _not_future(on)
+    if reason not in DischargeReason.values:
+        raise ValidationError({"reason": "请选择结案原因。"})
+    with transaction.atomic():
+        _advance(
+            Case,
+            case.pk,
+            expected=[CaseStatus.ENROLLED, CaseStatus.ACTIVE, CaseStatus.SUSPENDED],
+            status=CaseStatus.DISCHARGED,
+            discharged_on=on,
+            discharge_reason=reason,
+            status_note=note[:300],
+            next_follow_up_on=None,
+            plan_review_on=None,
+            version=F("version") + 1,
+        )
+        case.refresh_from_db()
+        _event(case, CaseStatus.DISCHARGED, on, actor, note or case.get_discharge_reason_display())
+        _case_count(case, on, "discharged", reason)
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=case,
+            person_id=case.person_id,
+            summary=f"结案：{case.get_discharge_reason_display()}",
+        )
+    return case
+
+
+def _activate(case: Case, on: dt.date, actor: User | None, why: str) -> None:
+    if Case.objects.filter(pk=case.pk, status=CaseStatus.ENROLLED).update(status=CaseStatus.ACTIVE):
+        _event(case, CaseStatus.ACTIVE, on, actor, why)
+        case.status = CaseStatus.ACTIVE
+
+
+# ------------------------------------------------------------------ assessments
+
+
+def current_scale(code: str) -> Scale:
+    scale = Scale.objects.filter(code=code, is_current=True).first()
+    if scale is None:
+        raise ValidationError(UNKNOWN_SCALE)
+    return scale
+
+
+def assessment_submit(
+    *,
+    actor: User,
+    case: Case,
+    scale: Scale,
+    assessed_on: dt.date,
+    answers: dict[str, Any],
+    informant: str = "",
+    note: str = "",
+) -> Assessment:
+    require_own_case(actor, case)
+    if case.status not in SERVED_STATES:
+        raise ValidationError(NOT_SERVED.format(status=case.get_status_display()))
+    _not_future(assessed_on, "assessed_on")
+    if case.enrolled_on and assessed_on < case.enrolled_on:
+        raise ValidationError({"assessed_on": BEFORE_ENROLMENT.format(day=case.enrolled_on)})
+    result = scales.score(scale.definition, answers)
+    with transaction.atomic():
+        baseline = not Assessment.objects.filter(case=case, scale__code=scale.code).exists()
+        assessment = Assessment.objects.create(
+            case=case,
+            district_id=case.district_id,
+            scale=scale,
+            assessed_on=assessed_on,
+            informant=informant,
+            answers=answers,
+            total=result.total,
+            band=result.band,
+            band_label=result.band_label,
+            is_baseline=baseline,
+            note=note,
+            by=actor,
+        )
+        if scale.code == "risk":
+            Case.objects.filter(pk=case.pk).update(risk_level=int(result.total))
+        _refresh_outcome(case, scale)
+        _case_count(case, assessed_on, "assessments", scale.code)
+        audit.record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=assessment,
+            person_id=case.person_id,
+            summary=f"{scale.name}：{result.total}（{result.band_label}）",
+        )
+    return assessment
+
+
+def assessment_amend(
+    *, actor: User, original: Assessment, answers: dict[str, Any], reason: str
+) -> Assessment:
+    """A correction: a new assessment that amends the original, which is kept as it was."""
+    case = original.case
+    require_own_case(actor, case)
+    if not reason.strip():
+        raise ValidationError({"amend_reason": AMEND_NEEDS_REASON})
+    result = scales.score(original.scale.definition, answers)
+    with transaction.atomic():
+        if Assessment.objects.filter(amends=original).exists():
+            raise ValidationError(ALREADY_AMENDED)
+        try:
+            with transaction.atomic():
+                amendment = Assessment.objects.create(
+                    case=case,
+                    district_id=original.district_id,
+                    scale=original.scale,
+                    assessed_on=original.assessed_on,
+                    informant=original.informant,
+                    answers=answers,
+                    total=result.total,
+                    band=result.band,
+                    band_label=result.band_label,
+                    is_baseline=original.is_baseline,
+                    amends=original,
+                    amend_reason=reason[:300],
+                    note=original.note,
+                    by=actor,
+                )
+        except IntegrityError:
+            raise ValidationError(ALREADY_AMENDED) from None
+        _refresh_outcome(case, original.scale)
+        audit.record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=amendment,
+            person_id=case.person_id,
+            summary=f"更正{original.scale.name}：{original.total} → {result.total}（{reason}）",
+        )
+    return amendment
+
+
+def _refresh_outcome(case: Case, scale: Scale) -> None:
+    """Baseline against latest for the case and scale, counting only assessments not amended."""
+    current = Assessment.objects.filter(case=case, scale__code=scale.code, amended_by__isnull=True)
+    baseline = current.filter(is_baseline=True).order_by("assessed_on", "id").first()
+    latest = current.order_by("-assessed_on", "-id").first()
+    if baseline is None or latest is None:
+        return
+    result = (
+        ""
+        if baseline.pk == latest.pk
+        else scales.outcome(latest.scale.definition, baseline.total, latest.total)
+    )
+    CaseOutcome.objects.update_or_create(
+        case=case,
+        scale_code=scale.code,
+        defaults={
+            "institution_id": case.institution_id,
+            "district_id": case.district_id,
+            "baseline": baseline,
+            "latest": latest,
+            "outcome": result,
+        },
+    )
+
+
+# ------------------------------------------------------------------ plans
+
+
+@dataclass
+class PlanData:
+    starts_on: dt.date
+    review_on: dt.date
+    summary: str
+    goals: list[dict[str, str]]  # problem, scale_item, goal
+    services: list[dict[str, Any]]  # service_type, times, per, place, worker (User or None)
+    basis: list[int] = field(default_factory=list)
+
+
+def plan_create(*, actor: User, case: Case, data: PlanData) -> Plan:
+    """A new version of the personal plan; the previous version is kept and marked superseded."""
+    require_own_case(actor, case)
+    if case.status not in SERVED_STATES:
+        raise ValidationError(NOT_SERVED.format(status=case.get_status_display()))
+    if data.review_on <= data.starts_on:
+        raise ValidationError({"review_on": REVIEW_BEFORE_START})
+    goals = [g for g in data.goals if g.get("goal", "").strip()]
+    services = [s for s in data.services if s.get("service_type")]
+    if not goals or not services:
+        raise ValidationError(PLAN_NEEDS_GOALS)
+    home = access.rehab_home(actor)
+    for s in services:
+        if s.get("worker") is not None and access.rehab_home(s["worker"]) != home:
+            raise ValidationError("服务负责人须是本机构的工作人员。")
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        last = Plan.objects.filter(case=locked).order_by("-version").first()
+        Plan.objects.filter(case=locked, is_current=True).update(is_current=False)
+        plan = Plan.objects.create(
+            case=locked,
+            version=(last.version + 1) if last else 1,
+            starts_on=data.starts_on,
+            review_on=data.review_on,
+            summary=data.summary,
+            by=actor,
+        )
+        PlanGoal.objects.bulk_create(
+            PlanGoal(
+                plan=plan,
+                problem=g.get("problem", "")[:200],
+                scale_item=g.get("scale_item", "")[:60],
+                goal=g["goal"][:300],
+            )
+            for g in goals
+        )
+        PlanService.objects.bulk_create(
+            PlanService(
+                plan=plan,
+                service_type=s["service_type"],
+                times=s.get("times") or 1,
+                per=s.get("per") or "week",
+                place=s.get("place") or "site",
+                worker=s.get("worker"),
+            )
+            for s in services
+        )
+        if data.basis:
+            plan.basis.set(Assessment.objects.filter(case=locked, pk__in=data.basis))
+        Case.objects.filter(pk=case.pk).update(plan_review_on=data.review_on)
+        _activate(locked, data.starts_on, actor, "制订康复计划")
+        audit.record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=plan,
+            person_id=case.person_id,
+            summary=f"康复计划第 {plan.version} 版，复评日期 {data.review_on}",
+        )
+    return plan
+
+
+# ------------------------------------------------------------------ services delivered
+
+
+@dataclass
+class ActivityData:
+    form: str
+    service_type: str
+    mode: str
+    title: str
+    held_on: dt.date
+    place: str = ""
+    content: str = ""
+    site: Organisation | None = None
+    leader: User | None = None
+    patients: list[int] = field(default_factory=list)  # case ids
+    family: list[dict[str, Any]] = field(default_factory=list)  # case (id), name, relation
+
+
+def _attendees(
+    actor: User, data: ActivityData, institution_ids: list[int]
+) -> tuple[dict[int, Case], list[str]]:
+    wanted = set(data.patients) | {int(f["case"]) for f in data.family if f.get("case")}
+    cases = {c.pk: c for c in Case.objects.filter(pk__in=wanted).select_related("person")}
+    bad = []
+    for pk in sorted(wanted):
+        case = cases.get(pk)
+        if (
+            case is None
+            or case.institution_id not in institution_ids
+            or case.status not in ("enrolled", "active")
+            or (case.enrolled_on and case.enrolled_on > data.held_on)
+        ):
+            bad.append(
+                case.person.name
+                if case is not None and case.institution_id in institution_ids
+                else f"档案 {pk}"
+            )
+    return cases, bad
+
+
+def activity_record(*, actor: User, data: ActivityData) -> Activity:
+    home = require_home(actor)
+    ids = access.rehab_org_ids(actor)
+    _not_future(data.held_on, "held_on")
+    if not data.patients:
+        raise ValidationError(NO_PATIENTS)
+    if data.form == ActivityForm.INDIVIDUAL and len(set(data.patients)) != 1:
+        raise ValidationError(INDIVIDUAL_ONE)
+    if any(not f.get("case") for f in data.family):
+        raise ValidationError(FAMILY_NEEDS_PATIENT)
+    if data.site is not None and data.site.pk not in ids:
+        raise ValidationError({"site": "站点须是本机构的站点。"})
+    cases, bad = _attendees(actor, data, ids)
+    if bad:
+        raise ValidationError(NOT_ENROLLED_HERE.format(names="、".join(bad)))
+    patients = sorted(set(data.patients))
+    with transaction.atomic():
+        activity = Activity.objects.create(
+            institution=home,
+            district_id=_district_of(home),
+            site=data.site,
+            form=data.form,
+            service_type=data.service_type,
+            mode=data.mode,
+            title=data.title,
+            held_on=data.held_on,
+            place=data.place,
+            content=data.content,
+            leader=data.leader or actor,
+            patients=len(patients),
+            family=len(data.family),
+        )
+        Attendance.objects.bulk_create(
+            [Attendance(activity=activity, case_id=pk) for pk in patients]
+            + [
+                Attendance(
+                    activity=activity,
+                    case_id=int(f["case"]),
+                    is_family=True,
+                    family_name=str(f.get("name", ""))[:50],
+                    family_relation=str(f.get("relation", ""))[:20],
+                )
+                for f in data.family
+            ]
+        )
+        _activity_counts(activity, 1)
+        for pk in patients:
+            case = cases[pk]
+            Case.objects.filter(pk=pk).exclude(last_service_on__gte=data.held_on).update(
+                last_service_on=data.held_on
+            )
+            _activate(case, data.held_on, actor, "开始接受服务")
+        audit.record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=activity,
+            summary=f"{activity.get_form_display()}“{activity.title}”：患者 {len(patients)} 人次，家属 {len(data.family)} 人次",
+        )
+    return activity
+
+
+def _activity_counts(activity: Activity, sign: int) -> None:
+    common = {
+        "institution_id": activity.institution_id,
+        "district_id": activity.district_id,
+        "day": activity.held_on,
+    }
+    count(**common, measure="activities", key=activity.service_type, n=sign)
+    count(**common, measure="patient_times", key=activity.service_type, n=sign * activity.patients)
+    count(**common, measure="family_times", key=activity.service_type, n=sign * activity.family)
+    count(**common, measure="forms", key=activity.form, n=sign)
+
+
+def activity_photo_add(*, actor: User, activity: Activity, image, caption: str = "") -> ActivityPhoto:
+    require_home(actor)
+    if activity.institution_id not in access.rehab_org_ids(actor):
+        raise PermissionDenied(NOT_YOUR_CASE)
+    from kangfu.core.uploads import check_image_upload
+
+    check_image_upload(image)
+    with transaction.atomic():
+        photo = ActivityPhoto.objects.create(activity=activity, image=image, caption=caption[:100])
+        audit.record(
+            actor=actor, action=AuditAction.CREATE, obj=photo, summary=f"上传活动照片：{activity.title}"
+        )
+    return photo
+
+
+# ------------------------------------------------------------------ follow-ups
+
+
+def follow_up_interval(stability: str) -> int:
+    """Days until the next follow-up at the latest (国家基本公共卫生服务规范): two weeks while unstable
+    or basically stable, three months when stable; never less than four a year."""
+    return 14 if stability in (Stability.UNSTABLE, Stability.BASIC) else 91
+
+
+def stability_for(stability: str, risk_level: int) -> str:
+    """The risk level sets a floor: 3–5 is unstable, 1–2 at best basically stable."""
+    if risk_level >= 3:
+        return Stability.UNSTABLE
+    if risk_level >= 1 and stability == Stability.STABLE:
+        return Stability.BASIC
+    return stability
+
+
+@dataclass
+class FollowUpData:
+    done_on: dt.date
+    mode: str
+    stability: str
+    risk_level: int
+    adherence: str
+    insight: str
+    incidents: list[str] = field(default_factory=list)
+    note: str = ""
+    next_on: dt.date | None = None
+
+
+def follow_up_record(*, actor: User, case: Case, data: FollowUpData) -> FollowUp:
+    require_own_case(actor, case)
+    if case.status not in SERVED_STATES:
+        raise ValidationError(NOT_SERVED.format(status=case.get_status_display()))
+    _not_future(data.done_on, "done_on")
+    if not 0 <= data.risk_level <= 5:
+        raise ValidationError({"risk_level": "危险性等级为 0–5 级。"})
+    stability = stability_for(data.stability, data.risk_level)
+    latest = data.done_on + dt.timedelta(days=follow_up_interval(stability))
+    next_on = data.next_on or latest
+    if next_on <= data.done_on:
+        raise ValidationError({"next_on": NEXT_NOT_AFTER})
+    if next_on > latest:
+        raise ValidationError(
+            {"next_on": NEXT_TOO_LATE.format(stability=Stability(stability).label, latest=latest.isoformat())}
+        )
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        follow_up = FollowUp.objects.create(
+            case=locked,
+            district_id=locked.district_id,
+            due_on=locked.next_follow_up_on,
+            done_on=data.done_on,
+            mode=data.mode,
+            stability=stability,
+            risk_level=data.risk_level,
+            adherence=data.adherence,
+            insight=data.insight,
+            incidents=list(data.incidents),
+            note=data.note,
+            next_on=next_on,
+            by=actor,
+        )
+        newest = not FollowUp.objects.filter(case=locked, done_on__gt=data.done_on).exists()
+        if newest:
+            Case.objects.filter(pk=case.pk).update(
+                stability=stability, risk_level=data.risk_level, next_follow_up_on=next_on
+            )
+        _case_count(locked, data.done_on, "follow_ups")
+        if follow_up.due_on and data.done_on > follow_up.due_on:
+            _case_count(locked, data.done_on, "follow_ups_late")
+        audit.record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=follow_up,
+            person_id=case.person_id,
+            summary=f"随访：{Stability(stability).label}，危险性 {data.risk_level} 级，下次 {next_on}",
+        )
+    return follow_up
+
+
+# ------------------------------------------------------------------ referrals between institutions
+
+_RECEIVER_KINDS = {
+    TransferKind.HOSPITAL_TO_COMMUNITY: (OrganisationKind.REHAB_INSTITUTION,),
+    TransferKind.RELAPSE: (OrganisationKind.PSYCHIATRIC_HOSPITAL,),
+    TransferKind.TO_EMPLOYMENT: (OrganisationKind.EMPLOYER,),
+    TransferKind.EMPLOYMENT_BACK: (OrganisationKind.REHAB_INSTITUTION,),
+    TransferKind.BETWEEN_INSTITUTIONS: (OrganisationKind.REHAB_INSTITUTION,),
+}
+_TARGET_NAMES = {
+    OrganisationKind.REHAB_INSTITUTION: "精神障碍社区康复机构",
+    OrganisationKind.PSYCHIATRIC_HOSPITAL: "精神卫生医疗机构",
+    OrganisationKind.EMPLOYER: "就业单位",
+}
+
+
+@dataclass
+class TransferData:
+    to_org: Organisation
+    kind: str
+    reason: str
+    shared: list[str]
+    sent_on: dt.date
+    employment_type: str = ""
+
+
+def transfer_send(*, actor: User, person: Person, data: TransferData, case: Case | None = None) -> Transfer:
+    home = require_home(actor)
+    if case is not None:
+        require_own_case(actor, case)
+        person = case.person
+    else:
+        # A hospital refers its own patient, found in the registry by the worker's jurisdiction.
+        access.get_in_scope(Person.objects.all(), actor, pk=person.pk)
+    errors: dict[str, str] = {}
+    to_org = data.to_org
+    if to_org.pk in access.rehab_org_ids(actor):
+        errors["to_org"] = TRANSFER_TO_SELF
+    elif to_org.kind not in _RECEIVER_KINDS.get(data.kind, ()):
+        target = _TARGET_NAMES[_RECEIVER_KINDS[data.kind][0]] if data.kind in _RECEIVER_KINDS else "相应机构"
+        errors["to_org"] = TRANSFER_WRONG_KIND.format(
+            kind=TransferKind(data.kind).label if data.kind in TransferKind.values else data.kind,
+            target=target,
+        )
+    if data.kind == TransferKind.TO_EMPLOYMENT and data.employment_type not in EmploymentType.values:
+        errors["employment_type"] = TRANSFER_NEEDS_EMPLOYMENT
+    if not data.reason.strip():
+        errors["reason"] = "请写明转介原因。"
+    shared = [part for part in data.shared if part in SharePart.values]
+    if errors:
+        raise ValidationError(errors)
+    _not_future(data.sent_on, "sent_on")
+    with transaction.atomic():
+        Person.objects.select_for_update().filter(pk=person.pk).first()
+        if Transfer.objects.filter(person=person, to_org=to_org, state=TransferState.SENT).exists():
+            raise ValidationError(TRANSFER_OPEN.format(org=to_org.name))
+        transfer = Transfer.objects.create(
+            person=person,
+            case=case,
+            from_org=home,
+            to_org=to_org,
+            district_id=_district_of(home),
+            kind=data.kind,
+            employment_type=data.employment_type if data.kind == TransferKind.TO_EMPLOYMENT else "",
+            reason=data.reason[:300],
+            shared=shared,
+            sent_on=data.sent_on,
+            due_on=add_working_days(data.sent_on, REFER_DAYS),
+            sent_by=actor,
+        )
+        count(
+            institution_id=home.pk,
+            district_id=transfer.district_id,
+            day=data.sent_on,
+            measure="transfers_sent",
+            key=data.kind,
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=transfer,
+            person_id=person.pk,
+            summary=f"{transfer.get_kind_display()}：转至{to_org.name}，共享：{'、'.join(SharePart(p).label for p in shared) or '无'}",
+        )
+    return transfer
+
+
+def _answerable_by(actor: User, transfer: Transfer) -> None:
+    """The receiver answers; for an employer, which has no accounts, the sender records its answer."""
+    ids = access.rehab_org_ids(actor)
+    require_home(actor)
+    if transfer.to_org.kind == OrganisationKind.EMPLOYER:
+        if transfer.from_org_id not in ids:
+            raise PermissionDenied(TRANSFER_NOT_SENDER)
+    elif transfer.to_org_id not in ids:
+        raise PermissionDenied(TRANSFER_NOT_RECEIVER)
+
+
+def transfer_accept(*, actor: User, transfer: Transfer, on: dt.date | None = None) -> Transfer:
+    _answerable_by(actor, transfer)
+    on = on or _today()
+    _not_future(on)
+    with transaction.atomic():
+        _advance(
+            Transfer,
+            transfer.pk,
+            expected=[TransferState.SENT],
+            field_name="state",
+            state=TransferState.ACCEPTED,
+            answered_on=on,
+            answered_by=actor,
+        )
+        transfer.refresh_from_db()
+        if transfer.to_org.kind == OrganisationKind.REHAB_INSTITUTION:
+            case = Case.objects.filter(
+                person=transfer.person, institution=transfer.to_org, status__in=OPEN_CASE_STATES
+            ).first()
+            if case is None:
+                case = _open_case(person=transfer.person, institution=transfer.to_org, on=on, actor=actor)
+            Transfer.objects.filter(pk=transfer.pk).update(received_case=case)
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=transfer,
+            person_id=transfer.person_id,
+            summary=f"接收转介（来自{transfer.from_org.name}）",
+        )
+    transfer.refresh_from_db()
+    return transfer
+
+
+def transfer_decline(*, actor: User, transfer: Transfer, reason: str, on: dt.date | None = None) -> Transfer:
+    _answerable_by(actor, transfer)
+    if not reason.strip():
+        raise ValidationError({"reason": DECLINE_TRANSFER_REASON})
+    on = on or _today()
+    with transaction.atomic():
+        _advance(
+            Transfer,
+            transfer.pk,
+            expected=[TransferState.SENT],
+            field_name="state",
+            state=TransferState.DECLINED,
+            answered_on=on,
+            answered_by=actor,
+            decline_reason=reason[:300],
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=transfer,
+            person_id=transfer.person_id,
+            summary=f"拒绝转介：{reason}",
+        )
+    transfer.refresh_from_db()
+    return transfer
+
+
+def transfer_cancel(*, actor: User, transfer: Transfer) -> Transfer:
+    require_home(actor)
+    if transfer.from_org_id not in access.rehab_org_ids(actor):
+        raise PermissionDenied(TRANSFER_NOT_SENDER)
+    with transaction.atomic():
+        _advance(
+            Transfer,
+            transfer.pk,
+            expected=[TransferState.SENT],
+            field_name="state",
+            state=TransferState.CANCELLED,
+            answered_on=_today(),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=transfer,
+            person_id=transfer.person_id,
+            summary="撤回转介",
+        )
+    transfer.refresh_from_db()
+    return transfer
+
+
+def transfer_complete(*, actor: User, transfer: Transfer, on: dt.date | None = None) -> Transfer:
+    require_home(actor)
+    ids = access.rehab_org_ids(actor)
+    if transfer.from_org_id not in ids and transfer.to_org_id not in ids:
+        raise PermissionDenied(NOT_YOUR_CASE)
+    on = on or _today()
+    with transaction.atomic():
+        _advance(
+            Transfer,
+            transfer.pk,
+            expected=[TransferState.ACCEPTED],
+            field_name="state",
+            state=TransferState.COMPLETED,
+            completed_on=on,
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=transfer,
+            person_id=transfer.person_id,
+            summary="转介完成",
+        )
+    transfer.refresh_from_db()
+    return transfer
+
+
+# ------------------------------------------------------------------ placements
+
+
+@dataclass
+class PlacementData:
+    employer: str
+    employment_type: str
+    job: str
+    starts_on: dt.date
+    ends_on: dt.date | None = None
+    monthly_subsidy: Decimal = Decimal("0")
+    outcome: str = PlacementOutcome.ONGOING
+    note: str = ""
+
+
+def placement_save(
+    *, actor: User, case: Case, data: PlacementData, placement: Placement | None = None
+) -> Placement:
+    require_own_case(actor, case)
+    if data.ends_on is not None and data.ends_on < data.starts_on:
+        raise ValidationError({"ends_on": PLACEMENT_DATES})
+    if data.monthly_subsidy < 0:
+        raise ValidationError({"monthly_subsidy": NEGATIVE})
+    with transaction.atomic():
+        if placement is None:
+            placement = Placement.objects.create(case=case, district_id=case.district_id, **data.__dict__)
+            count(
+                institution_id=case.institution_id,
+                district_id=case.district_id,
+                day=data.starts_on,
+                measure="placements",
+                key=data.employment_type,
+            )
+            action = AuditAction.CREATE
+        else:
+            if placement.case_id != case.pk:
+                raise PermissionDenied(NOT_YOUR_CASE)
+            for key, value in data.__dict__.items():
+                setattr(placement, key, value)
+            placement.save()
+            action = AuditAction.UPDATE
+        audit.record(
+            actor=actor,
+            action=action,
+            obj=placement,
+            person_id=case.person_id,
+            summary=f"{placement.get_employment_type_display()}：{placement.employer} {placement.job}（{placement.get_outcome_display()}）",
+        )
+    return placement
+
+
+# ------------------------------------------------------------------ institutions and staff
+
+
+def institution_profile_save(
+    *, actor: User, organisation: Organisation, values: dict[str, Any]
+) -> InstitutionProfile:
+    _own_org(actor, organisation)
+    with transaction.atomic():
+        profile, created = InstitutionProfile.objects.update_or_create(
+            organisation=organisation, defaults=values
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.CREATE if created else AuditAction.UPDATE,
+            obj=profile,
+            summary=f"机构登记：{organisation.name}",
+        )
+    return profile
+
+
+def _own_org(actor: User, organisation: Organisation) -> None:
+    if organisation.pk not in access.rehab_org_ids(actor):
+        region = actor.jurisdiction
+        if not (
+            access.policy(actor).rehab_intake
+            and region is not None
+            and region.contains(organisation.region_id)
+        ):
+            raise PermissionDenied(access.NOT_ALLOWED)
+
+
+def staff_save(
+    *, actor: User, organisation: Organisation, values: dict[str, Any], staff: StaffMember | None = None
+) -> StaffMember:
+    _own_org(actor, organisation)
+    with transaction.atomic():
+        if staff is None:
+            staff = StaffMember.objects.create(organisation=organisation, **values)
+            action = AuditAction.CREATE
+        else:
+            for key, value in values.items():
+                setattr(staff, key, value)
+            staff.save()
+            action = AuditAction.UPDATE
+        audit.record(actor=actor, action=action, obj=staff, summary=f"专业人员：{staff.name}")
+    return staff
+
+
+def training_add(
+    *, actor: User, staff: StaffMember, held_on: dt.date, hours: Decimal, topic: str, provider: str = ""
+) -> Training:
+    _own_org(actor, staff.organisation)
+    if hours <= 0:
+        raise ValidationError({"hours": TRAINING_HOURS})
+    _not_future(held_on, "held_on")
+    with transaction.atomic():
+        training = Training.objects.create(
+            staff=staff, held_on=held_on, hours=hours, topic=topic, provider=provider
+        )
+        audit.record(
+            actor=actor, action=AuditAction.CREATE, obj=training, summary=f"培训 {hours} 学时：{staff.name}"
+        )
+    return training
+
+
+# ------------------------------------------------------------------ break the glass
+
+
+def emergency_open(*, actor: User, person: Person, reason: str) -> EmergencyAccess:
+    """A clinician opens a record outside their scope, stating why. Audited and shown to the
+    institutions that serve the person."""
+    if not access.policy(actor).reads_clinical or access.rehab_home(actor) is None:
+        raise PermissionDenied(EMERGENCY_NOT_CLINICAL)
+    if len(reason.strip()) < 10:
+        raise ValidationError({"reason": EMERGENCY_REASON})
+    with transaction.atomic():
+        grant = EmergencyAccess.objects.create(
+            user=actor,
+            person=person,
+            reason=reason.strip()[:300],
+            expires_at=timezone.now() + dt.timedelta(hours=EMERGENCY_HOURS),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.REVEAL,
+            obj=grant,
+            person_id=person.pk,
+            summary=f"紧急查阅精康档案：{grant.reason}",
+        )
+    return grant
+
+
+# ------------------------------------------------------------------ counters
+
+
+def recount(*, district_id: str | None = None) -> int:
+    """Rebuild the monthly counters from the rows they count, set-based (after a bulk load or to repair)."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import TruncMonth
+
+    with transaction.atomic():
+        counters = MonthlyCount.objects.all()
+        if district_id:
+            counters = counters.filter(district_id=district_id)
+        counters.delete()
+        rows: dict[tuple, int] = {}
+
+        def add(qs, day_field: str, measure: str, key_field: str | None = None, value=None) -> None:
+            if district_id:
+                qs = qs.filter(district_id=district_id)
+            fields = ["institution_id", "district_id", "m"] + ([key_field] if key_field else [])
+            for row in (
+                qs.annotate(m=TruncMonth(day_field))
+                .values(*fields)
+                .annotate(n=value or Count("id"))
+                .order_by()
+            ):
+                key = (
+                    row["institution_id"],
+                    row["district_id"],
+                    row["m"],
+                    measure,
+                    str(row[key_field]) if key_field else "",
+                )
+                rows[key] = rows.get(key, 0) + (row["n"] or 0)
+
+        cases = Case.objects.all()
+        add(cases, "referred_on", "referred")
+        add(cases.exclude(screened_on=None), "screened_on", "screened")
+        add(cases.filter(status=CaseStatus.DECLINED), "screened_on", "declined", "decline_reason")
+        add(cases.exclude(enrolled_on=None), "enrolled_on", "enrolled")
+        add(cases.filter(status=CaseStatus.DISCHARGED), "discharged_on", "discharged", "discharge_reason")
+        activities = Activity.objects.all()
+        add(activities, "held_on", "activities", "service_type")
+        add(activities, "held_on", "patient_times", "service_type", Sum("patients"))
+        add(activities, "held_on", "family_times", "service_type", Sum("family"))
+        add(activities, "held_on", "forms", "form")
+        add(FollowUp.objects.annotate(institution_id=F("case__institution_id")), "done_on", "follow_ups")
+        add(
+            FollowUp.objects.filter(due_on__lt=F("done_on")).annotate(
+                institution_id=F("case__institution_id")
+            ),
+            "done_on",
+            "follow_ups_late",
+        )
+        add(
+            Assessment.objects.annotate(institution_id=F("case__institution_id"), code=F("scale__code")),
+            "assessed_on",
+            "assessments",
+            "code",
+        )
+        add(Transfer.objects.annotate(institution_id=F("from_org_id")), "sent_on", "transfers_sent", "kind")
+        add(
+            Placement.objects.annotate(institution_id=F("case__institution_id")),
+            "starts_on",
+            "placements",
+            "employment_type",
+        )
+        objs = [
+            MonthlyCount(
+                institution_id=i,
+                district_id=d,
+                month=m.date() if isinstance(m, dt.datetime) else m,
+                measure=meas,
+                key=k,
+                n=n,
+            )
+            for (i, d, m, meas, k), n in rows.items()
+            if n
+        ]
+        MonthlyCount.objects.bulk_create(objs, batch_size=2000)
+    return len(objs)
