@@ -9,6 +9,7 @@ admin.site.site_title = "康复服务管理平台"
 urlpatterns = [
     path("", include("kangfu.core.urls")),
     path("people/", include("kangfu.people.urls")),
+    path("rehab/", include("kangfu.rehab.urls")),
     path("subsidies/", include("kangfu.subsidies.urls")),
     path("matching/", include("kangfu.matching.urls")),
     path("devices/", include("kangfu.devices.urls")),

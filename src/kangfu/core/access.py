@@ -242,4 +242,4 @@ def district_q(user: User, *, field: str = "district") -> Q:
     if level in (RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY):
         return Q(**{f"{field}_id": region.ancestor(RegionLevel.DISTRICT)})
     digits = LEVEL_DIGITS[level]
-    return Q(**{f"{field}_id__startswith": region.code[:digits]})
+    return Q(**{f"{field}__code__startswith": region.code[:digits]})

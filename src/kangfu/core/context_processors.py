@@ -7,7 +7,9 @@ from kangfu.core.access import policy
 # (app, label, url name, the RolePolicy field that opens it); a service without a url is not open yet.
 SERVICES = [
     ("people", "一人一档", "people:list", "reads_people"),
-    ("rehab", "精康融合", None, "reads_people"),
+    ("rehab", "精康融合", "rehab:home", "runs_rehab"),
+    ("rehab", "精康融合", "rehab:home", "rehab_intake"),
+    ("rehab", "精康融合", "rehab:stats", "reads_rehab_stats"),
     ("subsidies", "两项补贴", "subsidies:home", "reads_people"),
     ("matching", "数据比对", "matching:home", "reads_people"),
     ("devices", "辅具租赁", "devices:home", "runs_devices"),

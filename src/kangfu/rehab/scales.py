@@ -73,9 +73,21 @@ def validate(definition: dict) -> None:
         if not values or len(values) != len(set(values)):
             raise ScaleError(f"{definition['code']}.{item['key']}: options missing or repeated")
     bands = sorted(definition["bands"], key=lambda b: b["min"])
+    for band in bands:
+        if band["min"] > band["max"]:
+            raise ScaleError(f"{definition['code']}: band {band['code']} has min above max")
     for low, high in itertools.pairwise(bands):
         if high["min"] <= low["max"]:
             raise ScaleError(f"{definition['code']}: bands overlap")
+        if high["min"] != low["max"] + 1:
+            raise ScaleError(
+                f"{definition['code']}: bands leave a gap between {low['max']} and {high['min']}"
+            )
+    low_total, high_total = _reachable(definition)
+    if bands[0]["min"] > low_total or bands[-1]["max"] < high_total:
+        raise ScaleError(
+            f"{definition['code']}: bands do not cover every total from {low_total} to {high_total}"
+        )
     if definition["scoring"] == "rated_global":
         if definition.get("global_item") not in keys:
             raise ScaleError(f"{definition['code']}: rated_global needs a global_item among the items")
@@ -85,6 +97,22 @@ def validate(definition: dict) -> None:
                     unknown = set(condition["items"]) - set(keys)
                     if unknown:
                         raise ScaleError(f"{definition['code']}: interval names unknown items {unknown}")
+
+
+def _reachable(definition: dict) -> tuple[int, int]:
+    """The lowest and highest total the scale can give, so the bands can be checked to cover them."""
+    if definition["scoring"] == "rated_global":
+        item = next(i for i in definition["items"] if i["key"] == definition["global_item"])
+        return item["min"], item["max"]
+    low = high = 0
+    for item in definition["items"]:
+        scores = [
+            o.get("score", o["value"]) for o in _options(definition, item) if not o.get("not_applicable")
+        ]
+        can_skip = any(o.get("not_applicable") for o in _options(definition, item))
+        low += 0 if can_skip else min(scores)
+        high += max(scores)
+    return low, high
 
 
 def _rating_score(definition: dict, item: dict, value: Any) -> tuple[Decimal | None, bool]:
@@ -134,11 +162,18 @@ def score(definition: dict, answers: dict[str, Any]) -> Score:
         value = answers.get(item["key"])
         if value in (None, ""):
             continue
+        if isinstance(value, bool):  # True == 1 in Python; an answer is a number, never a flag
+            problems.append(BAD_OPTION.format(item=item["label"], value=value))
+            continue
         if item.get("type") == "number":
             try:
-                numbers[item["key"]] = Decimal(str(value))
+                number = Decimal(str(value))
             except ArithmeticError:
+                number = None
+            if number is None or not number.is_finite() or number != number.to_integral_value():
                 problems.append(BAD_OPTION.format(item=item["label"], value=value))
+            else:
+                numbers[item["key"]] = number
             continue
         try:
             rating, na = _rating_score(definition, item, value)
@@ -214,7 +249,7 @@ def load(directory: Path = SCALES_DIR) -> int:
             local_default=definition.get("local_default", False),
         )
         new += 1
-    for code in Scale.objects.values_list("code", flat=True).distinct():
+    for code in Scale.objects.order_by().values_list("code", flat=True).distinct():
         latest = Scale.objects.filter(code=code).order_by("-version").first()
         Scale.objects.filter(code=code).exclude(pk=latest.pk).update(is_current=False)
         Scale.objects.filter(pk=latest.pk).update(is_current=True)

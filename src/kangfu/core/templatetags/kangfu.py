@@ -18,3 +18,8 @@ def mask_phone(value: str) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, "") if hasattr(mapping, "get") else ""
+
+
+@register.filter
+def sum_list(values) -> int:
+    return sum(values or [])
