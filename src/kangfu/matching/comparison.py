@@ -3,7 +3,8 @@
 A run evaluates every rule first (committing only its progress), then writes all items in one
 transaction: a run killed half-way leaves no items. An item exists once per person, rule and month,
 so a re-run adds only what is new. A match never stops a payment by itself: the street confirms,
-the district approves, and only then does the grant change.
+the district approves, and only then does the grant change (or, for a 精康 client who died or
+moved, the case close).
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.matching import rules
-from kangfu.matching.models import ComparisonRun, Direction, Item, ItemStatus, RunStatus
+from kangfu.matching.models import ComparisonRun, Direction, FeedKind, Item, ItemStatus, RunStatus
+from kangfu.rehab import services as rehab_services
+from kangfu.rehab.models import SERVED_STATES, DischargeReason
+from kangfu.rehab.models import Case as RehabCase
 from kangfu.subsidies.models import Grant, GrantStatus
 from kangfu.subsidies.rules import month_start
 from kangfu.subsidies.services import grants as grant_services
@@ -66,6 +71,7 @@ def run_execute(run: ComparisonRun) -> ComparisonRun:
                         period=run.period,
                         person_id=f.person_id,
                         grant_id=f.grant_id,
+                        case_id=f.case_id,
                         feed_row_id=f.feed_row_id,
                         confidence=f.confidence,
                         district_id=run.district_id,
@@ -183,8 +189,8 @@ def item_transfer(*, actor: User, item: Item, street: Region, note: str = "") ->
 
 def item_approve(*, actor: User, item: Item) -> Item:
     """The district approves a confirmed item: a stop (or a regrade) from its month, which the next
-    payroll carries out, recovering what was overpaid. 主动发现 items are closed as handed to the
-    street for an application."""
+    payroll carries out, recovering what was overpaid; for a 精康 client who died or moved, the case
+    is closed as of the event. 主动发现 items are closed as handed to the street for an application."""
     if not (access.policy(actor).runs_payroll and access.region_in_jurisdiction(actor, item.district_id)):
         raise PermissionDenied(access.NOT_ALLOWED)
     access.ensure_separate_actors(submitted_by_id=item.resolved_by_id, actor=actor)
@@ -198,6 +204,8 @@ def item_approve(*, actor: User, item: Item) -> Item:
         )
         if item.direction == Direction.STOP and item.grant_id:
             _apply(item, actor)
+        if item.direction == Direction.STOP and item.case_id:
+            _close_cases(item)
         audit.record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -211,6 +219,8 @@ def item_approve(*, actor: User, item: Item) -> Item:
 
 def _apply(item: Item, actor: User) -> None:
     reason = rules.RULE_STOP_REASON[item.rule]
+    if item.rule == "death" and item.feed_row and item.feed_row.feed.source.kind == FeedKind.DECLARED_DEATH:
+        reason = "declared_death"
     month = item.effective_month or item.period
     for grant in Grant.objects.filter(person_id=item.person_id).exclude(status=GrantStatus.STOPPED):
         if item.rule == "grade_changed":
@@ -234,4 +244,31 @@ def _apply(item: Item, actor: User) -> None:
             from_month=max(month, grant.start_month),
             stop_reason=reason or "overlap",
             reason=f"数据比对：{rules.RULE_NAMES[item.rule]}",
+        )
+
+
+def _close_cases(item: Item) -> None:
+    """Discharge the person's cases still served that the evidence ends, through rehab's service, as
+    the system acting on a registry event: on the day of the death or move (not before enrolment, not
+    in the future). A case the institution has closed meanwhile is left as it is."""
+    row = item.feed_row
+    kind = row.feed.source.kind if row else ""
+    dead = kind in rules.DEATH_KINDS or (row is None and "死亡" in item.explanation)
+    cases = RehabCase.objects.filter(person_id=item.person_id, status__in=SERVED_STATES)
+    if not dead and row is not None and row.region_id:
+        # still served in the district they moved to: not this item's business
+        cases = cases.annotate(served_in=Substr("district_id", 1, 6)).exclude(served_in=row.region_id[:6])
+    day = (row.event_date if row else None) or item.period
+    what = rules.DEATH_WORDS.get(kind, "死亡") if dead else "户籍迁出"
+    note = (
+        f"数据比对：{row.feed.source.name if row else '外部数据'} {day:%Y-%m-%d} {what}，经街道核实、区审批"
+    )
+    for case in cases.order_by("pk"):
+        on = min(max(day, case.enrolled_on or day), timezone.localdate())
+        rehab_services.case_discharge(
+            actor=None,
+            case=case,
+            on=on,
+            reason=DischargeReason.DECEASED if dead else DischargeReason.MOVED,
+            note=note,
         )

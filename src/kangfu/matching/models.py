@@ -18,6 +18,7 @@ from kangfu.people.models import Person
 
 class FeedKind(models.TextChoices):
     DEATH = "death", "死亡（公安/卫健）"
+    DECLARED_DEATH = "declared_death", "宣告死亡（法院）"
     CREMATION = "cremation", "火化（殡葬）"
     PRISON = "prison", "服刑（司法）"
     RELEASE = "release", "刑满释放（司法）"
@@ -51,6 +52,7 @@ FIELDS = {
 
 REQUIRED = {
     FeedKind.DEATH: ["event_date"],
+    FeedKind.DECLARED_DEATH: ["event_date"],
     FeedKind.CREMATION: ["event_date"],
     FeedKind.PRISON: ["event_date"],
     FeedKind.RELEASE: ["event_date"],
@@ -198,7 +200,8 @@ class ItemStatus(models.TextChoices):
 
 
 class Item(models.Model):
-    """A suspicious item (疑点): one person, one rule, one period, with its evidence and money at stake."""
+    """A suspicious item (疑点): one person, one rule, one period, with its evidence and money at stake.
+    What it is about is a grant, a 精康 case, or (主动发现) nothing yet."""
 
     run = models.ForeignKey(ComparisonRun, on_delete=models.PROTECT, related_name="items")
     rule = models.CharField("规则", max_length=30)
@@ -208,6 +211,8 @@ class Item(models.Model):
     grant = models.ForeignKey(
         "subsidies.Grant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The 精康 case to close, for the rule on served clients who died or moved (no grant, no money).
+    case = models.ForeignKey("rehab.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     feed_row = models.ForeignKey(FeedRow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     confidence = models.CharField("匹配", max_length=5, choices=Confidence.choices, default=Confidence.HIGH)
     district = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Sum
+from django.db.models.functions import Substr
 
 from kangfu.matching.models import Confidence, Direction, FeedImport, FeedKind, FeedRow, ImportStatus
 from kangfu.people.models import CertificateStatus, DisabilityCertificate
+from kangfu.rehab.models import SERVED_STATES, DischargeReason
 from kangfu.subsidies.models import (
     Application,
     ApplicationStatus,
@@ -30,6 +32,8 @@ from kangfu.subsidies.rules import add_months, month_start
 from kangfu.subsidies.services.facts import standard_amount
 
 ZERO = Decimal("0.00")
+DEATH_KINDS = (FeedKind.DEATH, FeedKind.DECLARED_DEATH, FeedKind.CREMATION)
+DEATH_WORDS = {FeedKind.DEATH: "死亡", FeedKind.DECLARED_DEATH: "宣告死亡", FeedKind.CREMATION: "死亡"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class Finding:
     street_id: str
     explanation: str
     grant_id: int | None = None
+    case_id: int | None = None
     feed_row_id: int | None = None
     confidence: str = Confidence.HIGH
     amount_at_stake: Decimal = ZERO
@@ -129,8 +134,8 @@ def _stop_findings(ctx: Context, rows, describe: Callable[[FeedRow], str]) -> li
 def death(ctx: Context) -> list[Finding]:
     return _stop_findings(
         ctx,
-        ctx.rows(FeedKind.DEATH, FeedKind.CREMATION),
-        lambda r: f"{r.feed.source.name}：{r.event_date:%Y-%m-%d} 死亡",
+        ctx.rows(*DEATH_KINDS),
+        lambda r: f"{r.feed.source.name}：{r.event_date:%Y-%m-%d} {DEATH_WORDS[r.feed.source.kind]}",
     )
 
 
@@ -351,6 +356,66 @@ def entitled_not_receiving(ctx: Context) -> list[Finding]:
     return list(found.values())
 
 
+def rehab_case_ended(ctx: Context) -> list[Finding]:
+    """精康 clients still served (enrolled, active or suspended) who died, were declared dead or
+    cremated, or whose household moved out of the district of the serving institution (a move without
+    a destination counts as out). No money: the case is to be closed. One query: the feed rows of the
+    month joined to the served cases of people living in the district, where the street of residence
+    gets the item. Only the institution's name is read from the case, nothing clinical."""
+    rows = (
+        ctx.rows(*DEATH_KINDS, FeedKind.MOVE)
+        .filter(person__district_id=ctx.district)
+        .annotate(
+            served=FilteredRelation(
+                "person__rehab_cases", condition=Q(person__rehab_cases__status__in=SERVED_STATES)
+            )
+        )
+        .filter(served__isnull=False)
+        .annotate(went_to=Substr("region_id", 1, 6), served_in=Substr(F("served__district_id"), 1, 6))
+        .filter(
+            Q(feed__source__kind__in=DEATH_KINDS) | Q(region_id__isnull=True) | ~Q(went_to=F("served_in"))
+        )
+        .values_list(
+            "pk",
+            "person_id",
+            "person__street_id",
+            "event_date",
+            "confidence",
+            "feed__source__kind",
+            "feed__source__name",
+            "served__id",
+            "served__institution__name",
+        )
+        .order_by("person_id", "event_date", "pk", "served__id")
+    )
+    best: dict[int, tuple] = {}  # a death before a move, then the earliest event
+    institutions: dict[int, dict[int, str]] = defaultdict(dict)
+    for row in rows:
+        person_id, kind, case_id, institution = row[1], row[5], row[7], row[8]
+        institutions[person_id].setdefault(case_id, institution)
+        current = best.get(person_id)
+        if current is None or (kind in DEATH_KINDS and current[5] not in DEATH_KINDS):
+            best[person_id] = row
+    found = []
+    for person_id, (pk, _p, street_id, day, confidence, kind, source, _c, _i) in best.items():
+        dead = kind in DEATH_KINDS
+        names = "、".join(dict.fromkeys(institutions[person_id].values()))
+        event = DEATH_WORDS[kind] if dead else "户籍迁出服务机构所在区"
+        reason = DischargeReason.DECEASED if dead else DischargeReason.MOVED
+        found.append(
+            Finding(
+                person_id=person_id,
+                street_id=street_id,
+                case_id=min(institutions[person_id]),
+                feed_row_id=pk,
+                confidence=confidence,
+                explanation=f"{source}：{f'{day:%Y-%m-%d}' if day else '日期不详'} {event}；"
+                f"仍为{names}的精康服务对象，应结案（{reason.label}）",
+            )
+        )
+    return found
+
+
 # (code, Chinese name, direction, function, stop reason for the grant when confirmed)
 RULES: list[tuple[str, str, str, Callable[[Context], list[Finding]], str]] = [
     ("death", "死亡或火化仍在发放", Direction.STOP, death, "death"),
@@ -361,6 +426,8 @@ RULES: list[tuple[str, str, str, Callable[[Context], list[Finding]], str]] = [
     ("grade_changed", "残疾等级变更", Direction.STOP, grade_changed, ""),
     ("overlap", "同类补贴重复享受", Direction.STOP, overlapping_allowance, "overlap"),
     ("entitled", "应享未享（主动发现）", Direction.ENTITLED, entitled_not_receiving, ""),
+    # No grant: confirmed and approved, it closes the 精康 case (comparison._close_cases).
+    ("rehab_ended", "精康服务对象死亡或迁出", Direction.STOP, rehab_case_ended, ""),
 ]
 # Rules that write their items themselves, set-based, inside the run's transaction.
 SET_RULES: list[tuple[str, str, str, Callable[..., int], str]] = [

@@ -21,6 +21,7 @@ from kangfu.matching.forms import FeedUploadForm, ItemActionForm, RunForm
 from kangfu.matching.models import FeedImport, ItemStatus
 from kangfu.matching.rules import RULE_NAMES
 from kangfu.matching.tasks import run_comparison
+from kangfu.rehab.models import Case as RehabCase
 
 
 def _reads(request):
@@ -207,6 +208,12 @@ def item_detail(request, pk: int):
         "form": form,
         "rule_name": RULE_NAMES.get(item.rule, item.rule),
         "masked_id": mask_id_number(item.person.id_number),
+        # A 精康 item shows who serves the person and nothing of the case itself (clinical data).
+        "institution": RehabCase.objects.filter(pk=item.case_id)
+        .values_list("institution__name", flat=True)
+        .first()
+        if item.case_id
+        else None,
         "may_resolve": access.region_in_jurisdiction(request.user, item.street_id)
         and item.status == ItemStatus.OPEN,
         "may_approve": access.policy(request.user).runs_payroll and item.status == ItemStatus.CONFIRMED,

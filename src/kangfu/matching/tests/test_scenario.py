@@ -10,6 +10,8 @@ from kangfu.core.models import Region
 from kangfu.matching import comparison, services
 from kangfu.matching.models import Confidence, Item
 from kangfu.people.tests.factories import CertificateFactory, IncomePeriodFactory, PersonFactory
+from kangfu.rehab import services as rehab_services
+from kangfu.rehab.tests import factories as rf
 from kangfu.subsidies.seed import seed_tianjin
 from kangfu.subsidies.services import grants, payroll
 
@@ -79,6 +81,23 @@ def world(db):
     poor = PersonFactory(name="低保未领", community_code=COMMUNITY, n=61)
     CertificateFactory(person=poor, digits="43")
     people.update(new_cert=new_cert, poor=poor)
+    # 精康: clients still served who died or moved out of the institution's district; one who moved
+    # within it and one whose case is closed are nothing.
+    institution = rf.institution(name="河西区精神障碍社区康复服务中心", region=HEXI)
+    staff = rf.worker(institution, username="hexi.rehab", jurisdiction=HEXI)
+    admin = rf.district_admin("hexi.rehab.admin", district=HEXI)
+
+    def served(person):
+        return rf.enrolled_case(
+            admin=admin, rehab_worker=staff, institution_org=institution, person=person, on=M(2026, 6, 1)
+        )
+
+    rehab = {
+        "served_dead": PersonFactory(name="康复亡", community_code=COMMUNITY, n=62),
+        "discharged": PersonFactory(name="已结案", community_code=COMMUNITY, n=63),
+    }
+    cases = {key: served(p) for key, p in [*rehab.items(), ("moved", people["moved"]), ("quiet", quiet[0])]}
+    rehab_services.case_discharge(actor=staff, case=cases["discharged"], on=M(2026, 9, 1), reason="recovered")
     district = Region.objects.get(code=HEXI)
     for month in (M(2026, 6, 1), M(2026, 7, 1), M(2026, 8, 1), M(2026, 9, 1), M(2026, 10, 1)):
         with travel(month.replace(day=25)):
@@ -90,7 +109,12 @@ def world(db):
         "death",
         "公安死亡",
         {"id_number": "身份证号", "name": "姓名", "birth_date": "出生日期", "event_date": "死亡日期"},
-        [f"{ids['dead']},受助1,,2026-08-15", ",欧阳独一,1955-05-05,2026-09-02"],
+        [
+            f"{ids['dead']},受助1,,2026-08-15",
+            ",欧阳独一,1955-05-05,2026-09-02",
+            f"{rehab['served_dead'].id_number},康复亡,,2026-09-10",
+            f"{rehab['discharged'].id_number},已结案,,2026-10-01",
+        ],
     )
     feed(
         "prison",
@@ -132,6 +156,7 @@ def world(db):
         run = comparison.run_execute(
             comparison.run_start(actor=None, district=district, period=M(2026, 11, 1))
         )
+    people.update(rehab, cases=cases)
     return people, run
 
 
@@ -152,11 +177,19 @@ def test_every_planted_item_is_found_and_nothing_else(world):
         (people["overlap"].pk, "overlap"): Decimal("0.00"),
         (people["new_cert"].pk, "entitled"): Decimal("200.00"),
         (people["poor"].pk, "entitled"): Decimal("160.00"),
+        (people["served_dead"].pk, "rehab_ended"): Decimal("0.00"),  # no money: the case is to close
+        (people["moved"].pk, "rehab_ended"): Decimal("0.00"),  # beside the grant's moved_out item
     }
     assert set(found) == set(expected)
     for key, amount in expected.items():
         assert found[key].amount_at_stake == amount, (key, found[key].explanation)
     assert found[(people["name_only"].pk, "death")].confidence == Confidence.LOW
+    cases = people["cases"]
+    assert {(i.person_id, i.case_id) for i in found.values() if i.case_id} == {
+        (people["served_dead"].pk, cases["served_dead"].pk),
+        (people["moved"].pk, cases["moved"].pk),
+    }
+    assert all(i.grant_id is None for i in found.values() if i.rule == "rehab_ended")
 
 
 def test_a_rerun_raises_nothing_twice(world):
