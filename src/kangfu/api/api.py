@@ -13,6 +13,7 @@ from kangfu.core.services import api_token_user
 from kangfu.matching.api import router as matching_router
 from kangfu.people.api import router as people_router
 from kangfu.people.services import StaleEdit
+from kangfu.rehab.api import router as rehab_router
 
 
 class TokenAuth(HttpBearer):
@@ -32,6 +33,7 @@ api = NinjaAPI(
 )
 api.add_router("/people", people_router)
 api.add_router("/matching", matching_router)
+api.add_router("/rehab", rehab_router)
 
 
 def _messages(exc: ValidationError) -> dict:

@@ -1,0 +1,178 @@
+"""精康 endpoints: referrals pushed in by hospitals and other systems, rosters from 卫健 and 残联, the
+worklist of an institution and the statistics. Clinical content is not offered here: a case is read in
+the pages, where every view is audited and scoped by `selectors.case_view`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from kangfu.core import access, uploads
+from kangfu.core.ids import normalize_id_number
+from kangfu.core.models import Region
+from kangfu.people.models import Person
+from kangfu.people.services import id_hash
+from kangfu.rehab import rosters, selectors, services
+from kangfu.rehab.models import RosterImport
+
+router = Router(tags=["精康融合"])
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: dict[str, list[str]] = {}
+
+
+class ApplicationIn(Schema):
+    id_number: str
+    source: str
+    received_on: dt.date
+    applicant_name: str = ""
+    applicant_org: str = ""
+    applicant_phone: str = ""
+    reason: str = ""
+
+
+class ApplicationOut(Schema):
+    id: int
+    person_id: int
+    state: str
+    received_on: dt.date
+    check_due: dt.date
+
+
+@router.post(
+    "/applications",
+    response={201: ApplicationOut, 400: ErrorOut, 404: ErrorOut},
+    summary="提交精康服务申请或医疗机构转介",
+    description="人员须已在一人一档中登记；收到后 5 个工作日内初核登记，之后 5 个工作日内转介到康复机构。",
+)
+def create_application(request, payload: ApplicationIn):
+    number = normalize_id_number(payload.id_number).number
+    person = access.scope_people(Person.objects.filter(id_number_hash=id_hash(number)), request.user).first()
+    if person is None:
+        return Status(404, {"detail": "该身份证号未在一人一档中登记。"})
+    application = services.application_create(
+        actor=request.user,
+        person=person,
+        data=services.ApplicationData(**payload.dict(exclude={"id_number"})),
+    )
+    return Status(
+        201,
+        {
+            "id": application.pk,
+            "person_id": person.pk,
+            "state": application.state,
+            "received_on": application.received_on,
+            "check_due": application.check_due,
+        },
+    )
+
+
+class RosterOut(Schema):
+    id: int
+    status: str
+    total: int
+    create: int
+    link: int
+    errors: list[tuple[int, str]]
+    skipped: list[tuple[int, str]]
+    result: dict
+
+
+def _roster_out(roster: RosterImport) -> dict:
+    return {
+        "id": roster.pk,
+        "status": roster.status,
+        "total": roster.total,
+        "create": roster.report.get("create", 0),
+        "link": roster.report.get("link", 0),
+        "errors": roster.report.get("errors", []),
+        "skipped": roster.report.get("skipped", []),
+        "result": roster.result,
+    }
+
+
+@router.post(
+    "/rosters",
+    response={201: RosterOut, 400: ErrorOut, 403: ErrorOut},
+    summary="上传卫健或残联名单（预览）",
+    description="source 为 health_list 或 federation_list，district 为 12 位区级代码。返回逐行检查结果；确认后才导入。",
+)
+def upload_roster(
+    request, source: Form[str], district: Form[str], received_on: Form[dt.date], file: File[UploadedFile]
+):
+    uploads.check_upload(file, allowed=(".csv", ".xlsx"), max_bytes=5 * 1024 * 1024)
+    region = Region.objects.filter(code=district).first()
+    if region is None:
+        return Status(400, {"detail": "没有这个区划代码。"})
+    roster = rosters.roster_preview(
+        actor=request.user,
+        district=region,
+        source=source,
+        file_name=file.name,
+        raw=file.read(),
+        received_on=received_on,
+    )
+    return Status(201, _roster_out(roster))
+
+
+@router.post(
+    "/rosters/{int:roster_id}/confirm",
+    response={200: RosterOut, 400: ErrorOut, 404: ErrorOut},
+    summary="确认导入名单",
+)
+def confirm_roster(request, roster_id: int):
+    access.require(request.user, "rehab_intake")
+    roster = RosterImport.objects.filter(access.district_q(request.user), pk=roster_id).first()
+    if roster is None:
+        return Status(404, {"detail": "未找到该记录。"})
+    return _roster_out(rosters.roster_confirm(actor=request.user, roster=roster))
+
+
+class DueOut(Schema):
+    case_id: int
+    person_id: int
+    name: str
+    status: str
+    next_follow_up_on: dt.date | None
+    overdue: bool
+
+
+@router.get("/follow-ups", response=list[DueOut], summary="本机构 14 日内应随访和已逾期的服务对象")
+def due_follow_ups(request):
+    services.require_home(request.user)
+    today = dt.date.today()
+    rows = (
+        selectors.cases_for(request.user)
+        .filter(
+            status__in=["enrolled", "active", "suspended"],
+            next_follow_up_on__lte=today + dt.timedelta(days=14),
+        )
+        .select_related("person")
+        .order_by("next_follow_up_on", "pk")[:500]
+    )
+    return [
+        {
+            "case_id": c.pk,
+            "person_id": c.person_id,
+            "name": c.person.name,
+            "status": c.status,
+            "next_follow_up_on": c.next_follow_up_on,
+            "overdue": c.next_follow_up_on < today,
+        }
+        for c in rows
+    ]
+
+
+@router.get("/stats", summary="精康统计（按令牌账号的管辖范围或机构）")
+def statistics(request, year: int | None = None):
+    rights = access.policy(request.user)
+    if not (rights.reads_rehab_stats or rights.runs_rehab or rights.rehab_intake):
+        access.require(request.user, "reads_rehab_stats")
+    figures = selectors.stats(request.user, year=year or dt.date.today().year)
+    figures["months"] = [m.isoformat() for m in figures["months"]]
+    figures["coverage"] = str(figures["coverage"]) if figures["coverage"] is not None else None
+    return figures
