@@ -344,6 +344,7 @@ def _case_context(request, view: selectors.CaseView) -> dict:
         "person": case.person,
         "masked_id": mask_id_number(case.person.id_number),
         "parts": view.parts,
+        "part_labels": [label for value, label in SharePart.choices if value in view.parts],
         "today": timezone.localdate(),
         "scales": Scale.objects.filter(is_current=True).order_by("code"),
     }
