@@ -14,7 +14,7 @@ import hashlib
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kangfu.core import access, audit
@@ -57,6 +57,7 @@ MISSING_ID = "缺少身份证号。"
 MISSING_COMMUNITY = "缺少现住社区。"
 SKIP_OPEN_APPLICATION = "已有未办结的申请，跳过。"
 SKIP_SERVED = "正在接受精康服务，跳过。"
+SKIP_ELSEWHERE = "一人一档中此人居住在{district}，应由该区导入，跳过。"
 
 
 def _record(values: dict[str, Any]) -> dict[str, Any]:
@@ -127,8 +128,13 @@ def _analyse(roster: RosterImport) -> dict[str, Any]:
         record["hash"] = id_hash(record["id_number"])
         good.append(record)
     known: dict[str, int] = {}
+    lives_in: dict[int, str] = {}
     for chunk in iter_chunks([r["hash"] for r in good], 500):
-        known.update(Person.objects.filter(id_number_hash__in=chunk).values_list("id_number_hash", "pk"))
+        for digest, pk, district_id in Person.objects.filter(id_number_hash__in=chunk).values_list(
+            "id_number_hash", "pk", "district_id"
+        ):
+            known[digest] = pk
+            lives_in[pk] = district_id
     busy_app: set[int] = set()
     busy_case: set[int] = set()
     for chunk in iter_chunks(list(known.values()), 500):
@@ -147,6 +153,11 @@ def _analyse(roster: RosterImport) -> dict[str, Any]:
         person_id = known.get(record["hash"])
         if person_id is None:
             create.append(record)
+        elif lives_in[person_id] != district.code:
+            # The registry places the person in another district, which refers them; importing here
+            # would leave an application this district can neither see nor refer.
+            other = Region.objects.filter(code=lives_in[person_id]).values_list("name", flat=True).first()
+            skipped.append((record["line"], SKIP_ELSEWHERE.format(district=other or lives_in[person_id])))
         elif person_id in busy_app:
             skipped.append((record["line"], SKIP_OPEN_APPLICATION))
         elif person_id in busy_case:
@@ -220,9 +231,26 @@ def roster_confirm(*, actor: User, roster: RosterImport) -> RosterImport:
     now = timezone.now()
     today = timezone.localdate()
     with transaction.atomic():
-        changed = RosterImport.objects.filter(pk=roster.pk, status=RosterStatus.PREVIEW).update(
-            status=RosterStatus.CONFIRMED, confirmed_at=now
+        # The same file may have been previewed twice and the other preview confirmed meanwhile; the
+        # unique constraint would stop this one with an IntegrityError, so say so in words instead.
+        done = (
+            RosterImport.objects.filter(
+                district=roster.district_id, digest=roster.digest, status=RosterStatus.CONFIRMED
+            )
+            .exclude(pk=roster.pk)
+            .first()
         )
+        if done is not None:
+            raise ValidationError(
+                ALREADY.format(day=timezone.localtime(done.confirmed_at).date()), code="duplicate"
+            )
+        try:
+            with transaction.atomic():
+                changed = RosterImport.objects.filter(pk=roster.pk, status=RosterStatus.PREVIEW).update(
+                    status=RosterStatus.CONFIRMED, confirmed_at=now
+                )
+        except IntegrityError:
+            raise ValidationError(ALREADY.format(day=today), code="duplicate") from None
         if changed != 1:
             roster.refresh_from_db()
             raise ValidationError(NOT_PREVIEW.format(status=roster.get_status_display()), code="stale")
@@ -258,8 +286,10 @@ def roster_confirm(*, actor: User, roster: RosterImport) -> RosterImport:
         )
         check_due = add_working_days(roster.received_on, CHECK_DAYS)
         refer_due = add_working_days(today, REFER_DAYS)
-        records = [(r, created_ids[r["hash"]]) for r in analysis["create"]] + [
-            (r, r["person_id"]) for r in analysis["link"]
+        # (record, person, new?): the flag travels with the record, since looking each record up in the
+        # list of new ones would take time quadratic in the length of the roster.
+        records = [(r, created_ids[r["hash"]], True) for r in analysis["create"]] + [
+            (r, r["person_id"], False) for r in analysis["link"]
         ]
         label = roster.get_source_display()
         Application.objects.bulk_create(
@@ -280,7 +310,7 @@ def roster_confirm(*, actor: User, roster: RosterImport) -> RosterImport:
                     roster_digest=roster.digest,
                     created_by=actor,
                 )
-                for r, person_id in records
+                for r, person_id, _new in records
             ],
             batch_size=500,
         )
@@ -290,15 +320,15 @@ def roster_confirm(*, actor: User, roster: RosterImport) -> RosterImport:
                 AuditEntry(
                     actor=actor,
                     actor_username=actor.get_username(),
-                    action=AuditAction.CREATE if r in analysis["create"] else AuditAction.UPDATE,
+                    action=AuditAction.CREATE if new else AuditAction.UPDATE,
                     object_type="people.person",
                     object_id=str(person_id),
                     person_id=person_id,
                     ip=context.ip,
                     channel=context.channel,
-                    summary=f"{label}导入：{'新登记' if r in analysis['create'] else '已在册'}，待转介",
+                    summary=f"{label}导入：{'新登记' if new else '已在册'}，待转介",
                 )
-                for r, person_id in records
+                for _r, person_id, new in records
             ],
             batch_size=500,
         )
@@ -327,6 +357,8 @@ def roster_discard(*, actor: User, roster: RosterImport) -> RosterImport:
             status=RosterStatus.DISCARDED, content=b""
         )
         if changed != 1:
+            # Name the status it has now (confirmed by someone else, or already discarded).
+            roster.refresh_from_db()
             raise ValidationError(NOT_PREVIEW.format(status=roster.get_status_display()), code="stale")
         audit.record(
             actor=actor, action=AuditAction.UPDATE, obj=roster, summary=f"放弃导入：{roster.file_name}"

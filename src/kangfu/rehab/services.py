@@ -38,6 +38,7 @@ from kangfu.rehab.models import (
     CaseEvent,
     CaseOutcome,
     CaseStatus,
+    DeclineReason,
     DischargeReason,
     EmergencyAccess,
     EmploymentType,
@@ -81,6 +82,8 @@ DECLINE_NEEDS_REASON = "判定不纳入时，须选择原因。"
 NOT_SERVED = "该人员目前不在服务中（{status}），不能登记。"
 FUTURE = "日期不能晚于今天。"
 BEFORE_ENROLMENT = "日期不能早于建档日期 {day}。"
+BEFORE_RECEIPT = "登记日期不能早于收到日期 {day}。"
+BEFORE_REGISTRATION = "转介日期不能早于登记日期 {day}。"
 WRONG_STATUS = "当前状态为“{status}”，不能进行此操作。"
 REVIEW_BEFORE_START = "复评日期应晚于计划开始日期。"
 PLAN_NEEDS_GOALS = "康复计划至少要有一个目标和一项服务。"
@@ -105,6 +108,7 @@ EMERGENCY_NOT_CLINICAL = "只有康复和临床人员能紧急查阅。"
 NOT_REHAB_STAFF = "您不是康复机构或医疗机构的工作人员。"
 PLACEMENT_DATES = "结束日期不能早于上岗日期。"
 NEGATIVE = "金额不能为负数。"
+PLACEMENT_TYPE = "请选择就业类型。"
 TRAINING_HOURS = "学时应大于 0。"
 
 _HOME_KINDS = (OrganisationKind.REHAB_INSTITUTION, OrganisationKind.PSYCHIATRIC_HOSPITAL)
@@ -218,7 +222,9 @@ def application_create(*, actor: User, person: Person, data: ApplicationData) ->
         raise PermissionDenied(access.NOT_ALLOWED)
     _not_future(data.received_on, "received_on")
     with transaction.atomic():
-        person = Person.objects.select_for_update().get(pk=person.pk)
+        # The application lands in the person's district worklist: only someone whose jurisdiction
+        # covers the person may start one (404 otherwise, as everywhere).
+        person = access.get_in_scope(Person.objects.select_for_update(), actor, pk=person.pk)
         open_business(person)
         application = Application.objects.create(
             person=person,
@@ -252,6 +258,8 @@ def application_register(*, actor: User, application: Application, on: dt.date |
     _require_intake(actor, application)
     on = on or _today()
     _not_future(on)
+    if on < application.received_on:
+        raise ValidationError(BEFORE_RECEIPT.format(day=application.received_on.isoformat()))
     with transaction.atomic():
         _advance(
             Application,
@@ -338,6 +346,8 @@ def application_refer(
     _check_institution(actor, institution)
     on = on or _today()
     _not_future(on)
+    if application.registered_on is not None and on < application.registered_on:
+        raise ValidationError(BEFORE_REGISTRATION.format(day=application.registered_on.isoformat()))
     with transaction.atomic():
         _advance(
             Application,
@@ -408,7 +418,8 @@ def screening_decide(
 ) -> Case:
     require_own_case(actor, case)
     _not_future(on)
-    if not eligible and not decline_reason:
+    if not eligible and decline_reason not in DeclineReason.values:
+        # Counted by reason: a reason outside the list would be a counter no report shows.
         raise ValidationError({"decline_reason": DECLINE_NEEDS_REASON})
     status = CaseStatus.SCREENED if eligible else CaseStatus.DECLINED
     with transaction.atomic():
@@ -725,7 +736,7 @@ def assessment_submit(
             by=actor,
         )
         if scale.code == "risk":
-            Case.objects.filter(pk=case.pk).update(risk_level=int(result.total))
+            _refresh_risk_level(case, assessment)
         _refresh_outcome(case, scale)
         _case_count(case, assessed_on, "assessments", scale.code)
         audit.record(
@@ -771,6 +782,8 @@ def assessment_amend(
         except IntegrityError:
             raise ValidationError(ALREADY_AMENDED) from None
         _refresh_outcome(case, original.scale)
+        if original.scale.code == "risk":
+            _refresh_risk_level(case, amendment)
         audit.record(
             actor=actor,
             action=AuditAction.CREATE,
@@ -779,6 +792,18 @@ def assessment_amend(
             summary=f"更正{original.scale.name}：{original.total} → {result.total}（{reason}）",
         )
     return amendment
+
+
+def _refresh_risk_level(case: Case, assessment: Assessment) -> None:
+    """The case shows the risk level of its latest risk assessment still standing: a correction of
+    that one must correct the case too, and a late entry of an older one must not overwrite it."""
+    latest = (
+        Assessment.objects.filter(case=case, scale__code="risk", amended_by__isnull=True)
+        .order_by("-assessed_on", "-id")
+        .first()
+    )
+    if latest is not None and latest.pk == assessment.pk:
+        Case.objects.filter(pk=case.pk).update(risk_level=int(assessment.total))
 
 
 def _refresh_outcome(case: Case, scale: Scale) -> None:
@@ -972,12 +997,13 @@ def activity_record(*, actor: User, data: ActivityData) -> Activity:
                 last_service_on=data.held_on
             )
             _activate(case, data.held_on, actor, "开始接受服务")
-        audit.record(
-            actor=actor,
-            action=AuditAction.CREATE,
-            obj=activity,
-            summary=f"{activity.get_form_display()}“{activity.title}”：患者 {len(patients)} 人次，家属 {len(data.family)} 人次",
-        )
+        # One row per person attended (or whose family attended), so that a person's audit trail
+        # shows every service recorded about them, as it does for every other write.
+        summary = f"{activity.get_form_display()}“{activity.title}”：患者 {len(patients)} 人次，家属 {len(data.family)} 人次"
+        for person_id in sorted({case.person_id for case in cases.values()}):
+            audit.record(
+                actor=actor, action=AuditAction.CREATE, obj=activity, person_id=person_id, summary=summary
+            )
     return activity
 
 
@@ -1044,6 +1070,8 @@ def follow_up_record(*, actor: User, case: Case, data: FollowUpData) -> FollowUp
     if case.status not in SERVED_STATES:
         raise ValidationError(NOT_SERVED.format(status=case.get_status_display()))
     _not_future(data.done_on, "done_on")
+    if case.enrolled_on and data.done_on < case.enrolled_on:
+        raise ValidationError({"done_on": BEFORE_ENROLMENT.format(day=case.enrolled_on)})
     if not 0 <= data.risk_level <= 5:
         raise ValidationError({"risk_level": "危险性等级为 0–5 级。"})
     stability = stability_for(data.stability, data.risk_level)
@@ -1226,6 +1254,7 @@ def transfer_decline(*, actor: User, transfer: Transfer, reason: str, on: dt.dat
     if not reason.strip():
         raise ValidationError({"reason": DECLINE_TRANSFER_REASON})
     on = on or _today()
+    _not_future(on)
     with transaction.atomic():
         _advance(
             Transfer,
@@ -1317,6 +1346,8 @@ def placement_save(
     *, actor: User, case: Case, data: PlacementData, placement: Placement | None = None
 ) -> Placement:
     require_own_case(actor, case)
+    if data.employment_type not in EmploymentType.values:
+        raise ValidationError({"employment_type": PLACEMENT_TYPE})
     if data.ends_on is not None and data.ends_on < data.starts_on:
         raise ValidationError({"ends_on": PLACEMENT_DATES})
     if data.monthly_subsidy < 0:
@@ -1333,11 +1364,20 @@ def placement_save(
             )
             action = AuditAction.CREATE
         else:
+            # Read it again, locked: the counter correction below needs what is stored, not what the
+            # caller's copy says.
+            placement = Placement.objects.select_for_update().get(pk=placement.pk)
             if placement.case_id != case.pk:
                 raise PermissionDenied(NOT_YOUR_CASE)
+            before = (placement.starts_on, placement.employment_type)
             for key, value in data.__dict__.items():
                 setattr(placement, key, value)
             placement.save()
+            if before != (data.starts_on, data.employment_type):
+                # The counter is by start month and type: a corrected start or type moves it.
+                common = {"institution_id": case.institution_id, "district_id": case.district_id}
+                count(**common, day=before[0], measure="placements", key=before[1], n=-1)
+                count(**common, day=data.starts_on, measure="placements", key=data.employment_type)
             action = AuditAction.UPDATE
         audit.record(
             actor=actor,
@@ -1495,7 +1535,10 @@ def recount(*, district_id: str | None = None) -> int:
             "follow_ups_late",
         )
         add(
-            Assessment.objects.annotate(institution_id=F("case__institution_id"), code=F("scale__code")),
+            # A correction replaces an assessment; the services count only the original.
+            Assessment.objects.filter(amends__isnull=True).annotate(
+                institution_id=F("case__institution_id"), code=F("scale__code")
+            ),
             "assessed_on",
             "assessments",
             "code",

@@ -1,0 +1,163 @@
+"""Who sees what of a 精康 case: the serving institution everything, a receiving institution the parts
+shared with it, a clinician breaking the glass everything for four hours, civil affairs only counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+import time_machine
+from django.http import Http404
+
+from kangfu.core.models import Role
+from kangfu.rehab import selectors, services
+from kangfu.rehab.models import CaseStatus, SharePart, TransferKind
+from kangfu.rehab.tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+TODAY = dt.date(2026, 11, 23)
+NOW = dt.datetime(2026, 11, 23, 2, tzinfo=dt.UTC)
+BEICHEN_COMMUNITY = "120113001003"
+REASON = "患者急诊就医，出现冲动伤人行为，需了解既往诊断和用药"
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def refer_on(worker, case, to, shared=(SharePart.REGISTRATION, SharePart.ASSESSMENTS)):
+    return services.transfer_send(
+        actor=worker,
+        person=case.person,
+        case=case,
+        data=services.TransferData(
+            to_org=to,
+            kind=TransferKind.BETWEEN_INSTITUTIONS,
+            reason="迁居北辰区，转介就近康复",
+            shared=list(shared),
+            sent_on=TODAY,
+        ),
+    )
+
+
+class TestCaseView:
+    def test_the_serving_institution_sees_every_part(self, case, rehab_worker):
+        view = selectors.case_view(rehab_worker, case.pk)
+        assert (view.case, view.why, view.parts, view.full) == (case, "own", selectors.ALL_PARTS, True)
+
+    def test_a_worker_at_one_of_its_sites_sees_every_part(self, case, institution):
+        at_site = f.worker(f.site(institution), username="site.rehab")
+        assert selectors.case_view(at_site, case.pk).why == "own"
+
+    def test_another_institution_gets_not_found(self, case, other_worker):
+        with pytest.raises(Http404):
+            selectors.case_view(other_worker, case.pk)
+
+    def test_civil_affairs_gets_not_found_even_in_its_district(self, case, admin):
+        assert admin.jurisdiction.contains(case.district_id)
+        with pytest.raises(Http404):
+            selectors.case_view(admin, case.pk)
+
+    def test_a_receiver_sees_only_the_shared_parts_while_waiting_and_after_accepting(
+        self, case, rehab_worker, other_worker, other_institution
+    ):
+        transfer = refer_on(rehab_worker, case, other_institution)
+        waiting = selectors.case_view(other_worker, case.pk)
+        assert (waiting.why, waiting.parts, waiting.full) == (
+            "transfer",
+            frozenset({"registration", "assessments"}),
+            False,
+        )
+        assert not waiting.sees(SharePart.PLAN) and not waiting.sees(SharePart.INTAKE)
+        services.transfer_accept(actor=other_worker, transfer=transfer)
+        accepted = selectors.case_view(other_worker, case.pk)
+        assert (accepted.why, accepted.parts) == ("transfer", frozenset({"registration", "assessments"}))
+
+    def test_a_receiver_that_declined_sees_nothing(self, case, rehab_worker, other_worker, other_institution):
+        transfer = refer_on(rehab_worker, case, other_institution)
+        services.transfer_decline(actor=other_worker, transfer=transfer, reason="不在服务范围")
+        with pytest.raises(Http404):
+            selectors.case_view(other_worker, case.pk)
+
+    def test_a_withdrawn_referral_shows_nothing(self, case, rehab_worker, other_worker, other_institution):
+        transfer = refer_on(rehab_worker, case, other_institution)
+        services.transfer_cancel(actor=rehab_worker, transfer=transfer)
+        with pytest.raises(Http404):
+            selectors.case_view(other_worker, case.pk)
+
+    def test_an_emergency_grant_opens_the_case_for_four_hours(self, case, doctor):
+        with pytest.raises(Http404):
+            selectors.case_view(doctor, case.pk)
+        services.emergency_open(actor=doctor, person=case.person, reason=REASON)
+        view = selectors.case_view(doctor, case.pk)
+        assert (view.why, view.parts) == ("emergency", selectors.ALL_PARTS)
+        with time_machine.travel(NOW + dt.timedelta(hours=3, minutes=59), tick=False):
+            assert selectors.case_view(doctor, case.pk).why == "emergency"
+        with time_machine.travel(NOW + dt.timedelta(hours=4, seconds=1), tick=False), pytest.raises(Http404):
+            selectors.case_view(doctor, case.pk)
+
+    def test_an_emergency_grant_is_the_clinicians_own(self, case, doctor):
+        services.emergency_open(actor=doctor, person=case.person, reason=REASON)
+        colleague = f.worker(doctor.organisation, username="doctor2", role=Role.PSYCHIATRIST)
+        with pytest.raises(Http404):
+            selectors.case_view(colleague, case.pk)
+
+
+class TestPersonTab:
+    def test_civil_affairs_sees_where_a_person_is_served_and_nothing_clinical(
+        self, case, admin, rehab_worker
+    ):
+        services.assessment_submit(
+            actor=rehab_worker,
+            case=case,
+            scale=services.current_scale("risk"),
+            assessed_on=TODAY,
+            answers={"level": 4},
+            note="近期有冲动行为",
+        )
+        context = selectors.person_tab_context(SimpleNamespace(user=admin), case.person)
+        assert context["clinical"] is False
+        assert set(context) == {"person", "clinical", "served_at", "status_labels", "applications"}
+        assert context["served_at"] == [(case.institution.name, CaseStatus.ENROLLED)]
+        shown = repr(context["served_at"]) + repr([vars(a) for a in context["applications"]])
+        for clinical in ("精神分裂症", "F20", "近期有冲动行为", "risk_level"):
+            assert clinical not in shown
+
+    def test_the_serving_institution_sees_its_cases_on_the_tab(self, case, rehab_worker):
+        context = selectors.person_tab_context(SimpleNamespace(user=rehab_worker), case.person)
+        assert context["clinical"] is True
+        assert list(context["cases"]) == [case]
+        assert context["other_cases"] is False
+
+
+class TestStats:
+    def test_a_district_admin_counts_the_cases_of_its_district_only(
+        self, case, admin, other_worker, other_institution
+    ):
+        beichen_admin = f.district_admin("beichen.admin", f.BEICHEN)
+        for _ in range(2):
+            f.enrolled_case(
+                admin=beichen_admin,
+                rehab_worker=other_worker,
+                institution_org=other_institution,
+                person=f.patient(community_code=BEICHEN_COMMUNITY, county="120113"),
+            )
+        xiqing = selectors.stats(admin, year=2026)
+        beichen = selectors.stats(beichen_admin, year=2026)
+        assert (xiqing["open_cases"], sum(xiqing["flow"]["referred"]), sum(xiqing["flow"]["enrolled"])) == (
+            1,
+            1,
+            1,
+        )
+        assert (beichen["open_cases"], sum(beichen["flow"]["enrolled"])) == (2, 2)
+        assert xiqing["flow"]["enrolled"][10] == 1  # November
+
+    def test_an_institution_counts_its_own_cases_only(self, case, rehab_worker, other_worker, admin):
+        f.referred_case(admin=admin, institution_org=f.institution(name="西青区阳光康复驿站"))
+        assert selectors.stats(rehab_worker, year=2026)["open_cases"] == 1
+        assert selectors.stats(other_worker, year=2026)["open_cases"] == 0
+        assert selectors.stats(admin, year=2026)["open_cases"] == 2
