@@ -241,5 +241,9 @@ def district_q(user: User, *, field: str = "district") -> Q:
     level = RegionLevel(region.level)
     if level in (RegionLevel.DISTRICT, RegionLevel.STREET, RegionLevel.COMMUNITY):
         return Q(**{f"{field}_id": region.ancestor(RegionLevel.DISTRICT)})
-    digits = LEVEL_DIGITS[level]
-    return Q(**{f"{field}__code__startswith": region.code[:digits]})
+    # A range of codes rather than a prefix match: neither SQLite (whose LIKE ignores case) nor
+    # PostgreSQL (without a pattern index) can serve `LIKE '1201%'` from the district-first indexes.
+    prefix = region.code[: LEVEL_DIGITS[level]]
+    upper = str(int(prefix) + 1).zfill(len(prefix))
+    width = len(region.code)
+    return Q(**{f"{field}_id__gte": prefix.ljust(width, "0"), f"{field}_id__lt": upper.ljust(width, "0")})

@@ -71,6 +71,32 @@ def record(
     )
 
 
+def record_many(
+    *, actor: User | None, action: AuditAction | str, rows: Iterable[tuple[Any, int | None]], summary: str
+) -> None:
+    """One entry per (object, person), written in one statement, for a write that touches many people at
+    once (a group activity, a batch referral): each person's trail still shows it."""
+    ctx = current_context()
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=actor if actor is not None and actor.pk else None,
+                actor_username=actor.get_username() if actor is not None else "",
+                action=action,
+                object_type=obj._meta.label_lower,
+                object_id=str(obj.pk),
+                person_id=person_id,
+                ip=ctx.ip,
+                channel=ctx.channel,
+                summary=summary[:300],
+                changes={},
+            )
+            for obj, person_id in rows
+        ],
+        batch_size=1000,
+    )
+
+
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str | float):
         return value

@@ -156,6 +156,9 @@ class Application(models.Model):
     applicant_org = models.CharField("申请单位", max_length=100, blank=True)
     applicant_phone = models.CharField("申请人电话", max_length=30, blank=True)
     reason = models.CharField("申请事由", max_length=300, blank=True)
+    # Clinical: the diagnosis a 卫健 roster carries. Civil affairs registers and refers without seeing
+    # it; it only pre-fills the diagnosis of the case the referral opens at the institution.
+    roster_diagnosis = models.CharField("名单诊断", max_length=100, blank=True)
     received_on = models.DateField("收到日期")
     check_due = models.DateField("初核登记时限")
     registered_on = models.DateField("登记日期", null=True, blank=True)
@@ -193,6 +196,24 @@ class Application(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} · {self.get_source_display()}"
+
+
+class RegisteredPerson(models.Model):
+    """A person on a district's 卫健 or 残联 roster (在册): the denominator of the coverage targets.
+    One row per person, kept by the roster import and by rejections, so that counting a city's
+    registered people is a range count on an index and not a DISTINCT over every application."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    source = models.CharField("名单来源", max_length=20, choices=ApplicationSource.choices)
+    listed_on = models.DateField("名单日期")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "在册人员"
+        indexes = [models.Index(fields=["district"], name="rehab_registered_district")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} · {self.get_source_display()}"
 
 
 class RosterStatus(models.TextChoices):
@@ -329,6 +350,9 @@ class Case(models.Model):
     next_follow_up_on = models.DateField("下次随访日期", null=True, blank=True)
     plan_review_on = models.DateField("计划复评日期", null=True, blank=True)
     last_service_on = models.DateField("最近服务日期", null=True, blank=True)
+    # Whether the person is on a roster (a RegisteredPerson): the numerator of coverage counts only
+    # people of its denominator, so the share cannot pass 100%.
+    on_roster = models.BooleanField("在册", default=False)
     # ending
     suspended_on = models.DateField("暂停日期", null=True, blank=True)
     discharged_on = models.DateField("结案日期", null=True, blank=True)
@@ -355,7 +379,11 @@ class Case(models.Model):
         ]
         indexes = [
             models.Index(fields=["institution", "status", "-id"], name="rehab_case_inst_status"),
-            models.Index(fields=["district", "status"], name="rehab_case_district_status"),
+            # Covers the statistics' follow-up and coverage aggregate of a district or a city.
+            models.Index(
+                fields=["district", "status", "next_follow_up_on", "last_service_on", "on_roster", "person"],
+                name="rehab_case_district_follow",
+            ),
             models.Index(fields=["institution", "next_follow_up_on"], name="rehab_case_followup_due"),
             models.Index(fields=["person", "status"], name="rehab_case_person"),
         ]
@@ -827,6 +855,9 @@ class Placement(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "就业安置"
         ordering = ["-starts_on", "-id"]
+        indexes = [
+            models.Index(fields=["district", "outcome", "employment_type"], name="rehab_placement_district")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(monthly_subsidy__gte=0), name="rehab_placement_subsidy_non_negative"

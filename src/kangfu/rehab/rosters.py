@@ -34,7 +34,7 @@ from kangfu.rehab.models import (
     RosterImport,
     RosterStatus,
 )
-from kangfu.rehab.services import CHECK_DAYS, REFER_DAYS
+from kangfu.rehab.services import CHECK_DAYS, REFER_DAYS, register_listed
 
 MAPPING = {
     "name": "姓名|患者姓名",
@@ -148,7 +148,11 @@ def _analyse(roster: RosterImport) -> dict[str, Any]:
                 "person_id", flat=True
             )
         )
-    create, link, skipped = [], [], []
+    elsewhere = {code for code in lives_in.values() if code != district.code}
+    other_names = (
+        dict(Region.objects.filter(code__in=elsewhere).values_list("code", "name")) if elsewhere else {}
+    )
+    create, link, skipped, listed = [], [], [], []
     for record in good:
         person_id = known.get(record["hash"])
         if person_id is None:
@@ -156,16 +160,26 @@ def _analyse(roster: RosterImport) -> dict[str, Any]:
         elif lives_in[person_id] != district.code:
             # The registry places the person in another district, which refers them; importing here
             # would leave an application this district can neither see nor refer.
-            other = Region.objects.filter(code=lives_in[person_id]).values_list("name", flat=True).first()
-            skipped.append((record["line"], SKIP_ELSEWHERE.format(district=other or lives_in[person_id])))
+            other = other_names.get(lives_in[person_id], lives_in[person_id])
+            skipped.append((record["line"], SKIP_ELSEWHERE.format(district=other)))
         elif person_id in busy_app:
             skipped.append((record["line"], SKIP_OPEN_APPLICATION))
+            listed.append(person_id)
         elif person_id in busy_case:
             skipped.append((record["line"], SKIP_SERVED))
+            listed.append(person_id)
         else:
             link.append({**record, "person_id": person_id})
     errors.sort()
-    return {"total": parsed.total, "errors": errors, "skipped": skipped, "create": create, "link": link}
+    return {
+        "total": parsed.total,
+        "errors": errors,
+        "skipped": skipped,
+        "create": create,
+        "link": link,
+        # Skipped as already applying or served here, yet on the list: they count as registered.
+        "listed": listed,
+    }
 
 
 def _require(actor: User, district: Region) -> None:
@@ -299,9 +313,8 @@ def roster_confirm(*, actor: User, roster: RosterImport) -> RosterImport:
                     district_id=r["community_code"][:6] + "000000",
                     source=roster.source,
                     applicant_org=label[:100],
-                    reason=("名单诊断：" + r["diagnosis"])
-                    if r["diagnosis"]
-                    else (f"残疾人证号：{r['certificate']}" if r["certificate"] else ""),
+                    reason=f"残疾人证号：{r['certificate']}" if r["certificate"] else "",
+                    roster_diagnosis=r["diagnosis"],
                     received_on=roster.received_on,
                     check_due=check_due,
                     registered_on=today,
@@ -331,6 +344,12 @@ def roster_confirm(*, actor: User, roster: RosterImport) -> RosterImport:
                 for _r, person_id, new in records
             ],
             batch_size=500,
+        )
+        register_listed(
+            person_ids=[person_id for _r, person_id, _new in records] + analysis["listed"],
+            district_id=roster.district_id,
+            source=roster.source,
+            listed_on=roster.received_on,
         )
         result = {
             "created": len(analysis["create"]),

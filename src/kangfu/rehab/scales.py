@@ -216,6 +216,41 @@ def outcome(definition: dict, baseline: Decimal, latest: Decimal) -> str:
     return "unchanged"
 
 
+def compare(
+    definition: dict,
+    baseline_answers: dict,
+    baseline_total: Decimal,
+    latest_answers: dict,
+    latest_total: Decimal,
+) -> tuple[Decimal, str]:
+    """(change, outcome) of two assessments on the same version of a scale. A summed scale is compared
+    over the items applicable both times: an item marked 不适用 once adds nothing to that total, and
+    counting it on the other side would show a change that is only a change of what was asked."""
+    if definition["scoring"] == "sum":
+        before, after = _applicable(definition, baseline_answers), _applicable(definition, latest_answers)
+        common = before.keys() & after.keys()
+        baseline_total = sum((before[k] for k in common), Decimal(0))
+        latest_total = sum((after[k] for k in common), Decimal(0))
+    return Decimal(str(latest_total)) - Decimal(str(baseline_total)), outcome(
+        definition, baseline_total, latest_total
+    )
+
+
+def _applicable(definition: dict, answers: dict) -> dict[str, Decimal]:
+    ratings = {}
+    for item in definition["items"]:
+        value = answers.get(item["key"])
+        if item.get("type") == "number" or value in (None, ""):
+            continue
+        try:
+            rating, na = _rating_score(definition, item, value)
+        except ValueError:
+            continue
+        if not na:
+            ratings[item["key"]] = rating
+    return ratings
+
+
 def read_files(directory: Path = SCALES_DIR) -> list[dict]:
     definitions = []
     for path in sorted(directory.glob("*.toml")):

@@ -24,7 +24,6 @@ from kangfu.core.models import Organisation, OrganisationKind, User
 from kangfu.rehab import scales
 from kangfu.rehab.models import (
     OPEN_CASE_STATES,
-    ROSTER_SOURCES,
     SERVED_STATES,
     Activity,
     Application,
@@ -39,6 +38,7 @@ from kangfu.rehab.models import (
     Outcome,
     Placement,
     PlacementOutcome,
+    RegisteredPerson,
     Scale,
     ServiceType,
     SharePart,
@@ -235,11 +235,14 @@ def outcomes_of(case: Case) -> list[dict]:
         by_code.setdefault(assessment.scale.code, []).append(assessment)
     for code, series in by_code.items():
         baseline = next((a for a in series if a.is_baseline), series[0])
-        latest = series[-1]
-        result = (
-            ""
+        # Within the baseline's version of the scale, as the statistics count it (services._refresh_outcome).
+        latest = [a for a in series if a.scale_id == baseline.scale_id][-1]
+        change, result = (
+            (Decimal(0), "")
             if latest.pk == baseline.pk
-            else scales.outcome(latest.scale.definition, baseline.total, latest.total)
+            else scales.compare(
+                baseline.scale.definition, baseline.answers, baseline.total, latest.answers, latest.total
+            )
         )
         rows.append(
             {
@@ -247,7 +250,7 @@ def outcomes_of(case: Case) -> list[dict]:
                 "name": latest.scale.name,
                 "baseline": baseline,
                 "latest": latest,
-                "change": latest.total - baseline.total,
+                "change": change,
                 "outcome": result,
                 "outcome_label": Outcome(result).label if result else "仅有基线",
                 "series": series,
@@ -274,6 +277,7 @@ def _stats_scope(user: User, institution: Organisation | None):
 def stats(user: User, *, year: int, institution: Organisation | None = None) -> dict:
     """Everything on the statistics page, from counters and a few grouped queries (no per-row work)."""
     scope = _stats_scope(user, institution)
+    by_district = institution is None and access.policy(user).reads_rehab_stats
     today = timezone.localdate()
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     months = [dt.date(year, m, 1) for m in range(1, 13)]
@@ -299,22 +303,21 @@ def stats(user: User, *, year: int, institution: Organisation | None = None) -> 
     cases = Case.objects.filter(scope)
     status_counts = dict(cases.values_list("status").annotate(n=Count("id")).order_by())
     served = cases.filter(status__in=SERVED_STATES)
+    recent = Q(last_service_on__gte=today - dt.timedelta(days=STANDARD_SERVICE_DAYS))
     follow = served.aggregate(
         overdue=Count("id", filter=Q(next_follow_up_on__lt=today)),
         due=Count(
             "id", filter=Q(next_follow_up_on__gte=today, next_follow_up_on__lte=today + dt.timedelta(days=7))
         ),
-        standard=Count("id", filter=Q(last_service_on__gte=today - dt.timedelta(days=STANDARD_SERVICE_DAYS))),
+        standard=Count("id", filter=recent),
+        # People, not cases (a transfer may leave two open), and only registered ones, so that the
+        # share below counts its numerator among its denominator.
+        covered=Count("person_id", filter=recent & Q(on_roster=True), distinct=True),
     )
     registered = None
     if access.policy(user).reads_rehab_stats and institution is None:
         # Registered people: those on the rosters civil affairs received (卫健 and 残联 lists).
-        registered = (
-            Application.objects.filter(access.district_q(user), source__in=ROSTER_SOURCES)
-            .values("person_id")
-            .distinct()
-            .count()
-        )
+        registered = RegisteredPerson.objects.filter(access.district_q(user)).count()
     transfers = Transfer.objects.filter(_transfer_scope(user, institution)).aggregate(
         sent=Count("id", filter=Q(state=TransferState.SENT)),
         overdue=Count("id", filter=Q(state=TransferState.SENT, due_on__lt=today)),
@@ -323,7 +326,11 @@ def stats(user: User, *, year: int, institution: Organisation | None = None) -> 
         completed=Count("id", filter=Q(state=TransferState.COMPLETED)),
     )
     placements = dict(
-        Placement.objects.filter(_case_scope(scope), outcome=PlacementOutcome.ONGOING)
+        # A placement carries its own district: a district's or city's count needs no join to cases.
+        Placement.objects.filter(
+            scope if by_district else _case_scope(scope),
+            outcome=PlacementOutcome.ONGOING,
+        )
         .values_list("employment_type")
         .annotate(n=Count("id"))
         .order_by()
@@ -356,8 +363,9 @@ def stats(user: User, *, year: int, institution: Organisation | None = None) -> 
     ]
     target = TARGETS.get(year, TARGETS[max(TARGETS)] if year > max(TARGETS) else None)
     coverage = None
-    if registered:
-        coverage = round(Decimal(follow["standard"] * 100) / registered, 1)
+    if registered and year == today.year:
+        # Standard service is judged over the last 90 days, so the share exists only for today.
+        coverage = round(Decimal(follow["covered"] * 100) / registered, 1)
     return {
         "year": year,
         "months": months,
@@ -440,7 +448,8 @@ def training_hours(staff_ids: list[int], year: int) -> dict[int, Decimal]:
 
 def person_tab_context(request, person) -> dict:
     """精康 on a person's record: clinical roles see their institution's cases and what is shared with
-    them; civil-affairs roles see only whether and where the person is served."""
+    them; civil affairs' intake and statistics roles see only whether and where the person is served;
+    other roles see nothing."""
     user = request.user
     rights = access.policy(user)
     context: dict = {"person": person, "clinical": rights.reads_clinical}
@@ -456,6 +465,10 @@ def person_tab_context(request, person) -> dict:
         )
         context["emergency"] = emergency_grant(user, person.pk)
         context["other_cases"] = Case.objects.filter(person=person).exclude(institution_id__in=ids).exists()
+    elif not (rights.rehab_intake or rights.reads_rehab_stats):
+        # Whether someone receives mental-health rehabilitation is health data: a device or subsidy
+        # clerk reading the same record learns nothing of it.
+        context["hidden"] = True
     else:
         context["served_at"] = list(
             Case.objects.filter(person=person, status__in=OPEN_CASE_STATES)

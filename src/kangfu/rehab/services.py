@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from kangfu.core import access, audit
@@ -26,11 +26,13 @@ from kangfu.rehab import scales
 from kangfu.rehab.models import (
     OPEN_APPLICATION_STATES,
     OPEN_CASE_STATES,
+    ROSTER_SOURCES,
     SERVED_STATES,
     Activity,
     ActivityForm,
     ActivityPhoto,
     Application,
+    ApplicationSource,
     ApplicationState,
     Assessment,
     Attendance,
@@ -43,6 +45,7 @@ from kangfu.rehab.models import (
     EmergencyAccess,
     EmploymentType,
     FollowUp,
+    Insight,
     InstitutionProfile,
     Intake,
     MonthlyCount,
@@ -51,6 +54,7 @@ from kangfu.rehab.models import (
     Plan,
     PlanGoal,
     PlanService,
+    RegisteredPerson,
     Scale,
     ScreeningContact,
     SharePart,
@@ -69,6 +73,9 @@ EMERGENCY_HOURS = 4
 
 ALREADY_APPLIED = "{name}已有未办结的精康服务申请（{source}，{day} 收到），无需重复登记。"
 ALREADY_SERVED = "{name}正在“{institution}”接受精康服务，无需重复申请。"
+# Whether and where someone is served is itself health data: only civil affairs' intake learns the place.
+ALREADY_SERVED_UNNAMED = "{name}已在接受精康服务，无需重复申请。"
+ROSTER_SOURCE_ONLY = "卫健、残联名单只能通过名单导入登记。"
 STATE_CHANGED = "该事项的状态已经改变（可能已被他人处理），请刷新后再试。"
 NOT_AN_INSTITUTION = "“{name}”不是在用的精神障碍社区康复机构。"
 INSTITUTION_OUTSIDE = "“{name}”不在您的管辖范围内。"
@@ -188,7 +195,7 @@ def _event(case: Case, status: str, on: dt.date, actor: User | None, reason: str
 # ------------------------------------------------------------------ applications (civil affairs)
 
 
-def open_business(person: Person) -> None:
+def open_business(person: Person, actor: User | None = None) -> None:
     """Refuse a second way in for someone already applying or being served."""
     pending = Application.objects.filter(person=person, state__in=OPEN_APPLICATION_STATES).first()
     if pending is not None:
@@ -202,6 +209,8 @@ def open_business(person: Person) -> None:
         Case.objects.filter(person=person, status__in=OPEN_CASE_STATES).select_related("institution").first()
     )
     if case is not None:
+        if actor is not None and not access.policy(actor).rehab_intake:
+            raise ValidationError(ALREADY_SERVED_UNNAMED.format(name=person.name), code="duplicate")
         raise ValidationError(
             ALREADY_SERVED.format(name=person.name, institution=case.institution.name), code="duplicate"
         )
@@ -220,12 +229,14 @@ class ApplicationData:
 def application_create(*, actor: User, person: Person, data: ApplicationData) -> Application:
     if not (access.policy(actor).rehab_intake or access.policy(actor).runs_rehab):
         raise PermissionDenied(access.NOT_ALLOWED)
+    if data.source in ROSTER_SOURCES or data.source not in ApplicationSource.values:
+        raise ValidationError({"source": ROSTER_SOURCE_ONLY})
     _not_future(data.received_on, "received_on")
     with transaction.atomic():
         # The application lands in the person's district worklist: only someone whose jurisdiction
         # covers the person may start one (404 otherwise, as everywhere).
         person = access.get_in_scope(Person.objects.select_for_update(), actor, pk=person.pk)
-        open_business(person)
+        open_business(person, actor)
         application = Application.objects.create(
             person=person,
             district_id=person.district_id,
@@ -246,6 +257,39 @@ def application_create(*, actor: User, person: Person, data: ApplicationData) ->
             summary=f"受理精康服务申请（{application.get_source_display()}）",
         )
     return application
+
+
+def register_listed(*, person_ids: Iterable[int], district_id: str, source: str, listed_on: dt.date) -> None:
+    """The people a confirmed roster names are registered (在册), the denominator of coverage; their
+    cases, open or not, count towards the numerator from now on."""
+    from kangfu.core.spreadsheets import iter_chunks
+
+    for chunk in iter_chunks(sorted(set(person_ids)), 500):
+        RegisteredPerson.objects.bulk_create(
+            [
+                RegisteredPerson(person_id=pk, district_id=district_id, source=source, listed_on=listed_on)
+                for pk in chunk
+            ],
+            update_conflicts=True,
+            unique_fields=["person"],
+            update_fields=["district", "source", "listed_on"],
+        )
+        Case.objects.filter(person_id__in=chunk, on_roster=False).update(on_roster=True)
+
+
+def _unregister_rejected(application: Application) -> None:
+    """A roster line found not to fit at the first check (初核不符) leaves the register, unless another
+    list names the person too."""
+    if application.source not in ROSTER_SOURCES:
+        return
+    others = (
+        Application.objects.filter(person_id=application.person_id, source__in=ROSTER_SOURCES)
+        .exclude(state=ApplicationState.REJECTED)
+        .exclude(pk=application.pk)
+    )
+    if not others.exists():
+        RegisteredPerson.objects.filter(person_id=application.person_id).delete()
+        Case.objects.filter(person_id=application.person_id).update(on_roster=False)
 
 
 def _require_intake(actor: User, application: Application) -> None:
@@ -294,6 +338,7 @@ def application_reject(*, actor: User, application: Application, reason: str) ->
             state=ApplicationState.REJECTED,
             state_note=reason[:200],
         )
+        _unregister_rejected(application)
         audit.record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -328,6 +373,7 @@ def _open_case(
                 district_id=_district_of(institution),
                 application=application,
                 referred_on=on,
+                on_roster=RegisteredPerson.objects.filter(person=person).exists(),
             )
     except IntegrityError:
         raise ValidationError(
@@ -343,44 +389,89 @@ def application_refer(
 ) -> Case:
     """康复转介: send a registered application to an institution, which opens a case to screen."""
     _require_intake(actor, application)
-    _check_institution(actor, institution)
     on = on or _today()
     _not_future(on)
     if application.registered_on is not None and on < application.registered_on:
         raise ValidationError(BEFORE_REGISTRATION.format(day=application.registered_on.isoformat()))
-    with transaction.atomic():
-        _advance(
-            Application,
-            application.pk,
-            expected=[ApplicationState.REGISTERED],
-            field_name="state",
-            state=ApplicationState.REFERRED,
-            referred_on=on,
-            institution=institution,
-        )
-        case = _open_case(
-            person=application.person, institution=institution, on=on, actor=actor, application=application
-        )
-        audit.record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            obj=application,
-            person_id=application.person_id,
-            summary=f"精康申请转介至{institution.name}",
-        )
-    return case
+    cases = _refer(actor=actor, ids=[application.pk], institution=institution, on=on)
+    if not cases:
+        raise ValidationError(STATE_CHANGED, code="stale")
+    return cases[0]
 
 
 def applications_refer(*, actor: User, ids: list[int], institution: Organisation) -> int:
     """Refer many registered applications at once (a roster shared out among institutions)."""
-    referred = 0
+    access.require(actor, "rehab_intake")
+    return len(_refer(actor=actor, ids=ids, institution=institution, on=_today()))
+
+
+def _refer(*, actor: User, ids: list[int], institution: Organisation, on: dt.date) -> list[Case]:
+    """Registered applications in the actor's scope → referred, each opening a case to screen at the
+    institution; all or none, in a fixed number of statements however many there are."""
+    _check_institution(actor, institution)
     with transaction.atomic():
-        for application in Application.objects.filter(
-            pk__in=ids, state=ApplicationState.REGISTERED
-        ).select_related("person"):
-            application_refer(actor=actor, application=application, institution=institution)
-            referred += 1
-    return referred
+        applications = list(
+            access.scope_people(Application.objects.all(), actor, prefix="person__")
+            .select_for_update(of=("self",))
+            .filter(pk__in=ids, state=ApplicationState.REGISTERED)
+            .select_related("person")
+            .order_by("pk")
+        )
+        if not applications:
+            return []
+        person_ids = [a.person_id for a in applications]
+        served_here = set(
+            Case.objects.filter(
+                person_id__in=person_ids, institution=institution, status__in=OPEN_CASE_STATES
+            ).values_list("person_id", flat=True)
+        )
+        busy = {a.person.name for a in applications if a.person_id in served_here}
+        if busy:
+            raise ValidationError(
+                SECOND_OPEN_CASE.format(name="、".join(sorted(busy)), institution=institution.name),
+                code="duplicate",
+            )
+        changed = Application.objects.filter(
+            pk__in=[a.pk for a in applications], state=ApplicationState.REGISTERED
+        ).update(state=ApplicationState.REFERRED, referred_on=on, institution=institution)
+        if changed != len(applications):
+            raise ValidationError(STATE_CHANGED, code="stale")
+        listed = set(
+            RegisteredPerson.objects.filter(person_id__in=person_ids).values_list("person_id", flat=True)
+        )
+        district_id = _district_of(institution)
+        try:
+            with transaction.atomic():
+                cases = Case.objects.bulk_create(
+                    [
+                        Case(
+                            person=a.person,
+                            institution=institution,
+                            district_id=district_id,
+                            application=a,
+                            referred_on=on,
+                            on_roster=a.person_id in listed,
+                            # The roster's diagnosis reaches the clinicians, not the clerks who referred.
+                            diagnosis=a.roster_diagnosis,
+                        )
+                        for a in applications
+                    ]
+                )
+        except IntegrityError:
+            raise ValidationError(STATE_CHANGED, code="stale") from None
+        CaseEvent.objects.bulk_create(
+            [CaseEvent(case=c, status=CaseStatus.REFERRED, on=on, by=actor) for c in cases]
+        )
+        count(
+            institution_id=institution.pk, district_id=district_id, day=on, measure="referred", n=len(cases)
+        )
+        audit.record_many(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            rows=[(a, a.person_id) for a in applications],
+            summary=f"精康申请转介至{institution.name}",
+        )
+    return cases
 
 
 # ------------------------------------------------------------------ screening and enrolment
@@ -660,6 +751,10 @@ def case_discharge(*, actor: User | None, case: Case, on: dt.date, reason: str, 
     _not_future(on)
     if reason not in DischargeReason.values:
         raise ValidationError({"reason": "请选择结案原因。"})
+    return _discharge(actor=actor, case=case, on=on, reason=reason, note=note)
+
+
+def _discharge(*, actor: User | None, case: Case, on: dt.date, reason: str, note: str = "") -> Case:
     with transaction.atomic():
         _advance(
             Case,
@@ -687,9 +782,27 @@ def case_discharge(*, actor: User | None, case: Case, on: dt.date, reason: str, 
 
 
 def _activate(case: Case, on: dt.date, actor: User | None, why: str) -> None:
-    if Case.objects.filter(pk=case.pk, status=CaseStatus.ENROLLED).update(status=CaseStatus.ACTIVE):
-        _event(case, CaseStatus.ACTIVE, on, actor, why)
-        case.status = CaseStatus.ACTIVE
+    _activate_many([case], on, actor, why)
+
+
+def _activate_many(cases: list[Case], on: dt.date, actor: User | None, why: str) -> None:
+    """Enrolled → active at the first service; in a fixed number of statements for any number of cases."""
+    waiting = [c.pk for c in cases if c.status == CaseStatus.ENROLLED]
+    if not waiting:
+        return
+    # Lock first, so the events name exactly the cases this write moved, even beside a concurrent one.
+    moved = list(
+        Case.objects.select_for_update()
+        .filter(pk__in=waiting, status=CaseStatus.ENROLLED)
+        .values_list("pk", flat=True)
+    )
+    Case.objects.filter(pk__in=moved).update(status=CaseStatus.ACTIVE)
+    CaseEvent.objects.bulk_create(
+        [CaseEvent(case_id=pk, status=CaseStatus.ACTIVE, on=on, reason=why[:300], by=actor) for pk in moved]
+    )
+    for case in cases:
+        if case.pk in moved:
+            case.status = CaseStatus.ACTIVE
 
 
 # ------------------------------------------------------------------ assessments
@@ -803,20 +916,33 @@ def _refresh_risk_level(case: Case, assessment: Assessment) -> None:
         .first()
     )
     if latest is not None and latest.pk == assessment.pk:
-        Case.objects.filter(pk=case.pk).update(risk_level=int(assessment.total))
+        level = int(assessment.total)
+        updates: dict[str, Any] = {"risk_level": level}
+        if level >= 3:
+            # Risk 3–5 makes the person unstable whatever the last follow-up said, and the rule's
+            # two weeks run from the assessment (an earlier date already due stays).
+            updates["stability"] = Stability.UNSTABLE
+            soon = assessment.assessed_on + dt.timedelta(days=follow_up_interval(Stability.UNSTABLE))
+            current = Case.objects.filter(pk=case.pk).values_list("next_follow_up_on", flat=True).first()
+            if current is None or current > soon:
+                updates["next_follow_up_on"] = soon
+        Case.objects.filter(pk=case.pk).update(**updates)
 
 
 def _refresh_outcome(case: Case, scale: Scale) -> None:
     """Baseline against latest for the case and scale, counting only assessments not amended."""
     current = Assessment.objects.filter(case=case, scale__code=scale.code, amended_by__isnull=True)
-    baseline = current.filter(is_baseline=True).order_by("assessed_on", "id").first()
-    latest = current.order_by("-assessed_on", "-id").first()
-    if baseline is None or latest is None:
+    baseline = current.filter(is_baseline=True).select_related("scale").order_by("assessed_on", "id").first()
+    if baseline is None:
         return
+    # Scores of two versions of a scale are not on one ruler: compare within the baseline's version.
+    latest = current.filter(scale_id=baseline.scale_id).order_by("-assessed_on", "-id").first()
     result = (
         ""
         if baseline.pk == latest.pk
-        else scales.outcome(latest.scale.definition, baseline.total, latest.total)
+        else scales.compare(
+            baseline.scale.definition, baseline.answers, baseline.total, latest.answers, latest.total
+        )[1]
     )
     CaseOutcome.objects.update_or_create(
         case=case,
@@ -991,19 +1117,19 @@ def activity_record(*, actor: User, data: ActivityData) -> Activity:
             ]
         )
         _activity_counts(activity, 1)
-        for pk in patients:
-            case = cases[pk]
-            Case.objects.filter(pk=pk).exclude(last_service_on__gte=data.held_on).update(
-                last_service_on=data.held_on
-            )
-            _activate(case, data.held_on, actor, "开始接受服务")
+        Case.objects.filter(pk__in=patients).filter(
+            Q(last_service_on__isnull=True) | Q(last_service_on__lt=data.held_on)
+        ).update(last_service_on=data.held_on)
+        _activate_many([cases[pk] for pk in patients], data.held_on, actor, "开始接受服务")
         # One row per person attended (or whose family attended), so that a person's audit trail
         # shows every service recorded about them, as it does for every other write.
         summary = f"{activity.get_form_display()}“{activity.title}”：患者 {len(patients)} 人次，家属 {len(data.family)} 人次"
-        for person_id in sorted({case.person_id for case in cases.values()}):
-            audit.record(
-                actor=actor, action=AuditAction.CREATE, obj=activity, person_id=person_id, summary=summary
-            )
+        audit.record_many(
+            actor=actor,
+            action=AuditAction.CREATE,
+            rows=[(activity, pid) for pid in sorted({case.person_id for case in cases.values()})],
+            summary=summary,
+        )
     return activity
 
 
@@ -1043,11 +1169,12 @@ def follow_up_interval(stability: str) -> int:
     return 14 if stability in (Stability.UNSTABLE, Stability.BASIC) else 91
 
 
-def stability_for(stability: str, risk_level: int) -> str:
-    """The risk level sets a floor: 3–5 is unstable, 1–2 at best basically stable."""
-    if risk_level >= 3:
+def stability_for(stability: str, risk_level: int, insight: str = "") -> str:
+    """The risk level and insight set a floor (服务规范): risk 3–5 or no insight is unstable; risk 1–2
+    or partial insight is at best basically stable. The worker's judgement can only be stricter."""
+    if risk_level >= 3 or insight == Insight.NONE:
         return Stability.UNSTABLE
-    if risk_level >= 1 and stability == Stability.STABLE:
+    if (risk_level >= 1 or insight == Insight.PARTIAL) and stability == Stability.STABLE:
         return Stability.BASIC
     return stability
 
@@ -1074,7 +1201,7 @@ def follow_up_record(*, actor: User, case: Case, data: FollowUpData) -> FollowUp
         raise ValidationError({"done_on": BEFORE_ENROLMENT.format(day=case.enrolled_on)})
     if not 0 <= data.risk_level <= 5:
         raise ValidationError({"risk_level": "危险性等级为 0–5 级。"})
-    stability = stability_for(data.stability, data.risk_level)
+    stability = stability_for(data.stability, data.risk_level, data.insight)
     latest = data.done_on + dt.timedelta(days=follow_up_interval(stability))
     next_on = data.next_on or latest
     if next_on <= data.done_on:
@@ -1307,6 +1434,7 @@ def transfer_complete(*, actor: User, transfer: Transfer, on: dt.date | None = N
     if transfer.from_org_id not in ids and transfer.to_org_id not in ids:
         raise PermissionDenied(NOT_YOUR_CASE)
     on = on or _today()
+    _not_future(on)
     with transaction.atomic():
         _advance(
             Transfer,
@@ -1316,6 +1444,22 @@ def transfer_complete(*, actor: User, transfer: Transfer, on: dt.date | None = N
             state=TransferState.COMPLETED,
             completed_on=on,
         )
+        transfer.refresh_from_db()
+        sender = transfer.case
+        if (
+            transfer.received_case_id is not None
+            and sender is not None
+            and sender.status in (CaseStatus.ENROLLED, CaseStatus.ACTIVE, CaseStatus.SUSPENDED)
+        ):
+            # The person is now served by the receiving institution: the sender's file closes, so that
+            # nobody is counted as served twice and no follow-up falls due at both.
+            _discharge(
+                actor=actor,
+                case=sender,
+                on=max(on, sender.enrolled_on or on),
+                reason=DischargeReason.TRANSFERRED,
+                note=f"转介至{transfer.to_org.name}，已完成",
+            )
         audit.record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -1563,4 +1707,7 @@ def recount(*, district_id: str | None = None) -> int:
             if n
         ]
         MonthlyCount.objects.bulk_create(objs, batch_size=2000)
+        # The register is kept by the roster import; each case's copy of it is derived, so repair it too.
+        scoped = Case.objects.filter(district_id=district_id) if district_id else Case.objects.all()
+        scoped.update(on_roster=Exists(RegisteredPerson.objects.filter(person_id=OuterRef("person_id"))))
     return len(objs)

@@ -226,6 +226,7 @@ class TestConfirm:
             linked.registered_on,
             linked.refer_due,
             linked.reason,
+            linked.roster_diagnosis,
         ) == (
             ApplicationState.REGISTERED,
             ApplicationSource.HEALTH_LIST,
@@ -234,7 +235,8 @@ class TestConfirm:
             dt.date(2026, 11, 27),
             TODAY,
             dt.date(2026, 11, 30),
-            "名单诊断：抑郁症",
+            "",
+            "抑郁症",
         )
         assert Person.objects.filter(name="周知").count() == 1
         assert set(

@@ -1239,16 +1239,6 @@ class TestAudit:
         audited("plan_create", lambda: services.plan_create(actor=rehab_worker, case=case, data=plan_data()))
         audited("activity_record", lambda: activity(rehab_worker, [case.pk]))
         audited("follow_up_record", lambda: follow(rehab_worker, case))
-        transfer = audited(
-            "transfer_send",
-            lambda: send(
-                rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS
-            ),
-        )
-        audited("transfer_accept", lambda: services.transfer_accept(actor=other_worker, transfer=transfer))
-        audited(
-            "transfer_complete", lambda: services.transfer_complete(actor=other_worker, transfer=transfer)
-        )
         job = send(
             rehab_worker, case=case, to=employer, kind=TransferKind.TO_EMPLOYMENT, employment_type="open"
         )
@@ -1271,8 +1261,17 @@ class TestAudit:
             lambda: services.case_suspend(actor=rehab_worker, case=case, on=TODAY, reason="住院"),
         )
         audited("case_resume", lambda: services.case_resume(actor=rehab_worker, case=case, on=TODAY))
-        audited(
-            "case_discharge",
-            lambda: services.case_discharge(actor=rehab_worker, case=case, on=TODAY, reason="recovered"),
+        # Last, since completing a transfer between institutions discharges the sender's case.
+        transfer = audited(
+            "transfer_send",
+            lambda: send(
+                rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS
+            ),
         )
+        audited("transfer_accept", lambda: services.transfer_accept(actor=other_worker, transfer=transfer))
+        audited(
+            "transfer_complete", lambda: services.transfer_complete(actor=other_worker, transfer=transfer)
+        )
+        case.refresh_from_db()
+        assert case.discharge_reason == "transferred"
         assert missing == []
