@@ -372,6 +372,12 @@ class Case(models.Model):
                 condition=models.Q(status__in=OPEN_CASE_STATES),
                 name="rehab_case_one_open_per_institution",
             ),
+            # 一人一档: one institution serves a person at a time; a transfer hands over at enrolment.
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=models.Q(status__in=SERVED_STATES),
+                name="rehab_case_one_served_per_person",
+            ),
             models.CheckConstraint(
                 condition=models.Q(risk_level__isnull=True) | models.Q(risk_level__lte=5),
                 name="rehab_case_risk_0_5",
@@ -710,6 +716,28 @@ class MonthlyCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month} {self.measure}:{self.key}={self.n}"
+
+
+class OutcomeCount(models.Model):
+    """How many cases of an institution stand improved, unchanged or worse on a scale now, kept with
+    `CaseOutcome` (baseline against latest) so that a city's page does not group every case's outcome."""
+
+    institution = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
+    scale_code = models.CharField(max_length=30)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "scale_code", "outcome"], name="rehab_outcome_count_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["district"], name="rehab_outcome_count_district")]
+
+    def __str__(self) -> str:
+        return f"{self.scale_code}:{self.outcome}={self.n}"
 
 
 # ------------------------------------------------------------------ follow-ups

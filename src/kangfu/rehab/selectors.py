@@ -30,12 +30,12 @@ from kangfu.rehab.models import (
     ApplicationState,
     Assessment,
     Case,
-    CaseOutcome,
     CaseStatus,
     DischargeReason,
     EmergencyAccess,
     MonthlyCount,
     Outcome,
+    OutcomeCount,
     Placement,
     PlacementOutcome,
     RegisteredPerson,
@@ -310,9 +310,9 @@ def stats(user: User, *, year: int, institution: Organisation | None = None) -> 
             "id", filter=Q(next_follow_up_on__gte=today, next_follow_up_on__lte=today + dt.timedelta(days=7))
         ),
         standard=Count("id", filter=recent),
-        # People, not cases (a transfer may leave two open), and only registered ones, so that the
-        # share below counts its numerator among its denominator.
-        covered=Count("person_id", filter=recent & Q(on_roster=True), distinct=True),
+        # Only registered people, so that the share below counts its numerator among its denominator;
+        # a served case is a person (one serving institution at a time, a constraint of `Case`).
+        covered=Count("id", filter=recent & Q(on_roster=True)),
     )
     registered = None
     if access.policy(user).reads_rehab_stats and institution is None:
@@ -337,10 +337,9 @@ def stats(user: User, *, year: int, institution: Organisation | None = None) -> 
     )
     outcome_rows: dict[str, dict[str, int]] = {}
     for code, result, n in (
-        CaseOutcome.objects.filter(scope)
-        .exclude(outcome="")
+        OutcomeCount.objects.filter(scope, n__gt=0)
         .values_list("scale_code", "outcome")
-        .annotate(n=Count("id"))
+        .annotate(total=Sum("n"))
         .order_by()
     ):
         outcome_rows.setdefault(code, {o: 0 for o in Outcome.values})[result] = n

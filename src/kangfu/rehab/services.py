@@ -49,6 +49,7 @@ from kangfu.rehab.models import (
     InstitutionProfile,
     Intake,
     MonthlyCount,
+    OutcomeCount,
     Placement,
     PlacementOutcome,
     Plan,
@@ -79,6 +80,7 @@ ROSTER_SOURCE_ONLY = "卫健、残联名单只能通过名单导入登记。"
 STATE_CHANGED = "该事项的状态已经改变（可能已被他人处理），请刷新后再试。"
 NOT_AN_INSTITUTION = "“{name}”不是在用的精神障碍社区康复机构。"
 INSTITUTION_OUTSIDE = "“{name}”不在您的管辖范围内。"
+SERVED_ELSEWHERE = "{name}正在其他机构接受精康服务，须由该机构结案或转介交接后才能在本机构建档。"
 SECOND_OPEN_CASE = "{name}在“{institution}”已有未结案的服务档案，不能重复建档。"
 NOT_YOUR_CASE = "该档案不属于您的机构。"
 NOT_SCREENED = "须先完成筛查并判定适合社区康复，才能登记建档。"
@@ -594,22 +596,27 @@ def case_enrol(*, actor: User, case: Case, data: EnrolmentData) -> Case:
         raise ValidationError(errors)
     registration = {k: v for k, v in data.registration.items() if k in REGISTRATION_FIELDS}
     with transaction.atomic():
-        _advance(
-            Case,
-            case.pk,
-            expected=[CaseStatus.SCREENED],
-            status=CaseStatus.ENROLLED,
-            enrolled_on=data.enrolled_on,
-            site=data.site,
-            worker=data.worker or actor,
-            rights_explained_on=data.rights_explained_on,
-            agreement_signed_on=data.agreement_signed_on,
-            agreement_signer=data.agreement_signer,
-            agreement_guardian=data.agreement_guardian.strip(),
-            next_follow_up_on=data.enrolled_on + dt.timedelta(days=14),
-            version=F("version") + 1,
-            **registration,
-        )
+        _hand_over(actor, case, data.enrolled_on)
+        try:
+            with transaction.atomic():
+                _advance(
+                    Case,
+                    case.pk,
+                    expected=[CaseStatus.SCREENED],
+                    status=CaseStatus.ENROLLED,
+                    enrolled_on=data.enrolled_on,
+                    site=data.site,
+                    worker=data.worker or actor,
+                    rights_explained_on=data.rights_explained_on,
+                    agreement_signed_on=data.agreement_signed_on,
+                    agreement_signer=data.agreement_signer,
+                    agreement_guardian=data.agreement_guardian.strip(),
+                    next_follow_up_on=data.enrolled_on + dt.timedelta(days=14),
+                    version=F("version") + 1,
+                    **registration,
+                )
+        except IntegrityError:
+            raise ValidationError(SERVED_ELSEWHERE.format(name=case.person.name), code="duplicate") from None
         case.refresh_from_db()
         if data.agreement_scan is not None:
             case.agreement_scan.save(data.agreement_scan.name, data.agreement_scan, save=True)
@@ -623,6 +630,21 @@ def case_enrol(*, actor: User, case: Case, data: EnrolmentData) -> Case:
             summary="精康登记建档，签订服务协议",
         )
     return case
+
+
+def _hand_over(actor: User, case: Case, on: dt.date) -> None:
+    """Enrolling someone another institution sent here completes that transfer, which closes the
+    sender's file: a person is served by one institution at a time."""
+    transfer = (
+        Transfer.objects.filter(received_case=case, state=TransferState.ACCEPTED)
+        .exclude(case=None)
+        .filter(case__status__in=SERVED_STATES)
+        .first()
+    )
+    if transfer is not None:
+        transfer_complete(actor=actor, transfer=transfer, on=max(on, transfer.answered_on or on))
+    elif Case.objects.filter(person_id=case.person_id, status__in=SERVED_STATES).exclude(pk=case.pk).exists():
+        raise ValidationError(SERVED_ELSEWHERE.format(name=case.person.name), code="duplicate")
 
 
 def agreement_upload(*, actor: User, case: Case, scan) -> Case:
@@ -930,7 +952,13 @@ def _refresh_risk_level(case: Case, assessment: Assessment) -> None:
 
 
 def _refresh_outcome(case: Case, scale: Scale) -> None:
-    """Baseline against latest for the case and scale, counting only assessments not amended."""
+    """Baseline against latest for the case and scale, counting only assessments not amended; the
+    institution's outcome counters move with it."""
+    # One writer per case at a time, so that the outcome read here is the one the counters hold.
+    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk").first()
+    before = (
+        CaseOutcome.objects.filter(case=case, scale_code=scale.code).values_list("outcome", flat=True).first()
+    )
     current = Assessment.objects.filter(case=case, scale__code=scale.code, amended_by__isnull=True)
     baseline = current.filter(is_baseline=True).select_related("scale").order_by("assessed_on", "id").first()
     if baseline is None:
@@ -955,6 +983,18 @@ def _refresh_outcome(case: Case, scale: Scale) -> None:
             "outcome": result,
         },
     )
+    if before != result:
+        for outcome, n in ((before, -1), (result, 1)):
+            if outcome:
+                _count_outcome(case, scale.code, outcome, n)
+
+
+def _count_outcome(case: Case, scale_code: str, outcome: str, n: int) -> None:
+    lookup = {"institution_id": case.institution_id, "scale_code": scale_code, "outcome": outcome}
+    OutcomeCount.objects.bulk_create(
+        [OutcomeCount(**lookup, district_id=case.district_id)], ignore_conflicts=True
+    )
+    OutcomeCount.objects.filter(**lookup).update(n=F("n") + n)
 
 
 # ------------------------------------------------------------------ plans
@@ -1707,6 +1747,22 @@ def recount(*, district_id: str | None = None) -> int:
             if n
         ]
         MonthlyCount.objects.bulk_create(objs, batch_size=2000)
+        outcomes = OutcomeCount.objects.all()
+        if district_id:
+            outcomes = outcomes.filter(district_id=district_id)
+        outcomes.delete()
+        sources = CaseOutcome.objects.exclude(outcome="")
+        if district_id:
+            sources = sources.filter(district_id=district_id)
+        OutcomeCount.objects.bulk_create(
+            [
+                OutcomeCount(**row)
+                for row in sources.values("institution_id", "district_id", "scale_code", "outcome")
+                .annotate(n=Count("id"))
+                .order_by()
+            ],
+            batch_size=2000,
+        )
         # The register is kept by the roster import; each case's copy of it is derived, so repair it too.
         scoped = Case.objects.filter(district_id=district_id) if district_id else Case.objects.all()
         scoped.update(on_roster=Exists(RegisteredPerson.objects.filter(person_id=OuterRef("person_id"))))

@@ -294,3 +294,74 @@ class TestBatchWrites:
         assert len(many) == len(few)
         assert set(Case.objects.filter(pk__in=two + eight).values_list("status", flat=True)) == {"active"}
         assert CaseEvent.objects.filter(case_id__in=eight, status="active").count() == 8
+
+
+class TestOutcomeCounters:
+    def test_the_counters_follow_each_assessment_and_its_corrections_and_recount_agrees(
+        self, case, rehab_worker, admin
+    ):
+        from kangfu.rehab.models import OutcomeCount
+
+        def standing() -> dict:
+            return {(c.scale_code, c.outcome): c.n for c in OutcomeCount.objects.filter(n__gt=0)}
+
+        assess(rehab_worker, case, sdss_answers(2))  # baseline 20
+        assert standing() == {}
+        later = assess(rehab_worker, case, sdss_answers(1))  # 10: improved
+        assert standing() == {("sdss", "improved"): 1}
+        services.assessment_amend(
+            actor=rehab_worker, original=later, answers=sdss_answers(2, work=1, marriage=1), reason="录错"
+        )  # 18: still improved (2 is SDSS's meaningful change)
+        assert standing() == {("sdss", "improved"): 1}
+        newest = assess(rehab_worker, case, sdss_answers(2, work=1))  # 19: unchanged
+        assert standing() == {("sdss", "unchanged"): 1}
+        services.assessment_amend(actor=rehab_worker, original=newest, answers=sdss_answers(2), reason="录错")
+        assert standing() == {("sdss", "unchanged"): 1}
+        assert selectors.stats(admin, year=2026)["outcomes"][0]["unchanged"] == 1
+        live = standing()
+        services.recount()
+        assert standing() == live
+
+
+class TestOneServingInstitution:
+    def test_enrolling_a_transferred_person_completes_the_transfer_and_closes_the_senders_file(
+        self, case, rehab_worker, other_worker, other_institution
+    ):
+        transfer = send(rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
+        services.transfer_accept(actor=other_worker, transfer=transfer)
+        received = Case.objects.get(pk=received_case_of(transfer))
+        services.screening_decide(actor=other_worker, case=received, eligible=True, on=TODAY)
+        received.refresh_from_db()
+        services.case_enrol(actor=other_worker, case=received, data=enrolment(other_worker))
+        transfer.refresh_from_db()
+        case.refresh_from_db()
+        assert (transfer.state, case.status, case.discharge_reason) == (
+            "completed",
+            "discharged",
+            "transferred",
+        )
+        served = Case.objects.filter(person=case.person, status__in=["enrolled", "active", "suspended"])
+        assert [c.institution for c in served] == [other_institution]
+
+    def test_a_person_served_elsewhere_cannot_be_enrolled_without_a_hand_over(
+        self, case, other_worker, other_institution, doctor
+    ):
+        # A hospital refers the person to 北辰 while 西青 still serves them.
+        transfer = send(
+            doctor, person=case.person, to=other_institution, kind=TransferKind.HOSPITAL_TO_COMMUNITY
+        )
+        services.transfer_accept(actor=other_worker, transfer=transfer)
+        received = Case.objects.get(pk=received_case_of(transfer))
+        services.screening_decide(actor=other_worker, case=received, eligible=True, on=TODAY)
+        received.refresh_from_db()
+        with pytest.raises(ValidationError) as exc:
+            services.case_enrol(actor=other_worker, case=received, data=enrolment(other_worker))
+        assert exc.value.messages == [services.SERVED_ELSEWHERE.format(name=case.person.name)]
+        received.refresh_from_db()
+        case.refresh_from_db()
+        assert (received.status, case.status) == ("screened", "enrolled")
+
+
+def received_case_of(transfer) -> int:
+    transfer.refresh_from_db()
+    return transfer.received_case_id
