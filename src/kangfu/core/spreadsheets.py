@@ -72,7 +72,18 @@ def read_rows(raw: bytes, file_name: str) -> list[tuple[int, list[Any]]]:
         return _xlsx_rows(raw)
     if suffix in (".csv", ".txt"):
         text = decode_text(raw)
-        return [(n, [_cell(c) for c in row]) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+        # decode_text looks for NUL only at the start; one further down would reach the database,
+        # which refuses it (PostgreSQL) in the middle of an import.
+        if "\x00" in text:
+            raise ValidationError(UNREADABLE)
+        try:
+            return [
+                (n, [_cell(c) for c in row]) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)
+            ]
+        except csv.Error as exc:
+            # A field past the csv module's limit, typically an unclosed quote that swallowed the
+            # rest of the file: the file cannot be read as lines.
+            raise ValidationError(UNREADABLE) from exc
     raise ValidationError(UNREADABLE)
 
 

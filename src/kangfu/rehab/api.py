@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ninja import File, Form, Router, Schema, Status
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from kangfu.core import access, uploads
+from kangfu.core import access, audit, uploads
 from kangfu.core.ids import normalize_id_number
-from kangfu.core.models import Region
+from kangfu.core.models import AuditAction, Region
 from kangfu.people.models import Person
 from kangfu.people.services import id_hash
 from kangfu.rehab import rosters, selectors, services
-from kangfu.rehab.models import RosterImport
+from kangfu.rehab.forms import stats_year
+from kangfu.rehab.models import ROSTER_SOURCES, Application, ApplicationSource, RosterImport
 
 router = Router(tags=["精康融合"])
 
@@ -25,14 +28,24 @@ class ErrorOut(Schema):
     errors: dict[str, list[str]] = {}
 
 
+# The 卫健 and 残联 lists come in only as rosters, where every line is checked before import.
+APPLICATION_SOURCES = [s for s in ApplicationSource.values if s not in ROSTER_SOURCES]
+BAD_SOURCE = "来源（source）应为 {choices} 之一；卫健、残联名单须通过名单导入。"
+
+
+def _max(field: str) -> int:
+    return Application._meta.get_field(field).max_length
+
+
 class ApplicationIn(Schema):
-    id_number: str
-    source: str
+    # Lengths of the columns: a longer text is refused here, not by the database.
+    id_number: str = Field(max_length=20)
+    source: str = Field(max_length=_max("source"))
     received_on: dt.date
-    applicant_name: str = ""
-    applicant_org: str = ""
-    applicant_phone: str = ""
-    reason: str = ""
+    applicant_name: str = Field("", max_length=_max("applicant_name"))
+    applicant_org: str = Field("", max_length=_max("applicant_org"))
+    applicant_phone: str = Field("", max_length=_max("applicant_phone"))
+    reason: str = Field("", max_length=_max("reason"))
 
 
 class ApplicationOut(Schema):
@@ -50,6 +63,9 @@ class ApplicationOut(Schema):
     description="人员须已在一人一档中登记；收到后 5 个工作日内初核登记，之后 5 个工作日内转介到康复机构。",
 )
 def create_application(request, payload: ApplicationIn):
+    if payload.source not in APPLICATION_SOURCES:
+        message = BAD_SOURCE.format(choices="、".join(APPLICATION_SOURCES))
+        return Status(400, {"detail": message, "errors": {"source": [message]}})
     number = normalize_id_number(payload.id_number).number
     person = access.scope_people(Person.objects.filter(id_number_hash=id_hash(number)), request.user).first()
     if person is None:
@@ -144,8 +160,8 @@ class DueOut(Schema):
 @router.get("/follow-ups", response=list[DueOut], summary="本机构 14 日内应随访和已逾期的服务对象")
 def due_follow_ups(request):
     services.require_home(request.user)
-    today = dt.date.today()
-    rows = (
+    today = timezone.localdate()
+    rows = list(
         selectors.cases_for(request.user)
         .filter(
             status__in=["enrolled", "active", "suspended"],
@@ -153,6 +169,13 @@ def due_follow_ups(request):
         )
         .select_related("person")
         .order_by("next_follow_up_on", "pk")[:500]
+    )
+    # Names handed to another system are a read of each person, audited as the case page is.
+    audit.record_many(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        rows=[(c, c.person_id) for c in rows],
+        summary="读取应随访名单（API）",
     )
     return [
         {
@@ -167,12 +190,16 @@ def due_follow_ups(request):
     ]
 
 
-@router.get("/stats", summary="精康统计（按令牌账号的管辖范围或机构）")
+@router.get("/stats", response={200: dict, 400: ErrorOut}, summary="精康统计（按令牌账号的管辖范围或机构）")
 def statistics(request, year: int | None = None):
     rights = access.policy(request.user)
     if not (rights.reads_rehab_stats or rights.runs_rehab or rights.rehab_intake):
         access.require(request.user, "reads_rehab_stats")
-    figures = selectors.stats(request.user, year=year or dt.date.today().year)
+    try:
+        year = stats_year(year)
+    except ValidationError as exc:
+        return Status(400, {"detail": exc.messages[0]})
+    figures = selectors.stats(request.user, year=year)
     figures["months"] = [m.isoformat() for m in figures["months"]]
     figures["coverage"] = str(figures["coverage"]) if figures["coverage"] is not None else None
     return figures

@@ -33,11 +33,15 @@ from kangfu.rehab.models import (
     TransferKind,
 )
 from kangfu.rehab.models import ActivityForm as ActivityKind
-from kangfu.rehab.services import INTAKE_FIELDS, REGISTRATION_FIELDS
+from kangfu.rehab.services import EMERGENCY_REASON, INTAKE_FIELDS, REGISTRATION_FIELDS
 
 YES_NO_UNKNOWN = [("", "未表态"), ("yes", "愿意"), ("no", "不愿意")]
 INCIDENTS = [("minor", "轻度滋事"), ("trouble", "肇事"), ("disaster", "肇祸")]
 SIGNERS = [("patient", "本人"), ("guardian", "监护人"), ("both", "本人和监护人")]
+NO_SUCH_STAFF = "请选择本机构的专业人员。"
+# The counters start with the platform; a year far off is a typo or a probe, not a question.
+FIRST_STATS_YEAR = 2000
+YEAR_OUT_OF_RANGE = "年份应在 {first}–{last} 之间。"
 
 
 def _today():
@@ -116,6 +120,9 @@ class RosterForm(forms.Form):
 
 @localise
 class ContactForm(forms.Form):
+    # The screening forms share the case page: a prefix keeps their ids (and labels) apart, and
+    # the handler reads the same names because the prefix belongs to the form.
+    prefix = "contact"
     contacted_on = forms.DateField(label="联系日期", initial=_today, widget=DateInput())
     mode = forms.ChoiceField(label="方式", choices=ContactMode.choices)
     reached = forms.BooleanField(label="联系上", required=False, initial=True)
@@ -132,6 +139,7 @@ class ContactForm(forms.Form):
 
 @localise
 class DecideForm(forms.Form):
+    prefix = "decide"
     eligible = forms.TypedChoiceField(
         label="筛查结论",
         choices=[("1", "适合社区康复，纳入建档"), ("0", "不纳入")],
@@ -393,6 +401,7 @@ class PersonTransferForm(TransferForm):
 
 @localise
 class StatusForm(forms.Form):
+    prefix = "status"
     action = forms.ChoiceField(
         label="操作", choices=[("suspend", "暂停服务"), ("resume", "恢复服务"), ("discharge", "结案")]
     )
@@ -440,10 +449,17 @@ class StaffForm(forms.ModelForm):
 
 @localise
 class TrainingForm(forms.Form):
+    staff = forms.ModelChoiceField(label="专业人员", queryset=None, widget=forms.HiddenInput)
     held_on = forms.DateField(label="培训日期", initial=_today, widget=DateInput())
     hours = forms.DecimalField(label="学时", max_digits=5, decimal_places=1, min_value=0)
     topic = forms.CharField(label="培训内容", max_length=200)
     provider = forms.CharField(label="培训机构", max_length=100, required=False)
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["staff"].queryset = staff
+        # The staff member comes from a hidden input: a bad one is a stale page or a forged post.
+        self.fields["staff"].error_messages.update(required=NO_SUCH_STAFF, invalid_choice=NO_SUCH_STAFF)
 
 
 @localise
@@ -455,7 +471,8 @@ class ProfileForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    capacity = forms.IntegerField(label="服务容量（人）", min_value=0)
+    # Far above any institution, far below the integer column's limit.
+    capacity = forms.IntegerField(label="服务容量（人）", min_value=0, max_value=100_000)
     opened_on = forms.DateField(label="开始服务日期", required=False, widget=DateInput())
     note = forms.CharField(label="说明", max_length=200, required=False)
 
@@ -470,6 +487,14 @@ class EmergencyForm(forms.Form):
         help_text="将记入审计日志，并告知为该患者服务的机构。",
     )
 
+    def clean_reason(self):
+        # The service's rule, checked before the person is looked up: without a reason nobody
+        # learns whether a record exists. The field has already stripped the spaces.
+        reason = self.cleaned_data["reason"]
+        if len(reason) < 10:
+            raise forms.ValidationError(EMERGENCY_REASON)
+        return reason
+
 
 @localise
 class PhotoForm(forms.Form):
@@ -480,6 +505,21 @@ class PhotoForm(forms.Form):
         image = self.cleaned_data["image"]
         uploads.check_image_upload(image)
         return image
+
+
+def stats_year(value: str | int | None, today: dt.date | None = None) -> int:
+    """The year the statistics are asked for, the current one when none is given."""
+    today = today or _today()
+    if value is None or value == "":
+        return today.year
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        year = None
+    last = today.year + 1
+    if year is None or not FIRST_STATS_YEAR <= year <= last:
+        raise forms.ValidationError(YEAR_OUT_OF_RANGE.format(first=FIRST_STATS_YEAR, last=last))
+    return year
 
 
 def year_choices(today: dt.date | None = None) -> list[int]:

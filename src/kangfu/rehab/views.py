@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -40,6 +41,9 @@ from kangfu.rehab.models import (
 )
 
 NOT_REGISTERED = "该身份证号未在一人一档中登记，请先登记人员。"
+NO_RECORD = "没有找到该人员的精康档案。"
+BAD_IDS = "所选的申请编号无效，请刷新页面后重新勾选。"
+MAX_PK = 2**31 - 1  # PostgreSQL's integer column
 
 
 def _date(value, default: dt.date | None = None) -> dt.date | None:
@@ -47,6 +51,25 @@ def _date(value, default: dt.date | None = None) -> dt.date | None:
         return dt.date.fromisoformat(value) if value else default
     except ValueError:
         return default
+
+
+def _pk(value: str | None) -> int | None:
+    """A row number from a form or a query string, None for anything else: letters, a digit like
+    '²' that str.isdigit accepts, or a number beyond the column, which the database would answer
+    with an error rather than with nothing."""
+    if value and value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_PK:
+        return int(value)
+    return None
+
+
+def _audit_read(request, obj, person_ids, summary: str) -> None:
+    """One read entry per person shown, so that each person's trail lists who saw them."""
+    audit.record_many(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        rows=[(obj, person_id) for person_id in sorted(set(person_ids))],
+        summary=summary,
+    )
 
 
 def _person_by_id(user, number: str) -> Person | None:
@@ -64,6 +87,8 @@ def home(request):
         if access.rehab_home(request.user) is None:
             raise PermissionDenied(services.NOT_REHAB_STAFF)
         context = selectors.worklist(request.user)
+        # Each row's number of contacts comes with the row, not from a query per row.
+        context["screening"] = context["screening"].annotate(contact_count=Count("contacts"))
         context["home_org"] = access.rehab_home(request.user)
         context["status_labels"] = dict(CaseStatus.choices)
         return render(request, "rehab/home.html", context)
@@ -232,7 +257,10 @@ def application_detail(request, pk: int):
 def applications_refer(request):
     access.require(request.user, "rehab_intake")
     form = f.ReferForm(request.POST, institutions=_institution_choices(request.user))
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = [_pk(i) for i in request.POST.getlist("ids")]
+    if None in ids:
+        messages.error(request, BAD_IDS)
+        return redirect("rehab:applications")
     if not form.is_valid() or not ids:
         messages.error(request, "请勾选待转介的申请并选择机构。")
         return redirect("rehab:applications")
@@ -1007,7 +1035,8 @@ def activity_detail(request, pk: int):
             )
             messages.success(request, "已上传照片。")
             return redirect("rehab:activity", pk=activity.pk)
-    attendances = activity.attendances.select_related("case__person").order_by("is_family", "id")
+    attendances = list(activity.attendances.select_related("case__person").order_by("is_family", "id"))
+    _audit_read(request, activity, [a.case.person_id for a in attendances], f"查看服务活动“{activity.title}”")
     return render(
         request,
         "rehab/activity.html",
@@ -1026,7 +1055,17 @@ def activity_detail(request, pk: int):
 def activity_photo(request, pk: int):
     services.require_home(request.user)
     photo = get_object_or_404(
-        ActivityPhoto.objects.filter(activity__in=selectors.activities_for(request.user)), pk=pk
+        ActivityPhoto.objects.filter(activity__in=selectors.activities_for(request.user)).select_related(
+            "activity"
+        ),
+        pk=pk,
+    )
+    # A photo shows the people who attended: each of them has it on their trail.
+    _audit_read(
+        request,
+        photo,
+        photo.activity.attendances.values_list("case__person_id", flat=True),
+        f"查看服务活动照片“{photo.activity.title}”",
     )
     return FileResponse(photo.image.open("rb"))
 
@@ -1182,16 +1221,27 @@ def transfer_detail(request, pk: int):
 
 @login_required
 def emergency(request):
-    if not access.policy(request.user).reads_clinical:
+    if not access.policy(request.user).reads_clinical or access.rehab_home(request.user) is None:
         raise PermissionDenied(services.EMERGENCY_NOT_CLINICAL)
     form = f.EmergencyForm(request.POST or None)
     found = None
     status = 200
     if request.method == "POST":
+        # The form checks the reason first: nobody is looked up without one.
         if form.is_valid():
-            person = Person.objects.filter(id_number_hash=id_hash(form.cleaned_data["id_number"])).first()
+            number, reason = form.cleaned_data["id_number"], form.cleaned_data["reason"]
+            person = Person.objects.filter(id_number_hash=id_hash(number)).first()
             if person is None or not person.rehab_cases.exists():
-                form.add_error("id_number", "没有找到该人员的精康档案。")
+                # One answer for "no such person" and "no such record", and the attempt on the trail,
+                # so that looking for who has a record is seen by the auditor.
+                audit.record(
+                    actor=request.user,
+                    action=AuditAction.VIEW,
+                    object_type="rehab.emergencyaccess",
+                    person_id=person.pk if person else None,
+                    summary=f"紧急查阅未找到精康档案（{mask_id_number(number)}）：{reason}",
+                )
+                form.add_error("id_number", NO_RECORD)
             else:
                 try:
                     services.emergency_open(
@@ -1262,6 +1312,7 @@ def institution_detail(request, pk: int):
         else {"capacity": 0}
     )
     staff_form = f.StaffForm()
+    staff_qs = StaffMember.objects.filter(organisation=org)
     status = 200
     if request.method == "POST":
         if not may_edit:
@@ -1282,11 +1333,19 @@ def institution_detail(request, pk: int):
                 messages.success(request, "已添加专业人员。")
                 return redirect("rehab:institution", pk=org.pk)
         elif action == "training":
-            staff = get_object_or_404(StaffMember, pk=request.POST.get("staff"), organisation=org)
-            form = f.TrainingForm(request.POST)
+            form = f.TrainingForm(request.POST, staff=staff_qs)
             if form.is_valid():
+                d = form.cleaned_data
+                staff = d["staff"]
                 try:
-                    services.training_add(actor=request.user, staff=staff, **form.cleaned_data)
+                    services.training_add(
+                        actor=request.user,
+                        staff=staff,
+                        held_on=d["held_on"],
+                        hours=d["hours"],
+                        topic=d["topic"],
+                        provider=d["provider"],
+                    )
                 except ValidationError as exc:
                     for message in exc.messages:
                         messages.error(request, message)
@@ -1298,9 +1357,17 @@ def institution_detail(request, pk: int):
                     for message in errors:
                         messages.error(request, message)
         status = 400
-    staff = list(StaffMember.objects.filter(organisation=org).order_by("left_on", "name"))
+    staff = list(staff_qs.order_by("left_on", "name"))
     hours = selectors.training_hours([s.pk for s in staff], year)
-    rows = [(s, hours.get(s.pk, Decimal(0))) for s in staff]
+    # A training form per row, with its own ids, naming its staff member.
+    rows = [
+        (
+            s,
+            hours.get(s.pk, Decimal(0)),
+            f.TrainingForm(staff=staff_qs, initial={"staff": s.pk}, auto_id=f"id_training{s.pk}_%s"),
+        )
+        for s in staff
+    ]
     return render(
         request,
         "rehab/institution.html",
@@ -1312,7 +1379,6 @@ def institution_detail(request, pk: int):
             "required": selectors.TRAINING_HOURS_REQUIRED,
             "profile_form": profile_form,
             "staff_form": staff_form,
-            "training_form": f.TrainingForm(),
             "may_edit": may_edit,
             "service_labels": dict(ServiceType.choices),
         },
@@ -1328,8 +1394,11 @@ def _stats_access(request) -> Organisation | None:
     if not (rights.reads_rehab_stats or rights.runs_rehab or rights.rehab_intake):
         raise PermissionDenied(access.NOT_ALLOWED)
     institution = None
-    if request.GET.get("institution", "").isdigit():
-        institution = _institution(request, int(request.GET["institution"]))
+    if request.GET.get("institution"):
+        pk = _pk(request.GET["institution"])
+        if pk is None:
+            raise Http404
+        institution = _institution(request, pk)
         if not rights.reads_rehab_stats and institution.pk not in access.rehab_org_ids(request.user):
             raise Http404
     return institution
@@ -1339,14 +1408,16 @@ def _stats_access(request) -> Organisation | None:
 @require_GET
 def stats(request):
     institution = _stats_access(request)
-    today = timezone.localdate()
+    status = 200
     try:
-        year = int(request.GET.get("year") or today.year)
-    except ValueError:
-        year = today.year
+        year = f.stats_year(request.GET.get("year"))
+    except ValidationError as exc:
+        # The page of the current year, with the reason, rather than an error page; never an export.
+        messages.error(request, exc.messages[0])
+        year, status = timezone.localdate().year, 400
     figures = selectors.stats(request.user, year=year, institution=institution)
     tables = _stats_tables(figures)
-    if request.GET.get("export") == "xlsx":
+    if request.GET.get("export") == "xlsx" and status == 200:
         audit.record(
             actor=request.user,
             action=AuditAction.EXPORT,
@@ -1407,6 +1478,7 @@ def stats(request):
                 kind=OrganisationKind.REHAB_INSTITUTION
             ),
         },
+        status=status,
     )
 
 

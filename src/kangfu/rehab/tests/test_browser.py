@@ -136,18 +136,18 @@ def test_an_application_becomes_an_enrolled_case_whose_services_and_improvement_
     page.click(f"section:has(h2:has-text('待筛查')) a:has-text('{NAME}')")
     assert page.inner_text("#case-status") == "已转介待筛查"
     contact = "form[action$='/contact/']"
-    page.select_option(f"{contact} [name=mode]", "phone")
-    page.check(f"{contact} [name=reached]")
-    page.select_option(f"{contact} [name=person_willing]", "yes")
-    page.select_option(f"{contact} [name=guardian_willing]", "yes")
-    page.fill(f"{contact} [name=note]", "本人和父亲同意参加康复")
+    page.select_option("#id_contact-mode", "phone")
+    page.check("#id_contact-reached")
+    page.select_option("#id_contact-person_willing", "yes")
+    page.select_option("#id_contact-guardian_willing", "yes")
+    page.fill("#id_contact-note", "本人和父亲同意参加康复")
     save(page, f"{contact} button")
     assert "已记录联系情况" in message(page)
     assert "电话" in page.inner_text("section:has(h2:has-text('筛查')) table")
     page.click("summary:has-text('筛查结论')")
     decide = "form[action$='/decide/']"
-    page.check(f"{decide} input[name=eligible][value='1']")
-    page.fill(f"{decide} [name=note]", "病情稳定，适合社区康复")
+    page.check(f"{decide} input[name=decide-eligible][value='1']")
+    page.fill("#id_decide-note", "病情稳定，适合社区康复")
     save(page, f"{decide} button.primary")
     assert "已记录筛查结论" in message(page)
     assert page.inner_text("#case-status") == "已筛查待建档"
@@ -217,7 +217,7 @@ def test_an_application_becomes_an_enrolled_case_whose_services_and_improvement_
     page.select_option("#id_risk_level", "0")
     page.select_option("#id_stability", "stable")
     page.select_option("#id_adherence", "regular")
-    page.select_option("#id_insight", "partial")
+    page.select_option("#id_insight", "full")  # with partial insight the rule allows at best 基本稳定
     page.fill("#id_note", "按时服药，参加小组积极")
     save(page)
     assert "已记录随访（稳定）" in message(page)

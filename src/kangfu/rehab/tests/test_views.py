@@ -285,25 +285,36 @@ def test_list_pages_keep_their_query_count_whatever_the_caseload(login, admin, r
             assert client.get(url).status_code == 200
         return len(ctx)
 
+    def to_screen(n: int) -> None:
+        # The home page lists the people to screen with their number of contacts.
+        case = f.referred_case(admin=admin, institution_org=institution, person=f.patient(n=n))
+        services.screening_contact(
+            actor=rehab_worker,
+            case=case,
+            data=services.ContactData(contacted_on=dt.date.today(), mode="phone"),
+        )
+
     f.enrolled_case(admin=admin, rehab_worker=rehab_worker, institution_org=institution)
-    few = {
-        url: count(url)
-        for url in (reverse("rehab:cases"), reverse("rehab:follow_ups"), reverse("rehab:stats"))
-    }
+    to_screen(350)
+    urls = ("rehab:home", "rehab:cases", "rehab:follow_ups", "rehab:stats")
+    few = {name: count(reverse(name)) for name in urls}
     for n in range(6):
         f.enrolled_case(
             admin=admin, rehab_worker=rehab_worker, institution_org=institution, person=f.patient(n=300 + n)
         )
-    many = {url: count(url) for url in few}
+        to_screen(360 + n)
+    many = {name: count(reverse(name)) for name in urls}
     assert many == few
 
 
 def test_discharge_from_the_case_page_needs_a_reason(login, case, rehab_worker):
     client = login(rehab_worker)
     url = reverse("rehab:case_status", args=[case.pk])
-    client.post(url, {"action": "discharge", "on": dt.date.today(), "reason": ""})
+    client.post(url, {"status-action": "discharge", "status-on": dt.date.today(), "status-reason": ""})
     assert Case.objects.get(pk=case.pk).status == CaseStatus.ENROLLED
-    client.post(url, {"action": "discharge", "on": dt.date.today(), "reason": "recovered"})
+    client.post(
+        url, {"status-action": "discharge", "status-on": dt.date.today(), "status-reason": "recovered"}
+    )
     assert Case.objects.get(pk=case.pk).status == CaseStatus.DISCHARGED
 
 
