@@ -60,6 +60,8 @@ def _ninja_message(err: dict) -> str:
     kind = err.get("type", "")
     if kind == "missing":
         return "缺少此项。"
+    if kind == "string_too_long":
+        return f"不能超过 {err.get('ctx', {}).get('max_length', '')} 个字。"
     if "int" in kind:
         return "应为整数。"
     if "date" in kind:

@@ -33,7 +33,7 @@ from kangfu.rehab.models import (
     TransferKind,
 )
 from kangfu.rehab.models import ActivityForm as ActivityKind
-from kangfu.rehab.services import EMERGENCY_REASON, INTAKE_FIELDS, REGISTRATION_FIELDS
+from kangfu.rehab.services import EMERGENCY_REASON, EMERGENCY_REASON_MIN, INTAKE_FIELDS, REGISTRATION_FIELDS
 
 YES_NO_UNKNOWN = [("", "未表态"), ("yes", "愿意"), ("no", "不愿意")]
 INCIDENTS = [("minor", "轻度滋事"), ("trouble", "肇事"), ("disaster", "肇祸")]
@@ -491,7 +491,7 @@ class EmergencyForm(forms.Form):
         # The service's rule, checked before the person is looked up: without a reason nobody
         # learns whether a record exists. The field has already stripped the spaces.
         reason = self.cleaned_data["reason"]
-        if len(reason) < 10:
+        if len(reason) < EMERGENCY_REASON_MIN:
             raise forms.ValidationError(EMERGENCY_REASON)
         return reason
 

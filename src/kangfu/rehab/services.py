@@ -101,7 +101,7 @@ ALREADY_AMENDED = "该评估已被更正过，请在最新的记录上更正。"
 AMEND_NEEDS_REASON = "更正评估须说明原因。"
 NOT_ENROLLED_HERE = "以下人员未在本机构建档或不在服务中，不能登记出勤：{names}。"
 INDIVIDUAL_ONE = "个案服务只能有一名服务对象。"
-NO_PATIENTS = "请至少登记一名参加的患者。"
+NO_PATIENTS = "请至少登记一名参加的患者或家属。"
 FAMILY_NEEDS_PATIENT = "家属须对应一名在本机构建档的患者。"
 NEXT_TOO_LATE = "按随访规定，病情{stability}时下次随访不得晚于 {latest}。"
 NEXT_NOT_AFTER = "下次随访日期应晚于本次随访日期。"
@@ -112,7 +112,8 @@ TRANSFER_NEEDS_EMPLOYMENT = "转介就业须选择就业类型。"
 TRANSFER_NOT_RECEIVER = "只有接收机构能答复该转介。"
 TRANSFER_NOT_SENDER = "只有转出机构能撤回或记录用人单位的答复。"
 DECLINE_TRANSFER_REASON = "拒绝转介须说明原因。"
-EMERGENCY_REASON = "请写明紧急查阅的理由（至少 10 个字）。"
+EMERGENCY_REASON_MIN = 10
+EMERGENCY_REASON = f"请写明紧急查阅的理由（至少 {EMERGENCY_REASON_MIN} 个字）。"
 EMERGENCY_NOT_CLINICAL = "只有康复和临床人员能紧急查阅。"
 NOT_REHAB_STAFF = "您不是康复机构或医疗机构的工作人员。"
 PLACEMENT_DATES = "结束日期不能早于上岗日期。"
@@ -1115,7 +1116,9 @@ def activity_record(*, actor: User, data: ActivityData) -> Activity:
     home = require_home(actor)
     ids = access.rehab_org_ids(actor)
     _not_future(data.held_on, "held_on")
-    if not data.patients:
+    # Family members alone are a session too (carer training, a talk for families), counted as
+    # family people-times; a patient's own service needs the patient there.
+    if not data.patients and not data.family:
         raise ValidationError(NO_PATIENTS)
     if data.form == ActivityForm.INDIVIDUAL and len(set(data.patients)) != 1:
         raise ValidationError(INDIVIDUAL_ONE)
@@ -1646,7 +1649,7 @@ def emergency_open(*, actor: User, person: Person, reason: str) -> EmergencyAcce
     institutions that serve the person."""
     if not access.policy(actor).reads_clinical or access.rehab_home(actor) is None:
         raise PermissionDenied(EMERGENCY_NOT_CLINICAL)
-    if len(reason.strip()) < 10:
+    if len(reason.strip()) < EMERGENCY_REASON_MIN:
         raise ValidationError({"reason": EMERGENCY_REASON})
     with transaction.atomic():
         grant = EmergencyAccess.objects.create(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -69,6 +70,13 @@ def _audit_read(request, obj, person_ids, summary: str) -> None:
         action=AuditAction.VIEW,
         rows=[(obj, person_id) for person_id in sorted(set(person_ids))],
         summary=summary,
+    )
+
+
+def _service_data(cls, cleaned: dict):
+    """A service's input dataclass from a form whose fields bear the same names."""
+    return cls(
+        **{field.name: cleaned[field.name] for field in dataclasses.fields(cls) if field.name in cleaned}
     )
 
 
@@ -851,17 +859,7 @@ def case_follow_up(request, pk: int):
                 follow_up = services.follow_up_record(
                     actor=request.user,
                     case=case,
-                    data=services.FollowUpData(
-                        done_on=d["done_on"],
-                        mode=d["mode"],
-                        stability=d["stability"],
-                        risk_level=d["risk_level"],
-                        adherence=d["adherence"],
-                        insight=d["insight"],
-                        incidents=d["incidents"],
-                        note=d["note"],
-                        next_on=d["next_on"],
-                    ),
+                    data=_service_data(services.FollowUpData, d),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -894,14 +892,7 @@ def case_transfer(request, pk: int):
                     actor=request.user,
                     person=case.person,
                     case=case,
-                    data=services.TransferData(
-                        to_org=d["to_org"],
-                        kind=d["kind"],
-                        reason=d["reason"],
-                        shared=d["shared"],
-                        sent_on=d["sent_on"],
-                        employment_type=d["employment_type"],
-                    ),
+                    data=_service_data(services.TransferData, d),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -1129,14 +1120,7 @@ def transfer_new(request):
                     transfer = services.transfer_send(
                         actor=request.user,
                         person=person,
-                        data=services.TransferData(
-                            to_org=d["to_org"],
-                            kind=d["kind"],
-                            reason=d["reason"],
-                            shared=d["shared"],
-                            sent_on=d["sent_on"],
-                            employment_type=d["employment_type"],
-                        ),
+                        data=_service_data(services.TransferData, d),
                     )
                 except ValidationError as exc:
                     apply_service_errors(form, exc)
@@ -1561,12 +1545,12 @@ def _stats_tables(figures: dict) -> list[dict]:
         tables.append(
             {
                 "title": "规范服务覆盖率",
-                "header": ["在册患者（名单）", "近 90 天接受服务", "覆盖率（%）", "年度目标（%）"],
+                "header": ["在册患者（名单）", "其中近 90 天接受服务", "覆盖率（%）", "年度目标（%）"],
                 "rows": [
                     [
                         figures["registered"],
-                        figures["follow"]["standard"],
-                        figures["coverage"] or 0,
+                        figures["follow"]["covered"],
+                        "—" if figures["coverage"] is None else figures["coverage"],
                         figures["target"] or "",
                     ]
                 ],

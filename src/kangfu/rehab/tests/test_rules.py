@@ -365,3 +365,45 @@ class TestOneServingInstitution:
 def received_case_of(transfer) -> int:
     transfer.refresh_from_db()
     return transfer.received_case_id
+
+
+class TestCoverageOnThePage:
+    def test_a_past_year_shows_no_share_rather_than_zero(self, login, admin):
+        from django.urls import reverse
+
+        roster_of(admin, ("张一", new_id(1), ""))
+        client = login(admin)
+        now = client.get(reverse("rehab:stats")).content.decode()
+        assert 'id="kpi-coverage">0.0%<' in now or 'id="kpi-coverage">0%<' in now
+        past = client.get(reverse("rehab:stats"), {"year": 2025}).content.decode()
+        assert 'id="kpi-coverage">—<' in past
+        assert "只显示本年" in past
+
+
+class TestFamilyOnlySessions:
+    def test_a_carer_training_for_families_alone_counts_family_people_times_only(
+        self, case, rehab_worker, institution
+    ):
+        from kangfu.rehab.models import MonthlyCount
+
+        training = activity(
+            rehab_worker,
+            [],
+            [{"case": case.pk, "name": "王母", "relation": "母亲"}],
+            form="carer_training",
+            service_type="family",
+        )
+        assert (training.patients, training.family) == (0, 1)
+        case.refresh_from_db()
+        # The patient was not there: no service to the patient, and the case waits for its first one.
+        assert (case.status, case.last_service_on) == ("enrolled", None)
+        times = dict(
+            MonthlyCount.objects.filter(institution=institution, key="family").values_list("measure", "n")
+        )
+        assert (times["family_times"], times.get("patient_times", 0)) == (1, 0)
+        assert AuditEntry.objects.filter(object_type="rehab.activity", person_id=case.person_id).exists()
+
+    def test_a_session_with_nobody_is_refused(self, rehab_worker):
+        with pytest.raises(ValidationError) as exc:
+            activity(rehab_worker, [])
+        assert exc.value.messages == [services.NO_PATIENTS]
