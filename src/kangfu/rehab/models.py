@@ -712,7 +712,12 @@ class MonthlyCount(models.Model):
                 fields=["institution", "month", "measure", "key"], name="rehab_count_unique"
             )
         ]
-        indexes = [models.Index(fields=["district", "month"], name="rehab_count_district_month")]
+        # Covering, so that a city's year of counters is read from the index alone.
+        indexes = [
+            models.Index(
+                fields=["district", "month", "measure", "key", "n"], name="rehab_count_district_cover"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.month} {self.measure}:{self.key}={self.n}"

@@ -300,20 +300,32 @@ def stats(user: User, *, year: int, institution: Organisation | None = None) -> 
                 out = [a + b for a, b in zip(out, values, strict=True)]
         return out
 
-    cases = Case.objects.filter(scope)
-    status_counts = dict(cases.values_list("status").annotate(n=Count("id")).order_by())
-    served = cases.filter(status__in=SERVED_STATES)
+    # One pass over the cases in scope, grouped by status, gives both the status counts and the
+    # follow-up figures. Counting `person_id` (never null) rather than `id` keeps the pass inside the
+    # case index (district, status, dates, on_roster, person), which PostgreSQL can read alone.
     recent = Q(last_service_on__gte=today - dt.timedelta(days=STANDARD_SERVICE_DAYS))
-    follow = served.aggregate(
-        overdue=Count("id", filter=Q(next_follow_up_on__lt=today)),
-        due=Count(
-            "id", filter=Q(next_follow_up_on__gte=today, next_follow_up_on__lte=today + dt.timedelta(days=7))
-        ),
-        standard=Count("id", filter=recent),
-        # Only registered people, so that the share below counts its numerator among its denominator;
-        # a served case is a person (one serving institution at a time, a constraint of `Case`).
-        covered=Count("id", filter=recent & Q(on_roster=True)),
+    by_status = list(
+        Case.objects.filter(scope)
+        .values("status")
+        .annotate(
+            n=Count("person_id"),
+            overdue=Count("person_id", filter=Q(next_follow_up_on__lt=today)),
+            due=Count(
+                "person_id",
+                filter=Q(next_follow_up_on__gte=today, next_follow_up_on__lte=today + dt.timedelta(days=7)),
+            ),
+            standard=Count("person_id", filter=recent),
+            # Only registered people, so that the share below counts its numerator among its
+            # denominator; a served case is a person (one serving institution at a time).
+            covered=Count("person_id", filter=recent & Q(on_roster=True)),
+        )
+        .order_by()
     )
+    status_counts = {row["status"]: row["n"] for row in by_status}
+    follow = {
+        key: sum(row[key] for row in by_status if row["status"] in SERVED_STATES)
+        for key in ("overdue", "due", "standard", "covered")
+    }
     registered = None
     if access.policy(user).reads_rehab_stats and institution is None:
         # Registered people: those on the rosters civil affairs received (卫健 and 残联 lists).

@@ -1767,6 +1767,10 @@ def recount(*, district_id: str | None = None) -> int:
             batch_size=2000,
         )
         # The register is kept by the roster import; each case's copy of it is derived, so repair it too.
+        # Only the rows that differ: rewriting every case would cost PostgreSQL its index-only scans
+        # until the next vacuum.
         scoped = Case.objects.filter(district_id=district_id) if district_id else Case.objects.all()
-        scoped.update(on_roster=Exists(RegisteredPerson.objects.filter(person_id=OuterRef("person_id"))))
+        listed = Exists(RegisteredPerson.objects.filter(person_id=OuterRef("person_id")))
+        scoped.filter(on_roster=False).filter(listed).update(on_roster=True)
+        scoped.filter(on_roster=True).exclude(listed).update(on_roster=False)
     return len(objs)

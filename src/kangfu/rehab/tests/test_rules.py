@@ -407,3 +407,19 @@ class TestFamilyOnlySessions:
         with pytest.raises(ValidationError) as exc:
             activity(rehab_worker, [])
         assert exc.value.messages == [services.NO_PATIENTS]
+
+
+class TestRecountRepairsTheRegisterCopy:
+    def test_recount_sets_each_cases_on_roster_from_the_register(self, case, admin):
+        listed = f.enrolled_case(
+            admin=admin,
+            rehab_worker=f.worker(case.institution, username="second"),
+            institution_org=case.institution,
+            person=f.patient(n=77),
+        )
+        RegisteredPerson.objects.create(
+            person=listed.person, district_id=f.XIQING, source="health_list", listed_on=TODAY
+        )
+        Case.objects.filter(pk=case.pk).update(on_roster=True)  # wrong: not on any roster
+        services.recount()
+        assert dict(Case.objects.values_list("pk", "on_roster")) == {case.pk: False, listed.pk: True}
