@@ -814,14 +814,17 @@ def _activate_many(cases: list[Case], on: dt.date, actor: User | None, why: str)
     if not waiting:
         return
     # Lock first, so the events name exactly the cases this write moved, even beside a concurrent one.
-    moved = list(
+    moved = set(
         Case.objects.select_for_update()
         .filter(pk__in=waiting, status=CaseStatus.ENROLLED)
         .values_list("pk", flat=True)
     )
     Case.objects.filter(pk__in=moved).update(status=CaseStatus.ACTIVE)
     CaseEvent.objects.bulk_create(
-        [CaseEvent(case_id=pk, status=CaseStatus.ACTIVE, on=on, reason=why[:300], by=actor) for pk in moved]
+        [
+            CaseEvent(case_id=pk, status=CaseStatus.ACTIVE, on=on, reason=why[:300], by=actor)
+            for pk in sorted(moved)
+        ]
     )
     for case in cases:
         if case.pk in moved:
