@@ -1383,7 +1383,10 @@ class _Demo:
         next_on = None
         if t.neglect and day >= self.today - dt.timedelta(days=100):
             # The worker sets a date within the month, and will have fallen behind by then.
-            stable = services.stability_for(values["stability"], values["risk"]) == Stability.STABLE
+            stable = (
+                services.stability_for(values["stability"], values["risk"], values["insight"])
+                == Stability.STABLE
+            )
             next_on = day + dt.timedelta(days=self.rng.randint(10, 40 if stable else 14))
         follow_up = services.follow_up_record(
             actor=t.actor,
