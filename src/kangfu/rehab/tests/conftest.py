@@ -1,5 +1,8 @@
+import json
+
 import pytest
 
+from kangfu.core.services import api_token_create
 from kangfu.rehab import scales
 from kangfu.rehab.tests import factories as f
 
@@ -45,3 +48,21 @@ def admin(db):
 @pytest.fixture
 def case(admin, rehab_worker, institution):
     return f.enrolled_case(admin=admin, rehab_worker=rehab_worker, institution_org=institution)
+
+
+@pytest.fixture
+def api(client):
+    """Calls to /api/v1/rehab as a user, with a bearer token of theirs."""
+
+    def as_user(user):
+        token = api_token_create(actor=None, user=user, name="测试")
+
+        def call(method, path, payload=None, **kwargs):
+            headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+            if payload is not None:
+                kwargs.update(data=json.dumps(payload, default=str), content_type="application/json")
+            return getattr(client, method)(f"/api/v1/rehab{path}", **headers, **kwargs)
+
+        return call
+
+    return as_user

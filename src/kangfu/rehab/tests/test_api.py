@@ -5,27 +5,10 @@ import json
 
 import pytest
 
-from kangfu.core.services import api_token_create
 from kangfu.rehab.models import Application
 from kangfu.rehab.tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api(client):
-    def as_user(user):
-        token = api_token_create(actor=None, user=user, name="测试")
-
-        def call(method, path, payload=None, **kwargs):
-            headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-            if payload is not None:
-                kwargs.update(data=json.dumps(payload, default=str), content_type="application/json")
-            return getattr(client, method)(f"/api/v1/rehab{path}", **headers, **kwargs)
-
-        return call
-
-    return as_user
 
 
 def test_a_hospital_system_refers_a_patient_and_gets_the_deadline(api, admin):

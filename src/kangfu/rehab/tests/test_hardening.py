@@ -13,7 +13,6 @@ from django.urls import reverse
 
 from kangfu.core import spreadsheets
 from kangfu.core.models import AuditAction, AuditEntry
-from kangfu.core.services import api_token_create
 from kangfu.people.tests.factories import make_id_number
 from kangfu.rehab import services
 from kangfu.rehab.models import (
@@ -49,22 +48,6 @@ def without_tokens(html: str, *numbers: str) -> str:
 
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.wsgi_request._messages]
-
-
-@pytest.fixture
-def api(client):
-    def as_user(user):
-        token = api_token_create(actor=None, user=user, name="测试")
-
-        def call(method, path, payload=None, **kwargs):
-            headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-            if payload is not None:
-                kwargs.update(data=json.dumps(payload, default=str), content_type="application/json")
-            return getattr(client, method)(f"/api/v1/rehab{path}", **headers, **kwargs)
-
-        return call
-
-    return as_user
 
 
 class Ids(HTMLParser):
