@@ -157,7 +157,7 @@ def build(n: int, seed: int) -> float:
 
 def _register() -> None:
     """The register (在册) as the roster import leaves it: everyone on a roster line not rejected, once,
-    and each case's copy of it (`on_roster`)."""
+    and each case's copy of its district (`roster_district`)."""
     from django.db import connection
 
     from kangfu.rehab.models import RegisteredPerson
@@ -171,7 +171,9 @@ def _register() -> None:
             "WHERE source IN ('health_list', 'federation_list') AND state <> 'rejected' GROUP BY person_id"
         )
         cursor.execute(
-            "UPDATE rehab_case SET on_roster = TRUE WHERE person_id IN (SELECT person_id FROM rehab_registeredperson)"
+            "UPDATE rehab_case SET roster_district_id = (SELECT r.district_id FROM rehab_registeredperson r "
+            "WHERE r.person_id = rehab_case.person_id) "
+            "WHERE person_id IN (SELECT person_id FROM rehab_registeredperson)"
         )
 
 

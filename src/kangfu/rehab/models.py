@@ -350,9 +350,17 @@ class Case(models.Model):
     next_follow_up_on = models.DateField("下次随访日期", null=True, blank=True)
     plan_review_on = models.DateField("计划复评日期", null=True, blank=True)
     last_service_on = models.DateField("最近服务日期", null=True, blank=True)
-    # Whether the person is on a roster (a RegisteredPerson): the numerator of coverage counts only
-    # people of its denominator, so the share cannot pass 100%.
-    on_roster = models.BooleanField("在册", default=False)
+    # The district whose roster names the person (their RegisteredPerson's): coverage counts a served
+    # person in that district's numerator, the district of its denominator, wherever they are served.
+    roster_district = models.ForeignKey(
+        Region,
+        verbose_name="在册区",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     # ending
     suspended_on = models.DateField("暂停日期", null=True, blank=True)
     discharged_on = models.DateField("结案日期", null=True, blank=True)
@@ -387,10 +395,11 @@ class Case(models.Model):
             models.Index(fields=["institution", "status", "-id"], name="rehab_case_inst_status"),
             # Covers the statistics' follow-up and coverage aggregate of a district or a city.
             models.Index(
-                fields=["district", "status", "next_follow_up_on", "last_service_on", "on_roster", "person"],
-                name="rehab_case_district_follow",
+                fields=["district", "status", "next_follow_up_on", "last_service_on", "person"],
+                name="rehab_case_district_pass",
             ),
             models.Index(fields=["institution", "next_follow_up_on"], name="rehab_case_followup_due"),
+            models.Index(fields=["roster_district", "status", "last_service_on"], name="rehab_case_covered"),
             models.Index(fields=["person", "status"], name="rehab_case_person"),
         ]
 

@@ -302,7 +302,7 @@ def stats(user: User, *, year: int, institution: Organisation | None = None) -> 
 
     # One pass over the cases in scope, grouped by status, gives both the status counts and the
     # follow-up figures. Counting `person_id` (never null) rather than `id` keeps the pass inside the
-    # case index (district, status, dates, on_roster, person), which PostgreSQL can read alone.
+    # case index (district, status, dates, person), which PostgreSQL can read alone.
     recent = Q(last_service_on__gte=today - dt.timedelta(days=STANDARD_SERVICE_DAYS))
     by_status = list(
         Case.objects.filter(scope)
@@ -315,21 +315,23 @@ def stats(user: User, *, year: int, institution: Organisation | None = None) -> 
                 filter=Q(next_follow_up_on__gte=today, next_follow_up_on__lte=today + dt.timedelta(days=7)),
             ),
             standard=Count("person_id", filter=recent),
-            # Only registered people, so that the share below counts its numerator among its
-            # denominator; a served case is a person (one serving institution at a time).
-            covered=Count("person_id", filter=recent & Q(on_roster=True)),
         )
         .order_by()
     )
     status_counts = {row["status"]: row["n"] for row in by_status}
     follow = {
         key: sum(row[key] for row in by_status if row["status"] in SERVED_STATES)
-        for key in ("overdue", "due", "standard", "covered")
+        for key in ("overdue", "due", "standard")
     }
     registered = None
     if access.policy(user).reads_rehab_stats and institution is None:
         # Registered people: those on the rosters civil affairs received (卫健 and 残联 lists).
         registered = RegisteredPerson.objects.filter(access.district_q(user)).count()
+        # Its numerator: registered people of these districts served lately, wherever they are served
+        # (a served case is a person: one serving institution at a time).
+        follow["covered"] = Case.objects.filter(
+            access.district_q(user, field="roster_district"), recent, status__in=SERVED_STATES
+        ).count()
     transfers = Transfer.objects.filter(_transfer_scope(user, institution)).aggregate(
         sent=Count("id", filter=Q(state=TransferState.SENT)),
         overdue=Count("id", filter=Q(state=TransferState.SENT, due_on__lt=today)),

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from kangfu.core import access, audit
@@ -76,6 +76,9 @@ ALREADY_APPLIED = "{name}已有未办结的精康服务申请（{source}，{day}
 ALREADY_SERVED = "{name}正在“{institution}”接受精康服务，无需重复申请。"
 # Whether and where someone is served is itself health data: only civil affairs' intake learns the place.
 ALREADY_SERVED_UNNAMED = "{name}已在接受精康服务，无需重复申请。"
+ALREADY_APPLIED_UNNAMED = "{name}已有未办结的精康服务申请，无需重复登记。"
+TRANSFER_NOT_ENROLLED = "接收机构为其建档后，这条转介才算完成（建档时自动完成）。"
+NOT_ALL_REFERRED = "有 {n} 份申请已不在待转介状态（可能已被他人转介），本次未作任何转介，请刷新后重新勾选。"
 ROSTER_SOURCE_ONLY = "卫健、残联名单只能通过名单导入登记。"
 STATE_CHANGED = "该事项的状态已经改变（可能已被他人处理），请刷新后再试。"
 NOT_AN_INSTITUTION = "“{name}”不是在用的精神障碍社区康复机构。"
@@ -200,8 +203,12 @@ def _event(case: Case, status: str, on: dt.date, actor: User | None, reason: str
 
 def open_business(person: Person, actor: User | None = None) -> None:
     """Refuse a second way in for someone already applying or being served."""
+    intake = actor is None or access.policy(actor).rehab_intake
     pending = Application.objects.filter(person=person, state__in=OPEN_APPLICATION_STATES).first()
     if pending is not None:
+        if not intake:
+            # The source would tell an institution that the person is on the 卫健 list.
+            raise ValidationError(ALREADY_APPLIED_UNNAMED.format(name=person.name), code="duplicate")
         raise ValidationError(
             ALREADY_APPLIED.format(
                 name=person.name, source=pending.get_source_display(), day=pending.received_on.isoformat()
@@ -212,7 +219,7 @@ def open_business(person: Person, actor: User | None = None) -> None:
         Case.objects.filter(person=person, status__in=OPEN_CASE_STATES).select_related("institution").first()
     )
     if case is not None:
-        if actor is not None and not access.policy(actor).rehab_intake:
+        if not intake:
             raise ValidationError(ALREADY_SERVED_UNNAMED.format(name=person.name), code="duplicate")
         raise ValidationError(
             ALREADY_SERVED.format(name=person.name, institution=case.institution.name), code="duplicate"
@@ -277,7 +284,9 @@ def register_listed(*, person_ids: Iterable[int], district_id: str, source: str,
             unique_fields=["person"],
             update_fields=["district", "source", "listed_on"],
         )
-        Case.objects.filter(person_id__in=chunk, on_roster=False).update(on_roster=True)
+        Case.objects.filter(person_id__in=chunk).exclude(roster_district_id=district_id).update(
+            roster_district_id=district_id
+        )
 
 
 def _unregister_rejected(application: Application) -> None:
@@ -292,7 +301,7 @@ def _unregister_rejected(application: Application) -> None:
     )
     if not others.exists():
         RegisteredPerson.objects.filter(person_id=application.person_id).delete()
-        Case.objects.filter(person_id=application.person_id).update(on_roster=False)
+        Case.objects.filter(person_id=application.person_id).update(roster_district=None)
 
 
 def _require_intake(actor: User, application: Application) -> None:
@@ -376,7 +385,9 @@ def _open_case(
                 district_id=_district_of(institution),
                 application=application,
                 referred_on=on,
-                on_roster=RegisteredPerson.objects.filter(person=person).exists(),
+                roster_district_id=RegisteredPerson.objects.filter(person=person)
+                .values_list("district_id", flat=True)
+                .first(),
             )
     except IntegrityError:
         raise ValidationError(
@@ -420,8 +431,10 @@ def _refer(*, actor: User, ids: list[int], institution: Organisation, on: dt.dat
             .select_related("person")
             .order_by("pk")
         )
-        if not applications:
-            return []
+        if len(applications) != len(set(ids)):
+            if len(ids) == 1:
+                return []
+            raise ValidationError(NOT_ALL_REFERRED.format(n=len(set(ids)) - len(applications)), code="stale")
         person_ids = [a.person_id for a in applications]
         served_here = set(
             Case.objects.filter(
@@ -439,8 +452,8 @@ def _refer(*, actor: User, ids: list[int], institution: Organisation, on: dt.dat
         ).update(state=ApplicationState.REFERRED, referred_on=on, institution=institution)
         if changed != len(applications):
             raise ValidationError(STATE_CHANGED, code="stale")
-        listed = set(
-            RegisteredPerson.objects.filter(person_id__in=person_ids).values_list("person_id", flat=True)
+        listed = dict(
+            RegisteredPerson.objects.filter(person_id__in=person_ids).values_list("person_id", "district_id")
         )
         district_id = _district_of(institution)
         try:
@@ -453,7 +466,7 @@ def _refer(*, actor: User, ids: list[int], institution: Organisation, on: dt.dat
                             district_id=district_id,
                             application=a,
                             referred_on=on,
-                            on_roster=a.person_id in listed,
+                            roster_district_id=listed.get(a.person_id),
                             # The roster's diagnosis reaches the clinicians, not the clerks who referred.
                             diagnosis=a.roster_diagnosis,
                         )
@@ -643,7 +656,7 @@ def _hand_over(actor: User, case: Case, on: dt.date) -> None:
         .first()
     )
     if transfer is not None:
-        transfer_complete(actor=actor, transfer=transfer, on=max(on, transfer.answered_on or on))
+        _complete_transfer(actor=actor, transfer=transfer, on=max(on, transfer.answered_on or on))
     elif Case.objects.filter(person_id=case.person_id, status__in=SERVED_STATES).exclude(pk=case.pk).exists():
         raise ValidationError(SERVED_ELSEWHERE.format(name=case.person.name), code="duplicate")
 
@@ -933,15 +946,20 @@ def assessment_amend(
     return amendment
 
 
+def _latest_risk(case: Case, *, after: dt.date | None = None) -> Assessment | None:
+    standing = Assessment.objects.filter(case=case, scale__code="risk", amended_by__isnull=True)
+    if after is not None:
+        standing = standing.filter(assessed_on__gt=after)
+    return standing.order_by("-assessed_on", "-id").first()
+
+
 def _refresh_risk_level(case: Case, assessment: Assessment) -> None:
     """The case shows the risk level of its latest risk assessment still standing: a correction of
     that one must correct the case too, and a late entry of an older one must not overwrite it."""
-    latest = (
-        Assessment.objects.filter(case=case, scale__code="risk", amended_by__isnull=True)
-        .order_by("-assessed_on", "-id")
-        .first()
-    )
-    if latest is not None and latest.pk == assessment.pk:
+    latest = _latest_risk(case)
+    # A follow-up dated after the assessment carries a newer risk level of its own.
+    newer_follow_up = FollowUp.objects.filter(case=case, done_on__gt=assessment.assessed_on).exists()
+    if latest is not None and latest.pk == assessment.pk and not newer_follow_up:
         level = int(assessment.total)
         updates: dict[str, Any] = {"risk_level": level}
         if level >= 3:
@@ -1275,9 +1293,17 @@ def follow_up_record(*, actor: User, case: Case, data: FollowUpData) -> FollowUp
         )
         newest = not FollowUp.objects.filter(case=locked, done_on__gt=data.done_on).exists()
         if newest:
-            Case.objects.filter(pk=case.pk).update(
-                stability=stability, risk_level=data.risk_level, next_follow_up_on=next_on
-            )
+            risk, current, due = data.risk_level, stability, next_on
+            later = _latest_risk(locked, after=data.done_on)
+            if later is not None:
+                # A risk assessment made after this follow-up (entered late) is the newer word on risk.
+                risk = int(later.total)
+                current = stability_for(stability, risk, data.insight)
+                if risk >= 3:
+                    due = min(
+                        due, later.assessed_on + dt.timedelta(days=follow_up_interval(Stability.UNSTABLE))
+                    )
+            Case.objects.filter(pk=case.pk).update(stability=current, risk_level=risk, next_follow_up_on=due)
         _case_count(locked, data.done_on, "follow_ups")
         if follow_up.due_on and data.done_on > follow_up.due_on:
             _case_count(locked, data.done_on, "follow_ups_late")
@@ -1481,6 +1507,15 @@ def transfer_complete(*, actor: User, transfer: Transfer, on: dt.date | None = N
         raise PermissionDenied(NOT_YOUR_CASE)
     on = on or _today()
     _not_future(on)
+    received = transfer.received_case
+    if transfer.case_id is not None and received is not None and received.status not in SERVED_STATES:
+        # Closing the sender's file before the receiver has taken the person on could leave them
+        # served nowhere (the receiver may still find them unsuitable); enrolment completes it.
+        raise ValidationError(TRANSFER_NOT_ENROLLED, code="stale")
+    return _complete_transfer(actor=actor, transfer=transfer, on=on)
+
+
+def _complete_transfer(*, actor: User, transfer: Transfer, on: dt.date) -> Transfer:
     with transaction.atomic():
         _advance(
             Transfer,
@@ -1492,11 +1527,7 @@ def transfer_complete(*, actor: User, transfer: Transfer, on: dt.date | None = N
         )
         transfer.refresh_from_db()
         sender = transfer.case
-        if (
-            transfer.received_case_id is not None
-            and sender is not None
-            and sender.status in (CaseStatus.ENROLLED, CaseStatus.ACTIVE, CaseStatus.SUSPENDED)
-        ):
+        if transfer.received_case_id is not None and sender is not None and sender.status in SERVED_STATES:
             # The person is now served by the receiving institution: the sender's file closes, so that
             # nobody is counted as served twice and no follow-up falls due at both.
             _discharge(
@@ -1773,7 +1804,10 @@ def recount(*, district_id: str | None = None) -> int:
         # Only the rows that differ: rewriting every case would cost PostgreSQL its index-only scans
         # until the next vacuum.
         scoped = Case.objects.filter(district_id=district_id) if district_id else Case.objects.all()
-        listed = Exists(RegisteredPerson.objects.filter(person_id=OuterRef("person_id")))
-        scoped.filter(on_roster=False).filter(listed).update(on_roster=True)
-        scoped.filter(on_roster=True).exclude(listed).update(on_roster=False)
+        register = RegisteredPerson.objects.filter(person_id=OuterRef("person_id"))
+        listed_in = Subquery(register.values("district_id")[:1])
+        scoped.filter(Exists(register)).exclude(roster_district_id=listed_in).update(
+            roster_district_id=listed_in
+        )
+        scoped.filter(roster_district__isnull=False).exclude(Exists(register)).update(roster_district=None)
     return len(objs)

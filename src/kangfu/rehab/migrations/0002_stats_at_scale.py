@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
-from django.db.models.functions import Substr
+from django.db.models.functions import Concat, Substr
 
 ROSTER_SOURCES = ("health_list", "federation_list")
 
@@ -36,6 +36,13 @@ def register_from_rosters(apps, schema_editor):
     prefix = "名单诊断："
     Application.objects.filter(reason__startswith=prefix).update(
         roster_diagnosis=Substr("reason", len(prefix) + 1, 100), reason=""
+    )
+
+
+def diagnosis_back_to_reason(apps, schema_editor):
+    Application = apps.get_model("rehab", "Application")
+    Application.objects.exclude(roster_diagnosis="").filter(reason="").update(
+        reason=Concat(models.Value("名单诊断："), "roster_diagnosis")
     )
 
 
@@ -126,5 +133,5 @@ class Migration(migrations.Migration):
             model_name="registeredperson",
             index=models.Index(fields=["district"], name="rehab_registered_district"),
         ),
-        migrations.RunPython(register_from_rosters, migrations.RunPython.noop),
+        migrations.RunPython(register_from_rosters, diagnosis_back_to_reason),
     ]

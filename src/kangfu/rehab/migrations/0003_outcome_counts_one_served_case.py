@@ -4,10 +4,79 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+SERVED = ("enrolled", "active", "suspended")
+MERGED = "同一人只能由一家机构服务：由后建档的机构继续服务"
+
+
+def one_serving_institution(apps, schema_editor):
+    """Before this, a receiving institution could enrol someone the sender still served. The latest
+    enrolment stands; the others close as transferred on its date, completing the transfer between them.
+    A one-off over the few people concerned, hence a loop."""
+    Case = apps.get_model("rehab", "Case")
+    CaseEvent = apps.get_model("rehab", "CaseEvent")
+    Transfer = apps.get_model("rehab", "Transfer")
+    MonthlyCount = apps.get_model("rehab", "MonthlyCount")
+    twice = (
+        Case.objects.filter(status__in=SERVED)
+        .values("person_id")
+        .annotate(n=models.Count("id"))
+        .filter(n__gt=1)
+        .values_list("person_id", flat=True)
+    )
+    for person_id in list(twice):
+        keep, *rest = Case.objects.filter(person_id=person_id, status__in=SERVED).order_by(
+            "-enrolled_on", "-id"
+        )
+        for old in rest:
+            day = max(keep.enrolled_on or old.enrolled_on, old.enrolled_on or keep.enrolled_on)
+            Case.objects.filter(pk=old.pk).update(
+                status="discharged",
+                discharged_on=day,
+                discharge_reason="transferred",
+                status_note=MERGED,
+                next_follow_up_on=None,
+                plan_review_on=None,
+            )
+            CaseEvent.objects.create(case_id=old.pk, status="discharged", on=day, reason=MERGED)
+            Transfer.objects.filter(case_id=old.pk, received_case_id=keep.pk, state="accepted").update(
+                state="completed", completed_on=day
+            )
+            counter, _ = MonthlyCount.objects.get_or_create(
+                institution_id=old.institution_id,
+                month=day.replace(day=1),
+                measure="discharged",
+                key="transferred",
+                defaults={"district_id": old.district_id},
+            )
+            MonthlyCount.objects.filter(pk=counter.pk).update(n=models.F("n") + 1)
+
 
 def count_outcomes(apps, schema_editor):
+    """Outcomes as the services now judge them (within one version of a scale, over the items
+    applicable both times), then their counters."""
+    from kangfu.rehab.scales import compare
+
+    Assessment = apps.get_model("rehab", "Assessment")
     CaseOutcome = apps.get_model("rehab", "CaseOutcome")
     OutcomeCount = apps.get_model("rehab", "OutcomeCount")
+    for row in CaseOutcome.objects.select_related("baseline__scale"):
+        baseline = row.baseline
+        latest = (
+            Assessment.objects.filter(
+                case_id=row.case_id, scale_id=baseline.scale_id, amended_by__isnull=True
+            )
+            .order_by("-assessed_on", "-id")
+            .first()
+        )
+        outcome = ""
+        if latest is not None and latest.pk != baseline.pk:
+            outcome = compare(
+                baseline.scale.definition, baseline.answers, baseline.total, latest.answers, latest.total
+            )[1]
+        if (row.latest_id, row.outcome) != (getattr(latest, "pk", row.latest_id), outcome):
+            CaseOutcome.objects.filter(pk=row.pk).update(
+                latest_id=getattr(latest, "pk", row.latest_id), outcome=outcome
+            )
     OutcomeCount.objects.bulk_create(
         [
             OutcomeCount(**row)
@@ -49,6 +118,7 @@ class Migration(migrations.Migration):
                 ("n", models.IntegerField(default=0)),
             ],
         ),
+        migrations.RunPython(one_serving_institution, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name="case",
             constraint=models.UniqueConstraint(

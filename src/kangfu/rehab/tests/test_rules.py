@@ -86,7 +86,7 @@ class TestRegisterAndCoverage:
             activity(rehab_worker, [walk_in.pk])
         zhang = Application.objects.get(person__name="张一")
         case = services.application_refer(actor=admin, application=zhang, institution=institution)
-        assert case.on_roster is True
+        assert case.roster_district_id == f.XIQING
         services.screening_decide(actor=rehab_worker, case=case, eligible=True, on=TODAY)
         case.refresh_from_db()
         services.case_enrol(actor=rehab_worker, case=case, data=enrolment(rehab_worker))
@@ -107,7 +107,7 @@ class TestRegisterAndCoverage:
         roster = roster_of(admin, (person.name, person.id_number, "精神分裂症"))
         assert roster.result["skipped"] == 1
         case.refresh_from_db()
-        assert case.on_roster is True
+        assert case.roster_district_id == f.XIQING
         assert selectors.stats(admin, year=2026)["coverage"] == 100
 
     def test_a_city_admin_counts_every_district_of_the_city(self, case, other_worker, other_institution):
@@ -205,20 +205,28 @@ class TestStabilityFloor:
 
 
 class TestTransferCompletion:
-    def test_completing_a_transfer_between_institutions_closes_the_senders_file(
-        self, case, rehab_worker, other_worker, other_institution, admin
+    def test_a_transfer_between_institutions_cannot_be_completed_before_the_receiver_enrols(
+        self, case, rehab_worker, other_worker, other_institution
     ):
         transfer = send(rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
         services.transfer_accept(actor=other_worker, transfer=transfer)
-        services.transfer_complete(actor=other_worker, transfer=transfer)
-        case.refresh_from_db()
-        assert (case.status, case.discharge_reason, case.next_follow_up_on) == (
-            CaseStatus.DISCHARGED,
-            "transferred",
-            None,
+        transfer.refresh_from_db()
+        for actor in (rehab_worker, other_worker):
+            with pytest.raises(ValidationError) as exc:
+                services.transfer_complete(actor=actor, transfer=transfer)
+            assert exc.value.messages == [services.TRANSFER_NOT_ENROLLED]
+        # The receiver finds the person unsuitable: the sender still serves them.
+        services.screening_decide(
+            actor=other_worker,
+            case=transfer.received_case,
+            eligible=False,
+            on=TODAY,
+            decline_reason="unsuitable",
+            note="不适合",
         )
-        open_files = Case.objects.filter(person=case.person, status__in=["referred", "enrolled", "active"])
-        assert [c.institution for c in open_files] == [other_institution]
+        case.refresh_from_db()
+        transfer.refresh_from_db()
+        assert (case.status, transfer.state) == (CaseStatus.ENROLLED, "accepted")
 
 
 class TestOutcomesOnOneRuler:
@@ -410,7 +418,7 @@ class TestFamilyOnlySessions:
 
 
 class TestRecountRepairsTheRegisterCopy:
-    def test_recount_sets_each_cases_on_roster_from_the_register(self, case, admin):
+    def test_recount_sets_each_cases_roster_district_from_the_register(self, case, admin):
         listed = f.enrolled_case(
             admin=admin,
             rehab_worker=f.worker(case.institution, username="second"),
@@ -420,6 +428,69 @@ class TestRecountRepairsTheRegisterCopy:
         RegisteredPerson.objects.create(
             person=listed.person, district_id=f.XIQING, source="health_list", listed_on=TODAY
         )
-        Case.objects.filter(pk=case.pk).update(on_roster=True)  # wrong: not on any roster
+        Case.objects.filter(pk=case.pk).update(roster_district=f.XIQING)  # wrong: not on any roster
         services.recount()
-        assert dict(Case.objects.values_list("pk", "on_roster")) == {case.pk: False, listed.pk: True}
+        assert dict(Case.objects.values_list("pk", "roster_district")) == {case.pk: None, listed.pk: f.XIQING}
+
+
+class TestReviewFindings:
+    @pytest.fixture
+    def case(self, admin, rehab_worker, institution):
+        """Enrolled three weeks ago, so that follow-ups and assessments can be dated before today."""
+        return f.enrolled_case(
+            admin=admin,
+            rehab_worker=rehab_worker,
+            institution_org=institution,
+            on=TODAY - dt.timedelta(days=20),
+        )
+
+    def test_a_follow_up_entered_late_keeps_a_later_risk_assessment_of_3(self, case, rehab_worker):
+        assess(rehab_worker, case, {"level": 4}, code="risk", on=TODAY - dt.timedelta(days=3))
+        follow(rehab_worker, case, done_on=TODAY - dt.timedelta(days=10))  # stable, risk 0, typed in now
+        case.refresh_from_db()
+        assert (case.risk_level, case.stability) == (4, Stability.UNSTABLE)
+        assert case.next_follow_up_on <= TODAY - dt.timedelta(days=3) + dt.timedelta(days=14)
+
+    def test_an_old_risk_assessment_entered_late_does_not_override_a_newer_follow_up(
+        self, case, rehab_worker
+    ):
+        follow(rehab_worker, case, done_on=TODAY - dt.timedelta(days=2))
+        assess(rehab_worker, case, {"level": 4}, code="risk", on=TODAY - dt.timedelta(days=9))
+        case.refresh_from_db()
+        assert (case.risk_level, case.stability) == (0, Stability.STABLE)
+
+    def test_coverage_counts_a_person_in_the_district_whose_roster_names_them(
+        self, admin, rehab_worker, institution, other_worker, other_institution
+    ):
+        roster_of(admin, ("张一", new_id(1), ""))
+        zhang = Application.objects.get(person__name="张一")
+        case = services.application_refer(actor=admin, application=zhang, institution=institution)
+        services.screening_decide(actor=rehab_worker, case=case, eligible=True, on=TODAY)
+        case.refresh_from_db()
+        services.case_enrol(actor=rehab_worker, case=case, data=enrolment(rehab_worker))
+        transfer = send(rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
+        services.transfer_accept(actor=other_worker, transfer=transfer)
+        received = Case.objects.get(pk=received_case_of(transfer))
+        services.screening_decide(actor=other_worker, case=received, eligible=True, on=TODAY)
+        received.refresh_from_db()
+        services.case_enrol(actor=other_worker, case=received, data=enrolment(other_worker))
+        activity(other_worker, [received.pk])
+        beichen = f.district_admin("beichen.admin", f.BEICHEN)
+        assert selectors.stats(admin, year=2026)["coverage"] == 100  # 西青's list, served in 北辰
+        assert selectors.stats(beichen, year=2026)["registered"] == 0
+
+    def test_an_institution_is_not_told_which_list_names_a_pending_applicant(self, admin):
+        roster_of(admin, ("张一", new_id(1), ""))
+        person = Application.objects.get(person__name="张一").person
+        neighbour = f.worker(f.institution(name="西青区阳光康复驿站"), username="yangguang")
+        with pytest.raises(ValidationError) as exc:
+            apply(neighbour, person)
+        assert exc.value.messages == [services.ALREADY_APPLIED_UNNAMED.format(name=person.name)]
+
+    def test_a_batch_with_applications_referred_meanwhile_refers_none(self, admin, institution):
+        first, second = (registered(admin, f.patient(n=800 + k)).pk for k in range(2))
+        services.applications_refer(actor=admin, ids=[first], institution=institution)  # another clerk
+        with pytest.raises(ValidationError) as exc:
+            services.applications_refer(actor=admin, ids=[first, second], institution=institution)
+        assert exc.value.messages == [services.NOT_ALL_REFERRED.format(n=1)]
+        assert Application.objects.get(pk=second).state == "registered"

@@ -1269,8 +1269,13 @@ class TestAudit:
             ),
         )
         audited("transfer_accept", lambda: services.transfer_accept(actor=other_worker, transfer=transfer))
+        transfer.refresh_from_db()
+        received = transfer.received_case
+        services.screening_decide(actor=other_worker, case=received, eligible=True, on=TODAY)
+        received.refresh_from_db()
         audited(
-            "transfer_complete", lambda: services.transfer_complete(actor=other_worker, transfer=transfer)
+            "transfer completed by the receiver's enrolment",
+            lambda: services.case_enrol(actor=other_worker, case=received, data=enrolment()),
         )
         case.refresh_from_db()
         assert case.discharge_reason == "transferred"
