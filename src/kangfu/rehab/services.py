@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Organisation, OrganisationKind, RegionLevel, User
+from kangfu.core.spreadsheets import iter_chunks
 from kangfu.core.workdays import add_working_days
 from kangfu.people.models import Person
 from kangfu.rehab import scales
@@ -143,21 +144,18 @@ def _district_of(org: Organisation) -> str:
 def count(
     *, institution_id: int, district_id: str, day: dt.date, measure: str, key: str = "", n: int = 1
 ) -> None:
-    """Add `n` to a monthly counter, creating it if need be; safe under concurrent writers."""
+    """Add `n` to a monthly counter."""
+    lookup = {"institution_id": institution_id, "month": month_start(day), "measure": measure, "key": key}
+    _bump(MonthlyCount, lookup, district_id, n)
+
+
+def _bump(model, lookup: dict[str, Any], district_id: str, n: int) -> None:
+    """Add `n` to the counter row `lookup` names, creating it if need be; safe under concurrent writers
+    (the insert yields to a row another writer made, the increment is one UPDATE)."""
     if n == 0:
         return
-    month = month_start(day)
-    MonthlyCount.objects.bulk_create(
-        [
-            MonthlyCount(
-                institution_id=institution_id, district_id=district_id, month=month, measure=measure, key=key
-            )
-        ],
-        ignore_conflicts=True,
-    )
-    MonthlyCount.objects.filter(institution_id=institution_id, month=month, measure=measure, key=key).update(
-        n=F("n") + n
-    )
+    model.objects.bulk_create([model(**lookup, district_id=district_id)], ignore_conflicts=True)
+    model.objects.filter(**lookup).update(n=F("n") + n)
 
 
 def _case_count(case: Case, day: dt.date, measure: str, key: str = "", n: int = 1) -> None:
@@ -272,8 +270,6 @@ def application_create(*, actor: User, person: Person, data: ApplicationData) ->
 def register_listed(*, person_ids: Iterable[int], district_id: str, source: str, listed_on: dt.date) -> None:
     """The people a confirmed roster names are registered (在册), the denominator of coverage; their
     cases, open or not, count towards the numerator from now on."""
-    from kangfu.core.spreadsheets import iter_chunks
-
     for chunk in iter_chunks(sorted(set(person_ids)), 500):
         RegisteredPerson.objects.bulk_create(
             [
@@ -649,12 +645,9 @@ def case_enrol(*, actor: User, case: Case, data: EnrolmentData) -> Case:
 def _hand_over(actor: User, case: Case, on: dt.date) -> None:
     """Enrolling someone another institution sent here completes that transfer, which closes the
     sender's file: a person is served by one institution at a time."""
-    transfer = (
-        Transfer.objects.filter(received_case=case, state=TransferState.ACCEPTED)
-        .exclude(case=None)
-        .filter(case__status__in=SERVED_STATES)
-        .first()
-    )
+    transfer = Transfer.objects.filter(
+        received_case=case, state=TransferState.ACCEPTED, case__status__in=SERVED_STATES
+    ).first()
     if transfer is not None:
         _complete_transfer(actor=actor, transfer=transfer, on=max(on, transfer.answered_on or on))
     elif Case.objects.filter(person_id=case.person_id, status__in=SERVED_STATES).exclude(pk=case.pk).exists():
@@ -1013,10 +1006,7 @@ def _refresh_outcome(case: Case, scale: Scale) -> None:
 
 def _count_outcome(case: Case, scale_code: str, outcome: str, n: int) -> None:
     lookup = {"institution_id": case.institution_id, "scale_code": scale_code, "outcome": outcome}
-    OutcomeCount.objects.bulk_create(
-        [OutcomeCount(**lookup, district_id=case.district_id)], ignore_conflicts=True
-    )
-    OutcomeCount.objects.filter(**lookup).update(n=F("n") + n)
+    _bump(OutcomeCount, lookup, case.district_id, n)
 
 
 # ------------------------------------------------------------------ plans
