@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -44,59 +44,64 @@ def run_start(*, actor: User | None, district: Region, period: dt.date) -> Compa
     return ComparisonRun.objects.create(district=district, period=month_start(period), started_by=actor)
 
 
+STAGE = "kangfu_found"  # a temporary table: private to the run's connection, gone with it
+STAGE_COLUMNS = f"rule, direction, {rules.FOUND_COLUMNS}"
+
+
 def run_execute(run: ComparisonRun) -> ComparisonRun:
+    """Every rule stages its findings in a temporary table (the progress committed after each, the
+    items untouched); then one transaction writes the new ones as items. Killed before that, the run
+    leaves nothing; a finding already raised for the person, rule and month is skipped."""
     ctx = rules.Context(district=run.district_id, period=run.period)
-    findings: list[tuple[str, rules.Finding]] = []
     counts = {}
-    steps = len(rules.RULES) + len(rules.SET_RULES)
     due = max(
         run.period + dt.timedelta(days=DUE_DAYS - 1), timezone.localdate() + dt.timedelta(days=DUE_DAYS)
     )
     try:
-        for index, (code, name, _direction, rule, _reason) in enumerate(rules.RULES):
-            ComparisonRun.objects.filter(pk=run.pk).update(step=name, progress=int(100 * index / steps))
-            found = rule(ctx)
-            counts[code] = len(found)
-            findings.extend((code, f) for f in found)
-        ComparisonRun.objects.filter(pk=run.pk).update(
-            step="写入疑点", progress=int(100 * len(rules.RULES) / steps)
-        )
-        with transaction.atomic():
-            Item.objects.bulk_create(
-                [
-                    Item(
-                        run=run,
-                        rule=code,
-                        direction=rules.RULE_DIRECTION[code],
-                        period=run.period,
-                        person_id=f.person_id,
-                        grant_id=f.grant_id,
-                        case_id=f.case_id,
-                        feed_row_id=f.feed_row_id,
-                        confidence=f.confidence,
-                        district_id=run.district_id,
-                        street_id=f.street_id,
-                        explanation=f.explanation[:300],
-                        amount_at_stake=f.amount_at_stake,
-                        effective_month=f.effective_month,
-                        due_date=due,
-                    )
-                    for code, f in findings
-                ],
-                ignore_conflicts=True,  # already raised for this person, rule and month: never twice
-                batch_size=2000,
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+            cursor.execute(
+                f"""CREATE TEMPORARY TABLE {STAGE} (rule varchar(30), direction varchar(10),
+                    person_id bigint, grant_id bigint, case_id bigint, feed_row_id bigint,
+                    confidence varchar(5), street_id varchar(12), explanation text,
+                    amount_at_stake numeric(12, 2), effective_month date)"""
             )
-            for code, _name, _direction, insert, _reason in rules.SET_RULES:
-                counts[code] = insert(ctx, run_id=run.pk, due=due)
+            for index, (code, name, direction, rule, _reason) in enumerate(rules.RULES):
+                ComparisonRun.objects.filter(pk=run.pk).update(
+                    step=name, progress=int(100 * index / (len(rules.RULES) + 1))
+                )
+                _stage(cursor, code, direction, rule(ctx))
             ComparisonRun.objects.filter(pk=run.pk).update(
-                status=RunStatus.DONE, progress=100, step="", found=counts, finished_at=timezone.now()
+                step="写入疑点", progress=int(100 * len(rules.RULES) / (len(rules.RULES) + 1))
             )
-            audit.record(
-                actor=run.started_by,
-                action=AuditAction.CREATE,
-                obj=run,
-                summary=f"{run} 数据比对：发现 {sum(counts.values())} 条",
-            )
+            with transaction.atomic():
+                for code, *_rest in rules.RULES:
+                    cursor.execute(
+                        f"""INSERT INTO matching_item (run_id, period, district_id, due_date, status, note,
+                            version, {STAGE_COLUMNS})
+                        SELECT %(run)s, %(period)s, %(district)s, %(due)s, 'open', '', 1,
+                            {STAGE_COLUMNS.replace("explanation", "substr(explanation, 1, 300)")}
+                        FROM {STAGE} WHERE rule = %(rule)s
+                        ON CONFLICT DO NOTHING""",
+                        {
+                            "run": run.pk,
+                            "period": run.period,
+                            "district": run.district_id,
+                            "due": due,
+                            "rule": code,
+                        },
+                    )
+                    counts[code] = cursor.rowcount
+                ComparisonRun.objects.filter(pk=run.pk).update(
+                    status=RunStatus.DONE, progress=100, step="", found=counts, finished_at=timezone.now()
+                )
+                audit.record(
+                    actor=run.started_by,
+                    action=AuditAction.CREATE,
+                    obj=run,
+                    summary=f"{run} 数据比对：发现 {sum(counts.values())} 条",
+                )
+            cursor.execute(f"DROP TABLE {STAGE}")
     except Exception as exc:
         ComparisonRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, error=str(exc)[:300], finished_at=timezone.now()
@@ -104,6 +109,36 @@ def run_execute(run: ComparisonRun) -> ComparisonRun:
         raise
     run.refresh_from_db()
     return run
+
+
+def _stage(cursor, code: str, direction: str, found: rules.Sql | list[rules.Finding] | None) -> None:
+    if found is None:
+        return
+    if isinstance(found, rules.Sql):
+        cursor.execute(
+            f"INSERT INTO {STAGE} ({STAGE_COLUMNS}) SELECT %(rule)s, %(direction)s, f.* FROM ({found.text}) f",
+            {**found.params, "rule": code, "direction": direction},
+        )
+        return
+    cursor.executemany(
+        f"INSERT INTO {STAGE} ({STAGE_COLUMNS}) VALUES ({', '.join(['%s'] * 11)})",
+        [
+            (
+                code,
+                direction,
+                f.person_id,
+                f.grant_id,
+                f.case_id,
+                f.feed_row_id,
+                f.confidence,
+                f.street_id,
+                f.explanation[:300],
+                f.amount_at_stake,
+                f.effective_month,
+            )
+            for f in found
+        ],
+    )
 
 
 def _item_for(actor: User, item: Item) -> None:

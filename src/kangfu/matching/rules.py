@@ -1,34 +1,27 @@
 """Comparison rules: each a small set-based function from a district, a month and the confirmed feeds
-to findings. A rule reads with a few queries whatever the number of grants; none changes anything.
+to findings, one per person. Most are one SELECT run where the data is (`Sql`), its explanation
+spelled in SQL, so that a district of a million grants is compared without carrying a row through
+Python; a rule with few findings and more to say may build them in Python (`Finding`) from a query or
+two. None changes anything: the run stages what they find and writes the items (comparison.py).
 
-To add a rule: write a function `(ctx) -> list[Finding]` and put it in RULES with its Chinese name.
+To add a rule: write a function `(ctx) -> Sql | list[Finding] | None` (None: the feeds it needs did not
+come in) and put it in RULES with its Chinese name; test it on both databases.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Sum
+from django.db.models import F, FilteredRelation, Q
 from django.db.models.functions import Substr
 
 from kangfu.matching.models import Confidence, Direction, FeedImport, FeedKind, FeedRow, ImportStatus
-from kangfu.people.models import CertificateStatus, DisabilityCertificate
 from kangfu.rehab.models import SERVED_STATES, DischargeReason
-from kangfu.subsidies.models import (
-    Application,
-    ApplicationStatus,
-    BankStatus,
-    Grant,
-    GrantStatus,
-    Kind,
-    PayrollLine,
-    PayrollStatus,
-)
-from kangfu.subsidies.rules import add_months, month_start
+from kangfu.subsidies.models import ApplicationStatus, Kind
 from kangfu.subsidies.services.facts import standard_amount
 
 ZERO = Decimal("0.00")
@@ -49,20 +42,17 @@ class Context:
             cache[key] = standard_amount(kind=kind, district=self.district, grade=grade, month=self.period)
         return cache[key]
 
-    def rows(self, *kinds: str):
-        """Matched rows of the feeds of these kinds confirmed for the period."""
-        feeds = FeedImport.objects.filter(
-            source__kind__in=kinds, status=ImportStatus.CONFIRMED, period=self.period
-        )
-        return FeedRow.objects.filter(feed__in=feeds, person__isnull=False).select_related("feed__source")
-
-    def has_feed(self, *kinds: str) -> bool:
+    def feeds(self, *kinds: str):
+        """The feeds of these kinds confirmed for the period."""
         return FeedImport.objects.filter(
             source__kind__in=kinds, status=ImportStatus.CONFIRMED, period=self.period
-        ).exists()
+        )
 
-    def grants(self):
-        return Grant.objects.filter(district_id=self.district).exclude(status=GrantStatus.STOPPED)
+    def rows(self, *kinds: str):
+        """Matched rows of the feeds of these kinds confirmed for the period."""
+        return FeedRow.objects.filter(feed__in=self.feeds(*kinds), person__isnull=False).select_related(
+            "feed__source"
+        )
 
 
 @dataclass(frozen=True)
@@ -78,282 +68,344 @@ class Finding:
     effective_month: dt.date | None = None
 
 
-def paid_since(pairs: Iterable[tuple[int, dt.date]]) -> dict[int, Decimal]:
-    """For (grant, first month not owed) pairs: what locked payrolls paid from that month on (one query)."""
-    pairs = list(pairs)
-    if not pairs:
-        return {}
-    earliest = min(month for _g, month in pairs)
-    wanted = dict(pairs)
-    totals: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    rows = (
-        PayrollLine.objects.filter(
-            grant_id__in=wanted, month_for__gte=earliest, payroll__status=PayrollStatus.LOCKED
-        )
-        .exclude(bank_status=BankStatus.FAILED)
-        .values("grant_id", "month_for")
-        .annotate(total=Sum("amount"))
-    )
-    for row in rows:
-        if row["month_for"] >= wanted[row["grant_id"]]:
-            totals[row["grant_id"]] += row["total"]
-    return totals
+@dataclass(frozen=True)
+class Sql:
+    """A rule as one SELECT of its findings' columns, in FOUND_COLUMNS order, run where the data is."""
+
+    text: str
+    params: dict
 
 
-def _stop_findings(ctx: Context, rows, describe: Callable[[FeedRow], str]) -> list[Finding]:
-    """Grants still paid to the people of these feed rows: stop from the month after the event and
-    recover what was paid since."""
-    by_person: dict[int, FeedRow] = {}
-    for row in rows.order_by("event_date"):
-        by_person.setdefault(row.person_id, row)
-    grants = list(ctx.grants().filter(person_id__in=rows.values("person_id")))
-    stops = {
-        g.pk: max(add_months(month_start(by_person[g.person_id].event_date or ctx.period), 1), g.start_month)
-        for g in grants
-    }
-    paid = paid_since(stops.items())
-    findings = {}
-    for grant in grants:
-        row = by_person[grant.person_id]
-        current = findings.get(grant.person_id)
-        amount = paid.get(grant.pk, ZERO) + (current.amount_at_stake if current else ZERO)
-        findings[grant.person_id] = Finding(
-            person_id=grant.person_id,
-            street_id=grant.street_id,
-            grant_id=(current.grant_id if current else grant.pk),
-            feed_row_id=row.pk,
-            confidence=row.confidence,
-            amount_at_stake=amount,
-            effective_month=stops[grant.pk],
-            explanation=f"{describe(row)}，补贴仍在发放；应自 {stops[grant.pk]:%Y年%m月} 起停发"
-            + (f"，已多发 {amount} 元" if amount else ""),
-        )
-    return list(findings.values())
+# What every rule yields per person, Sql or Finding alike.
+FOUND_COLUMNS = (
+    "person_id, grant_id, case_id, feed_row_id, confidence, street_id, explanation, amount_at_stake, "
+    "effective_month"
+)
 
 
-def death(ctx: Context) -> list[Finding]:
-    return _stop_findings(
-        ctx,
-        ctx.rows(*DEATH_KINDS),
-        lambda r: f"{r.feed.source.name}：{r.event_date:%Y-%m-%d} {DEATH_WORDS[r.feed.source.kind]}",
-    )
+class Dialect:
+    """The few expressions SQLite and PostgreSQL spell differently: month arithmetic and the formats of
+    dates and money in the explanations. Dates are ISO text in SQLite, so they compare as such."""
 
+    def __init__(self, vendor: str):
+        self.pg = vendor == "postgresql"
 
-def prison(ctx: Context) -> list[Finding]:
-    return _stop_findings(
-        ctx,
-        ctx.rows(FeedKind.PRISON),
-        lambda r: f"{r.feed.source.name}：{r.event_date:%Y-%m-%d} 判决生效服刑",
-    )
+    def next_month(self, day: str) -> str:
+        if self.pg:
+            return f"CAST(date_trunc('month', {day}) + interval '1 month' AS date)"
+        return f"date({day}, 'start of month', '+1 month')"
 
+    def greatest(self, a: str, b: str) -> str:  # both never null here
+        return f"GREATEST({a}, {b})" if self.pg else f"max({a}, {b})"
 
-def moved_out(ctx: Context) -> list[Finding]:
-    rows = ctx.rows(FeedKind.MOVE).exclude(region__code__startswith=ctx.district[:6])
-    return _stop_findings(ctx, rows, lambda r: f"{r.feed.source.name}：{r.event_date:%Y-%m-%d} 户籍迁出本区")
-
-
-def certificate_cancelled(ctx: Context) -> list[Finding]:
-    return _stop_findings(
-        ctx, ctx.rows(FeedKind.CERT_CANCEL), lambda r: f"残联：{r.event_date:%Y-%m-%d} 残疾人证注销"
-    )
-
-
-def certificate_expired(ctx: Context) -> list[Finding]:
-    """From the registry itself: the person's last certificate expired before the month."""
-    valid_now = DisabilityCertificate.objects.filter(
-        person=OuterRef("person_id"), status=CertificateStatus.VALID
-    ).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=ctx.period))
-    grants = list(ctx.grants().filter(~Exists(valid_now)).select_related("person"))
-    expiry = dict(
-        DisabilityCertificate.objects.filter(
-            person_id__in=ctx.grants().filter(~Exists(valid_now)).values("person_id"),
-            status=CertificateStatus.VALID,
-        ).values_list("person_id", "expires_on")
-    )
-    stops = {
-        g.pk: max(
-            add_months(month_start(expiry[g.person_id]), 1) if expiry.get(g.person_id) else ctx.period,
-            g.start_month,
-        )
-        for g in grants
-    }
-    paid = paid_since(stops.items())
-    found: dict[int, Finding] = {}
-    for g in grants:
-        if g.person_id in found:
-            continue
-        found[g.person_id] = Finding(
-            person_id=g.person_id,
-            street_id=g.street_id,
-            grant_id=g.pk,
-            amount_at_stake=paid.get(g.pk, ZERO),
-            effective_month=stops[g.pk],
-            explanation=(
-                f"残疾人证已于 {expiry[g.person_id]:%Y-%m-%d} 到期未换发"
-                if expiry.get(g.person_id)
-                else "没有有效的残疾人证"
+    def months(self, start: str, end: str) -> str:
+        """Whole months from the month of start to the month of end."""
+        if self.pg:
+            return (
+                f"CAST((extract(year from {end}) - extract(year from {start})) * 12"
+                f" + extract(month from {end}) - extract(month from {start}) AS integer)"
             )
-            + f"；应自 {stops[g.pk]:%Y年%m月} 起停发",
+        return (
+            f"((CAST(strftime('%%Y', {end}) AS integer) - CAST(strftime('%%Y', {start}) AS integer)) * 12"
+            f" + CAST(strftime('%%m', {end}) AS integer) - CAST(strftime('%%m', {start}) AS integer))"
         )
-    return list(found.values())
+
+    def day(self, day: str) -> str:
+        return f"to_char({day}, 'YYYY-MM-DD')" if self.pg else f"strftime('%%Y-%%m-%%d', {day})"
+
+    def month(self, day: str) -> str:
+        return f"""to_char({day}, 'YYYY"年"MM"月"')""" if self.pg else f"strftime('%%Y年%%m月', {day})"
+
+    def money(self, amount: str) -> str:
+        return f"to_char({amount}, 'FM999999999990.00')" if self.pg else f"printf('%%.2f', {amount})"
 
 
-def grade_changed(ctx: Context) -> list[Finding]:
-    """A new grade from 残联: the 护理补贴 stops below grade 2, and the 生活补贴's amount changes. One
-    finding per person, with the monthly differences of both kinds from the change on."""
-    rows = {r.person_id: r for r in ctx.rows(FeedKind.CERT_CHANGE).order_by("event_date")}
-    found: dict[int, Finding] = {}
-    changed = ctx.rows(FeedKind.CERT_CHANGE).values("person_id")
-    for grant in ctx.grants().filter(person_id__in=changed).order_by("kind").prefetch_related("periods"):
-        row = rows[grant.person_id]
-        period = max(grant.periods.all(), key=lambda p: (p.from_month, p.pk), default=None)
-        if period is None or row.grade is None or period.grade == row.grade:
-            continue
-        month = max(add_months(month_start(row.event_date or ctx.period), 1), grant.start_month)
-        old, new = ctx.amount(grant.kind, period.grade), ctx.amount(grant.kind, row.grade)
-        months = max(0, (ctx.period.year - month.year) * 12 + ctx.period.month - month.month + 1)
-        text = f"{Kind(grant.kind).label}每月 {old} 元应为 {new} 元"
-        before = found.get(grant.person_id)
-        found[grant.person_id] = Finding(
-            person_id=grant.person_id,
-            street_id=grant.street_id,
-            grant_id=before.grant_id if before else grant.pk,
-            feed_row_id=row.pk,
-            confidence=row.confidence,
-            effective_month=month,
-            amount_at_stake=abs(old - new) * months + (before.amount_at_stake if before else ZERO),
-            explanation=(before.explanation + "；" + text)
-            if before
-            else f"残联：残疾等级由{period.grade}级变为{row.grade}级（{row.event_date:%Y-%m-%d}），{text}",
-        )
-    return list(found.values())
-
-
-LEFT_DIBAO_SQL = """
-INSERT INTO matching_item (run_id, rule, direction, period, person_id, grant_id, confidence, district_id,
-    street_id, explanation, amount_at_stake, effective_month, due_date, status, note, version)
-SELECT %(run)s, 'left_dibao', 'stop', %(period)s, g.person_id, g.id, 'high', g.district_id, g.street_id,
-    %(explanation)s, COALESCE(paid.total, 0), %(period)s, %(due)s, 'open', '', 1
-FROM subsidies_grant g
-LEFT JOIN (
-    SELECT l.grant_id, SUM(l.amount) AS total
-    FROM subsidies_payrollline l JOIN subsidies_payroll p ON p.id = l.payroll_id
-    WHERE p.district_id = %(district)s AND p.status = 'locked' AND l.bank_status <> 'failed'
-      AND l.month_for >= %(period)s
-    GROUP BY l.grant_id
-) paid ON paid.grant_id = g.id
-WHERE g.district_id = %(district)s AND g.kind = 'living' AND g.status <> 'stopped'
-  AND NOT EXISTS (
-      SELECT 1 FROM matching_feedrow r
-      JOIN matching_feedimport f ON f.id = r.feed_id JOIN matching_feedsource s ON s.id = f.source_id
-      WHERE r.person_id = g.person_id AND f.status = 'confirmed' AND f.period = %(period)s
-        AND s.kind IN ('dibao', 'dibao_edge'))
-  AND NOT EXISTS (
-      SELECT 1 FROM matching_item i WHERE i.person_id = g.person_id AND i.rule = 'left_dibao' AND i.period = %(period)s)
-"""
-
-
-def left_dibao(ctx: Context, *, run_id: int, due: dt.date) -> int:
-    """生活补贴 recipients on neither the 低保 nor the 低保边缘 roster of the month. It can name a large
-    share of all recipients (a roster sent in parts, a late roster), so its items are written by one
-    INSERT … SELECT rather than built row by row."""
-    if not ctx.has_feed(FeedKind.DIBAO, FeedKind.DIBAO_EDGE):
-        return 0
+def _dialect() -> Dialect:
     from django.db import connection
 
-    params = {
-        "run": run_id,
-        "period": ctx.period,
-        "district": ctx.district,
-        "due": due,
-        "explanation": f"{ctx.period:%Y年%m月}低保、低保边缘名单中没有此人，生活补贴应自本月起停发",
+    return Dialect(connection.vendor)
+
+
+def _params(ctx: Context, **more) -> dict:
+    return {"district": ctx.district, "period": ctx.period, "prefix": ctx.district[:6] + "%", **more}
+
+
+def _feed_rows(ctx: Context, *kinds: str, where: str = "") -> str | None:
+    """The matched rows of the month's confirmed feeds of these kinds, with their source, as a
+    subquery; None when no such feed came in (the rule then has nothing to say)."""
+    feeds = list(ctx.feeds(*kinds).values_list("pk", flat=True))
+    if not feeds:
+        return None
+    return f"""
+        SELECT r.id, r.person_id, r.event_date, r.region_id, r.grade, r.confidence,
+               s.kind AS source_kind, s.name AS source_name
+        FROM matching_feedrow r
+        JOIN matching_feedimport f ON f.id = r.feed_id JOIN matching_feedsource s ON s.id = f.source_id
+        WHERE r.feed_id IN ({", ".join(str(int(pk)) for pk in feeds)}) AND r.person_id IS NOT NULL {where}"""
+
+
+def _first_per_person(rows: str, order: str) -> str:
+    return f"""
+        SELECT x.* FROM (
+            SELECT e.*, ROW_NUMBER() OVER (PARTITION BY e.person_id ORDER BY {order}) AS k FROM ({rows}) e
+        ) x WHERE x.k = 1"""
+
+
+ACTIVE_GRANT = "g.district_id = %(district)s AND g.status <> 'stopped'"
+
+
+def _stopping(ctx: Context, hits: str, explanation: str, **params) -> Sql:
+    """Findings that stop grants: `hits` selects, per grant to stop, grant_id, person_id, street_id,
+    row_id, confidence, event_date, source_kind, source_name and stop (the first month not owed).
+    One finding per person: the money at stake is what locked payrolls paid from each grant's stop
+    month on, all grants together. `explanation` says why in Chinese, from the columns of `per`."""
+    return Sql(
+        f"""
+        WITH hit AS ({hits}),
+        paid AS (
+            SELECT h.grant_id, SUM(l.amount) AS total
+            FROM hit h
+            JOIN subsidies_payrollline l ON l.grant_id = h.grant_id AND l.month_for >= h.stop
+            JOIN subsidies_payroll p ON p.id = l.payroll_id
+            WHERE p.status = 'locked' AND l.bank_status <> 'failed'
+            GROUP BY h.grant_id
+        ),
+        per AS (
+            SELECT h.person_id, MIN(h.grant_id) AS grant_id, MIN(h.street_id) AS street_id,
+                   MIN(h.row_id) AS row_id, MIN(h.confidence) AS confidence, MIN(h.event_date) AS event_date,
+                   MIN(h.source_kind) AS source_kind, MIN(h.source_name) AS source_name,
+                   COALESCE(SUM(paid.total), 0) AS amount, MIN(h.stop) AS stop
+            FROM hit h LEFT JOIN paid ON paid.grant_id = h.grant_id
+            GROUP BY h.person_id
+        )
+        SELECT person_id, grant_id, CAST(NULL AS bigint), row_id, confidence, street_id, {explanation},
+               amount, stop
+        FROM per""",
+        _params(ctx, **params),
+    )
+
+
+def _event_stop(ctx: Context, rows: str | None, describe: Callable[[Dialect], str]) -> Sql | None:
+    """Grants still paid to the people of these feed rows: stop from the month after the (earliest)
+    event, not before the grant began, and recover what was paid since. `describe` tells the event
+    from the columns event_date, source_kind and source_name."""
+    if rows is None:
+        return None
+    sql = _dialect()
+    stop = sql.greatest(sql.next_month("COALESCE(e.event_date, %(period)s)"), "g.start_month")
+    return _stopping(
+        ctx,
+        f"""
+        SELECT g.id AS grant_id, g.person_id, g.street_id, e.id AS row_id, e.confidence, e.event_date,
+               e.source_kind, e.source_name, {stop} AS stop
+        FROM ({_first_per_person(rows, "e.event_date, e.id")}) e
+        JOIN subsidies_grant g ON g.person_id = e.person_id
+        WHERE {ACTIVE_GRANT}""",
+        f"""{describe(sql)} || '，补贴仍在发放；应自 ' || {sql.month("stop")} || ' 起停发'
+            || CASE WHEN amount > 0 THEN '，已多发 ' || {sql.money("amount")} || ' 元' ELSE '' END""",
+    )
+
+
+def death(ctx: Context) -> Sql | None:
+    return _event_stop(
+        ctx,
+        _feed_rows(ctx, *DEATH_KINDS),
+        lambda d: (
+            f"""source_name || '：' || {d.day("event_date")} || ' '
+            || CASE source_kind WHEN 'declared_death' THEN '宣告死亡' ELSE '死亡' END"""
+        ),
+    )
+
+
+def prison(ctx: Context) -> Sql | None:
+    return _event_stop(
+        ctx,
+        _feed_rows(ctx, FeedKind.PRISON),
+        lambda d: f"source_name || '：' || {d.day('event_date')} || ' 判决生效服刑'",
+    )
+
+
+def moved_out(ctx: Context) -> Sql | None:
+    """A move to an unknown place counts as out of the district."""
+    return _event_stop(
+        ctx,
+        _feed_rows(ctx, FeedKind.MOVE, where="AND (r.region_id IS NULL OR r.region_id NOT LIKE %(prefix)s)"),
+        lambda d: f"source_name || '：' || {d.day('event_date')} || ' 户籍迁出本区'",
+    )
+
+
+def certificate_cancelled(ctx: Context) -> Sql | None:
+    return _event_stop(
+        ctx,
+        _feed_rows(ctx, FeedKind.CERT_CANCEL),
+        lambda d: f"'残联：' || {d.day('event_date')} || ' 残疾人证注销'",
+    )
+
+
+def certificate_expired(ctx: Context) -> Sql:
+    """From the registry itself: the person's certificate expired before the month, or there is none.
+    Stop from the month after the expiry (or from this month), not before the grant began."""
+    sql = _dialect()
+    stop = sql.greatest(f"COALESCE({sql.next_month('c.expires_on')}, %(period)s)", "g.start_month")
+    return _stopping(
+        ctx,
+        f"""
+        SELECT g.id AS grant_id, g.person_id, g.street_id, CAST(NULL AS bigint) AS row_id,
+               'high' AS confidence, c.expires_on AS event_date, '' AS source_kind, '' AS source_name,
+               {stop} AS stop
+        FROM subsidies_grant g
+        LEFT JOIN people_disabilitycertificate c ON c.person_id = g.person_id AND c.status = 'valid'
+        WHERE {ACTIVE_GRANT} AND (c.id IS NULL OR c.expires_on < %(period)s)""",
+        f"""CASE WHEN event_date IS NULL THEN '没有有效的残疾人证'
+            ELSE '残疾人证已于 ' || {sql.day("event_date")} || ' 到期未换发' END
+            || '；应自 ' || {sql.month("stop")} || ' 起停发'""",
+    )
+
+
+def _standard(ctx: Context, kind: str, grade: str) -> str:
+    """The month's standard for a kind and grade as a CASE over the handful of combinations."""
+    whens = " ".join(
+        f"WHEN {kind} = '{k}' AND {grade} = {g} THEN {ctx.amount(k, g)}"
+        for k in Kind.values
+        for g in (1, 2, 3, 4)
+    )
+    return f"CASE {whens} ELSE 0 END"
+
+
+def grade_changed(ctx: Context) -> Sql | None:
+    """A new grade from 残联 (its latest change): the 护理补贴 stops below grade 2, and the 生活补贴's
+    amount changes. One finding per person, with the monthly differences of both kinds from the month
+    after the change on."""
+    rows = _feed_rows(ctx, FeedKind.CERT_CHANGE, where="AND r.grade IS NOT NULL")
+    if rows is None:
+        return None
+    sql = _dialect()
+    month = sql.greatest(sql.next_month("COALESCE(c.event_date, %(period)s)"), "g.start_month")
+    line = {
+        kind: f"""MAX(CASE WHEN kind = '{kind}' THEN '{Kind(kind).label}每月 ' || {sql.money("old_amount")}
+            || ' 元应为 ' || {sql.money("new_amount")} || ' 元' END)"""
+        for kind in (Kind.CARE, Kind.LIVING)
     }
-    with connection.cursor() as cursor:
-        cursor.execute(LEFT_DIBAO_SQL, params)
-        return cursor.rowcount
+    months = sql.greatest("0", sql.months("month", "%(period)s") + " + 1")
+    return Sql(
+        f"""
+        WITH c AS ({_first_per_person(rows, "e.event_date DESC, e.id DESC")}),
+        hit AS (
+            SELECT g.id AS grant_id, g.person_id, g.kind, g.street_id, c.id AS row_id, c.confidence,
+                   c.event_date, c.grade AS new_grade, p.grade AS old_grade, {month} AS month
+            FROM c JOIN subsidies_grant g ON g.person_id = c.person_id
+            JOIN (
+                SELECT p.grant_id, p.grade,
+                       ROW_NUMBER() OVER (PARTITION BY p.grant_id ORDER BY p.from_month DESC, p.id DESC) AS k
+                FROM subsidies_grantperiod p
+                WHERE p.grant_id IN (
+                    SELECT g.id FROM subsidies_grant g JOIN c ON c.person_id = g.person_id WHERE {ACTIVE_GRANT})
+            ) p ON p.grant_id = g.id AND p.k = 1
+            WHERE {ACTIVE_GRANT} AND c.grade <> p.grade
+        ),
+        priced AS (
+            SELECT h.*, {_standard(ctx, "h.kind", "h.old_grade")} AS old_amount,
+                   {_standard(ctx, "h.kind", "h.new_grade")} AS new_amount
+            FROM hit h
+        ),
+        per AS (
+            SELECT person_id, MIN(grant_id) AS grant_id, MIN(street_id) AS street_id, MIN(row_id) AS row_id,
+                   MIN(confidence) AS confidence, MIN(event_date) AS event_date, MIN(new_grade) AS new_grade,
+                   COALESCE(MAX(CASE WHEN kind = 'care' THEN old_grade END), MAX(old_grade)) AS old_grade,
+                   SUM(ABS(old_amount - new_amount) * {months}) AS amount, MIN(month) AS month,
+                   {line[Kind.CARE]} AS care_text, {line[Kind.LIVING]} AS living_text
+            FROM priced GROUP BY person_id
+        )
+        SELECT person_id, grant_id, CAST(NULL AS bigint), row_id, confidence, street_id,
+               '残联：残疾等级由' || CAST(old_grade AS varchar(2)) || '级变为' || CAST(new_grade AS varchar(2))
+               || '级（' || {sql.day("event_date")} || '），'
+               || CASE WHEN care_text IS NOT NULL AND living_text IS NOT NULL THEN care_text || '；' || living_text
+                       ELSE COALESCE(care_text, living_text) END,
+               amount, month
+        FROM per""",
+        _params(ctx),
+    )
 
 
-def overlapping_allowance(ctx: Context) -> list[Finding]:
+def left_dibao(ctx: Context) -> Sql | None:
+    """生活补贴 recipients on neither the 低保 nor the 低保边缘 roster of the month. It can name a large
+    share of all recipients (a roster sent in parts, a late roster): the district sees them all."""
+    rows = _feed_rows(ctx, FeedKind.DIBAO, FeedKind.DIBAO_EDGE)
+    if rows is None:
+        return None
+    return _stopping(
+        ctx,
+        f"""
+        SELECT g.id AS grant_id, g.person_id, g.street_id, CAST(NULL AS bigint) AS row_id,
+               'high' AS confidence, CAST(NULL AS date) AS event_date, '' AS source_kind, '' AS source_name,
+               %(period)s AS stop
+        FROM subsidies_grant g
+        WHERE {ACTIVE_GRANT} AND g.kind = 'living'
+          AND NOT EXISTS (SELECT 1 FROM ({rows}) r WHERE r.person_id = g.person_id)""",
+        "%(text)s",
+        text=f"{ctx.period:%Y年%m月}低保、低保边缘名单中没有此人，生活补贴应自本月起停发",
+    )
+
+
+def overlapping_allowance(ctx: Context) -> Sql | None:
     """护理补贴 recipients who also receive 老年人护理补贴 or 工伤保险生活护理费."""
-    rows = {r.person_id: r for r in ctx.rows(FeedKind.ELDERLY_CARE, FeedKind.WORK_INJURY)}
-    found = []
-    overlapping = ctx.rows(FeedKind.ELDERLY_CARE, FeedKind.WORK_INJURY).values("person_id")
-    for grant in ctx.grants().filter(person_id__in=overlapping, kind=Kind.CARE):
-        row = rows[grant.person_id]
-        found.append(
-            Finding(
-                person_id=grant.person_id,
-                street_id=grant.street_id,
-                grant_id=grant.pk,
-                feed_row_id=row.pk,
-                confidence=row.confidence,
-                effective_month=ctx.period,
-                explanation=f"同时享受{row.feed.source.name}，与重度残疾人护理补贴不能同时享受",
-            )
-        )
-    return found
+    rows = _feed_rows(ctx, FeedKind.ELDERLY_CARE, FeedKind.WORK_INJURY)
+    if rows is None:
+        return None
+    return Sql(
+        f"""
+        SELECT g.person_id, g.id, CAST(NULL AS bigint), e.id, e.confidence, g.street_id,
+               '同时享受' || e.source_name || '，与重度残疾人护理补贴不能同时享受', 0, %(period)s
+        FROM ({_first_per_person(rows, "e.id")}) e
+        JOIN subsidies_grant g ON g.person_id = e.person_id
+        WHERE {ACTIVE_GRANT} AND g.kind = 'care'""",
+        _params(ctx),
+    )
 
 
-def entitled_not_receiving(ctx: Context) -> list[Finding]:
+def entitled_not_receiving(ctx: Context) -> Sql | None:
     """主动发现: new or changed certificates of grade 1–2 without a 护理补贴, and 低保 people with a valid
-    certificate without a 生活补贴, neither with an application in progress. Correlated EXISTS checks
-    look up each feed row's person rather than materialising every grant of the city."""
+    certificate without a 生活补贴, neither with an application in progress; one finding per person,
+    the certificate first. Correlated NOT EXISTS look up each feed row's person rather than every
+    grant of the city."""
+    severe = _feed_rows(ctx, FeedKind.CERT_NEW, FeedKind.CERT_CHANGE, where="AND r.grade <= 2")
+    poor = _feed_rows(ctx, FeedKind.DIBAO, FeedKind.DIBAO_EDGE)
+    if severe is None and poor is None:
+        return None
+    sql = _dialect()
 
-    def has_grant(kind: str):
-        return Grant.objects.filter(person_id=OuterRef("person_id"), kind=kind).exclude(
-            status=GrantStatus.STOPPED
-        )
+    def without(kind: str) -> str:
+        return f"""NOT EXISTS (SELECT 1 FROM subsidies_grant g WHERE g.person_id = e.person_id
+                    AND g.kind = '{kind}' AND g.status <> 'stopped')
+            AND NOT EXISTS (SELECT 1 FROM subsidies_application a WHERE a.person_id = e.person_id
+                    AND a.status NOT IN ('{ApplicationStatus.APPROVED}', '{ApplicationStatus.REJECTED}'))"""
 
-    open_app = Application.objects.filter(person_id=OuterRef("person_id")).exclude(
-        status__in=[ApplicationStatus.APPROVED, ApplicationStatus.REJECTED]
+    found = []
+    if severe is not None:
+        care = _standard(ctx, "'care'", "e.grade")
+        found.append(f"""
+            SELECT e.person_id, e.id AS row_id, e.confidence, p.street_id, {care} AS amount,
+                   '新办或变更为' || CAST(e.grade AS varchar(2)) || '级残疾人证，未享受重度残疾人护理补贴（每月 '
+                   || {sql.money(care)} || ' 元）' AS text, 1 AS rank
+            FROM ({severe}) e JOIN people_person p ON p.id = e.person_id
+            WHERE p.district_id = %(district)s AND {without(Kind.CARE)}""")
+    if poor is not None:
+        living = _standard(ctx, "'living'", "c.grade")
+        found.append(f"""
+            SELECT e.person_id, e.id, e.confidence, p.street_id, {living},
+                   '在' || e.source_name || '中且持有效残疾人证，未享受困难残疾人生活补贴（每月 '
+                   || {sql.money(living)} || ' 元）', 2
+            FROM ({poor}) e JOIN people_person p ON p.id = e.person_id
+            JOIN people_disabilitycertificate c ON c.person_id = e.person_id AND c.status = 'valid'
+                AND (c.expires_on IS NULL OR c.expires_on >= %(period)s)
+            WHERE p.district_id = %(district)s AND {without(Kind.LIVING)}""")
+    return Sql(
+        f"""
+        SELECT person_id, CAST(NULL AS bigint), CAST(NULL AS bigint), row_id, confidence, street_id, text,
+               amount, CAST(NULL AS date)
+        FROM ({_first_per_person(" UNION ALL ".join(found), "e.rank, e.row_id DESC")}) x""",
+        _params(ctx),
     )
-    found: dict[int, Finding] = {}
-    severe = ctx.rows(FeedKind.CERT_NEW, FeedKind.CERT_CHANGE).filter(
-        grade__lte=2, person__district_id=ctx.district
-    )
-    for row in severe.filter(~Exists(has_grant(Kind.CARE)), ~Exists(open_app)).select_related("person"):
-        amount = ctx.amount(Kind.CARE, row.grade)
-        found[row.person_id] = Finding(
-            person_id=row.person_id,
-            street_id=row.person.street_id,
-            feed_row_id=row.pk,
-            confidence=row.confidence,
-            amount_at_stake=amount,
-            explanation=f"新办或变更为{row.grade}级残疾人证，未享受重度残疾人护理补贴（每月 {amount} 元）",
-        )
-    valid = DisabilityCertificate.objects.filter(status=CertificateStatus.VALID).filter(
-        Q(expires_on__isnull=True) | Q(expires_on__gte=ctx.period)
-    )
-    poor = (
-        ctx.rows(FeedKind.DIBAO, FeedKind.DIBAO_EDGE)
-        .filter(person__district_id=ctx.district)
-        .filter(
-            ~Exists(has_grant(Kind.LIVING)),
-            ~Exists(open_app),
-            Exists(valid.filter(person_id=OuterRef("person_id"))),
-        )
-        .select_related("person")
-    )
-    poor = list(poor)
-    people = [r.person_id for r in poor]
-    grades: dict[int, int] = {}
-    for start in range(0, len(people), 5000):  # bounded IN lists
-        grades.update(
-            valid.filter(person_id__in=people[start : start + 5000]).values_list("person_id", "grade")
-        )
-    for row in poor:
-        if row.person_id in found:
-            continue
-        amount = ctx.amount(Kind.LIVING, grades[row.person_id])
-        found[row.person_id] = Finding(
-            person_id=row.person_id,
-            street_id=row.person.street_id,
-            feed_row_id=row.pk,
-            confidence=row.confidence,
-            amount_at_stake=amount,
-            explanation=f"在{row.feed.source.name}中且持有效残疾人证，未享受困难残疾人生活补贴（每月 {amount} 元）",
-        )
-    return list(found.values())
 
 
 def rehab_case_ended(ctx: Context) -> list[Finding]:
@@ -416,24 +468,22 @@ def rehab_case_ended(ctx: Context) -> list[Finding]:
     return found
 
 
+Rule = Callable[[Context], "Sql | list[Finding] | None"]
+
 # (code, Chinese name, direction, function, stop reason for the grant when confirmed)
-RULES: list[tuple[str, str, str, Callable[[Context], list[Finding]], str]] = [
+RULES: list[tuple[str, str, str, Rule, str]] = [
     ("death", "死亡或火化仍在发放", Direction.STOP, death, "death"),
     ("prison", "服刑仍在发放", Direction.STOP, prison, "prison"),
     ("moved_out", "户籍迁出仍在发放", Direction.STOP, moved_out, "moved"),
     ("cert_cancelled", "残疾人证注销仍在发放", Direction.STOP, certificate_cancelled, "cert_cancelled"),
     ("cert_expired", "残疾人证到期仍在发放", Direction.STOP, certificate_expired, "cert_expired"),
     ("grade_changed", "残疾等级变更", Direction.STOP, grade_changed, ""),
+    ("left_dibao", "退出低保仍领生活补贴", Direction.STOP, left_dibao, "income"),
     ("overlap", "同类补贴重复享受", Direction.STOP, overlapping_allowance, "overlap"),
     ("entitled", "应享未享（主动发现）", Direction.ENTITLED, entitled_not_receiving, ""),
     # No grant: confirmed and approved, it closes the 精康 case (comparison._close_cases).
     ("rehab_ended", "精康服务对象死亡或迁出", Direction.STOP, rehab_case_ended, ""),
 ]
-# Rules that write their items themselves, set-based, inside the run's transaction.
-SET_RULES: list[tuple[str, str, str, Callable[..., int], str]] = [
-    ("left_dibao", "退出低保仍领生活补贴", Direction.STOP, left_dibao, "income"),
-]
-ALL_RULES = [*RULES, *SET_RULES]
-RULE_NAMES = {code: name for code, name, *_rest in ALL_RULES}
-RULE_STOP_REASON = {code: reason for code, _n, _d, _f, reason in ALL_RULES}
-RULE_DIRECTION = {code: direction for code, _n, direction, _f, _r in ALL_RULES}
+RULE_NAMES = {code: name for code, name, *_rest in RULES}
+RULE_STOP_REASON = {code: reason for code, _n, _d, _f, reason in RULES}
+RULE_DIRECTION = {code: direction for code, _n, direction, _f, _r in RULES}

@@ -198,3 +198,48 @@ def test_a_rerun_raises_nothing_twice(world):
     with travel(M(2026, 11, 6)):
         comparison.run_execute(comparison.run_start(actor=None, district=run.district, period=M(2026, 11, 1)))
     assert Item.objects.count() == before
+
+
+def test_each_item_says_why_in_chinese_with_its_dates_and_money(world):
+    """The rules spell their explanations in SQL, dates and money included, the same on SQLite and
+    PostgreSQL; the street reads them, and the effective month is where the grant will stop."""
+    people, run = world
+    found = {(item.person_id, item.rule): item for item in Item.objects.filter(run=run)}
+
+    def said(key, rule):
+        return found[(people[key].pk, rule)].explanation
+
+    assert (
+        said("dead", "death")
+        == "公安死亡：2026-08-15 死亡，补贴仍在发放；应自 2026年09月 起停发，已多发 1000.00 元"
+    )
+    assert (
+        said("prison", "prison")
+        == "司法服刑：2026-09-20 判决生效服刑，补贴仍在发放；应自 2026年10月 起停发，已多发 500.00 元"
+    )
+    assert (
+        said("moved", "moved_out")
+        == "公安迁移：2026-10-05 户籍迁出本区，补贴仍在发放；应自 2026年11月 起停发"
+    )
+    assert said("cancelled", "cert_cancelled").startswith("残联：2026-08-31 残疾人证注销，")
+    assert said("regraded", "grade_changed") == (
+        "残联：残疾等级由2级变为3级（2026-09-10），重度残疾人护理补贴每月 200.00 元应为 0.00 元；"
+        "困难残疾人生活补贴每月 300.00 元应为 160.00 元"
+    )
+    assert said("expired", "cert_expired") == "残疾人证已于 2026-07-31 到期未换发；应自 2026年08月 起停发"
+    assert said("off_dibao", "left_dibao") == "2026年11月低保、低保边缘名单中没有此人，生活补贴应自本月起停发"
+    assert said("overlap", "overlap") == "同时享受老年人护理补贴，与重度残疾人护理补贴不能同时享受"
+    assert (
+        said("new_cert", "entitled") == "新办或变更为1级残疾人证，未享受重度残疾人护理补贴（每月 200.00 元）"
+    )
+    assert (
+        said("poor", "entitled") == "在低保名单中且持有效残疾人证，未享受困难残疾人生活补贴（每月 160.00 元）"
+    )
+    months = {key: found[key].effective_month for key in found}
+    assert months[(people["dead"].pk, "death")] == M(2026, 9, 1)
+    assert months[(people["regraded"].pk, "grade_changed")] == M(2026, 10, 1)
+    assert months[(people["expired"].pk, "cert_expired")] == M(2026, 8, 1)
+    assert months[(people["moved"].pk, "moved_out")] == M(2026, 11, 1)
+    dead = found[(people["dead"].pk, "death")]
+    assert dead.street_id == people["dead"].street_id and dead.grant_id is not None
+    assert dead.feed_row.event_date == M(2026, 8, 15)
