@@ -162,20 +162,15 @@ def _stopping(ctx: Context, hits: str, explanation: str, **params) -> Sql:
     return Sql(
         f"""
         WITH hit AS ({hits}),
-        paid AS (
-            SELECT h.grant_id, SUM(l.amount) AS total
-            FROM hit h
-            JOIN subsidies_payrollline l ON l.grant_id = h.grant_id AND l.month_for >= h.stop
-            JOIN subsidies_payroll p ON p.id = l.payroll_id
-            WHERE p.status = 'locked' AND l.bank_status <> 'failed'
-            GROUP BY h.grant_id
-        ),
         per AS (
             SELECT h.person_id, MIN(h.grant_id) AS grant_id, MIN(h.street_id) AS street_id,
                    MIN(h.row_id) AS row_id, MIN(h.confidence) AS confidence, MIN(h.event_date) AS event_date,
                    MIN(h.source_kind) AS source_kind, MIN(h.source_name) AS source_name,
-                   COALESCE(SUM(paid.total), 0) AS amount, MIN(h.stop) AS stop
-            FROM hit h LEFT JOIN paid ON paid.grant_id = h.grant_id
+                   COALESCE(SUM(l.amount), 0) AS amount, MIN(h.stop) AS stop
+            FROM hit h
+            LEFT JOIN subsidies_payrollline l ON l.grant_id = h.grant_id AND l.month_for >= h.stop
+                AND l.bank_status <> 'failed'
+                AND l.payroll_id IN (SELECT p.id FROM subsidies_payroll p WHERE p.status = 'locked')
             GROUP BY h.person_id
         )
         SELECT person_id, grant_id, CAST(NULL AS bigint), row_id, confidence, street_id, {explanation},
@@ -291,17 +286,14 @@ def grade_changed(ctx: Context) -> Sql | None:
         f"""
         WITH c AS ({_first_per_person(rows, "e.event_date DESC, e.id DESC")}),
         hit AS (
-            SELECT g.id AS grant_id, g.person_id, g.kind, g.street_id, c.id AS row_id, c.confidence,
-                   c.event_date, c.grade AS new_grade, p.grade AS old_grade, {month} AS month
-            FROM c JOIN subsidies_grant g ON g.person_id = c.person_id
-            JOIN (
-                SELECT p.grant_id, p.grade,
-                       ROW_NUMBER() OVER (PARTITION BY p.grant_id ORDER BY p.from_month DESC, p.id DESC) AS k
-                FROM subsidies_grantperiod p
-                WHERE p.grant_id IN (
-                    SELECT g.id FROM subsidies_grant g JOIN c ON c.person_id = g.person_id WHERE {ACTIVE_GRANT})
-            ) p ON p.grant_id = g.id AND p.k = 1
-            WHERE {ACTIVE_GRANT} AND c.grade <> p.grade
+            SELECT * FROM (
+                SELECT g.id AS grant_id, g.person_id, g.kind, g.street_id, c.id AS row_id, c.confidence,
+                       c.event_date, c.grade AS new_grade, {month} AS month,
+                       (SELECT p.grade FROM subsidies_grantperiod p WHERE p.grant_id = g.id
+                        ORDER BY p.from_month DESC, p.id DESC LIMIT 1) AS old_grade
+                FROM c JOIN subsidies_grant g ON g.person_id = c.person_id
+                WHERE {ACTIVE_GRANT}
+            ) h WHERE h.old_grade <> h.new_grade
         ),
         priced AS (
             SELECT h.*, {_standard(ctx, "h.kind", "h.old_grade")} AS old_amount,
