@@ -203,39 +203,78 @@ class Item(models.Model):
     """A suspicious item (疑点): one person, one rule, one period, with its evidence and money at stake.
     What it is about is a grant, a 精康 case, or (主动发现) nothing yet."""
 
-    # Nothing looks items up by run, grant, case or feed row, and none of those is ever deleted once an
-    # item names it (feed rows of a preview are, but no item names them): no index on them, which
-    # spares a run writing hundreds of thousands of items four of its eight index updates per item.
-    run = models.ForeignKey(ComparisonRun, on_delete=models.PROTECT, related_name="items", db_index=False)
+    # A run writes hundreds of thousands of items at once, every reference taken from the rows its
+    # joins read, and nothing they name is ever deleted (PROTECT; confirmed feed rows are kept, and
+    # only a discarded preview's rows go, which no item names). So the database neither checks these
+    # references (on PostgreSQL the deferred checks of one run cost more than the run itself) nor
+    # indexes the ones nothing looks items up by: run, grant, case, feed row (the person leads the
+    # unique constraint, which serves lookups by person).
+    run = models.ForeignKey(
+        ComparisonRun, on_delete=models.PROTECT, related_name="items", db_index=False, db_constraint=False
+    )
     rule = models.CharField("规则", max_length=30)
     direction = models.CharField("方向", max_length=10, choices=Direction.choices)
     period = models.DateField("比对月份")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     grant = models.ForeignKey(
-        "subsidies.Grant", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "subsidies.Grant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # The 精康 case to close, for the rule on served clients who died or moved (no grant, no money).
     case = models.ForeignKey(
-        "rehab.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "rehab.Case",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     feed_row = models.ForeignKey(
-        FeedRow, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False
+        FeedRow,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     confidence = models.CharField("匹配", max_length=5, choices=Confidence.choices, default=Confidence.HIGH)
-    district = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
-    street = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    district = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    street = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     explanation = models.CharField("说明", max_length=300)
     amount_at_stake = models.DecimalField("涉及金额（元）", max_digits=12, decimal_places=2, default=0)
     effective_month = models.DateField("建议生效月份", null=True, blank=True)
     due_date = models.DateField("办理期限")
     status = models.CharField("状态", max_length=10, choices=ItemStatus.choices, default=ItemStatus.OPEN)
     note = models.CharField("核实情况", max_length=300, blank=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    resolved_by = models.ForeignKey(  # empty when written; accounts are deactivated, never deleted
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     resolved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    approved_by = models.ForeignKey(  # empty when written; accounts are deactivated, never deleted
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
