@@ -199,6 +199,19 @@ class ItemStatus(models.TextChoices):
     DISMISSED = "dismissed", "已销账（排除）"
 
 
+def _reference(to, *, optional=False, on_delete=models.PROTECT, related_name="+") -> models.ForeignKey:
+    """A reference an item is written with: neither checked nor indexed by the database (see Item)."""
+    return models.ForeignKey(
+        to,
+        null=optional,
+        blank=optional,
+        on_delete=on_delete,
+        related_name=related_name,
+        db_index=False,
+        db_constraint=False,
+    )
+
+
 class Item(models.Model):
     """A suspicious item (疑点): one person, one rule, one period, with its evidence and money at stake.
     What it is about is a grant, a 精康 case, or (主动发现) nothing yet."""
@@ -209,50 +222,18 @@ class Item(models.Model):
     # references (on PostgreSQL the deferred checks of one run cost more than the run itself) nor
     # indexes the ones nothing looks items up by: run, grant, case, feed row (the person leads the
     # unique constraint, which serves lookups by person).
-    run = models.ForeignKey(
-        ComparisonRun, on_delete=models.PROTECT, related_name="items", db_index=False, db_constraint=False
-    )
+    run = _reference(ComparisonRun, related_name="items")
     rule = models.CharField("规则", max_length=30)
     direction = models.CharField("方向", max_length=10, choices=Direction.choices)
     period = models.DateField("比对月份")
-    person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
-    )
-    grant = models.ForeignKey(
-        "subsidies.Grant",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    person = _reference(Person)
+    grant = _reference("subsidies.Grant", optional=True)
     # The 精康 case to close, for the rule on served clients who died or moved (no grant, no money).
-    case = models.ForeignKey(
-        "rehab.Case",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    feed_row = models.ForeignKey(
-        FeedRow,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    case = _reference("rehab.Case", optional=True)
+    feed_row = _reference(FeedRow, optional=True, on_delete=models.DO_NOTHING)
     confidence = models.CharField("匹配", max_length=5, choices=Confidence.choices, default=Confidence.HIGH)
-    district = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
-    )
-    street = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
-    )
+    district = _reference(Region)
+    street = _reference(Region)
     explanation = models.CharField("说明", max_length=300)
     amount_at_stake = models.DecimalField("涉及金额（元）", max_digits=12, decimal_places=2, default=0)
     effective_month = models.DateField("建议生效月份", null=True, blank=True)
