@@ -218,10 +218,11 @@ class Item(models.Model):
 
     # A run writes hundreds of thousands of items at once, every reference taken from the rows its
     # joins read, and nothing they name is ever deleted (PROTECT; confirmed feed rows are kept, and
-    # only a discarded preview's rows go, which no item names). So the database neither checks these
-    # references (on PostgreSQL the deferred checks of one run cost more than the run itself) nor
-    # indexes the ones nothing looks items up by: run, grant, case, feed row (the person leads the
-    # unique constraint, which serves lookups by person).
+    # only a discarded preview's rows go, which no item names; accounts are deactivated, not deleted).
+    # So the database neither checks an item's references (on PostgreSQL the deferred checks of one
+    # run cost more than the run itself, and even empty ones are queued per row) nor indexes them:
+    # nothing looks items up by run, grant, case, feed row or account, and the person leads the
+    # unique constraint, which serves lookups by person.
     run = _reference(ComparisonRun, related_name="items")
     rule = models.CharField("规则", max_length=30)
     direction = models.CharField("方向", max_length=10, choices=Direction.choices)
@@ -240,23 +241,9 @@ class Item(models.Model):
     due_date = models.DateField("办理期限")
     status = models.CharField("状态", max_length=10, choices=ItemStatus.choices, default=ItemStatus.OPEN)
     note = models.CharField("核实情况", max_length=300, blank=True)
-    resolved_by = models.ForeignKey(  # empty when written; accounts are deactivated, never deleted
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    resolved_by = _reference(settings.AUTH_USER_MODEL, optional=True, on_delete=models.SET_NULL)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(  # empty when written; accounts are deactivated, never deleted
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        db_index=False,
-    )
+    approved_by = _reference(settings.AUTH_USER_MODEL, optional=True, on_delete=models.SET_NULL)
     approved_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
 
