@@ -111,7 +111,9 @@ class Dialect:
         )
 
     def day(self, day: str) -> str:
-        return f"to_char({day}, 'YYYY-MM-DD')" if self.pg else f"strftime('%%Y-%%m-%%d', {day})"
+        """A date as text; a missing one must not blank out the explanation it is part of."""
+        text = f"to_char({day}, 'YYYY-MM-DD')" if self.pg else f"strftime('%%Y-%%m-%%d', {day})"
+        return f"COALESCE({text}, '日期不详')"
 
     def month(self, day: str) -> str:
         return f"""to_char({day}, 'YYYY"年"MM"月"')""" if self.pg else f"strftime('%%Y年%%m月', {day})"
