@@ -336,10 +336,7 @@ class TestOneServingInstitution:
         self, case, rehab_worker, other_worker, other_institution
     ):
         transfer = send(rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
-        services.transfer_accept(actor=other_worker, transfer=transfer)
-        received = Case.objects.get(pk=received_case_of(transfer))
-        services.screening_decide(actor=other_worker, case=received, eligible=True, on=TODAY)
-        received.refresh_from_db()
+        received = screened_at_receiver(transfer, other_worker)
         services.case_enrol(actor=other_worker, case=received, data=enrolment(other_worker))
         transfer.refresh_from_db()
         case.refresh_from_db()
@@ -358,10 +355,7 @@ class TestOneServingInstitution:
         transfer = send(
             doctor, person=case.person, to=other_institution, kind=TransferKind.HOSPITAL_TO_COMMUNITY
         )
-        services.transfer_accept(actor=other_worker, transfer=transfer)
-        received = Case.objects.get(pk=received_case_of(transfer))
-        services.screening_decide(actor=other_worker, case=received, eligible=True, on=TODAY)
-        received.refresh_from_db()
+        received = screened_at_receiver(transfer, other_worker)
         with pytest.raises(ValidationError) as exc:
             services.case_enrol(actor=other_worker, case=received, data=enrolment(other_worker))
         assert exc.value.messages == [services.SERVED_ELSEWHERE.format(name=case.person.name)]
@@ -370,9 +364,14 @@ class TestOneServingInstitution:
         assert (received.status, case.status) == ("screened", "enrolled")
 
 
-def received_case_of(transfer) -> int:
+def screened_at_receiver(transfer, worker) -> Case:
+    """The receiver accepts a transfer and finds the person eligible: its case, ready to enrol."""
+    services.transfer_accept(actor=worker, transfer=transfer)
     transfer.refresh_from_db()
-    return transfer.received_case_id
+    received = transfer.received_case
+    services.screening_decide(actor=worker, case=received, eligible=True, on=TODAY)
+    received.refresh_from_db()
+    return received
 
 
 class TestCoverageOnThePage:
@@ -469,10 +468,7 @@ class TestReviewFindings:
         case.refresh_from_db()
         services.case_enrol(actor=rehab_worker, case=case, data=enrolment(rehab_worker))
         transfer = send(rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
-        services.transfer_accept(actor=other_worker, transfer=transfer)
-        received = Case.objects.get(pk=received_case_of(transfer))
-        services.screening_decide(actor=other_worker, case=received, eligible=True, on=TODAY)
-        received.refresh_from_db()
+        received = screened_at_receiver(transfer, other_worker)
         services.case_enrol(actor=other_worker, case=received, data=enrolment(other_worker))
         activity(other_worker, [received.pk])
         beichen = f.district_admin("beichen.admin", f.BEICHEN)
