@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "kangfu.matching",
     "kangfu.devices",
     "kangfu.reports",
+    "kangfu.golive",
 ]
 
 MIDDLEWARE = [

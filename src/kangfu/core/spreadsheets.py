@@ -150,3 +150,137 @@ def parse(
 def iter_chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+# ------------------------------------------------------------------ streaming and values as agencies write them
+
+EXCEL_MANGLED_ID = "“{value}”被 Excel 当作数字保存，末几位已丢失；请把该列设为文本后重新导出。"
+BAD_MONTH = "“{value}”不是可识别的月份（如 2024-10、2024/7、202112、2024年10月）。"
+BAD_CATEGORY = "残疾类别“{value}”应为视力、听力、言语、肢体、智力、精神、多重或 1 至 7。"
+BAD_GRADE = "残疾等级“{value}”应为一级至四级或 1 至 4。"
+_SNIFF_BYTES = 1 << 20
+
+
+def _encoding_of(path: PurePath) -> str:
+    """UTF-8 (with or without BOM) or GB18030, judged from the first megabyte (the end of the sample
+    may cut a character in two, which the incremental decoder allows)."""
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if b"\x00" in head[:4096]:
+        raise ValidationError(UNREADABLE)
+    import codecs
+
+    try:
+        codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
+def iter_file_rows(path: PurePath, file_name: str | None = None) -> Iterator[tuple[int, list[Any]]]:
+    """(line number, cells) for every row of a file on disk, read as a stream: a file of a million
+    rows is never held in memory. CSV in UTF-8 or GBK; XLSX through calamine (first sheet)."""
+    suffix = PurePath(file_name or str(path)).suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        yield from _calamine_rows(path)
+        return
+    if suffix not in (".csv", ".txt"):
+        raise ValidationError(UNREADABLE)
+    encoding = _encoding_of(path)
+    with open(path, encoding=encoding, errors="strict", newline="") as handle:
+        try:
+            for n, row in enumerate(csv.reader(handle), start=1):
+                if any("\x00" in c for c in row):
+                    raise ValidationError(UNREADABLE)
+                yield n, [_cell(c) for c in row]
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ValidationError(UNREADABLE) from exc
+
+
+def _calamine_rows(path: PurePath) -> Iterator[tuple[int, list[Any]]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+        rows = sheet.iter_rows()
+    except Exception as exc:  # calamine raises its own errors for anything it cannot open
+        raise ValidationError(UNREADABLE) from exc
+    for n, row in enumerate(rows, start=1):
+        yield n, [_cell(c) for c in row]
+
+
+def clean_header(value: Any) -> str:
+    return _clean_header(value)
+
+
+def text(value: Any) -> str:
+    """A cell as text: numbers without a trailing .0, a leading apostrophe (Excel's text mark) dropped."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip().lstrip("'").strip()
+
+
+def id_text(value: Any) -> str:
+    """An ID-number cell; a number Excel turned into a float has lost its last digits and is refused."""
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(EXCEL_MANGLED_ID.format(value=value))
+    raw = text(value)
+    if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", raw):
+        raise ValueError(EXCEL_MANGLED_ID.format(value=raw))
+    return raw
+
+
+_MONTH_PATTERNS = [
+    re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:月)?(?:[-/.]\d{1,2}日?)?$"),
+    re.compile(r"^(\d{4})(\d{2})(?:\d{2})?$"),
+    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*\d{1,2}\s*日?$"),
+]
+
+
+def parse_month(value: Any) -> dt.date | None:
+    """The first day of a month written as 2024-10, 2024/7, 2024.10, 202112, 2024年10月, a full date
+    or an XLSX date cell; None for an empty cell. 2024.1 is January (a number cell cannot say 2024.10
+    apart from 2024.1, so a float is read as the text it shows)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().replace(day=1)
+    if isinstance(value, dt.date):
+        return value.replace(day=1)
+    raw = text(value)
+    for pattern in _MONTH_PATTERNS:
+        match = pattern.match(raw)
+        if match:
+            year, month = int(match[1]), int(match[2])
+            if 1900 < year < 2200 and 1 <= month <= 12:
+                return dt.date(year, month, 1)
+            break
+    raise ValueError(BAD_MONTH.format(value=raw))
+
+
+_CATEGORY_NAMES = {"视力": 1, "听力": 2, "言语": 3, "肢体": 4, "智力": 5, "精神": 6, "多重": 7}
+_GRADE_NAMES = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def parse_category(value: Any) -> int | None:
+    """残疾类别 as a name (视力, 视力残疾) or the certificate's digit 1–7; None for an empty cell."""
+    raw = text(value).removesuffix("残疾").removesuffix("类")
+    if not raw:
+        return None
+    if raw in _CATEGORY_NAMES:
+        return _CATEGORY_NAMES[raw]
+    if raw.isdigit() and 1 <= int(raw) <= 7:
+        return int(raw)
+    raise ValueError(BAD_CATEGORY.format(value=text(value)))
+
+
+def parse_grade(value: Any) -> int | None:
+    """残疾等级 as 一级 … 四级, 一 … 四, 1 … 4 or 1级; None for an empty cell."""
+    raw = text(value).removesuffix("级").removeprefix("第")
+    if not raw:
+        return None
+    if raw in _GRADE_NAMES:
+        return _GRADE_NAMES[raw]
+    raise ValueError(BAD_GRADE.format(value=text(value)))

@@ -365,8 +365,16 @@ class PayrollStatus(models.TextChoices):
     LOCKED = "locked", "已锁定"
 
 
+class PayrollSource(models.TextChoices):
+    KANGFU = "kangfu", "本系统"
+    LEGACY = "legacy", "原系统（上线前迁入）"
+
+
 class Payroll(models.Model):
-    """One district's payroll for one month. Locked, it never changes."""
+    """One district's payroll for one month. Locked, it never changes.
+
+    A payroll of the system used before go-live (`source` legacy) holds the months it paid, imported
+    as locked lines: the payroll, recoveries and amounts at stake count them as they count ours."""
 
     district = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     month = models.DateField("月份")
@@ -383,6 +391,9 @@ class Payroll(models.Model):
     locked_at = models.DateTimeField("锁定时间", null=True, blank=True)
     total = models.DecimalField("合计（元）", max_digits=14, decimal_places=2, default=ZERO)
     line_count = models.PositiveIntegerField("明细条数", default=0)
+    source = models.CharField(
+        "来源", max_length=10, choices=PayrollSource.choices, default=PayrollSource.KANGFU
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "月度发放"
