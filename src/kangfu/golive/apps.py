@@ -8,4 +8,4 @@ class GoliveConfig(AppConfig):
 
     def ready(self) -> None:
         # Each kind registers itself when its module is imported.
-        from kangfu.golive.kinds import people, subsidies  # noqa: F401
+        from kangfu.golive.kinds import accounts, devices, people, rehab, standards, subsidies  # noqa: F401
