@@ -141,6 +141,32 @@ def clean_id(values: dict[str, Any], found: list[str]) -> str:
     return ""
 
 
+_SUFFIXES = (
+    "社区居民委员会",
+    "社区居委会",
+    "居民委员会",
+    "村民委员会",
+    "居委会",
+    "村委会",
+    "办事处",
+    "社区",
+    "街道",
+    "村",
+)
+
+
+def name_key(name: str) -> str:
+    """A region's name without what files add or leave out: 九江路社区居委会, 九江路社区 and 九江路 are
+    one community; 大营门街道 and 大营门街道办事处 one street."""
+    key = "".join(name.split())
+    for _round in range(2):
+        for suffix in _SUFFIXES:
+            if key.endswith(suffix) and len(key) > len(suffix) + 1:
+                key = key[: -len(suffix)]
+                break
+    return key
+
+
 class Regions:
     """Region codes and names in memory for one import: a million lines resolve without a query."""
 
@@ -156,6 +182,8 @@ class Regions:
             code, name, level = row[:3]
             self.level[code] = level
             self.by_name[(level, name)].append(code)
+            if name_key(name) != name:
+                self.by_name[(level, name_key(name))].append(code)
             if has_successor and row[3]:
                 self.successor[code] = row[3]
 
@@ -177,24 +205,26 @@ class Regions:
             if self.level[code] != RegionLevel.COMMUNITY:
                 return None, NOT_A_COMMUNITY.format(value=value)
             return code, ""
-        candidates = self.by_name.get((RegionLevel.COMMUNITY, value), [])
+        candidates = self.named(RegionLevel.COMMUNITY, value)
         if street:
-            street_code = self.code(street) or next(
-                iter(self.by_name.get((RegionLevel.STREET, street), [])), ""
-            )
-            candidates = [c for c in candidates if street_code and c.startswith(street_code[:9])]
+            streets = [self.code(street)] if self.code(street) else self.named(RegionLevel.STREET, street)
+            candidates = [c for c in candidates if any(c.startswith(s[:9]) for s in streets)]
         if not candidates:
             return None, UNKNOWN_COMMUNITY.format(value=value)
         if len(candidates) > 1:
             return None, AMBIGUOUS_COMMUNITY.format(value=value)
         return candidates[0], ""
 
+    def named(self, level: int, value: str) -> list[str]:
+        """Regions of a level by name as written, or else by its key (without 居委会, 街道 …)."""
+        return self.by_name.get((level, value)) or sorted(set(self.by_name.get((level, name_key(value)), [])))
+
     def any(self, value: str) -> str | None:
         """A region of any level by code, or by a name that only one region has."""
         code = self.code(value)
         if code is not None:
             return code
-        found = [c for level in range(1, 6) for c in self.by_name.get((level, value), [])]
+        found = [c for level in range(1, 6) for c in self.named(level, value)]
         return found[0] if len(found) == 1 else None
 
 

@@ -87,6 +87,7 @@ _KINDS = {
     "care": SubsidyKind.CARE,
 }
 _ACTIVE = {"", "正常", "发放中", "在发", "正常发放", "享受中", "在册"}
+OPTIONAL_NAME = Column("name", "姓名", NAME_COLUMN.synonyms)
 KIND_COLUMN = Column("kind", "补贴类别", ("补贴类型", "补贴项目", "项目", "类别", "补贴名称"), True)
 
 
@@ -205,7 +206,7 @@ class RecipientsKind(_Legacy):
     )
     columns = [
         ID_COLUMN,
-        NAME_COLUMN,
+        OPTIONAL_NAME,
         KIND_COLUMN,
         Column(
             "start_month",
@@ -534,7 +535,7 @@ class PaymentsKind(_Legacy):
     description = "一行一人一项补贴一个月。享受对象须已导入；同一月份再次导入时按新金额更正。"
     columns = [
         ID_COLUMN,
-        NAME_COLUMN,
+        OPTIONAL_NAME,
         KIND_COLUMN,
         Column("month", "发放月份", ("所属月份", "所属年月", "发放年月", "月份", "补贴月份"), True),
         Column("amount", "发放金额", ("金额", "实发金额", "补贴金额", "月金额"), True),

@@ -31,6 +31,7 @@ from kangfu.subsidies.models import (
     PaymentFormat,
     Payroll,
     PayrollLine,
+    PayrollSource,
     PayrollStatus,
     Recovery,
     RecoveryStatus,
@@ -46,6 +47,7 @@ SAME_PERSON = "计算人不能锁定自己计算的发放（职责分离）。"
 NOT_A_DISTRICT = "发放按区进行，请选择区。"
 FUTURE_MONTH = "不能计算未来月份的发放。"
 NOT_LOCKED_YET = "发放锁定后才能导出发放文件。"
+LEGACY_PAYROLL = "这是上线前原系统的发放记录（迁入），已由原系统发放，不能导出发放文件或导入银行结果。"
 
 PAID_LINE_TYPES = ("regular", "arrears", "recovery")
 
@@ -167,40 +169,12 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
     month = month_start(month)
     if month > month_start(timezone.localdate()):
         raise ValidationError({"month": [FUTURE_MONTH]})
-    policy = facts.policy_for(district.code)
-    month_end = _month_end(month)
-    _ensure_calendar(month)
     with transaction.atomic():
         payroll, _created = Payroll.objects.get_or_create(district=district, month=month)
         payroll = Payroll.objects.select_for_update().get(pk=payroll.pk)
         if payroll.status == PayrollStatus.LOCKED:
             raise ValidationError(LOCKED)
-        PayrollLine.objects.filter(payroll=payroll).delete()
-        HeldGrant.objects.filter(payroll=payroll).delete()
-        hold_sql, hold_params = _hold_statement(
-            policy, payroll_id=payroll.pk, district=district.code, month=month, month_end=month_end
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(hold_sql, hold_params)
-            params = {
-                "payroll": payroll.pk,
-                "month": month,
-                "district": district.code,
-                "city": district.code[:4].ljust(12, "0"),
-            }
-            own = Standard.objects.filter(region=district).exists()
-            cursor.execute(
-                CLEAN_LINES_SQL.format(
-                    district_override=DISTRICT_OVERRIDE.format(month="%(month)s") if own else ""
-                ),
-                params,
-            )
-            cursor.execute(
-                RECALC_LINES_SQL.format(
-                    district_override=DISTRICT_OVERRIDE.format(month="mo.month") if own else ""
-                ),
-                params,
-            )
+        payroll_compute(payroll=payroll, district=district, month=month)
         totals = PayrollLine.objects.filter(payroll=payroll).aggregate(total=Sum("amount"), n=Count("id"))
         Payroll.objects.filter(pk=payroll.pk).update(
             status=PayrollStatus.DRAFT,
@@ -217,6 +191,39 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
         )
     payroll.refresh_from_db()
     return payroll
+
+
+def payroll_compute(*, payroll: Payroll, district: Region, month: dt.date) -> None:
+    """Replace an unlocked payroll's lines and holds with what the rules give now. The caller holds
+    the transaction (and the payroll row); the go-live reconciliation runs it and rolls it back."""
+    policy = facts.policy_for(district.code)
+    _ensure_calendar(month)
+    PayrollLine.objects.filter(payroll=payroll).delete()
+    HeldGrant.objects.filter(payroll=payroll).delete()
+    hold_sql, hold_params = _hold_statement(
+        policy, payroll_id=payroll.pk, district=district.code, month=month, month_end=_month_end(month)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(hold_sql, hold_params)
+        params = {
+            "payroll": payroll.pk,
+            "month": month,
+            "district": district.code,
+            "city": district.code[:4].ljust(12, "0"),
+        }
+        own = Standard.objects.filter(region=district).exists()
+        cursor.execute(
+            CLEAN_LINES_SQL.format(
+                district_override=DISTRICT_OVERRIDE.format(month="%(month)s") if own else ""
+            ),
+            params,
+        )
+        cursor.execute(
+            RECALC_LINES_SQL.format(
+                district_override=DISTRICT_OVERRIDE.format(month="mo.month") if own else ""
+            ),
+            params,
+        )
 
 
 CALENDAR_START = dt.date(2016, 1, 1)
@@ -427,6 +434,8 @@ def payments(payroll: Payroll) -> tuple[list[Payment], list[dict]]:
 
 def payment_file(*, actor: User, payroll: Payroll, fmt: str, bank: str = "default") -> tuple[bytes, str]:
     """The bank's payment file (XLSX or CSV) of a locked payroll; audited, as it holds full accounts."""
+    if payroll.source == PayrollSource.LEGACY:
+        raise ValidationError(LEGACY_PAYROLL)
     if payroll.status != PayrollStatus.LOCKED:
         raise ValidationError(NOT_LOCKED_YET)
     columns = _columns(bank)
@@ -479,6 +488,8 @@ def bank_result_import(*, actor: User, payroll: Payroll, text: str) -> BankRepor
 
     Every row is checked first; unknown, duplicate or changed lines are reported by row number and
     nothing is marked. A failed payment is owed again: its months are recalculated next month."""
+    if payroll.source == PayrollSource.LEGACY:
+        raise ValidationError(LEGACY_PAYROLL)
     report = BankReport()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     needed = {"明细编号", "金额", "结果"}
