@@ -264,7 +264,7 @@ def test_paid_months_after_the_cut_over_are_refused_by_line(live_district):
 
 
 def test_the_same_recipients_file_twice_changes_nothing(live_district):
-    _district, first = live_district
+    _district, _first = live_district
     lines = PayrollLine.objects.count()
     with travel(M(2026, 11, 28)):
         again = run("recipients", _recipients_file(), live_from="2026-12")
