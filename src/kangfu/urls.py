@@ -15,6 +15,7 @@ urlpatterns = [
     path("devices/", include("kangfu.devices.urls")),
     path("public/", include("kangfu.public_urls")),
     path("reports/", include("kangfu.reports.urls")),
+    path("golive/", include("kangfu.golive.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

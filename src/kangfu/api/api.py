@@ -10,6 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from kangfu.core.services import api_token_user
+from kangfu.golive.api import router as golive_router
 from kangfu.matching.api import router as matching_router
 from kangfu.people.api import router as people_router
 from kangfu.people.services import StaleEdit
@@ -34,6 +35,7 @@ api = NinjaAPI(
 api.add_router("/people", people_router)
 api.add_router("/matching", matching_router)
 api.add_router("/rehab", rehab_router)
+api.add_router("/golive", golive_router)
 
 
 def _messages(exc: ValidationError) -> dict:

@@ -15,6 +15,10 @@ SERVICES = [
     ("devices", "辅具租赁", "devices:home", "runs_devices"),
     ("devices", "辅具租赁", "devices:stats", "reads_device_stats"),
     ("reports", "统计", "reports:overview", "reads_people"),
+    # Go-live imports: each role sees the kinds its rights allow (people, payroll, devices, 精康 …).
+    ("golive", "上线迁移", "golive:home", "runs_payroll"),
+    ("golive", "上线迁移", "golive:home", "sets_standards"),
+    ("golive", "上线迁移", "golive:home", "runs_devices"),
 ]
 
 

@@ -57,6 +57,7 @@ class Kind:
     description: ClassVar[str] = ""
     chunk_size: ClassVar[int] = 2000
     options_help: ClassVar[dict[str, str]] = {}
+    do_not_call_in_templates: ClassVar[bool] = True  # pages show a kind's class attributes
 
     def __init__(self, *, actor: User | None, options: dict[str, Any]):
         self.actor = actor

@@ -25,9 +25,16 @@ class Command(BaseCommand):
             "--map", action="append", default=[], metavar="字段=表头", help="指定列对应，可多次"
         )
         parser.add_argument("--show-columns", action="store_true", help="列出该类别的各列及可识别的表头")
+        parser.add_argument("--month", help="与 reconcile 同用：上线月份（YYYY-MM）")
+        parser.add_argument(
+            "--district", help="与 reconcile 同用：只对账此区（区划代码），默认全部有发放的区"
+        )
 
     def handle(self, *args, **opts):
         kind = opts["kind"]
+        if kind == "reconcile":
+            self._reconcile(opts)
+            return
         if kind not in KINDS:
             raise CommandError(services.UNKNOWN_KIND.format(kind=kind, kinds="、".join(KINDS)))
         kind_cls = KINDS[kind]
@@ -70,6 +77,40 @@ class Command(BaseCommand):
         if job.status != JobStatus.DONE:
             raise CommandError(job.message or "导入失败，未写入任何数据。")
         self._report(job, "导入")
+
+    def _reconcile(self, opts) -> None:
+        from kangfu.core.models import Region, RegionLevel
+        from kangfu.core.spreadsheets import parse_month
+        from kangfu.golive.services.reconcile import reconcile
+        from kangfu.subsidies.models import Grant
+
+        try:
+            month = parse_month(opts["month"] or "")
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        if month is None:
+            raise CommandError("请用 --month 指定上线月份，如 --month 2027-01。")
+        if opts["district"]:
+            districts = list(
+                Region.objects.filter(code=opts["district"].ljust(12, "0"), level=RegionLevel.DISTRICT)
+            )
+            if not districts:
+                raise CommandError(f"没有区划代码为 {opts['district']} 的区。")
+        else:
+            codes = Grant.objects.values("district_id").distinct()
+            districts = list(Region.objects.filter(code__in=codes).order_by("code"))
+        result = reconcile(actor=None, month=month, districts=districts)
+        self.stdout.write(f"原系统 {result.last_legacy_month:%Y-%m} 与本系统 {month:%Y-%m}：")
+        self.stdout.write("区\t项目\t原系统人数\t原系统金额\t本系统人数\t本系统金额\t补发\t追回\t暂缓\t不同")
+        for r in result.rows:
+            self.stdout.write(
+                f"{r.district.label}\t{r.kind_label}\t{r.legacy_count}\t{r.legacy_total}\t{r.ours_count}\t"
+                f"{r.ours_total}\t{r.arrears}\t{r.recoveries}\t{r.held}\t{r.differing}"
+            )
+        for d in result.differences:
+            self.stdout.write(f"  {d.district} {d.name} {d.id_masked} {d.kind_label}：{'；'.join(d.reasons)}")
+        if not result.differences:
+            self.stdout.write("没有不同：首次发放与原系统一致。")
 
     def _report(self, job: ImportJob, verb: str) -> None:
         counts = "，".join(f"{COUNT_LABELS[k]} {v}" for k, v in job.counts.items())
