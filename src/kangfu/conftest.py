@@ -1,4 +1,5 @@
-"""Shared fixtures: the real Tianjin regions loaded once, and named users per role.
+"""Shared fixtures: the shipped regions (all of China's counties, Tianjin's five levels), and
+named users per role.
 
 The users follow one pattern: an owner (the street officer of 大营门街道), a colleague with
 read-only rights over the same street, and an outsider, the street officer of 华明街道 in another
@@ -10,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.management import call_command
 
 from kangfu.browser import page  # noqa: F401  (the browser-test fixture)
 from kangfu.core.models import Region, Role
+from kangfu.core.services import shipped_regions_load
 from kangfu.core.tests.factories import OrganisationFactory, UserFactory
 from kangfu.people.tests.factories import PersonFactory
 
@@ -25,8 +26,10 @@ HUAMING = "120110006000"
 
 
 def load_regions() -> None:
+    """The regions `migrate` loads (the national counties, Tianjin's five levels, abolished
+    regions), loaded again after a transactional test has emptied the tables."""
     if not Region.objects.exists():
-        call_command("regions", "import", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+        shipped_regions_load()
 
 
 @pytest.fixture(scope="session")

@@ -133,11 +133,13 @@ def region_in_jurisdiction(user: User, code: str) -> bool:
 
 
 def regions_in_jurisdiction(user: User) -> QuerySet[Region]:
+    """The current regions in the user's jurisdiction, to choose from; abolished ones (120107
+    塘沽区) are kept only so that old codes resolve, and are never offered."""
     region = user.jurisdiction if user.is_authenticated else None
     if region is None:
         return Region.objects.none()
     digits = LEVEL_DIGITS[RegionLevel(region.level)]
-    return Region.objects.filter(code__startswith=region.code[:digits])
+    return Region.objects.filter(code__startswith=region.code[:digits], successor__isnull=True)
 
 
 def require(user: User, ability: str) -> None:

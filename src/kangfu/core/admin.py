@@ -9,10 +9,10 @@ from kangfu.core.models import ApiToken, AuditEntry, CalendarDay, Organisation, 
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "level", "parent")
+    list_display = ("code", "name", "level", "parent", "successor")
     list_filter = ("level",)
     search_fields = ("code", "name")
-    raw_id_fields = ("parent",)
+    raw_id_fields = ("parent", "successor")
 
 
 @admin.register(Organisation)

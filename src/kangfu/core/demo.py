@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from kangfu.core.models import Organisation, OrganisationKind, Region, RegionLevel, Role, User
+from kangfu.core.models import Organisation, OrganisationKind, Region, Role, User
+from kangfu.core.selectors import districts_in_service
+from kangfu.core.services import regions_load_shipped
 
 DEMO_PASSWORD = "Kf-Demo-2026"  # noqa: S105 - printed by `make demo` on purpose; demo only
 
@@ -46,7 +48,7 @@ def ensure_organisations(*, community_code: str) -> dict[str, Organisation]:
     orgs: dict[str, Organisation] = {}
     orgs["city"] = _org("天津市民政局", OrganisationKind.CIVIL_AFFAIRS, TIANJIN_CITY, address="河西区围堤道")
     _org("天津市残疾人联合会", OrganisationKind.DISABLED_FEDERATION, TIANJIN_CITY)
-    for district in Region.objects.filter(level=RegionLevel.DISTRICT, code__startswith="1201"):
+    for district in districts_in_service(Region.objects.get(code=TIANJIN_CITY)):
         org = _org(f"{district.name}民政局", OrganisationKind.CIVIL_AFFAIRS, district.code)
         orgs[district.code] = org
     for street in Region.objects.filter(code__in=[DAYINGMEN, HUAMING, YANGCUN]):
@@ -142,10 +144,9 @@ def ensure_accounts(*, orgs: dict[str, Organisation], community_code: str) -> li
 
 def load(out) -> None:
     """Regions, organisations and one account per role (idempotent)."""
-    from django.core.management import call_command
-
-    if not Region.objects.exists():
-        out.write("导入天津市行政区划 …")
-        call_command("regions", "import", stdout=out)
+    # Migrations load the shipped regions; this only refills a database emptied since.
+    report = regions_load_shipped(actor=None)
+    if report.created:
+        out.write(f"补齐随附的行政区划 {report.created} 条。")
     orgs = ensure_organisations(community_code=JIUJIANGLU)
     ensure_accounts(orgs=orgs, community_code=JIUJIANGLU)

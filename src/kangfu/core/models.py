@@ -42,7 +42,9 @@ class Region(models.Model):
     """One node of the administrative tree, keyed by its 12-digit statistical code.
 
     Codes nest (a street's code begins with its district's), so ancestors are read off the code;
-    `parent` is kept for tree walks and for regions whose import gives it explicitly.
+    `parent` is kept for tree walks and for regions whose import gives it explicitly. An abolished
+    region (e.g. 120107 塘沽区) stays as a row with its historical name, because old ID numbers and
+    records still carry its code; `successor` names the region that took it over.
     """
 
     code = models.CharField("区划代码", max_length=12, primary_key=True)
@@ -51,6 +53,15 @@ class Region(models.Model):
     parent = models.ForeignKey(
         "self", verbose_name="上级", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    successor = models.ForeignKey(
+        "self",
+        verbose_name="现属区划",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="predecessors",
+        help_text="已撤销的区划填写承继它的现行区划；现行区划留空。",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "行政区划"
@@ -58,6 +69,9 @@ class Region(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(code__regex=r"^[0-9]{12}$"), name="region_code_twelve_digits"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(successor=models.F("code")), name="region_not_its_own_successor"
             ),
         ]
         indexes = [models.Index(fields=["level", "name"], name="region_level_name")]

@@ -27,13 +27,24 @@ _SUFFIXES = ("新区", "区", "县", "市", "旗")
 
 
 def _place_names() -> tuple[tuple[str, str], ...]:
-    """(needle, shown name) for every province, city and district loaded, in Chinese and pinyin."""
+    """(needle, shown name) for every province, city and district of the provinces served, in
+    Chinese and pinyin."""
+    from django.db.models import Q
     from pypinyin import lazy_pinyin
 
     from kangfu.core.models import Region, RegionLevel
+    from kangfu.core.selectors import PLACEHOLDER_NAMES, provinces_in_service
 
+    # The places a guesser would try are the local ones. The national table of counties is
+    # there for household registrations; its 3,000 names, many of them short syllables in
+    # pinyin, would refuse a great many reasonable passwords.
+    served = Q(pk__in=[])
+    for province in provinces_in_service():
+        served |= Q(code__startswith=province)
+    # Abolished names (塘沽) stay: people still use them.
+    rows = Region.objects.filter(served, level__lte=RegionLevel.DISTRICT).exclude(name__in=PLACEHOLDER_NAMES)
     needles: list[tuple[str, str]] = []
-    for name in Region.objects.filter(level__lte=RegionLevel.DISTRICT).values_list("name", flat=True):
+    for name in rows.values_list("name", flat=True):
         base = name
         for suffix in _SUFFIXES:
             if base.endswith(suffix) and len(base) > len(suffix) + 1:

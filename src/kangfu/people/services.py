@@ -18,6 +18,7 @@ from django.utils import timezone
 from kangfu.core import access, audit, crypto
 from kangfu.core.ids import normalize_id_number, normalize_phone, parse_certificate_number
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
+from kangfu.core.selectors import region_for_code
 from kangfu.people.models import (
     CertificateStatus,
     DisabilityCertificate,
@@ -106,11 +107,15 @@ def _community(code: str | None) -> Region:
 
 
 def _known_region(code: str | None, field: str) -> str | None:
+    """The code stored for a household registration: any region of China at any level, given in
+    2 to 12 digits; an abolished one is stored as its successor, so that the people of 塘沽区
+    are found under 滨海新区 by every district-scoped query."""
     if not code:
         return None
-    if not Region.objects.filter(code=code).exists():
+    region = region_for_code(code)
+    if region is None:
         raise ValidationError({field: [UNKNOWN_REGION]})
-    return code
+    return region.code
 
 
 def _placement(community: Region) -> dict[str, str]:

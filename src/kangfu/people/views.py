@@ -19,6 +19,7 @@ from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction, RegionLevel
 from kangfu.core.pagination import CappedPaginator
+from kangfu.core.selectors import region_full_name
 from kangfu.people import selectors, services, tabs
 from kangfu.people.filters import PersonFilter
 from kangfu.people.forms import (
@@ -222,6 +223,7 @@ def _detail_context(request, person: Person, tab: str, **forms) -> dict:
         "can_reveal": access.policy(request.user).reveals,
         "today": timezone.localdate(),
         "age": person.age_on(timezone.localdate()),
+        "hukou_name": region_full_name(person.hukou_region) if person.hukou_region_id else "",
         **selectors.person_detail_related(person),
     }
     service_tab = tabs.get(tab)

@@ -10,7 +10,8 @@ from django.utils import timezone
 from kangfu.core import uploads
 from kangfu.core.forms import DateInput, localise
 from kangfu.core.ids import normalize_id_number
-from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, User
+from kangfu.core.models import Region, User
+from kangfu.core.selectors import districts_in_service
 from kangfu.rehab.models import (
     ROSTER_SOURCES,
     Adherence,
@@ -105,12 +106,7 @@ class RosterForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        region = user.jurisdiction
-        districts = Region.objects.filter(level=RegionLevel.DISTRICT)
-        if region is not None:
-            digits = min(LEVEL_DIGITS[RegionLevel(region.level)], 6)
-            districts = districts.filter(code__startswith=region.code[:digits])
-        self.fields["district"].queryset = districts.order_by("code")
+        self.fields["district"].queryset = districts_in_service(user.jurisdiction)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

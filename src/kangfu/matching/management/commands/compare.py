@@ -2,7 +2,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kangfu.core.models import Region, RegionLevel
+from kangfu.core.selectors import districts_in_service
 from kangfu.matching.comparison import run_execute, run_start
 
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
             month = dt.date.fromisoformat(opts["month"] + "-01")
         except ValueError as exc:
             raise CommandError("--month 应为 YYYY-MM。") from exc
-        districts = Region.objects.filter(level=RegionLevel.DISTRICT)
+        districts = districts_in_service()
         if opts["district"]:
             districts = districts.filter(code=opts["district"].ljust(12, "0"))
         if not districts.exists():
