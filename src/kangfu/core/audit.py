@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kangfu.core import bulk
 from kangfu.core.models import AuditAction, AuditEntry, User
 
 
@@ -145,21 +146,23 @@ def record_rows(*, actor: User | None, action: AuditAction | str, rows: Iterable
     """Many entries in one statement, each with its own object, person, summary and changes: a batch
     write keeps a change-by-change trail without a query per change."""
     ctx = current_context()
-    AuditEntry.objects.bulk_create(
+    actor_id = actor.pk if actor is not None and actor.pk else None
+    username = actor.get_username() if actor is not None else ""
+    bulk.insert(
+        AuditEntry,
         [
-            AuditEntry(
-                actor=actor if actor is not None and actor.pk else None,
-                actor_username=actor.get_username() if actor is not None else "",
-                action=action,
-                object_type=row.object_type,
-                object_id=row.object_id,
-                person_id=row.person_id,
-                ip=ctx.ip,
-                channel=ctx.channel,
-                summary=row.summary[:300],
-                changes=dict(row.changes or {}),
-            )
+            {
+                "actor_id": actor_id,
+                "actor_username": username,
+                "action": action,
+                "object_type": row.object_type,
+                "object_id": row.object_id,
+                "person_id": row.person_id,
+                "ip": ctx.ip,
+                "channel": ctx.channel,
+                "summary": row.summary[:300],
+                "changes": dict(row.changes or {}),
+            }
             for row in rows
         ],
-        batch_size=1000,
     )

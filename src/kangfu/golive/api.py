@@ -130,7 +130,7 @@ def create_job(request, kind: Form[str], file: File[UploadedFile], live_from: Fo
         content=file.read(),
         options={"live_from": live_from} if live_from else {},
     )
-    if not job.message or job.message.startswith("与第"):
+    if services.needs_check(job):
         check_job.enqueue(job.pk)
     job.refresh_from_db()
     return Status(201, services.job_summary(job))
@@ -158,7 +158,7 @@ def set_mapping(request, job_id: int, payload: MappingIn):
         mapping=payload.mapping,
         header_line=payload.header_line,
     )
-    if not job.message:
+    if services.needs_check(job):
         check_job.enqueue(job.pk)
     job.refresh_from_db()
     return services.job_summary(job)

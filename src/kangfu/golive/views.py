@@ -59,7 +59,7 @@ def home(request):
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                if not job.message or job.message.startswith("与第"):
+                if services.needs_check(job):
                     check_job.enqueue(job.pk)
                 return redirect("golive:job", pk=job.pk)
         status = 400
@@ -111,7 +111,7 @@ def job_mapping(request, pk: int):
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect("golive:job", pk=job.pk)
-    if not job.message:
+    if services.needs_check(job):
         check_job.enqueue(job.pk)
         messages.success(request, "已按新的列对应重新检查。")
     return redirect("golive:job", pk=job.pk)
@@ -128,6 +128,19 @@ def job_confirm(request, pk: int):
         return redirect("golive:job", pk=job.pk)
     apply_job.enqueue(job.pk)
     messages.success(request, "已确认，正在导入有效行。")
+    return redirect("golive:job", pk=job.pk)
+
+
+@login_required
+@require_POST
+def job_recheck(request, pk: int):
+    job = _job(request, pk)
+    try:
+        job = services.job_recheck(actor=request.user, job=job)
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        check_job.enqueue(job.pk)
     return redirect("golive:job", pk=job.pk)
 
 

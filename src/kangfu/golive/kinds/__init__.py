@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from django.utils import timezone
+
 from kangfu.core.models import User
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
@@ -63,6 +65,7 @@ class Kind:
         self.actor = actor
         self.options = options
         self.counts: Counter[str] = Counter()
+        self.today = timezone.localdate()
 
     def check_options(self) -> None:
         """Raise ValidationError if the options a kind needs are missing or wrong."""

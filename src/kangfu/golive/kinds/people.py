@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.utils import timezone
 
-from kangfu.core import access, audit
+from kangfu.core import access, audit, bulk
 from kangfu.core.ids import normalize_id_number, normalize_phone, parse_certificate_number
 from kangfu.core.models import AuditAction, Region, RegionLevel
 from kangfu.core.spreadsheets import id_text, parse_category, parse_date, parse_grade, text
@@ -119,21 +119,23 @@ _RELATION = {label: value for value, label in GuardianRelation.choices} | {
 }
 
 
-def _date(values: dict[str, Any], key: str, label: str, found: list[str]) -> dt.date | None:
+def _date(values: dict[str, Any], key: str, label: str, found: list[str], today: dt.date) -> dt.date | None:
     try:
         day = parse_date(values.get(key))
     except ValueError:
         found.append(BAD_DATE.format(label=label, value=text(values.get(key))))
         return None
-    if day is not None and day > timezone.localdate() and key not in ("expires_on", "income_end"):
+    if day is not None and day > today and key not in ("expires_on", "income_end"):
         found.append(FUTURE.format(label=label))
     return day
 
 
-def clean_id(values: dict[str, Any], found: list[str]) -> str:
+def clean_id(values: dict[str, Any], found: list[str], today: dt.date | None = None) -> str:
     """The ID number in its 18-character form, or '' with the problem added to `found`."""
     try:
-        return normalize_id_number(id_text(values.get("id_number")), today=timezone.localdate()).number
+        return normalize_id_number(
+            id_text(values.get("id_number")), today=today or timezone.localdate()
+        ).number
     except ValueError as exc:
         found.append(str(exc))
     except ValidationError as exc:
@@ -285,7 +287,10 @@ class PeopleKind(Kind):
 
     def clean(self, values: dict[str, Any]) -> dict[str, Any]:
         found: list[str] = []
-        out: dict[str, Any] = {"id_number": clean_id(values, found), "name": text(values.get("name"))[:50]}
+        out: dict[str, Any] = {
+            "id_number": clean_id(values, found, self.today),
+            "name": text(values.get("name"))[:50],
+        }
         if not out["name"]:
             found.append("缺少姓名。")
         community = text(values.get("community"))
@@ -351,8 +356,8 @@ class PeopleKind(Kind):
                 found.append(GRADE_DIFFERS)
         except ValueError as exc:
             found.append(str(exc))
-        cert["issued_on"] = _date(values, "issued_on", "发证日期", found)
-        cert["expires_on"] = _date(values, "expires_on", "有效期至", found)
+        cert["issued_on"] = _date(values, "issued_on", "发证日期", found, self.today)
+        cert["expires_on"] = _date(values, "expires_on", "有效期至", found, self.today)
         if cert["issued_on"] is None and "number" in cert:
             found.append(CERT_NO_DATE)
         if cert["issued_on"] and cert["expires_on"] and cert["expires_on"] <= cert["issued_on"]:
@@ -374,8 +379,8 @@ class PeopleKind(Kind):
         status = _INCOME[raw]
         if not status:
             return
-        start = _date(values, "income_start", "收入状况起始日期", found)
-        end = _date(values, "income_end", "收入状况终止日期", found)
+        start = _date(values, "income_start", "收入状况起始日期", found, self.today)
+        end = _date(values, "income_end", "收入状况终止日期", found, self.today)
         if start is None and not any("收入状况起始日期" in p for p in found):
             found.append(INCOME_NO_START)
         if start and end and end < start:
@@ -468,7 +473,11 @@ class PeopleKind(Kind):
                 name=r.values["name"],
                 id_number=r.values["id_number"],
                 id_number_hash=r.target["hash"],
-                birth_date=normalize_id_number(r.values["id_number"]).birth_date,
+                birth_date=dt.date(
+                    int(r.values["id_number"][6:10]),
+                    int(r.values["id_number"][10:12]),
+                    int(r.values["id_number"][12:14]),
+                ),
                 sex="M" if int(r.values["id_number"][16]) % 2 else "F",
                 phone=r.values["phone"],
                 phone_hash=phone_hash(r.values["phone"]) if r.values["phone"] else "",
@@ -482,7 +491,7 @@ class PeopleKind(Kind):
             )
             for r in new
         ]
-        Person.objects.bulk_create(people, batch_size=1000)
+        bulk.insert(Person, people)
         for record, person in zip(new, people, strict=True):
             record.target["person"] = {"pk": person.pk}
             self.audit.append(
@@ -719,7 +728,7 @@ class _PersonContext:
             )
             for record, plan, person_id in creates
         ]
-        DisabilityCertificate.objects.bulk_create(certificates, batch_size=1000)
+        bulk.insert(DisabilityCertificate, certificates)
         rows.extend(
             audit.Row(
                 "people.disabilitycertificate",
@@ -738,7 +747,7 @@ class _PersonContext:
             IncomePeriod(person_id=person_id, status=status, start_date=start, end_date=end, note="导入")
             for (status, start, end), person_id in periods
         ]
-        IncomePeriod.objects.bulk_create(new_periods, batch_size=1000)
+        bulk.insert(IncomePeriod, new_periods)
         rows.extend(
             audit.Row(
                 "people.incomeperiod",
@@ -758,7 +767,7 @@ class _PersonContext:
             Guardian(person_id=person_id, name=name, relation=relation, phone=phone, is_guardian=True)
             for (name, relation, phone), person_id in guardians
         ]
-        Guardian.objects.bulk_create(new_guardians, batch_size=1000)
+        bulk.insert(Guardian, new_guardians)
         rows.extend(
             audit.Row("people.guardian", str(g.pk), g.person_id, f"导入监护人 {g.name}")
             for g in new_guardians
@@ -797,7 +806,7 @@ class _Attached(PeopleKind):
     def clean(self, values: dict[str, Any]) -> dict[str, Any]:
         found: list[str] = []
         out: dict[str, Any] = {
-            "id_number": clean_id(values, found),
+            "id_number": clean_id(values, found, self.today),
             "name": text(values.get("name"))[:50],
             "community": None,
             "address": "",

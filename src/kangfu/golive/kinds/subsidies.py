@@ -16,7 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from kangfu.core import access, audit
+from kangfu.core import access, audit, bulk
 from kangfu.core.models import AuditAction, RegionLevel
 from kangfu.core.spreadsheets import parse_category, parse_grade, parse_month, text
 from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, problems, register
@@ -239,7 +239,10 @@ class RecipientsKind(_Legacy):
 
     def clean(self, values: dict[str, Any]) -> dict[str, Any]:
         found: list[str] = []
-        out: dict[str, Any] = {"id_number": clean_id(values, found), "name": text(values.get("name"))[:50]}
+        out: dict[str, Any] = {
+            "id_number": clean_id(values, found, self.today),
+            "name": text(values.get("name"))[:50],
+        }
         out["kind"] = _kind(values, found)
         out["start_month"] = _month(values, "start_month", found)
         if out["start_month"] is None and not any("月份" in p for p in found):
@@ -431,7 +434,7 @@ class RecipientsKind(_Legacy):
             )
             for r in new
         ]
-        Grant.objects.bulk_create(grants, batch_size=1000)
+        bulk.insert(Grant, grants)
         periods, changes, lines = [], [], []
         for record, grant in zip(new, grants, strict=True):
             plan = record.target["plan"]
@@ -464,8 +467,8 @@ class RecipientsKind(_Legacy):
                     + (f"，原系统已发放至 {plan['months'][-1]:%Y-%m}）" if plan["months"] else "）"),
                 )
             )
-        GrantPeriod.objects.bulk_create(periods, batch_size=1000)
-        GrantChange.objects.bulk_create(changes, batch_size=1000)
+        bulk.insert(GrantPeriod, periods)
+        bulk.insert(GrantChange, changes)
         for record in records:
             plan = record.target["plan"]
             if record.change not in (NEW, CHANGED):
@@ -486,7 +489,7 @@ class RecipientsKind(_Legacy):
                 )
             if record.change == CHANGED:
                 self._amend(record, plan, grant_id, person_id)
-        PayrollLine.objects.bulk_create(lines, batch_size=2000)
+        bulk.insert(PayrollLine, lines)
         audit.record_rows(actor=self.actor, action=AuditAction.IMPORT, rows=self.audit)
         self.audit.clear()
 
@@ -546,7 +549,10 @@ class PaymentsKind(_Legacy):
 
     def clean(self, values: dict[str, Any]) -> dict[str, Any]:
         found: list[str] = []
-        out: dict[str, Any] = {"id_number": clean_id(values, found), "name": text(values.get("name"))[:50]}
+        out: dict[str, Any] = {
+            "id_number": clean_id(values, found, self.today),
+            "name": text(values.get("name"))[:50],
+        }
         out["kind"] = _kind(values, found)
         out["month"] = _month(values, "month", found)
         if out["month"] is None and not found:
@@ -627,7 +633,7 @@ class PaymentsKind(_Legacy):
                         f"导入原系统发放：{record.values['month']:%Y-%m} {record.values['amount']} 元",
                     )
                 )
-        PayrollLine.objects.bulk_create(lines, batch_size=2000)
+        bulk.insert(PayrollLine, lines)
         PayrollLine.objects.bulk_update(amended, ["amount"], batch_size=2000)
         audit.record_rows(actor=self.actor, action=AuditAction.IMPORT, rows=self.audit)
         self.audit.clear()

@@ -39,7 +39,11 @@ NOT_OPEN = "该导入已确认或已放弃，不能再修改。"
 BAD_MAPPING = "列对应有误：文件中没有表头“{header}”。"
 DUPLICATE_LINE = "与第 {line} 行重复（同一人或同一记录在文件中出现两次），本行不导入。"
 NOTHING_VALID = "没有可导入的有效行。"
-SAME_FILE = "与第 {pk} 号导入（{when}）的文件相同；再次导入不会改变任何数据。"
+SAME_FILE = (
+    "与第 {pk} 号导入（{when}）的文件相同：其中的数据已经导入，本次没有改变任何数据。"
+    "如需按此文件逐行重新核对，请选择“逐行重新检查”。"
+)
+NOT_SAME_FILE = "只有与已导入文件相同而未逐行检查的导入可以重新检查。"
 ERRORS_KEPT = 2000
 ALLOWED = (".csv", ".txt", ".xlsx", ".xlsm")
 
@@ -150,10 +154,21 @@ def job_create(
     elif _missing(kind_cls, job.mapping):
         job.message = MISSING_COLUMNS.format(columns="、".join(_missing(kind_cls, job.mapping)))
     same = (
-        ImportJob.objects.filter(kind=kind, digest=job.digest, status=JobStatus.DONE).order_by("-pk").first()
+        ImportJob.objects.filter(kind=kind, digest=job.digest, status=JobStatus.DONE, options=options)
+        .exclude(confirmed_at=None)
+        .order_by("-pk")
+        .first()
     )
     if same is not None and not job.message:
+        # The same bytes were imported already: nothing in them can change the registry, so the
+        # report of that import stands and the file is not read again (a recheck is one click away).
         job.message = SAME_FILE.format(pk=same.pk, when=f"{same.finished_at:%Y-%m-%d %H:%M}")
+        job.status = JobStatus.DONE
+        job.progress = 100
+        job.total_lines, job.blank_lines = same.total_lines, same.blank_lines
+        job.error_count, job.errors, job.flags = same.error_count, same.errors, same.flags
+        job.counts = {NEW: 0, CHANGED: 0, UNCHANGED: sum(same.counts.values())}
+        job.finished_at = timezone.now()
     with transaction.atomic():
         job.save()
         audit.record(
@@ -162,6 +177,24 @@ def job_create(
             obj=job,
             summary=f"上传{kind_cls.label}文件 {job.file_name}",
         )
+    return job
+
+
+def needs_check(job: ImportJob) -> bool:
+    """Whether the caller should queue the line-by-line check of a job it just created or remapped."""
+    return job.status == JobStatus.UPLOADED and not job.message
+
+
+def job_recheck(*, actor: User | None, job: ImportJob) -> ImportJob:
+    """Read a file again line by line although the same file was imported before (the registry may
+    have been edited since); the caller queues the check."""
+    _require(actor, kind_for(job.kind))
+    moved = ImportJob.objects.filter(pk=job.pk, status=JobStatus.DONE, confirmed_at=None).update(
+        status=JobStatus.UPLOADED, message="", counts={}, errors=[], flags=[], error_count=0, progress=0
+    )
+    if moved != 1:
+        raise ValidationError(NOT_SAME_FILE)
+    job.refresh_from_db()
     return job
 
 

@@ -35,6 +35,8 @@ def check(kind: str, content: bytes, *, actor=None, name: str = "file.csv", **op
 def run(kind: str, content: bytes, *, actor=None, name: str = "file.csv", **options) -> ImportJob:
     """Check and confirm: the valid lines are imported, the others reported."""
     job = check(kind, content, actor=actor, name=name, **options)
+    if job.status == "done":  # the same file was imported before: nothing to do
+        return job
     job = services.job_confirm(actor=actor, job=job)
     return services.job_apply(job)
 

@@ -100,6 +100,23 @@ def test_the_same_file_twice_changes_nothing():
     )
 
 
+def test_the_same_file_is_rechecked_line_by_line_on_request_and_restores_what_was_edited():
+    from kangfu.golive import services
+
+    content = csv_bytes([HEADER, _row(1)])
+    run("people", content)
+    person = Person.objects.get()
+    Person.objects.filter(pk=person.pk).update(address="临时地址", community_id="120103001004")
+    again = check("people", content)
+    assert again.status == JobStatus.DONE and "相同" in again.message
+    job = services.job_apply(
+        services.job_confirm(actor=None, job=services.job_check(services.job_recheck(actor=None, job=again)))
+    )
+    assert job.counts == {NEW: 0, CHANGED: 1, UNCHANGED: 0}
+    person.refresh_from_db()
+    assert person.community_id == JIUJIANGLU
+
+
 def test_a_changed_file_updates_what_changed_with_an_audit_row():
     run("people", csv_bytes([HEADER, _row(1), _row(2)]))
     person = Person.objects.get(name="导入人1")

@@ -83,20 +83,21 @@ def legacy_line(
     kind: str,
     month: dt.date,
     amount: Decimal,
-) -> PayrollLine:
-    """A month the former system paid: a regular line, paid at the bank."""
-    return PayrollLine(
-        payroll_id=payroll_id,
-        grant_id=grant_id,
-        person_id=person_id,
-        street_id=street_id,
-        kind=kind,
-        month_for=month,
-        amount=amount,
-        line_type=LineType.REGULAR,
-        bank_status=BankStatus.PAID,
-        bank_note="原系统发放",
-    )
+) -> dict:
+    """A month the former system paid: a regular line, paid at the bank (as the values of a
+    `PayrollLine`, for a bulk insert)."""
+    return {
+        "payroll_id": payroll_id,
+        "grant_id": grant_id,
+        "person_id": person_id,
+        "street_id": street_id,
+        "kind": kind,
+        "month_for": month,
+        "amount": amount,
+        "line_type": LineType.REGULAR,
+        "bank_status": BankStatus.PAID,
+        "bank_note": "原系统发放",
+    }
 
 
 def refresh_totals(payroll_ids: Iterable[int]) -> None:

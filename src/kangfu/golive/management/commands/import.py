@@ -24,6 +24,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--map", action="append", default=[], metavar="字段=表头", help="指定列对应，可多次"
         )
+        parser.add_argument("--recheck", action="store_true", help="文件与已导入的相同时，仍逐行检查和导入")
         parser.add_argument("--show-columns", action="store_true", help="列出该类别的各列及可识别的表头")
         parser.add_argument("--month", help="与 reconcile 同用：上线月份（YYYY-MM）")
         parser.add_argument(
@@ -62,6 +63,11 @@ class Command(BaseCommand):
             raise CommandError("；".join(getattr(exc, "messages", [str(exc)]))) from None
         if job.message:
             self.stdout.write(job.message)
+        if job.status == JobStatus.DONE and opts["recheck"]:
+            job = services.job_recheck(actor=None, job=job)
+        if job.status == JobStatus.DONE:
+            self._report(job, "导入（与已导入文件相同）")
+            return
         job = services.job_check(job)
         if job.status != JobStatus.PREVIEW:
             raise CommandError(job.message or "检查未完成。")
