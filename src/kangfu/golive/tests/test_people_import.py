@@ -87,17 +87,23 @@ def test_nothing_is_stored_before_the_import_is_confirmed():
 def test_the_same_file_twice_changes_nothing():
     content = csv_bytes([HEADER, _row(1), _row(2)])
     run("people", content)
-    before = AuditEntry.objects.count()
+    about_people = AuditEntry.objects.filter(person_id__isnull=False).count()
     job = run("people", content)
     assert job.counts == {NEW: 0, CHANGED: 0, UNCHANGED: 2}
     assert Person.objects.count() == 2
     assert DisabilityCertificate.objects.count() == 2
     assert IncomePeriod.objects.count() == 2
-    # Only the job's own rows (upload, confirm, summary), no row about a person.
-    assert (
-        AuditEntry.objects.filter(person_id__isnull=False).count()
-        == AuditEntry.objects.filter(person_id__isnull=False, pk__lte=before).count()
-    )
+    assert AuditEntry.objects.filter(person_id__isnull=False).count() == about_people
+
+
+def test_an_unchanged_file_checked_line_by_line_finds_every_line_unchanged():
+    from kangfu.golive import services
+
+    content = csv_bytes([HEADER, _row(1), _row(2)])
+    run("people", content)
+    again = services.job_recheck(actor=None, job=check("people", content))
+    job = services.job_apply(services.job_confirm(actor=None, job=services.job_check(again)))
+    assert job.counts == {NEW: 0, CHANGED: 0, UNCHANGED: 2}
 
 
 def test_the_same_file_is_rechecked_line_by_line_on_request_and_restores_what_was_edited():
