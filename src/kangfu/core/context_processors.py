@@ -19,6 +19,7 @@ SERVICES = [
     ("golive", "上线迁移", "golive:home", "runs_payroll"),
     ("golive", "上线迁移", "golive:home", "sets_standards"),
     ("golive", "上线迁移", "golive:home", "runs_devices"),
+    ("golive", "上线迁移", "golive:home", "runs_rehab"),
 ]
 
 

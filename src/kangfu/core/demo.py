@@ -16,6 +16,7 @@ TIANJIN_CITY = "120100000000"
 HEXI = "120103000000"
 DAYINGMEN = "120103001000"
 HUAMING = "120110006000"
+NANKAI = "120104000000"
 XIQING = "120111000000"
 BEICHEN = "120113000000"
 WUQING = "120114000000"
@@ -84,6 +85,22 @@ def demo_accounts(community_code: str) -> list[DemoAccount]:
         ),
         DemoAccount(
             "hexi.fuhe", "河西区民政局 审核员", Role.DISTRICT_ADMIN, HEXI, HEXI, "河西区；审核锁定发放"
+        ),
+        DemoAccount(
+            "nankai.admin",
+            "南开区民政局 管理员",
+            Role.DISTRICT_ADMIN,
+            NANKAI,
+            NANKAI,
+            "南开区；上线迁移：导入原有数据、对账、首次发放",
+        ),
+        DemoAccount(
+            "nankai.fuhe",
+            "南开区民政局 审核员",
+            Role.DISTRICT_ADMIN,
+            NANKAI,
+            NANKAI,
+            "南开区；审核锁定首次发放",
         ),
         DemoAccount(
             "dayingmen", "大营门街道 工作人员", Role.STREET_OFFICER, DAYINGMEN, DAYINGMEN, "河西区大营门街道"
