@@ -24,7 +24,9 @@ from kangfu.core.spreadsheets import id_text, parse_category, parse_date, parse_
 from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, problems, register
 from kangfu.people.models import (
     CertificateStatus,
+    DisabilityCategory,
     DisabilityCertificate,
+    DisabilityGrade,
     Guardian,
     GuardianRelation,
     HukouType,
@@ -81,6 +83,11 @@ _INCOME = {
     "否": "",
     "一般": "",
 }
+# Labels looked up once: a model's get_…_display costs more than the insert of its row.
+_CATEGORY_LABEL = dict(DisabilityCategory.choices)
+_GRADE_LABEL = dict(DisabilityGrade.choices)
+_CERT_STATUS_LABEL = dict(CertificateStatus.choices)
+_INCOME_LABEL = dict(IncomeStatus.choices)
 _CERT_STATUS = {
     "有效": CertificateStatus.VALID,
     "正常": CertificateStatus.VALID,
@@ -734,7 +741,8 @@ class _PersonContext:
                 "people.disabilitycertificate",
                 str(c.pk),
                 c.person_id,
-                f"导入残疾人证（{c}，{c.get_status_display()}）",
+                f"导入残疾人证（{_CATEGORY_LABEL[c.category]}{_GRADE_LABEL[c.grade]}，"
+                f"{_CERT_STATUS_LABEL[c.status]}）",
             )
             for c in certificates
         )
@@ -753,7 +761,7 @@ class _PersonContext:
                 "people.incomeperiod",
                 str(p.pk),
                 p.person_id,
-                f"导入{p.get_status_display()}期间（{p.start_date} 起）",
+                f"导入{_INCOME_LABEL[p.status]}期间（{p.start_date} 起）",
             )
             for p in new_periods
         )

@@ -463,7 +463,7 @@ class RecipientsKind(_Legacy):
                     "subsidies.grant",
                     str(grant.pk),
                     grant.person_id,
-                    f"迁入{grant.get_kind_display()}（{grant.start_month:%Y-%m} 起"
+                    f"迁入{SubsidyKind(grant.kind).label}（{grant.start_month:%Y-%m} 起"
                     + (f"，原系统已发放至 {plan['months'][-1]:%Y-%m}）" if plan["months"] else "）"),
                 )
             )
