@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path
 
 from kangfu.core import views
 
@@ -17,9 +17,7 @@ urlpatterns = [
     ),
     path(
         "accounts/first-login/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="registration/first_login.html", success_url=reverse_lazy("first_login_done")
-        ),
+        views.FirstLoginView.as_view(),
         name="first_login",
     ),
     path("audit/", views.audit_log, name="audit_log"),

@@ -48,6 +48,24 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+class FirstLoginView(auth_views.PasswordResetConfirmView):
+    """An account made by an import or by setup sets its own password, once, from its link."""
+
+    template_name = "registration/first_login.html"
+    success_url = reverse_lazy("first_login_done")
+
+    def form_valid(self, form):
+        with transaction.atomic():
+            response = super().form_valid(form)
+            audit.record(
+                actor=form.user,
+                action=AuditAction.PASSWORD_CHANGE,
+                obj=form.user,
+                summary="通过首次登录链接设置密码",
+            )
+        return response
+
+
 class AuditFilter(django_filters.FilterSet):
     username = django_filters.CharFilter(field_name="actor_username", label="操作账号")
     action = django_filters.ChoiceFilter(choices=AuditAction.choices, label="操作", empty_label="全部")

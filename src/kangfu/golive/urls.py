@@ -14,4 +14,5 @@ urlpatterns = [
     path("jobs/<int:pk>/errors.csv", views.job_errors, name="errors"),
     path("templates/<str:kind>.csv", views.template, name="template"),
     path("reconcile/", views.reconcile, name="reconcile"),
+    path("invites/", views.invites, name="invites"),
 ]

@@ -19,6 +19,7 @@ from kangfu.golive import selectors, services
 from kangfu.golive.forms import MappingForm, ReconcileForm, UploadForm
 from kangfu.golive.kinds import COUNT_LABELS
 from kangfu.golive.models import JobStatus
+from kangfu.golive.services import accounts
 from kangfu.golive.services import reconcile as reconciliation
 from kangfu.golive.tasks import apply_job, check_job
 
@@ -178,6 +179,30 @@ def template(request, kind: str):
     )
     response["Content-Disposition"] = f'attachment; filename="{kind}-template.csv"'
     return response
+
+
+@login_required
+def invites(request):
+    """Accounts made by an import that have not set a password yet, and their one-time links, shown
+    once on the answer to the POST (never stored)."""
+    access.require(request.user, "sets_standards")
+    waiting = accounts.accounts_without_password().filter(
+        jurisdiction__code__in=access.regions_in_jurisdiction(request.user).values("code")
+    )
+    links = []
+    if request.method == "POST":
+        chosen = waiting.filter(pk__in=request.POST.getlist("user"))
+        base = request.build_absolute_uri("/")
+        try:
+            links = [
+                (user, accounts.first_login_link(actor=request.user, user=user, base_url=base))
+                for user in chosen
+            ]
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+    return render(
+        request, "golive/invites.html", {"waiting": waiting, "links": links, "days": accounts.link_days()}
+    )
 
 
 @login_required

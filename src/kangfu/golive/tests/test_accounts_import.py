@@ -175,6 +175,7 @@ def test_a_first_login_link_lets_the_user_set_a_password_once(client, city_admin
     assert done.status_code == 302 and done["Location"] == "/accounts/first-login/done/"
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
+    assert AuditEntry.objects.filter(action=AuditAction.PASSWORD_CHANGE, actor=user).exists()
 
     again = client.get(urlparse(link).path, follow=True)
     assert "该链接无效" in again.content.decode()

@@ -134,10 +134,33 @@ def test_the_command_reports_by_line_and_confirms_the_valid_ones(tmp_path, capsy
     assert Person.objects.count() == 1
 
 
-def test_an_outsiders_role_cannot_see_the_menu_entry(client, colleague):
-    client.force_login(colleague)
-    assert "上线迁移" not in client.get("/people/").content.decode()
+def test_a_role_without_import_rights_does_not_see_the_menu_entry(client, auditor, district_admin):
+    client.force_login(auditor)
+    assert "上线迁移" not in client.get("/audit/").content.decode()
+    client.force_login(district_admin)
+    assert "上线迁移" in client.get("/people/").content.decode()
 
 
 def test_roles_are_what_the_fixture_says(owner, district_admin):
     assert owner.role == Role.STREET_OFFICER and district_admin.role == Role.DISTRICT_ADMIN
+
+
+def test_a_city_admin_gets_first_login_links_for_imported_accounts_once(client, city_admin):
+    from kangfu.core.models import AuditAction, AuditEntry, User
+
+    waiting = User.objects.create(
+        username="new.clerk", role=Role.STREET_OFFICER, jurisdiction_id="120103001000"
+    )
+    waiting.set_unusable_password()
+    waiting.save()
+    client.force_login(city_admin)
+    page = client.get("/golive/invites/").content.decode()
+    assert "new.clerk" in page and "/accounts/first-login/" not in page
+    answer = client.post("/golive/invites/", {"user": [waiting.pk]}).content.decode()
+    assert "/accounts/first-login/" in answer
+    assert AuditEntry.objects.filter(action=AuditAction.TOKEN_CREATE, object_id=str(waiting.pk)).exists()
+
+
+def test_a_district_admin_cannot_make_first_login_links(client, district_admin):
+    client.force_login(district_admin)
+    assert client.get("/golive/invites/").status_code == 403
