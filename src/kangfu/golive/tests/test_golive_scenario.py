@@ -290,3 +290,35 @@ def test_a_payments_file_corrects_a_legacy_month(live_district):
     line.payroll.refresh_from_db()
     others = PayrollLine.objects.filter(payroll=line.payroll).exclude(pk=line.pk)
     assert line.payroll.total == sum((x.amount for x in others), Decimal("0.00"))
+
+
+def test_the_demo_export_of_nankai_imports_without_a_refused_line(tmp_path, city_admin):
+    from kangfu.core.demo import NANKAI, ensure_organisations
+    from kangfu.core.models import Organisation
+    from kangfu.golive import demo
+
+    seed_tianjin()
+    ensure_organisations(community_code=JIUJIANGLU)
+    nankai = UserFactory(
+        username="nk",
+        role=Role.DISTRICT_ADMIN,
+        jurisdiction_id=NANKAI,
+        organisation=Organisation.objects.get(name="南开区民政局"),
+    )
+    people_file, recipients_file, staff_file = demo.write_samples(tmp_path, live_from=LIVE)
+    with travel(M(2026, 12, 1)):
+        jobs = [
+            run("people", people_file.read_bytes(), actor=nankai, name=people_file.name),
+            run(
+                "recipients",
+                recipients_file.read_bytes(),
+                actor=nankai,
+                name=recipients_file.name,
+                live_from="2026-12",
+            ),
+            run("accounts", staff_file.read_bytes(), actor=city_admin, name=staff_file.name),
+        ]
+    for job in jobs:
+        assert job.status == JobStatus.DONE and job.error_count == 0, (job.kind, job.message, job.errors[:3])
+    assert jobs[0].counts[NEW] == 40 and jobs[2].counts[NEW] == 2
+    assert not [f for f in jobs[1].flags if "不符" in f["message"]]
