@@ -9,6 +9,7 @@ report and runs the same steps for the preview and for the confirmed import.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 from django.utils import timezone
 
 from kangfu.core.models import User
+from kangfu.core.spreadsheets import parse_date, text
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
 COUNT_LABELS = {NEW: "新增", CHANGED: "变更", UNCHANGED: "未变"}
@@ -96,6 +98,24 @@ KINDS: dict[str, type[Kind]] = {}
 def register(kind: type[Kind]) -> type[Kind]:
     KINDS[kind.name] = kind
     return kind
+
+
+BAD_DATE = "{label}“{value}”不是可识别的日期。"
+FUTURE = "{label}晚于今天。"
+
+
+def dated(
+    values: dict[str, Any], key: str, label: str, found: list[str], today: dt.date, *, future: bool = False
+) -> dt.date | None:
+    """A date cell as agencies write it; a bad or (unless `future`) a future date adds its problem."""
+    try:
+        day = parse_date(values.get(key))
+    except ValueError:
+        found.append(BAD_DATE.format(label=label, value=text(values.get(key))))
+        return None
+    if day is not None and not future and day > today:
+        found.append(FUTURE.format(label=label))
+    return day
 
 
 def problems(found: list[str]) -> None:

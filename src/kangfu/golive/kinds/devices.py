@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Organisation, OrganisationKind
-from kangfu.core.spreadsheets import parse_date, text
+from kangfu.core.spreadsheets import text
 from kangfu.devices import rules
 from kangfu.devices import services as device_services
 from kangfu.devices.models import (
@@ -46,7 +46,7 @@ from kangfu.devices.models import (
     UnitEvent,
     UnitStatus,
 )
-from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, problems, register
+from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, dated, problems, register
 from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, NAME_DIFFERS, UNKNOWN_PERSON, clean_id
 from kangfu.people.models import Person
 from kangfu.people.services import id_hash
@@ -60,8 +60,6 @@ NOT_YOUR_OUTLET = "“{value}”不是您所在租赁中心或其网点：只能
 UNKNOWN_PRODUCT = "租赁中心的产品目录中没有“{value}”，请先在产品目录中建立该产品。"
 AMBIGUOUS_PRODUCT = "产品目录中有多个型号的“{value}”，请填写型号列。"
 BAD_STATE = "设备状态“{value}”应为在库（可租）、已出租、维修中、清洗消毒中、已归还待消毒或已报废。"
-BAD_DATE = "{label}“{value}”不是可识别的日期。"
-FUTURE = "{label}晚于今天。"
 SERIAL_ELSEWHERE = "设备编号“{value}”已被其他租赁中心的设备使用。"
 OTHER_PRODUCT = "设备编号“{value}”已登记为“{product}”，不能改为另一产品。"
 RENTAL_DECIDES = "该设备有未结束的租赁，状态由租赁办理决定（当前为{status}），不能按文件改为{wanted}。"
@@ -111,19 +109,6 @@ _YES = {"是", "有", "Y", "y", "1", "伤病"}
 _NO = {"", "否", "无", "N", "n", "0"}
 
 SERIAL_COLUMN = Column("serial", "设备编号", ("编号", "序列号", "资产编号", "出厂编号", "设备序列号"), True)
-
-
-def _date(
-    values: dict[str, Any], key: str, label: str, found: list[str], today: dt.date, *, future: bool = False
-):
-    try:
-        day = parse_date(values.get(key))
-    except ValueError:
-        found.append(BAD_DATE.format(label=label, value=text(values.get(key))))
-        return None
-    if day is not None and not future and day > today:
-        found.append(FUTURE.format(label=label))
-    return day
 
 
 def _money(values: dict[str, Any], key: str, label: str, found: list[str]) -> Decimal | None:
@@ -275,8 +260,8 @@ class DeviceUnitsKind(_DeviceKind):
         out["state"] = _STATE.get(state, "")
         if state and not out["state"]:
             found.append(BAD_STATE.format(value=state))
-        out["disinfected_on"] = _date(values, "disinfected_on", "末次消毒日期", found, self.today)
-        out["acquired_on"] = _date(values, "acquired_on", "入库日期", found, self.today)
+        out["disinfected_on"] = dated(values, "disinfected_on", "末次消毒日期", found, self.today)
+        out["acquired_on"] = dated(values, "acquired_on", "入库日期", found, self.today)
         problems(found)
         return out
 
@@ -498,10 +483,10 @@ class DeviceRentalsKind(_DeviceKind):
             found.append(NO_SERIAL)
         out["id_number"] = clean_id(values, found)
         out["name"] = text(values.get("name"))[:50]
-        out["start_date"] = _date(values, "start_date", "起租日期", found, self.today)
+        out["start_date"] = dated(values, "start_date", "起租日期", found, self.today)
         if out["start_date"] is None and not any("起租日期" in p for p in found):
             found.append(NO_START)
-        out["end_date"] = _date(values, "end_date", "到期日期", found, self.today, future=True)
+        out["end_date"] = dated(values, "end_date", "到期日期", found, self.today, future=True)
         if out["end_date"] is None and not any("到期日期" in p for p in found):
             found.append(NO_END)
         if out["start_date"] and out["end_date"]:

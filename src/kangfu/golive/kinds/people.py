@@ -20,8 +20,8 @@ from django.utils import timezone
 from kangfu.core import access, audit, bulk
 from kangfu.core.ids import normalize_id_number, normalize_phone, parse_certificate_number
 from kangfu.core.models import AuditAction, Region, RegionLevel
-from kangfu.core.spreadsheets import id_text, parse_category, parse_date, parse_grade, text
-from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, problems, register
+from kangfu.core.spreadsheets import id_text, parse_category, parse_grade, text
+from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, dated, problems, register
 from kangfu.people.models import (
     CertificateStatus,
     DisabilityCategory,
@@ -61,8 +61,6 @@ BAD_INCOME = "收入状况“{value}”应为低保、低保边缘、特困供�
 INCOME_NO_START = "有收入状况时须有起始日期。"
 INCOME_OVERLAP = "与已有的{status}期间（{start} 至 {end}）重叠。"
 INCOME_ORDER = "终止日期早于起始日期。"
-FUTURE = "{label}晚于今天。"
-BAD_DATE = "{label}“{value}”不是可识别的日期。"
 BAD_CERT_STATUS = "证件状态“{value}”应为有效、已换发或已注销。"
 BAD_RELATION = "监护人关系“{value}”应为父母、配偶、子女、兄弟姐妹、其他亲属或其他。"
 
@@ -126,17 +124,6 @@ _RELATION = {label: value for value, label in GuardianRelation.choices} | {
 }
 
 
-def _date(values: dict[str, Any], key: str, label: str, found: list[str], today: dt.date) -> dt.date | None:
-    try:
-        day = parse_date(values.get(key))
-    except ValueError:
-        found.append(BAD_DATE.format(label=label, value=text(values.get(key))))
-        return None
-    if day is not None and day > today and key not in ("expires_on", "income_end"):
-        found.append(FUTURE.format(label=label))
-    return day
-
-
 def clean_id(values: dict[str, Any], found: list[str], today: dt.date | None = None) -> str:
     """The ID number in its 18-character form, or '' with the problem added to `found`."""
     try:
@@ -174,6 +161,41 @@ def name_key(name: str) -> str:
                 key = key[: -len(suffix)]
                 break
     return key
+
+
+def registered(
+    records: list[Record], actor, fields: tuple[str, ...], *, unknown: str, elsewhere: str
+) -> None:
+    """Find the registry's person of each line of a chunk by ID number (one query, and one for scope):
+    `record.target` becomes {"person": {fields…}}; a line for someone unknown or outside the actor's
+    scope gets `unknown` or `elsewhere`; a name that differs from the registry's is flagged."""
+    hashes = {r.values["id_number"]: id_hash(r.values["id_number"]) for r in records if not r.error}
+    people = {
+        row["id_number_hash"]: row
+        for row in Person.objects.filter(id_number_hash__in=set(hashes.values())).values(
+            "pk", "id_number_hash", "name", *fields
+        )
+    }
+    visible = set(people)
+    if actor is not None and people:
+        visible = set(
+            access.scope_people(
+                Person.objects.filter(pk__in=[p["pk"] for p in people.values()]), actor
+            ).values_list("id_number_hash", flat=True)
+        )
+    for record in records:
+        if record.error:
+            continue
+        digest = hashes[record.values["id_number"]]
+        if digest not in people:
+            record.error = unknown
+        elif digest not in visible:
+            record.error = elsewhere
+        else:
+            person = people[digest]
+            record.target = {"person": person}
+            if record.values.get("name") and record.values["name"] != person["name"]:
+                record.flags.append(NAME_DIFFERS.format(file=record.values["name"], registry=person["name"]))
 
 
 class Regions:
@@ -363,8 +385,8 @@ class PeopleKind(Kind):
                 found.append(GRADE_DIFFERS)
         except ValueError as exc:
             found.append(str(exc))
-        cert["issued_on"] = _date(values, "issued_on", "发证日期", found, self.today)
-        cert["expires_on"] = _date(values, "expires_on", "有效期至", found, self.today)
+        cert["issued_on"] = dated(values, "issued_on", "发证日期", found, self.today)
+        cert["expires_on"] = dated(values, "expires_on", "有效期至", found, self.today, future=True)
         if cert["issued_on"] is None and "number" in cert:
             found.append(CERT_NO_DATE)
         if cert["issued_on"] and cert["expires_on"] and cert["expires_on"] <= cert["issued_on"]:
@@ -386,8 +408,8 @@ class PeopleKind(Kind):
         status = _INCOME[raw]
         if not status:
             return
-        start = _date(values, "income_start", "收入状况起始日期", found, self.today)
-        end = _date(values, "income_end", "收入状况终止日期", found, self.today)
+        start = dated(values, "income_start", "收入状况起始日期", found, self.today)
+        end = dated(values, "income_end", "收入状况终止日期", found, self.today, future=True)
         if start is None and not any("收入状况起始日期" in p for p in found):
             found.append(INCOME_NO_START)
         if start and end and end < start:

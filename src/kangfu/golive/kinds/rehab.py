@@ -38,11 +38,9 @@ from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Organisation, OrganisationKind, RegionLevel, User, ancestor_code
-from kangfu.core.spreadsheets import parse_date, text
-from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, problems, register
-from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, NAME_DIFFERS, UNKNOWN_PERSON, clean_id
-from kangfu.people.models import Person
-from kangfu.people.services import id_hash
+from kangfu.core.spreadsheets import text
+from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, dated, problems, register
+from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, UNKNOWN_PERSON, clean_id, registered
 from kangfu.rehab import services as rehab_services
 from kangfu.rehab.models import (
     OPEN_CASE_STATES,
@@ -68,8 +66,6 @@ NOT_YOUR_INSTITUTION = "“{value}”不是您所在的机构或其服务站点�
 NO_STATUS = "缺少状态。"
 BAD_STATUS = "状态“{value}”应为已建档（已入组）、服务中或暂停服务：只导入正在服务的档案。"
 NO_ENROLMENT = "缺少建档日期。"
-BAD_DATE = "{label}“{value}”不是可识别的日期。"
-FUTURE = "{label}晚于今天。"
 FOLLOW_UP_BEFORE_ENROLMENT = "最近随访日期早于建档日期。"
 BAD_RISK = "危险性等级“{value}”应为 0–5 级。"
 FOLLOW_UP_NEEDS_RISK = "有最近随访日期时须填写危险性等级（每次随访都要做危险性评估）。"
@@ -173,17 +169,6 @@ _ROSTER = {
 }
 _LISTED_WITHOUT_SOURCE = {"是", "在册", "已在册"}
 _INSTITUTION_KINDS = (OrganisationKind.REHAB_INSTITUTION, OrganisationKind.REHAB_SITE)
-
-
-def _date(values: dict[str, Any], key: str, label: str, found: list[str], today: dt.date) -> dt.date | None:
-    try:
-        day = parse_date(values.get(key))
-    except ValueError:
-        found.append(BAD_DATE.format(label=label, value=text(values.get(key))))
-        return None
-    if day is not None and day > today and key != "next_on":
-        found.append(FUTURE.format(label=label))
-    return day
 
 
 def _choice(values: dict[str, Any], key: str, table: dict[str, str], message: str, found: list[str]) -> str:
@@ -355,7 +340,7 @@ class RehabCasesKind(Kind):
             found.append(NO_STATUS)
         elif not out["status"]:
             found.append(BAD_STATUS.format(value=status))
-        out["enrolled_on"] = _date(values, "enrolled_on", "建档日期", found, self.today)
+        out["enrolled_on"] = dated(values, "enrolled_on", "建档日期", found, self.today)
         if out["enrolled_on"] is None and not any("建档日期" in p for p in found):
             found.append(NO_ENROLMENT)
         out["worker"] = text(values.get("worker"))[:150]
@@ -367,12 +352,12 @@ class RehabCasesKind(Kind):
             found.append(ROSTER_NEEDS_SOURCE)
         elif roster:
             out["roster"] = _choice(values, "roster", _ROSTER, BAD_ROSTER, found)
-        out["listed_on"] = _date(values, "listed_on", "在册日期", found, self.today)
+        out["listed_on"] = dated(values, "listed_on", "在册日期", found, self.today)
         problems(found)
         return out
 
     def _clean_follow_up(self, values: dict[str, Any], out: dict[str, Any], found: list[str]) -> None:
-        done = _date(values, "follow_up_on", "最近随访日期", found, self.today)
+        done = dated(values, "follow_up_on", "最近随访日期", found, self.today)
         raw_risk = text(values.get("risk_level")).removesuffix("级")
         risk = None
         if raw_risk:
@@ -384,7 +369,7 @@ class RehabCasesKind(Kind):
         adherence = _choice(values, "adherence", _ADHERENCE, BAD_ADHERENCE, found)
         mode = _choice(values, "mode", _MODE, BAD_MODE, found)
         stability = _choice(values, "stability", _STABILITY, BAD_STABILITY, found)
-        next_on = _date(values, "next_on", "下次随访日期", found, self.today)
+        next_on = dated(values, "next_on", "下次随访日期", found, self.today, future=True)
         raw_sdss = text(values.get("sdss"))
         sdss = None
         if raw_sdss:
@@ -512,36 +497,9 @@ class RehabCasesKind(Kind):
                 record.change = CHANGED if any(parts) else UNCHANGED
 
     def _people(self, records: list[Record]) -> None:
-        """The registry's people of a chunk by ID hash; unknown or out-of-scope lines get their error."""
-        hashes = {id_hash(r.values["id_number"]) for r in records if not r.error}
-        people = {
-            row["id_number_hash"]: row
-            for row in Person.objects.filter(id_number_hash__in=hashes).values(
-                "pk", "id_number_hash", "name", "district_id"
-            )
-        }
-        visible = set(people)
-        if self.actor is not None and people:
-            visible = set(
-                access.scope_people(
-                    Person.objects.filter(pk__in=[p["pk"] for p in people.values()]), self.actor
-                ).values_list("id_number_hash", flat=True)
-            )
-        for record in records:
-            if record.error:
-                continue
-            digest = id_hash(record.values["id_number"])
-            if digest not in people:
-                record.error = UNKNOWN_PERSON
-            elif digest not in visible:
-                record.error = PERSON_OUT_OF_SCOPE
-            else:
-                person = people[digest]
-                record.target = {"person": person}
-                if record.values["name"] and record.values["name"] != person["name"]:
-                    record.flags.append(
-                        NAME_DIFFERS.format(file=record.values["name"], registry=person["name"])
-                    )
+        registered(
+            records, self.actor, ("district_id",), unknown=UNKNOWN_PERSON, elsewhere=PERSON_OUT_OF_SCOPE
+        )
 
     def _worker(self, record: Record) -> int | None:
         raw = record.values["worker"]

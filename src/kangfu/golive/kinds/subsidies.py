@@ -20,9 +20,8 @@ from kangfu.core import access, audit, bulk
 from kangfu.core.models import AuditAction, RegionLevel
 from kangfu.core.spreadsheets import parse_category, parse_grade, parse_month, text
 from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, problems, register
-from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, NAME_DIFFERS, Regions, clean_id
-from kangfu.people.models import CertificateStatus, DisabilityCertificate, Person
-from kangfu.people.services import id_hash
+from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, Regions, clean_id, registered
+from kangfu.people.models import CertificateStatus, DisabilityCertificate
 from kangfu.subsidies.models import (
     ChangeAction,
     Grant,
@@ -149,38 +148,14 @@ class _Legacy(Kind):
         self.standards = Standards()
         self.audit: list[audit.Row] = []
 
-    def _people(self, records: list[Record]) -> dict[str, dict[str, Any]]:
-        """The registry's people of a chunk by ID hash; a line for someone unknown or out of scope
-        gets its error."""
-        hashes = {id_hash(r.values["id_number"]) for r in records if not r.error}
-        people = {
-            row["id_number_hash"]: row
-            for row in Person.objects.filter(id_number_hash__in=hashes).values(
-                "pk", "id_number_hash", "name", "street_id", "district_id", "hukou_region_id"
-            )
-        }
-        visible = set(people)
-        if self.actor is not None and people:
-            visible = set(
-                access.scope_people(
-                    Person.objects.filter(pk__in=[p["pk"] for p in people.values()]), self.actor
-                ).values_list("id_number_hash", flat=True)
-            )
-        for record in records:
-            if record.error:
-                continue
-            digest = id_hash(record.values["id_number"])
-            if digest not in people:
-                record.error = UNKNOWN_PERSON
-            elif digest not in visible:
-                record.error = PERSON_ELSEWHERE
-            else:
-                record.target = {"person": people[digest]}
-                if record.values["name"] and record.values["name"] != people[digest]["name"]:
-                    record.flags.append(
-                        NAME_DIFFERS.format(file=record.values["name"], registry=people[digest]["name"])
-                    )
-        return people
+    def _people(self, records: list[Record]) -> None:
+        registered(
+            records,
+            self.actor,
+            ("street_id", "district_id", "hukou_region_id"),
+            unknown=UNKNOWN_PERSON,
+            elsewhere=PERSON_ELSEWHERE,
+        )
 
     def _standard_flag(self, record: Record, *, district: str, kind: str, grade: int, month: dt.date, amount):
         standard = self.standards.amount(district=district, kind=kind, grade=grade, month=month)
