@@ -43,7 +43,21 @@ def _converter(field: models.Field, connection) -> Callable[[Any], Any]:
         return lambda value: connection.ops.adapt_decimalfield_value(
             value, field.max_digits, field.decimal_places
         )
+    if isinstance(field, models.DateTimeField | models.GenericIPAddressField):
+        return _same_as_last(lambda value: field.get_db_prep_save(value, connection))
     return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _same_as_last(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A batch stamps its rows with one time and one address: convert each distinct value once."""
+    last: list[Any] = [object(), None]
+
+    def cached(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, convert(value)
+        return last[1]
+
+    return cached
 
 
 def _allocate(model: type[models.Model], count: int, connection) -> list[int]:
