@@ -164,3 +164,29 @@ def test_a_city_admin_gets_first_login_links_for_imported_accounts_once(client, 
 def test_a_district_admin_cannot_make_first_login_links(client, district_admin):
     client.force_login(district_admin)
     assert client.get("/golive/invites/").status_code == 403
+
+
+def test_the_import_list_and_a_report_take_the_same_queries_however_many_jobs_and_lines(
+    client, district_admin
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(district_admin)
+
+    def upload(n):
+        rows = [[make_id_number(i), f"王{i}", JIUJIANGLU] for i in range(n)]
+        client.post("/golive/", {"kind": "people", "file": _file(*rows)})
+        return ImportJob.objects.latest("pk")
+
+    small = upload(1)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/golive/")
+        client.get(f"/golive/jobs/{small.pk}/")
+    big = upload(30)
+    for _ in range(5):
+        upload(2)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/golive/")
+        client.get(f"/golive/jobs/{big.pk}/")
+    assert len(many) == len(few)
