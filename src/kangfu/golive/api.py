@@ -4,6 +4,7 @@ and reads the reconciliation, with the pages' rules and scope."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
@@ -123,13 +124,19 @@ def list_kinds(request):
 def create_job(request, kind: Form[str], file: File[UploadedFile], live_from: Form[str] = ""):
     _kinds(request)
     uploads.check_upload(file, allowed=services.ALLOWED, max_bytes=MAX_BYTES)
-    job = services.job_create(
-        actor=request.user,
-        kind=kind,
-        file_name=file.name,
-        content=file.read(),
-        options={"live_from": live_from} if live_from else {},
-    )
+    options = {"live_from": live_from} if live_from else {}
+    if hasattr(file, "temporary_file_path"):  # a large upload is on disk already: stream it from there
+        job = services.job_create(
+            actor=request.user,
+            kind=kind,
+            file_name=file.name,
+            path=Path(file.temporary_file_path()),
+            options=options,
+        )
+    else:
+        job = services.job_create(
+            actor=request.user, kind=kind, file_name=file.name, content=file.read(), options=options
+        )
     if services.needs_check(job):
         check_job.enqueue(job.pk)
     job.refresh_from_db()
