@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 
 from kangfu.core import access, audit, bulk
@@ -21,7 +22,7 @@ from kangfu.core.models import AuditAction, RegionLevel
 from kangfu.core.spreadsheets import parse_category, parse_grade, parse_month, text
 from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, problems, register
 from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, Regions, clean_id, registered
-from kangfu.people.models import CertificateStatus, DisabilityCertificate
+from kangfu.people.models import CertificateStatus, DisabilityCertificate, IncomePeriod, IncomeStatus
 from kangfu.subsidies.models import (
     ChangeAction,
     Grant,
@@ -68,6 +69,7 @@ NO_STANDARD = "本系统没有{kind}{grade}级在 {month:%Y-%m} 的标准，月�
 NO_PAID = "未提供已发放月份：上线前各月视为原系统已结清，停发追回时不计；请导入原系统发放明细。"
 GAP_BEFORE_LIVE = "原系统发放至 {paid:%Y-%m}，上线月份为 {live:%Y-%m}：首次发放将补发其间 {n} 个月，请核实。"
 NO_ACCOUNT = "缺少银行账号，首次发放前须补录。"
+BASIS_DIFFERS = "享受依据为“{basis}”，登记中上线前为{registry}：首次发放按登记核定，请核实。"
 
 # Months of a paid-through line recorded as lines: enough for any stop found late to be recovered
 # to the fen, without writing a decade of lines per recipient.
@@ -84,6 +86,16 @@ _KINDS = {
     "护理": SubsidyKind.CARE,
     "残疾人护理补贴": SubsidyKind.CARE,
     "care": SubsidyKind.CARE,
+}
+_BASIS = {
+    "低保": IncomeStatus.DIBAO,
+    "城市低保": IncomeStatus.DIBAO,
+    "农村低保": IncomeStatus.DIBAO,
+    "低保边缘": IncomeStatus.DIBAO_EDGE,
+    "低边": IncomeStatus.DIBAO_EDGE,
+    "低收入": IncomeStatus.DIBAO_EDGE,
+    "特困": IncomeStatus.TEKUN,
+    "特困供养": IncomeStatus.TEKUN,
 }
 _ACTIVE = {"", "正常", "发放中", "在发", "正常发放", "享受中", "在册"}
 OPTIONAL_NAME = Column("name", "姓名", NAME_COLUMN.synonyms)
@@ -249,6 +261,9 @@ class RecipientsKind(_Legacy):
                 if code is None or self.regions.level.get(code) != wanted:
                     found.append(UNKNOWN_REGION.format(value=raw))
                 out[key] = code
+        basis = text(values.get("basis"))
+        out["basis"] = _BASIS.get(basis.removesuffix("户").removesuffix("家庭"), "") if basis else ""
+        out["basis_text"] = basis
         out["bank_name"] = text(values.get("bank_name"))[:50]
         out["bank_account"] = "".join(text(values.get("bank_account")).split())[:40]
         status = text(values.get("status"))
@@ -267,6 +282,7 @@ class RecipientsKind(_Legacy):
                 person_id__in=person_ids, status=CertificateStatus.VALID
             ).values("person_id", "grade", "category")
         }
+        self._check_basis(live, person_ids)
         grants = {
             (row["person_id"], row["kind"]): row
             for row in Grant.objects.filter(person_id__in=person_ids).values(
@@ -327,6 +343,30 @@ class RecipientsKind(_Legacy):
             record.change = (
                 CHANGED if (plan["add"] or plan["amend"] or plan["drop"] or plan["update"]) else UNCHANGED
             )
+
+    def _check_basis(self, records: list[Record], person_ids: list[int]) -> None:
+        """The income status a 生活补贴 rests on, as the former system says, against the registry's in
+        the last month before go-live: a difference is flagged (the payroll follows the registry)."""
+        if not any(r.values["basis"] for r in records):
+            return
+        last = add_months(self.live_from, -1)
+        held = dict(
+            IncomePeriod.objects.filter(person_id__in=person_ids, start_date__lt=self.live_from)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gte=last))
+            .values_list("person_id", "status")
+        )
+        for record in records:
+            basis = record.values["basis"]
+            if not basis or record.values["kind"] != SubsidyKind.LIVING:
+                continue
+            registry = held.get(record.target["person"]["pk"])
+            if registry != basis:
+                record.flags.append(
+                    BASIS_DIFFERS.format(
+                        basis=record.values["basis_text"],
+                        registry=IncomeStatus(registry).label if registry else "没有收入状况",
+                    )
+                )
 
     def _plan(self, record: Record, certs, grants) -> dict[str, Any] | None:
         values = record.values

@@ -244,6 +244,14 @@ def test_the_first_comparison_and_payroll_recover_exactly_what_was_paid_after_th
     assert Grant.objects.get(person__name="乙二", kind="care").status == "stopped"
 
 
+def test_a_basis_that_differs_from_the_registry_is_flagged(live_district):
+    header = ["身份证号", "补贴类别", "享受依据", "享受起始年月", "发放至", "月金额"]
+    rows = [header, [PEOPLE["both"][0], "生活补贴", "低保边缘", "2024-01", "2026-11", "300"]]
+    with travel(M(2026, 11, 28)):
+        job = check("recipients", csv_bytes(rows), live_from="2026-12")
+    assert any("低保边缘" in f["message"] and "低保" in f["message"] for f in job.flags)
+
+
 def test_paid_months_after_the_cut_over_are_refused_by_line(live_district):
     header = ["身份证号", "补贴类别", "享受起始年月", "发放至", "月金额"]
     other = make_id_number(9, born=M(1970, 1, 1))
