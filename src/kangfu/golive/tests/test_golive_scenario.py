@@ -330,3 +330,33 @@ def test_the_demo_export_of_nankai_imports_without_a_refused_line(tmp_path, city
         assert job.status == JobStatus.DONE and job.error_count == 0, (job.kind, job.message, job.errors[:3])
     assert jobs[0].counts[NEW] == 40 and jobs[2].counts[NEW] == 2
     assert not [f for f in jobs[1].flags if "不符" in f["message"]]
+
+
+def test_the_reconciliation_reads_the_same_from_the_command_and_the_api(live_district, client):
+    import io
+
+    from django.core.management import call_command
+
+    from kangfu.core.services import api_token_create
+
+    admin = UserFactory(
+        username="hexi.api",
+        role=Role.DISTRICT_ADMIN,
+        jurisdiction_id=HEXI,
+        organisation=OrganisationFactory(name="河西区民政局", region_id=HEXI),
+    )
+    token = api_token_create(actor=None, user=admin, name="对账")
+    out = io.StringIO()
+    with travel(M(2026, 12, 2)):
+        call_command("import", "reconcile", "--month", "2026-12", "--district", "120103", stdout=out)
+        answer = client.get(
+            "/api/v1/golive/reconcile", {"month": "2026-12"}, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert answer.status_code == 200
+    body = answer.json()
+    living = next(r for r in body["rows"] if r["kind"] == "living")
+    assert (living["legacy_total"], living["ours_total"], living["held"]) == ("1210.00", "920.00", 1)
+    assert len(body["differences"]) == 3
+    text = out.getvalue()
+    assert "河西区\t困难残疾人生活补贴\t5\t1210.00\t4\t920.00" in text
+    assert text.count("丙三") == 2 and "戊五" in text
