@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from kangfu.core import access, audit
@@ -44,6 +44,7 @@ SAME_FILE = (
     "如需按此文件逐行重新核对，请选择“逐行重新检查”。"
 )
 NOT_SAME_FILE = "只有与已导入文件相同而未逐行检查的导入可以重新检查。"
+INTERRUPTED = "导入被数据库中断（可能有人同时修改了相同的记录），没有写入任何数据；请重新确认导入。"
 ERRORS_KEPT = 2000
 ALLOWED = (".csv", ".txt", ".xlsx", ".xlsm")
 
@@ -317,6 +318,7 @@ def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
             if total_lines:
                 _report_progress(job, min(99, last_line * 100 // total_lines), apply=apply)
     flush()
+    errors.sort(key=lambda e: e["line"])
     return {
         "total": state["total"],
         "blank": state["blank"],
@@ -441,6 +443,10 @@ def job_apply(job: ImportJob) -> ImportJob:
         ImportJob.objects.filter(pk=job.pk).update(
             status=JobStatus.FAILED, message="；".join(exc.messages)[:300]
         )
+    except DatabaseError:
+        # Someone changed the same records while this import was writing (or the database went away):
+        # the transaction rolled back whole, and the job can be confirmed again.
+        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, message=INTERRUPTED)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(_progress_path(job))
