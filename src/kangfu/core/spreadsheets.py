@@ -116,6 +116,7 @@ class Parsed:
     records: list[dict[str, Any]] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
     total: int = 0
+    blank: int = 0  # blank lines between data lines (those after the last one are no lines at all)
 
 
 def parse(
@@ -135,9 +136,12 @@ def parse(
     if header_at is None:
         raise ValidationError(NO_HEADER.format(headers="、".join(h.split("|")[0] for h in mapping.values())))
     parsed = Parsed()
+    blank = 0
     for line, cells in rows[header_at + 1 :]:
         if not any(c not in (None, "") for c in cells):
-            continue  # blank lines are not lines
+            blank += 1  # not a line to check, but counted in the report if data follows
+            continue
+        parsed.blank, blank = parsed.blank + blank, 0
         parsed.total += 1
         values = {f: cells[i] if i < len(cells) else None for i, f in columns.items()}
         try:
@@ -223,9 +227,15 @@ def text(value: Any) -> str:
 
 
 def id_text(value: Any) -> str:
-    """An ID-number cell; a number Excel turned into a float has lost its last digits and is refused."""
+    """An ID-number cell; a number Excel turned into a float has lost its last digits and is refused.
+    Excel keeps 15 significant digits, so an 18-digit ID typed into a number cell comes back with
+    zeros after the fifteenth (the readers have already turned the float into an int)."""
     if isinstance(value, float) and not value.is_integer():
         raise ValueError(EXCEL_MANGLED_ID.format(value=value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        digits = str(int(value))
+        if len(digits) > 15 and not digits[15:].strip("0"):
+            raise ValueError(EXCEL_MANGLED_ID.format(value=f"{value:.14E}"))
     raw = text(value)
     if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", raw):
         raise ValueError(EXCEL_MANGLED_ID.format(value=raw))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from kangfu.core import access, uploads
 from kangfu.core.models import RegionLevel
+from kangfu.core.spreadsheets import parse_month
 from kangfu.matching import comparison, selectors, services
 from kangfu.matching.models import FeedSource
 from kangfu.matching.rules import RULE_NAMES
@@ -30,6 +32,9 @@ class FeedOut(Schema):
     total_lines: int
     valid_lines: int
     errors: list[dict]
+    duplicate_lines: int
+    duplicates: list[dict]
+    blank_lines: int
 
 
 class RunOut(Schema):
@@ -63,6 +68,9 @@ def _feed_out(feed) -> dict:
         "total_lines": feed.total_lines,
         "valid_lines": feed.valid_lines,
         "errors": feed.errors,
+        "duplicate_lines": len(feed.duplicates),
+        "duplicates": feed.duplicates,
+        "blank_lines": feed.blank_lines,
     }
 
 
@@ -70,21 +78,35 @@ def _feed_out(feed) -> dict:
     "/feeds",
     response={201: FeedOut, 400: ErrorOut, 404: ErrorOut},
     summary="上传比对数据（预览）",
-    description="source 为数据来源名称，period 为数据所属月份（某月第一天）。返回逐行校验结果；确认后才参与比对。",
+    description=(
+        "source 为数据来源名称，period 为数据所属月份（2026-11、2026/11、202611、2026年11月或该月某日）。"
+        "返回逐行校验结果（问题行、重复行、空行）；confirm 为 true 时与页面上确认一样导入有效行、"
+        "问题行不导入，没有有效行则返回 400。确认后才参与比对。"
+    ),
 )
 def upload_feed(
-    request, source: Form[str], period: Form[dt.date], file: File[UploadedFile], confirm: Form[bool] = False
+    request, source: Form[str], period: Form[str], file: File[UploadedFile], confirm: Form[bool] = False
 ):
     access.require(request.user, "runs_payroll")
     found = FeedSource.objects.filter(name=source).first()
     if found is None:
         return Status(404, {"detail": f"没有数据来源“{source}”。"})
+    try:
+        month = parse_month(period)
+    except ValueError as exc:
+        return Status(400, {"detail": str(exc), "errors": {"period": [str(exc)]}})
+    if month is None:
+        return Status(400, {"detail": "请填写数据所属月份。", "errors": {"period": ["请填写数据所属月份。"]}})
     uploads.check_upload(file, allowed=(".csv", ".xlsx", ".txt"), max_bytes=50 * 1024 * 1024)
     feed = services.feed_preview(
-        actor=request.user, source=found, raw=file.read(), file_name=file.name, period=period
+        actor=request.user, source=found, raw=file.read(), file_name=file.name, period=month
     )
-    if confirm and not feed.errors:
-        feed = services.feed_confirm(actor=request.user, feed=feed)
+    if confirm:
+        try:
+            feed = services.feed_confirm(actor=request.user, feed=feed)
+        except ValidationError as exc:
+            lines = {f"第 {e['line']} 行": [e["message"]] for e in feed.errors[:500]}
+            return Status(400, {"detail": "；".join(exc.messages), "errors": lines})
     return Status(201, _feed_out(feed))
 
 

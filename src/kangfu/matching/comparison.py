@@ -23,7 +23,7 @@ from kangfu.matching.models import ComparisonRun, Direction, FeedKind, Item, Ite
 from kangfu.rehab import services as rehab_services
 from kangfu.rehab.models import SERVED_STATES, DischargeReason
 from kangfu.rehab.models import Case as RehabCase
-from kangfu.subsidies.models import Grant, GrantStatus
+from kangfu.subsidies.models import Grant, GrantPeriod, GrantStatus
 from kangfu.subsidies.rules import month_start
 from kangfu.subsidies.services import grants as grant_services
 
@@ -254,18 +254,19 @@ def item_approve(*, actor: User, item: Item) -> Item:
 
 def _apply(item: Item, actor: User) -> None:
     reason = rules.RULE_STOP_REASON[item.rule]
-    if item.rule == "death" and item.feed_row and item.feed_row.feed.source.kind == FeedKind.DECLARED_DEATH:
+    if item.rule == "death" and item.feed_row and item.feed_row.kind == FeedKind.DECLARED_DEATH:
         reason = "declared_death"
     month = item.effective_month or item.period
     for grant in Grant.objects.filter(person_id=item.person_id).exclude(status=GrantStatus.STOPPED):
         if item.rule == "grade_changed":
             row = item.feed_row
+            from_month = max(month, grant.start_month)
             grant_services.grant_regrade(
                 actor=actor,
                 grant=grant,
-                from_month=max(month, grant.start_month),
+                from_month=from_month,
                 grade=row.grade,
-                category=row.category or 1,
+                category=row.category or _category(grant, from_month),
                 reason=item.explanation[:200],
             )
             continue
@@ -282,12 +283,20 @@ def _apply(item: Item, actor: User) -> None:
         )
 
 
+def _category(grant: Grant, month: dt.date) -> int:
+    """The category the grant is paid for in that month: a change of grade that names no category
+    leaves the person's as it was."""
+    periods = GrantPeriod.objects.filter(grant=grant).order_by("-from_month", "-id")
+    period = periods.filter(from_month__lte=month).first() or periods.first()
+    return period.category
+
+
 def _close_cases(item: Item) -> None:
     """Discharge the person's cases still served that the evidence ends, through rehab's service, as
     the system acting on a registry event: on the day of the death or move (not before enrolment, not
     in the future). A case the institution has closed meanwhile is left as it is."""
     row = item.feed_row
-    kind = row.feed.source.kind if row else ""
+    kind = row.kind if row else ""
     dead = kind in rules.DEATH_KINDS or (row is None and "死亡" in item.explanation)
     cases = RehabCase.objects.filter(person_id=item.person_id, status__in=SERVED_STATES)
     if not dead and row is not None and row.region_id:

@@ -1,15 +1,28 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
 from kangfu.core import uploads
 from kangfu.core.forms import DateInput, localise
+from kangfu.core.spreadsheets import parse_month
 from kangfu.matching.models import FeedSource
+
+
+class MonthInput(forms.TextInput):
+    input_type = "month"
 
 
 @localise
 class FeedUploadForm(forms.Form):
     source = forms.ModelChoiceField(label="数据来源", queryset=FeedSource.objects.all())
-    period = forms.DateField(label="数据所属月份", widget=DateInput, help_text="填该月第一天。")
+    # Read as the command and the API read --month and period: 2026-11, 202611, 2026年11月 …
+    period = forms.CharField(label="数据所属月份", widget=MonthInput, help_text="如 2026-11。")
     file = forms.FileField(label="文件（CSV 或 XLSX，不超过 50 MB）")
+
+    def clean_period(self):
+        try:
+            return parse_month(self.cleaned_data["period"])
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

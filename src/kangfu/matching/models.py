@@ -26,6 +26,9 @@ class FeedKind(models.TextChoices):
     CERT_NEW = "cert_new", "残疾人证新增（残联）"
     CERT_CANCEL = "cert_cancel", "残疾人证注销（残联）"
     CERT_CHANGE = "cert_change", "残疾人证变更（残联）"
+    CERT_RENEW = "cert_renew", "残疾人证换领（残联）"
+    CERT_TRANSFER = "cert_transfer", "残疾人证迁移（残联）"
+    CERT_MIXED = "cert_mixed", "残疾人证业务（残联，按业务类型）"
     DIBAO = "dibao", "低保名单（民政）"
     DIBAO_EDGE = "dibao_edge", "低保边缘名单（民政）"
     TEKUN = "tekun", "特困供养名单（民政）"
@@ -34,8 +37,29 @@ class FeedKind(models.TextChoices):
     CARE_HOME = "care_home", "养老/托养机构入住名单"
 
 
-# The fields a feed of each kind provides; `*` marks the required ones. Either an ID number or a
-# name with a birth date identifies a person (the latter matches with low confidence).
+# 残联 often sends one file of every certificate business of the month, each row saying what it is
+# in a 业务类型 column. A source of kind cert_mixed reads that column and stores each row under the
+# kind it names, so the rules read its rows exactly as they read a file of that kind alone.
+MIXED_KINDS = (
+    FeedKind.CERT_NEW,
+    FeedKind.CERT_CANCEL,
+    FeedKind.CERT_CHANGE,
+    FeedKind.CERT_RENEW,
+    FeedKind.CERT_TRANSFER,
+)
+
+
+def source_kinds(kinds) -> set[str]:
+    """The kinds of the sources whose feeds may hold rows of these kinds."""
+    out = set(kinds)
+    if out & set(MIXED_KINDS):
+        out.add(FeedKind.CERT_MIXED)
+    return out
+
+
+# The fields a feed of each kind provides. Either an ID number or a name with a birth date identifies
+# a person (the latter matches with low confidence). 发生日期 takes a month too (an allowance
+# roster's 享受起始年月 is read as the first day of that month).
 FIELDS = {
     "id_number": "身份证号",
     "name": "姓名",
@@ -48,6 +72,7 @@ FIELDS = {
     "grade": "残疾等级",
     "amount": "月金额",
     "institution": "机构",
+    "business": "业务类型",
 }
 
 REQUIRED = {
@@ -59,7 +84,12 @@ REQUIRED = {
     FeedKind.MOVE: ["event_date"],
     FeedKind.CERT_NEW: ["category", "grade"],
     FeedKind.CERT_CANCEL: ["event_date"],
-    FeedKind.CERT_CHANGE: ["category", "grade", "event_date"],
+    # A change of grade often leaves the category out: the person keeps theirs.
+    FeedKind.CERT_CHANGE: ["grade", "event_date"],
+    FeedKind.CERT_RENEW: [],
+    FeedKind.CERT_TRANSFER: [],
+    # Each row is checked against the kind its 业务类型 names.
+    FeedKind.CERT_MIXED: ["business"],
     FeedKind.DIBAO: [],
     FeedKind.DIBAO_EDGE: [],
     FeedKind.TEKUN: [],
@@ -102,6 +132,9 @@ class FeedImport(models.Model):
     total_lines = models.PositiveIntegerField("数据行", default=0)
     valid_lines = models.PositiveIntegerField("有效行", default=0)
     errors = models.JSONField("问题行", default=list)
+    # Kept, not refused: a second line for the same person is more evidence for the same item.
+    duplicates = models.JSONField("重复行", default=list, help_text="[{line, same_as}]：与前面某行是同一人。")
+    blank_lines = models.PositiveIntegerField("空行", default=0)
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -122,6 +155,14 @@ class FeedImport(models.Model):
     def __str__(self) -> str:
         return f"{self.source} {self.file_name}"
 
+    @property
+    def report(self) -> str:
+        """The import in one line, the same on the page, in the command and in the audit trail."""
+        return (
+            f"{self.total_lines} 行，有效 {self.valid_lines}，问题 {len(self.errors)}，"
+            f"重复 {len(self.duplicates)}，空行 {self.blank_lines}"
+        )
+
 
 class Confidence(models.TextChoices):
     HIGH = "high", "身份证号匹配"
@@ -134,6 +175,8 @@ class FeedRow(models.Model):
 
     feed = models.ForeignKey(FeedImport, on_delete=models.CASCADE, related_name="rows")
     line = models.PositiveIntegerField("行号")
+    # What the line is evidence of: its source's kind, or in a cert_mixed file the kind its 业务类型 names.
+    kind = models.CharField("类别", max_length=20, choices=FeedKind.choices)
     id_number = EncryptedTextField("身份证号", blank=True, default="")
     id_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     name = models.CharField("姓名", max_length=50, blank=True)

@@ -19,7 +19,15 @@ from decimal import Decimal
 from django.db.models import F, FilteredRelation, Q
 from django.db.models.functions import Substr
 
-from kangfu.matching.models import Confidence, Direction, FeedImport, FeedKind, FeedRow, ImportStatus
+from kangfu.matching.models import (
+    Confidence,
+    Direction,
+    FeedImport,
+    FeedKind,
+    FeedRow,
+    ImportStatus,
+    source_kinds,
+)
 from kangfu.rehab.models import SERVED_STATES, DischargeReason
 from kangfu.subsidies.models import ApplicationStatus, Kind
 from kangfu.subsidies.services.facts import standard_amount
@@ -43,16 +51,17 @@ class Context:
         return cache[key]
 
     def feeds(self, *kinds: str):
-        """The feeds of these kinds confirmed for the period."""
+        """The feeds confirmed for the period that may hold rows of these kinds (残联's mixed files
+        among them when a certificate kind is asked for)."""
         return FeedImport.objects.filter(
-            source__kind__in=kinds, status=ImportStatus.CONFIRMED, period=self.period
+            source__kind__in=source_kinds(kinds), status=ImportStatus.CONFIRMED, period=self.period
         )
 
     def rows(self, *kinds: str):
-        """Matched rows of the feeds of these kinds confirmed for the period."""
-        return FeedRow.objects.filter(feed__in=self.feeds(*kinds), person__isnull=False).select_related(
-            "feed__source"
-        )
+        """Matched rows of these kinds in the feeds confirmed for the period."""
+        return FeedRow.objects.filter(
+            feed__in=self.feeds(*kinds), kind__in=kinds, person__isnull=False
+        ).select_related("feed__source")
 
 
 @dataclass(frozen=True)
@@ -133,17 +142,19 @@ def _params(ctx: Context, **more) -> dict:
 
 
 def _feed_rows(ctx: Context, *kinds: str, where: str = "") -> str | None:
-    """The matched rows of the month's confirmed feeds of these kinds, with their source, as a
-    subquery; None when no such feed came in (the rule then has nothing to say)."""
+    """The matched rows of these kinds in the month's confirmed feeds, with their kind (as
+    source_kind) and their source's name, as a subquery; None when no such feed came in (the rule then
+    has nothing to say)."""
     feeds = list(ctx.feeds(*kinds).values_list("pk", flat=True))
     if not feeds:
         return None
     return f"""
         SELECT r.id, r.person_id, r.event_date, r.region_id, r.grade, r.confidence,
-               s.kind AS source_kind, s.name AS source_name
+               r.kind AS source_kind, s.name AS source_name
         FROM matching_feedrow r
         JOIN matching_feedimport f ON f.id = r.feed_id JOIN matching_feedsource s ON s.id = f.source_id
-        WHERE r.feed_id IN ({", ".join(str(int(pk)) for pk in feeds)}) AND r.person_id IS NOT NULL {where}"""
+        WHERE r.feed_id IN ({", ".join(str(int(pk)) for pk in feeds)}) AND r.person_id IS NOT NULL
+          AND r.kind IN ({", ".join(f"'{FeedKind(k).value}'" for k in kinds)}) {where}"""
 
 
 def _first_per_person(rows: str, order: str) -> str:
@@ -241,8 +252,11 @@ def certificate_cancelled(ctx: Context) -> Sql | None:
 
 def certificate_expired(ctx: Context) -> Sql:
     """From the registry itself: the person's certificate expired before the month, or there is none.
-    Stop from the month after the expiry (or from this month), not before the grant began."""
+    Stop from the month after the expiry (or from this month), not before the grant began. A 换领
+    (renewal) reported by 残联 this month cures the expiry, though the registry has not caught up."""
     sql = _dialect()
+    renewed = _feed_rows(ctx, FeedKind.CERT_RENEW)
+    cured = f"AND NOT EXISTS (SELECT 1 FROM ({renewed}) n WHERE n.person_id = g.person_id)" if renewed else ""
     stop = sql.greatest(f"COALESCE({sql.next_month('c.expires_on')}, %(period)s)", "g.start_month")
     return _stopping(
         ctx,
@@ -252,7 +266,7 @@ def certificate_expired(ctx: Context) -> Sql:
                {stop} AS stop
         FROM subsidies_grant g
         LEFT JOIN people_disabilitycertificate c ON c.person_id = g.person_id AND c.status = 'valid'
-        WHERE {ACTIVE_GRANT} AND (c.id IS NULL OR c.expires_on < %(period)s)""",
+        WHERE {ACTIVE_GRANT} AND (c.id IS NULL OR c.expires_on < %(period)s) {cured}""",
         f"""CASE WHEN event_date IS NULL THEN '没有有效的残疾人证'
             ELSE '残疾人证已于 ' || {sql.day("event_date")} || ' 到期未换发' END
             || '；应自 ' || {sql.month("stop")} || ' 起停发'""",
@@ -385,10 +399,11 @@ def entitled_not_receiving(ctx: Context) -> Sql | None:
             WHERE p.district_id = %(district)s AND {without(Kind.CARE)}""")
     if poor is not None:
         living = _standard(ctx, "'living'", "c.grade")
+        # Named like the first branch: without a certificate feed this branch is the whole query.
         found.append(f"""
-            SELECT e.person_id, e.id, e.confidence, p.street_id, {living},
+            SELECT e.person_id, e.id AS row_id, e.confidence, p.street_id, {living} AS amount,
                    '在' || e.source_name || '中且持有效残疾人证，未享受困难残疾人生活补贴（每月 '
-                   || {sql.money(living)} || ' 元）', 2
+                   || {sql.money(living)} || ' 元）' AS text, 2 AS rank
             FROM ({poor}) e JOIN people_person p ON p.id = e.person_id
             JOIN people_disabilitycertificate c ON c.person_id = e.person_id AND c.status = 'valid'
                 AND (c.expires_on IS NULL OR c.expires_on >= %(period)s)
@@ -418,16 +433,14 @@ def rehab_case_ended(ctx: Context) -> list[Finding]:
         )
         .filter(served__isnull=False)
         .annotate(went_to=Substr("region_id", 1, 6), served_in=Substr(F("served__district_id"), 1, 6))
-        .filter(
-            Q(feed__source__kind__in=DEATH_KINDS) | Q(region_id__isnull=True) | ~Q(went_to=F("served_in"))
-        )
+        .filter(Q(kind__in=DEATH_KINDS) | Q(region_id__isnull=True) | ~Q(went_to=F("served_in")))
         .values_list(
             "pk",
             "person_id",
             "person__street_id",
             "event_date",
             "confidence",
-            "feed__source__kind",
+            "kind",
             "feed__source__name",
             "served__id",
             "served__institution__name",

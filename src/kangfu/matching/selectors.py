@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from kangfu.core import access
 from kangfu.core.models import User
-from kangfu.matching.models import ComparisonRun, FeedImport, Item, ItemStatus
+from kangfu.matching.models import ComparisonRun, FeedImport, FeedRow, ImportStatus, Item, ItemStatus
 from kangfu.matching.rules import RULE_NAMES
 
 OPEN = [ItemStatus.OPEN, ItemStatus.CONFIRMED]
@@ -30,6 +30,25 @@ def runs_for(user: User):
 
 def imports_recent():
     return FeedImport.objects.select_related("source").order_by("-created_at")[:50]
+
+
+def more_evidence(item: Item):
+    """The other lines saying the same of the item's person this month (the same person twice in a
+    file, or in two files of the same kind): more evidence for the one item, never a second item."""
+    row = item.feed_row
+    if row is None:
+        return FeedRow.objects.none()
+    return (
+        FeedRow.objects.filter(
+            person_id=item.person_id,
+            kind=row.kind,
+            feed__period=row.feed.period,
+            feed__status=ImportStatus.CONFIRMED,
+        )
+        .exclude(pk=row.pk)
+        .select_related("feed__source")
+        .order_by("feed_id", "line")[:20]
+    )
 
 
 def summary(user: User) -> dict:

@@ -16,9 +16,9 @@ from kangfu.core.models import AuditAction, User
 from kangfu.matching import feeds
 from kangfu.matching.models import (
     FIELDS,
-    REQUIRED,
     Confidence,
     FeedImport,
+    FeedKind,
     FeedRow,
     FeedSource,
     ImportStatus,
@@ -31,6 +31,8 @@ ALREADY_IMPORTED = "该文件已于 {when} 导入（第 {pk} 号导入），没�
 NOT_PREVIEW = "只有待确认的导入可以确认或放弃。"
 BAD_MAPPING = "列对应中的字段“{field}”不存在；可用字段：{fields}。"
 NO_VALID = "没有任何有效行，不能确认。"
+NEEDS_BUSINESS = "按业务类型分列的残联数据须对应“业务类型”列。"
+ONLY_MIXED = "只有“残疾人证业务（残联，按业务类型）”来源按业务类型分列；其他来源的每一行都是该来源的类别。"
 
 
 def _require(actor: User | None) -> None:
@@ -43,6 +45,10 @@ def feed_source_save(*, actor: User | None, name: str, kind: str, mapping: dict[
     unknown = [f for f in mapping if f not in FIELDS]
     if unknown:
         raise ValidationError({"mapping": [BAD_MAPPING.format(field=unknown[0], fields="、".join(FIELDS))]})
+    if kind == FeedKind.CERT_MIXED and "business" not in mapping:
+        raise ValidationError({"mapping": [NEEDS_BUSINESS]})
+    if kind != FeedKind.CERT_MIXED and "business" in mapping:
+        raise ValidationError({"mapping": [ONLY_MIXED]})
     with transaction.atomic():
         source, _ = FeedSource.objects.update_or_create(
             name=name, defaults={"kind": kind, "mapping": mapping}
@@ -61,10 +67,7 @@ def feed_preview(
     done = FeedImport.objects.filter(source=source, digest=digest, status=ImportStatus.CONFIRMED).first()
     if done is not None:
         raise ValidationError(ALREADY_IMPORTED.format(when=f"{done.confirmed_at:%Y-%m-%d %H:%M}", pk=done.pk))
-    labels = dict(FIELDS)
-    parsed = feeds.parse(
-        raw, file_name, mapping=source.mapping, required=REQUIRED[source.kind], labels=labels
-    )
+    parsed = feeds.parse(raw, file_name, kind=source.kind, mapping=source.mapping)
     with transaction.atomic():
         feed = FeedImport.objects.create(
             source=source,
@@ -74,12 +77,15 @@ def feed_preview(
             total_lines=parsed.total,
             valid_lines=len(parsed.records),
             errors=[{"line": line, "message": message} for line, message in parsed.errors],
+            duplicates=feeds.duplicates(parsed.records),
+            blank_lines=parsed.blank,
             imported_by=actor,
         )
         rows = [
             FeedRow(
                 feed=feed,
                 line=r["line"],
+                kind=r["kind"],
                 id_number=r.get("id_number", ""),
                 id_hash=id_hash(r["id_number"]) if r.get("id_number") else "",
                 name=r["name"],
@@ -101,7 +107,7 @@ def feed_preview(
             actor=actor,
             action=AuditAction.IMPORT,
             obj=feed,
-            summary=f"{source} 数据预览：{parsed.total} 行，有效 {len(parsed.records)}，问题 {len(parsed.errors)}",
+            summary=f"{source} 数据预览：{feed.report}",
         )
     return feed
 

@@ -117,7 +117,7 @@ def run_progress(request, pk: int):
 def feeds(request):
     access.require(request.user, "runs_payroll")
     form = FeedUploadForm(
-        request.POST or None, request.FILES or None, initial={"period": timezone.localdate().replace(day=1)}
+        request.POST or None, request.FILES or None, initial={"period": f"{timezone.localdate():%Y-%m}"}
     )
     status = 200
     if request.method == "POST":
@@ -208,6 +208,7 @@ def item_detail(request, pk: int):
         "form": form,
         "rule_name": RULE_NAMES.get(item.rule, item.rule),
         "masked_id": mask_id_number(item.person.id_number),
+        "more_evidence": selectors.more_evidence(item),
         # A 精康 item shows who serves the person and nothing of the case itself (clinical data).
         "institution": RehabCase.objects.filter(pk=item.case_id)
         .values_list("institution__name", flat=True)

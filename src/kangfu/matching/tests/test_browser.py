@@ -69,7 +69,7 @@ def test_a_death_in_the_feed_ends_in_a_stop_and_a_recovery(page, live_server, tm
     log_in(page, base, "qj")
     page.goto(f"{base}/matching/feeds/")
     page.select_option("#id_source", label="公安死亡数据")
-    page.fill("#id_period", this_month.isoformat())
+    page.fill("#id_period", f"{this_month:%Y-%m}")
     page.set_input_files("#id_file", str(path))
     page.click("form button.primary")
     page.click("button:has-text('确认导入')")
