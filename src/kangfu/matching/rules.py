@@ -149,12 +149,25 @@ def _feed_rows(ctx: Context, *kinds: str, where: str = "") -> str | None:
     if not feeds:
         return None
     return f"""
-        SELECT r.id, r.person_id, r.event_date, r.region_id, r.grade, r.confidence,
+        SELECT r.id, r.person_id, r.event_date, r.region_id, r.grade, r.amount, r.confidence,
                r.kind AS source_kind, s.name AS source_name
         FROM matching_feedrow r
         JOIN matching_feedimport f ON f.id = r.feed_id JOIN matching_feedsource s ON s.id = f.source_id
         WHERE r.feed_id IN ({", ".join(str(int(pk)) for pk in feeds)}) AND r.person_id IS NOT NULL
           AND r.kind IN ({", ".join(f"'{FeedKind(k).value}'" for k in kinds)}) {where}"""
+
+
+def _benefit_rows(kinds: tuple[str, ...], source_kind: str, source_name: str) -> str:
+    """The registry's own record of other allowances (OtherBenefit) still running in the month, in
+    the columns of `_feed_rows`: what a street entered at application or a visit is evidence too,
+    whether or not the agency's roster came in this month."""
+    return f"""
+        SELECT CAST(NULL AS bigint) AS id, b.person_id, b.start_date AS event_date,
+               CAST(NULL AS varchar(12)) AS region_id, CAST(NULL AS integer) AS grade, b.amount,
+               'high' AS confidence, '{source_kind}' AS source_kind, '{source_name}' AS source_name
+        FROM subsidies_otherbenefit b
+        WHERE b.kind IN ({", ".join(f"'{k}'" for k in kinds)})
+          AND (b.end_date IS NULL OR b.end_date >= %(period)s)"""
 
 
 def _first_per_person(rows: str, order: str) -> str:
@@ -182,7 +195,7 @@ def _stopping(ctx: Context, hits: str, explanation: str, **params) -> Sql:
                    COALESCE(SUM(l.amount), 0) AS amount, MIN(h.stop) AS stop
             FROM hit h
             LEFT JOIN subsidies_payrollline l ON l.grant_id = h.grant_id AND l.month_for >= h.stop
-                AND l.bank_status <> 'failed'
+                AND l.month_for < %(period)s AND l.bank_status <> 'failed'
                 AND l.payroll_id IN (SELECT p.id FROM subsidies_payroll p WHERE p.status = 'locked')
             GROUP BY h.person_id
         )
@@ -355,9 +368,28 @@ def left_dibao(ctx: Context) -> Sql | None:
     )
 
 
+def work_injury_care(ctx: Context) -> Sql:
+    """工伤保险生活护理费 excludes both subsidies (国发〔2015〕52号): every grant still paid stops from
+    the month after the allowance's start (享受起始年月), and what was paid since is at stake. The
+    evidence is 人社's roster of the month and the registry's own record of the allowance."""
+    rows = _benefit_rows(("work_injury_care",), FeedKind.WORK_INJURY, "登记的其他补贴")
+    roster = _feed_rows(ctx, FeedKind.WORK_INJURY)
+    if roster is not None:
+        rows = f"{roster} UNION ALL {rows}"
+    return _event_stop(
+        ctx,
+        rows,
+        lambda d: (
+            f"""source_name || '：' || CASE WHEN event_date IS NULL THEN '享受起始年月不详，'
+                ELSE {d.month("event_date")} || '起' END
+            || '享受工伤保险生活护理费，不再享受困难残疾人生活补贴和重度残疾人护理补贴'"""
+        ),
+    )
+
+
 def overlapping_allowance(ctx: Context) -> Sql | None:
-    """护理补贴 recipients who also receive 老年人护理补贴 or 工伤保险生活护理费."""
-    rows = _feed_rows(ctx, FeedKind.ELDERLY_CARE, FeedKind.WORK_INJURY)
+    """护理补贴 recipients who also receive 老年人护理补贴."""
+    rows = _feed_rows(ctx, FeedKind.ELDERLY_CARE)
     if rows is None:
         return None
     return Sql(
@@ -486,6 +518,7 @@ RULES: list[tuple[str, str, str, Rule, str]] = [
     ("cert_expired", "残疾人证到期仍在发放", Direction.STOP, certificate_expired, "cert_expired"),
     ("grade_changed", "残疾等级变更", Direction.STOP, grade_changed, ""),
     ("left_dibao", "退出低保仍领生活补贴", Direction.STOP, left_dibao, "income"),
+    ("work_injury", "享受工伤保险生活护理费仍在发放", Direction.STOP, work_injury_care, "excluded"),
     ("overlap", "同类补贴重复享受", Direction.STOP, overlapping_allowance, "overlap"),
     ("entitled", "应享未享（主动发现）", Direction.ENTITLED, entitled_not_receiving, ""),
     # No grant: confirmed and approved, it closes the 精康 case (comparison._close_cases).

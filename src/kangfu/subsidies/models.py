@@ -338,6 +338,10 @@ class StopReason(models.TextChoices):
     FRAUD = "fraud", "提供虚假材料"
     WITHDRAWN = "withdrawn", "本人申请退出"
     OVERLAP = "overlap", "享受同类补贴"
+    # 工伤保险生活护理费 or 特困供养: neither subsidy is paid beside them (国发〔2015〕52号).
+    EXCLUDED = "excluded", "享受工伤保险生活护理费或特困供养"
+    # A new certificate below the grades (and extended categories) 护理补贴 is paid for.
+    GRADE = "grade", "等级变更后不再符合"
 
 
 class GrantChange(models.Model):

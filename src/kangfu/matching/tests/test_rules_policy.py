@@ -1,0 +1,93 @@
+"""The comparison readings of DOMAIN.md (两项补贴, "Comparison readings"): each rule's effective month
+and money at stake, exact, on SQLite and PostgreSQL."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from kangfu.core.models import Region, Role
+from kangfu.core.tests.factories import UserFactory
+from kangfu.matching import comparison
+from kangfu.matching.models import Item
+from kangfu.matching.tests.test_scenario import HEXI, feed, recipient, travel
+from kangfu.subsidies.models import Grant, GrantStatus, OtherBenefit
+from kangfu.subsidies.seed import seed_tianjin
+from kangfu.subsidies.services import payroll
+
+pytestmark = pytest.mark.django_db
+M = dt.date
+NOVEMBER = M(2026, 11, 1)
+
+
+@pytest.fixture
+def district(db):
+    seed_tianjin()
+    return Region.objects.get(code=HEXI)
+
+
+@pytest.fixture
+def street_officer(db):
+    return UserFactory(username="jd", role=Role.STREET_OFFICER, jurisdiction_id="120103001000")
+
+
+@pytest.fixture
+def district_officer(db):
+    return UserFactory(username="qj", role=Role.DISTRICT_ADMIN, jurisdiction_id=HEXI)
+
+
+def paid_through_october(district):
+    """Lock the payrolls of June to October: every grant started in June is paid for those months."""
+    for month in (M(2026, 6, 1), M(2026, 7, 1), M(2026, 8, 1), M(2026, 9, 1), M(2026, 10, 1)):
+        with travel(month.replace(day=25)):
+            payroll.payroll_lock(
+                actor=None, payroll=payroll.payroll_run(actor=None, district=district, month=month)
+            )
+
+
+def run(district):
+    with travel(M(2026, 11, 5)):
+        comparison.run_execute(comparison.run_start(actor=None, district=district, period=NOVEMBER))
+    return {(item.person_id, item.rule): item for item in Item.objects.all()}
+
+
+def resolve(item, street_officer, district_officer):
+    with travel(M(2026, 11, 6)):
+        comparison.item_confirm(actor=street_officer, item=item, note="已核实")
+        return comparison.item_approve(actor=district_officer, item=Item.objects.get(pk=item.pk))
+
+
+def test_work_injury_care_stops_both_subsidies_from_the_month_after_its_start(
+    district, street_officer, district_officer
+):
+    both = recipient(1)
+    living_only = recipient(2, care=False, grade=3)
+    paid_through_october(district)
+    feed(
+        "work_injury",
+        "人社工伤",
+        {"id_number": "身份证号", "event_date": "享受起始年月"},
+        [f"{both.id_number},2026-08"],
+    )
+    OtherBenefit.objects.create(
+        person=living_only, kind="work_injury_care", amount=Decimal("1500.00"), start_date=M(2026, 9, 1)
+    )
+    found = run(district)
+    assert set(found) == {(both.pk, "work_injury"), (living_only.pk, "work_injury")}
+    item = found[(both.pk, "work_injury")]
+    # September and October overpaid, 300 + 200 a month
+    assert (item.effective_month, item.amount_at_stake) == (M(2026, 9, 1), Decimal("1000.00"))
+    assert item.explanation == (
+        "人社工伤：2026年08月起享受工伤保险生活护理费，不再享受困难残疾人生活补贴和重度残疾人护理补贴，"
+        "补贴仍在发放；应自 2026年09月 起停发，已多发 1000.00 元"
+    )
+    alone = found[(living_only.pk, "work_injury")]
+    assert (alone.effective_month, alone.amount_at_stake) == (M(2026, 10, 1), Decimal("160.00"))
+    resolve(item, street_officer, district_officer)
+    assert set(Grant.objects.filter(person=both).values_list("kind", "status", "end_month")) == {
+        ("living", GrantStatus.STOPPED, M(2026, 8, 1)),
+        ("care", GrantStatus.STOPPED, M(2026, 8, 1)),
+    }
+    assert set(Grant.objects.filter(person=both).values_list("changes__stop_reason", flat=True)) >= {
+        "excluded"
+    }
