@@ -225,15 +225,17 @@ def item_transfer(*, actor: User, item: Item, street: Region, note: str = "") ->
 def item_approve(*, actor: User, item: Item) -> Item:
     """The district approves a confirmed item: a stop (or a regrade) from its month, which the next
     payroll carries out, recovering what was overpaid; for a 精康 client who died or moved, the case
-    is closed as of the event. 主动发现 items are closed as handed to the street for an application."""
+    is closed as of the event. 主动发现 items are closed as handed to the street for an application;
+    an allowance of the same nature lower than ours is closed as kept (保留), the grant untouched."""
     if not (access.policy(actor).runs_payroll and access.region_in_jurisdiction(actor, item.district_id)):
         raise PermissionDenied(access.NOT_ALLOWED)
     access.ensure_separate_actors(submitted_by_id=item.resolved_by_id, actor=actor)
+    kept = item.direction == Direction.KEEP
     with transaction.atomic():
         _advance(
             item,
             expected=ItemStatus.CONFIRMED,
-            status=ItemStatus.APPROVED,
+            status=ItemStatus.KEPT if kept else ItemStatus.APPROVED,
             approved_by=actor,
             approved_at=timezone.now(),
         )
@@ -246,7 +248,7 @@ def item_approve(*, actor: User, item: Item) -> Item:
             action=AuditAction.UPDATE,
             obj=item,
             person_id=item.person_id,
-            summary=f"审批疑点（销账）：{item.explanation[:100]}",
+            summary=f"审批疑点（{'择高保留' if kept else '销账'}）：{item.explanation[:100]}",
         )
     item.refresh_from_db()
     return item

@@ -233,6 +233,8 @@ class ComparisonRun(models.Model):
 class Direction(models.TextChoices):
     STOP = "stop", "应退"
     ENTITLED = "entitled", "应享"
+    # 择高 in our favour: the finding is put on record and the grant left as it is.
+    KEEP = "keep", "保留"
 
 
 class ItemStatus(models.TextChoices):
@@ -240,6 +242,8 @@ class ItemStatus(models.TextChoices):
     CONFIRMED = "confirmed", "街道已确认，待区审批"
     APPROVED = "approved", "已销账（已处理）"
     DISMISSED = "dismissed", "已销账（排除）"
+    # Not a dismissal: the finding was true (two allowances of the same nature), and 择高 keeps ours.
+    KEPT = "kept", "已销账（择高保留）"
 
 
 def _reference(to, *, optional=False, on_delete=models.PROTECT, related_name="+") -> models.ForeignKey:

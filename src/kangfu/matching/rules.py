@@ -180,11 +180,13 @@ def _first_per_person(rows: str, order: str) -> str:
 ACTIVE_GRANT = "g.district_id = %(district)s AND g.status <> 'stopped'"
 
 
-def _stopping(ctx: Context, hits: str, explanation: str, **params) -> Sql:
+def _stopping(ctx: Context, hits: str, explanation: str, *, extra: tuple[str, ...] = (), **params) -> Sql:
     """Findings that stop grants: `hits` selects, per grant to stop, grant_id, person_id, street_id,
-    row_id, confidence, event_date, source_kind, source_name and stop (the first month not owed).
-    One finding per person: the money at stake is what locked payrolls paid from each grant's stop
-    month on, all grants together. `explanation` says why in Chinese, from the columns of `per`."""
+    row_id, confidence, event_date, source_kind, source_name and stop (the first month not owed),
+    and the `extra` columns the explanation needs. One finding per person: the money at stake is what
+    locked payrolls paid from each grant's stop month on (never the month compared, not paid yet),
+    all grants together. `explanation` says why in Chinese, from the columns of `per`."""
+    more = "".join(f", MIN(h.{column}) AS {column}" for column in extra)
     return Sql(
         f"""
         WITH hit AS ({hits}),
@@ -192,7 +194,7 @@ def _stopping(ctx: Context, hits: str, explanation: str, **params) -> Sql:
             SELECT h.person_id, MIN(h.grant_id) AS grant_id, MIN(h.street_id) AS street_id,
                    MIN(h.row_id) AS row_id, MIN(h.confidence) AS confidence, MIN(h.event_date) AS event_date,
                    MIN(h.source_kind) AS source_kind, MIN(h.source_name) AS source_name,
-                   COALESCE(SUM(l.amount), 0) AS amount, MIN(h.stop) AS stop
+                   COALESCE(SUM(l.amount), 0) AS amount, MIN(h.stop) AS stop{more}
             FROM hit h
             LEFT JOIN subsidies_payrollline l ON l.grant_id = h.grant_id AND l.month_for >= h.stop
                 AND l.month_for < %(period)s AND l.bank_status <> 'failed'
@@ -387,18 +389,72 @@ def work_injury_care(ctx: Context) -> Sql:
     )
 
 
-def overlapping_allowance(ctx: Context) -> Sql | None:
-    """护理补贴 recipients who also receive 老年人护理补贴."""
-    rows = _feed_rows(ctx, FeedKind.ELDERLY_CARE)
-    if rows is None:
-        return None
+def _same_nature(ctx: Context) -> str:
+    """Per 护理补贴 still paid, the highest allowance of the same nature the person is known to get
+    (老年人护理补贴 on the month's roster, or recorded in the registry as 老年人护理补贴 or another
+    allowance of the same nature) beside the grant's own monthly amount (ours): what the two 择高
+    rules read."""
+    rows = _benefit_rows(("elderly_care", "same_nature"), FeedKind.ELDERLY_CARE, "登记的同类补贴")
+    roster = _feed_rows(ctx, FeedKind.ELDERLY_CARE)
+    if roster is not None:
+        rows = f"{roster} UNION ALL {rows}"
+    # The highest known amount decides; an allowance of unknown amount only when none is known.
+    first = _first_per_person(
+        rows, f"CASE WHEN e.amount IS NULL THEN 1 ELSE 0 END, e.amount DESC, {_NULLS_LAST}"
+    )
+    return f"""
+        SELECT y.*, {_standard(ctx, "'care'", "y.grade")} AS ours FROM (
+            SELECT g.id AS grant_id, g.person_id, g.street_id, g.start_month, e.id AS row_id, e.confidence,
+                   e.event_date, e.source_kind, e.source_name, e.amount AS other_amount,
+                   (SELECT p.grade FROM subsidies_grantperiod p WHERE p.grant_id = g.id
+                    ORDER BY p.from_month DESC, p.id DESC LIMIT 1) AS grade
+            FROM ({first}) e JOIN subsidies_grant g ON g.person_id = e.person_id
+            WHERE {ACTIVE_GRANT} AND g.kind = 'care'
+        ) y"""
+
+
+# Feed rows before registry records (whose id is null), then in line order: the same on both databases.
+_NULLS_LAST = "CASE WHEN e.id IS NULL THEN 1 ELSE 0 END, e.id"
+
+
+def overlapping_allowance(ctx: Context) -> Sql:
+    """择高: a 护理补贴 recipient who also gets 老年人护理补贴 (or an allowance of the same nature) of a
+    higher (or unknown) monthly amount loses the 护理补贴 from the month after the later of the two
+    starts; what was paid since is at stake. When ours is the higher, `allowance_kept` says so."""
+    sql = _dialect()
+    pairs = _same_nature(ctx)
+    stop = sql.next_month(sql.greatest("COALESCE(x.event_date, %(period)s)", "x.start_month"))
+    return _stopping(
+        ctx,
+        f"""
+        SELECT x.grant_id, x.person_id, x.street_id, x.row_id, x.confidence, x.event_date, x.source_kind,
+               x.source_name, {stop} AS stop, x.other_amount, x.ours
+        FROM ({pairs}) x WHERE x.other_amount IS NULL OR x.other_amount > x.ours""",
+        f"""source_name || '：' || CASE WHEN event_date IS NULL THEN '' ELSE {sql.month("event_date")} || '起' END
+            || CASE WHEN other_amount IS NULL THEN '享受老年人护理补贴等同类补贴（月金额不详，请核实）'
+               ELSE '每月 ' || {sql.money("other_amount")} || ' 元，高于重度残疾人护理补贴每月 '
+                    || {sql.money("ours")} || ' 元' END
+            || '，择高不再发放重度残疾人护理补贴；应自 ' || {sql.month("stop")} || ' 起停发'
+            || CASE WHEN amount > 0 THEN '，已多发 ' || {sql.money("amount")} || ' 元' ELSE '' END""",
+        extra=("other_amount", "ours"),
+    )
+
+
+def allowance_kept(ctx: Context) -> Sql:
+    """择高, the other way: the allowance of the same nature is not higher than the 护理补贴, which is
+    kept. An item all the same, so that the street checks the amount and the district closes it as
+    保留 (kept), on record, without touching the grant."""
+    sql = _dialect()
+    pairs = _same_nature(ctx)
     return Sql(
         f"""
-        SELECT g.person_id, g.id, CAST(NULL AS bigint), e.id, e.confidence, g.street_id,
-               '同时享受' || e.source_name || '，与重度残疾人护理补贴不能同时享受', 0, %(period)s
-        FROM ({_first_per_person(rows, "e.id")}) e
-        JOIN subsidies_grant g ON g.person_id = e.person_id
-        WHERE {ACTIVE_GRANT} AND g.kind = 'care'""",
+        SELECT x.person_id, MIN(x.grant_id), CAST(NULL AS bigint), MIN(x.row_id), MIN(x.confidence),
+               MIN(x.street_id),
+               MIN(x.source_name || '：每月 ' || {sql.money("x.other_amount")} || ' 元，不高于重度残疾人护理补贴每月 '
+                   || {sql.money("x.ours")} || ' 元，择高保留重度残疾人护理补贴'),
+               0, CAST(NULL AS date)
+        FROM ({pairs}) x WHERE x.other_amount <= x.ours
+        GROUP BY x.person_id""",
         _params(ctx),
     )
 
@@ -519,7 +575,8 @@ RULES: list[tuple[str, str, str, Rule, str]] = [
     ("grade_changed", "残疾等级变更", Direction.STOP, grade_changed, ""),
     ("left_dibao", "退出低保仍领生活补贴", Direction.STOP, left_dibao, "income"),
     ("work_injury", "享受工伤保险生活护理费仍在发放", Direction.STOP, work_injury_care, "excluded"),
-    ("overlap", "同类补贴重复享受", Direction.STOP, overlapping_allowance, "overlap"),
+    ("overlap", "同类补贴择高停发", Direction.STOP, overlapping_allowance, "overlap"),
+    ("overlap_kept", "同类补贴择高保留", Direction.KEEP, allowance_kept, ""),
     ("entitled", "应享未享（主动发现）", Direction.ENTITLED, entitled_not_receiving, ""),
     # No grant: confirmed and approved, it closes the 精康 case (comparison._close_cases).
     ("rehab_ended", "精康服务对象死亡或迁出", Direction.STOP, rehab_case_ended, ""),

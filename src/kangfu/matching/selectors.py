@@ -14,6 +14,7 @@ from kangfu.matching.models import ComparisonRun, FeedImport, FeedRow, ImportSta
 from kangfu.matching.rules import RULE_NAMES
 
 OPEN = [ItemStatus.OPEN, ItemStatus.CONFIRMED]
+CLOSED = [ItemStatus.APPROVED, ItemStatus.DISMISSED, ItemStatus.KEPT]
 
 
 def items_for(user: User):
@@ -59,7 +60,7 @@ def summary(user: User) -> dict:
         .values("street__name", "rule")
         .annotate(
             raised=Count("id"),
-            closed=Count("id", filter=Q(status__in=[ItemStatus.APPROVED, ItemStatus.DISMISSED])),
+            closed=Count("id", filter=Q(status__in=CLOSED)),
             overdue=Count("id", filter=Q(status__in=OPEN, due_date__lt=today)),
             at_stake=Sum("amount_at_stake", filter=Q(status__in=OPEN)),
             recovered=Sum("amount_at_stake", filter=Q(status=ItemStatus.APPROVED, direction="stop")),
@@ -88,7 +89,7 @@ def monthly(user: User, *, months: int = 12) -> list[dict]:
         row["period"]: row
         for row in items.values("period").annotate(
             raised=Count("id"),
-            closed=Count("id", filter=Q(status__in=[ItemStatus.APPROVED, ItemStatus.DISMISSED])),
+            closed=Count("id", filter=Q(status__in=CLOSED)),
             overdue=Count("id", filter=Q(status__in=OPEN, due_date__lt=today)),
             stopped=Sum("amount_at_stake", filter=Q(status=ItemStatus.APPROVED, direction="stop")),
         )

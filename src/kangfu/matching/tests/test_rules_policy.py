@@ -9,7 +9,7 @@ import pytest
 from kangfu.core.models import Region, Role
 from kangfu.core.tests.factories import UserFactory
 from kangfu.matching import comparison
-from kangfu.matching.models import Item
+from kangfu.matching.models import Item, ItemStatus
 from kangfu.matching.tests.test_scenario import HEXI, feed, recipient, travel
 from kangfu.subsidies.models import Grant, GrantStatus, OtherBenefit
 from kangfu.subsidies.seed import seed_tianjin
@@ -91,3 +91,58 @@ def test_work_injury_care_stops_both_subsidies_from_the_month_after_its_start(
     assert set(Grant.objects.filter(person=both).values_list("changes__stop_reason", flat=True)) >= {
         "excluded"
     }
+
+
+@pytest.fixture
+def same_nature(district):
+    """Three 护理补贴 recipients who also get an allowance of the same nature: higher on the roster,
+    lower on the roster, and higher as recorded in the registry."""
+    people = {
+        "higher": recipient(1, living=False),
+        "lower": recipient(2, living=False),
+        "recorded": recipient(3, living=False),
+    }
+    paid_through_october(district)
+    feed(
+        "elderly_care",
+        "老年人护理补贴",
+        {"id_number": "身份证号", "event_date": "享受起始年月", "amount": "月金额"},
+        [f"{people['higher'].id_number},2024-10,300", f"{people['lower'].id_number},2026-08,150"],
+    )
+    OtherBenefit.objects.create(
+        person=people["recorded"], kind="same_nature", amount=Decimal("250.00"), start_date=M(2026, 9, 1)
+    )
+    return people, run(district)
+
+
+def test_a_higher_allowance_of_the_same_nature_stops_the_care_subsidy_from_the_month_after_the_later_start(
+    same_nature, street_officer, district_officer
+):
+    people, found = same_nature
+    higher = found[(people["higher"].pk, "overlap")]
+    # the grant (June 2026) started after the allowance (October 2024): July to October overpaid
+    assert (higher.effective_month, higher.amount_at_stake) == (M(2026, 7, 1), Decimal("800.00"))
+    assert higher.explanation == (
+        "老年人护理补贴：2024年10月起每月 300.00 元，高于重度残疾人护理补贴每月 200.00 元，"
+        "择高不再发放重度残疾人护理补贴；应自 2026年07月 起停发，已多发 800.00 元"
+    )
+    recorded = found[(people["recorded"].pk, "overlap")]
+    assert (recorded.effective_month, recorded.amount_at_stake) == (M(2026, 10, 1), Decimal("200.00"))
+    resolve(higher, street_officer, district_officer)
+    grant = Grant.objects.get(person=people["higher"])
+    assert (grant.status, grant.end_month) == (GrantStatus.STOPPED, M(2026, 6, 1))
+
+
+def test_a_lower_allowance_of_the_same_nature_is_closed_as_kept_not_dismissed(
+    same_nature, street_officer, district_officer
+):
+    people, found = same_nature
+    assert {rule for person, rule in found if person == people["lower"].pk} == {"overlap_kept"}
+    kept = found[(people["lower"].pk, "overlap_kept")]
+    assert (kept.direction, kept.amount_at_stake, kept.effective_month) == ("keep", Decimal("0.00"), None)
+    assert kept.explanation == (
+        "老年人护理补贴：每月 150.00 元，不高于重度残疾人护理补贴每月 200.00 元，择高保留重度残疾人护理补贴"
+    )
+    closed = resolve(kept, street_officer, district_officer)
+    assert closed.status == ItemStatus.KEPT
+    assert Grant.objects.get(person=people["lower"]).status == GrantStatus.ACTIVE

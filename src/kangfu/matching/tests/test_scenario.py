@@ -151,7 +151,12 @@ def world(db):
         q.id_number for q in quiet
     ]
     feed("dibao", "低保名单", {"id_number": "身份证号"}, roster)
-    feed("elderly_care", "老年人护理补贴", {"id_number": "身份证号"}, [ids["overlap"]])
+    feed(
+        "elderly_care",
+        "老年人护理补贴",
+        {"id_number": "身份证号", "event_date": "享受起始年月", "amount": "月金额"},
+        [f"{ids['overlap']},2026-09,300"],
+    )
     with travel(M(2026, 11, 5)):
         run = comparison.run_execute(
             comparison.run_start(actor=None, district=district, period=M(2026, 11, 1))
@@ -174,7 +179,7 @@ def test_every_planted_item_is_found_and_nothing_else(world):
         ),  # (care 200 → 0, living 300 → 160) × Oct, Nov
         (people["expired"].pk, "cert_expired"): Decimal("0.00"),  # the payroll held it from August
         (people["off_dibao"].pk, "left_dibao"): Decimal("0.00"),
-        (people["overlap"].pk, "overlap"): Decimal("0.00"),
+        (people["overlap"].pk, "overlap"): Decimal("200.00"),  # 300 a month is higher: care for Oct
         (people["new_cert"].pk, "entitled"): Decimal("200.00"),
         (people["poor"].pk, "entitled"): Decimal("160.00"),
         (people["served_dead"].pk, "rehab_ended"): Decimal("0.00"),  # no money: the case is to close
@@ -232,7 +237,10 @@ def test_each_item_says_why_in_chinese_with_its_dates_and_money(world):
     )
     assert said("expired", "cert_expired") == "残疾人证已于 2026-07-31 到期未换发；应自 2026年08月 起停发"
     assert said("off_dibao", "left_dibao") == "2026年11月低保、低保边缘名单中没有此人，生活补贴应自本月起停发"
-    assert said("overlap", "overlap") == "同时享受老年人护理补贴，与重度残疾人护理补贴不能同时享受"
+    assert said("overlap", "overlap") == (
+        "老年人护理补贴：2026年09月起每月 300.00 元，高于重度残疾人护理补贴每月 200.00 元，"
+        "择高不再发放重度残疾人护理补贴；应自 2026年10月 起停发，已多发 200.00 元"
+    )
     assert (
         said("new_cert", "entitled") == "新办或变更为1级残疾人证，未享受重度残疾人护理补贴（每月 200.00 元）"
     )
