@@ -205,9 +205,7 @@ class Regions:
         self.level: dict[str, int] = {}
         self.by_name: dict[tuple[int, str], list[str]] = defaultdict(list)
         fields = ["code", "name", "level"]
-        has_successor = any(f.name == "successor" for f in Region._meta.get_fields())
-        if has_successor:
-            fields.append("successor_id")
+        fields.append("successor_id")
         self.successor: dict[str, str] = {}
         for row in Region.objects.values_list(*fields):
             code, name, level = row[:3]
@@ -215,8 +213,11 @@ class Regions:
             self.by_name[(level, name)].append(code)
             if name_key(name) != name:
                 self.by_name[(level, name_key(name))].append(code)
-            if has_successor and row[3]:
+            if row[3]:
                 self.successor[code] = row[3]
+        # Provinces served here (their streets are loaded): a name that several regions of China share,
+        # 和平区 in Tianjin and in Shenyang, means the one served.
+        self.served = {code[:2] for code, level in self.level.items() if level == RegionLevel.STREET}
 
     def code(self, raw: str) -> str | None:
         """A code written with 6, 9 or 12 digits, following an abolished code to its successor."""
@@ -255,7 +256,9 @@ class Regions:
         code = self.code(value)
         if code is not None:
             return code
-        found = [c for level in range(1, 6) for c in self.named(level, value)]
+        found = [c for level in range(1, 6) for c in self.named(level, value) if c not in self.successor]
+        if len(found) > 1:
+            found = [c for c in found if c[:2] in self.served]
         return found[0] if len(found) == 1 else None
 
 

@@ -360,3 +360,12 @@ def test_the_reconciliation_reads_the_same_from_the_command_and_the_api(live_dis
     text = out.getvalue()
     assert "河西区\t困难残疾人生活补贴\t5\t1210.00\t4\t920.00" in text
     assert text.count("丙三") == 2 and "戊五" in text
+
+
+def test_a_district_named_like_one_elsewhere_in_china_means_the_one_served_here(live_district):
+    from kangfu.golive.kinds.people import Regions
+
+    regions = Regions()
+    assert regions.any("和平区") == "120101000000"  # not 沈阳市和平区 (210102)
+    assert regions.any("塘沽区") is None  # abolished: only its successor is offered by name
+    assert regions.any("120107") == "120116000000"  # but its code still leads to 滨海新区
