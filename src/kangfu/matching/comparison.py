@@ -23,8 +23,10 @@ from kangfu.matching.models import ComparisonRun, Direction, FeedKind, Item, Ite
 from kangfu.rehab import services as rehab_services
 from kangfu.rehab.models import SERVED_STATES, DischargeReason
 from kangfu.rehab.models import Case as RehabCase
-from kangfu.subsidies.models import Grant, GrantPeriod, GrantStatus
+from kangfu.subsidies import rules as subsidy_rules
+from kangfu.subsidies.models import Grant, GrantPeriod, GrantStatus, Kind, StopReason
 from kangfu.subsidies.rules import month_start
+from kangfu.subsidies.services import facts as subsidy_facts
 from kangfu.subsidies.services import grants as grant_services
 
 DUE_DAYS = 10  # results by the 10th of the month (民发〔2022〕79号)
@@ -261,16 +263,7 @@ def _apply(item: Item, actor: User) -> None:
     month = item.effective_month or item.period
     for grant in Grant.objects.filter(person_id=item.person_id).exclude(status=GrantStatus.STOPPED):
         if item.rule == "grade_changed":
-            row = item.feed_row
-            from_month = max(month, grant.start_month)
-            grant_services.grant_regrade(
-                actor=actor,
-                grant=grant,
-                from_month=from_month,
-                grade=row.grade,
-                category=row.category or _category(grant, from_month),
-                reason=item.explanation[:200],
-            )
+            _regrade(item, grant, actor, max(month, grant.start_month))
             continue
         if item.rule in ("left_dibao",) and grant.kind != "living":
             continue
@@ -283,6 +276,33 @@ def _apply(item: Item, actor: User) -> None:
             stop_reason=reason or "overlap",
             reason=f"数据比对：{rules.RULE_NAMES[item.rule]}",
         )
+
+
+def _regrade(item: Item, grant: Grant, actor: User, from_month: dt.date) -> None:
+    """Pay the new grade from the item's month, or stop a 护理补贴 the new certificate no longer
+    qualifies for (below grade 2, outside the district's care extension): regraded and left active,
+    it would be held, or paid nothing, month after month."""
+    row = item.feed_row
+    category = row.category or _category(grant, from_month)
+    policy = subsidy_facts.policy_facts(subsidy_facts.policy_for(item.district_id))
+    qualifies = subsidy_rules.care_grade(subsidy_rules.Facts(certificate=(category, row.grade)), policy).ok
+    if grant.kind == Kind.CARE and not qualifies:
+        grant_services.grant_stop(
+            actor=actor,
+            grant=grant,
+            from_month=from_month,
+            stop_reason=StopReason.GRADE,
+            reason=f"数据比对：{rules.RULE_NAMES[item.rule]}，{row.grade}级不再享受护理补贴",
+        )
+        return
+    grant_services.grant_regrade(
+        actor=actor,
+        grant=grant,
+        from_month=from_month,
+        grade=row.grade,
+        category=category,
+        reason=item.explanation[:200],
+    )
 
 
 def _category(grant: Grant, month: dt.date) -> int:

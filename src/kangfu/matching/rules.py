@@ -29,8 +29,9 @@ from kangfu.matching.models import (
     source_kinds,
 )
 from kangfu.rehab.models import SERVED_STATES, DischargeReason
-from kangfu.subsidies.models import ApplicationStatus, Kind
-from kangfu.subsidies.services.facts import standard_amount
+from kangfu.subsidies.models import ApplicationStatus, Kind, Policy
+from kangfu.subsidies.rules import add_months
+from kangfu.subsidies.services.facts import policy_for, standard_amount
 
 ZERO = Decimal("0.00")
 DEATH_KINDS = (FeedKind.DEATH, FeedKind.DECLARED_DEATH, FeedKind.CREMATION)
@@ -49,6 +50,13 @@ class Context:
         if key not in cache:
             cache[key] = standard_amount(kind=kind, district=self.district, grade=grade, month=self.period)
         return cache[key]
+
+    def policy(self) -> Policy:
+        """The district's policy (its own, else its city's), read once per run."""
+        cache = self.__dict__.setdefault("_policy", [])
+        if not cache:
+            cache.append(policy_for(self.district))
+        return cache[0]
 
     def feeds(self, *kinds: str):
         """The feeds confirmed for the period that may hold rows of these kinds (残联's mixed files
@@ -104,6 +112,11 @@ class Dialect:
             return f"CAST(date_trunc('month', {day}) + interval '1 month' AS date)"
         return f"date({day}, 'start of month', '+1 month')"
 
+    def month_start(self, day: str) -> str:
+        if self.pg:
+            return f"CAST(date_trunc('month', {day}) AS date)"
+        return f"date({day}, 'start of month')"
+
     def greatest(self, a: str, b: str) -> str:  # both never null here
         return f"GREATEST({a}, {b})" if self.pg else f"max({a}, {b})"
 
@@ -149,7 +162,7 @@ def _feed_rows(ctx: Context, *kinds: str, where: str = "") -> str | None:
     if not feeds:
         return None
     return f"""
-        SELECT r.id, r.person_id, r.event_date, r.region_id, r.grade, r.amount, r.confidence,
+        SELECT r.id, r.person_id, r.event_date, r.region_id, r.grade, r.category, r.amount, r.confidence,
                r.kind AS source_kind, s.name AS source_name
         FROM matching_feedrow r
         JOIN matching_feedimport f ON f.id = r.feed_id JOIN matching_feedsource s ON s.id = f.source_id
@@ -163,7 +176,8 @@ def _benefit_rows(kinds: tuple[str, ...], source_kind: str, source_name: str) ->
     whether or not the agency's roster came in this month."""
     return f"""
         SELECT CAST(NULL AS bigint) AS id, b.person_id, b.start_date AS event_date,
-               CAST(NULL AS varchar(12)) AS region_id, CAST(NULL AS integer) AS grade, b.amount,
+               CAST(NULL AS varchar(12)) AS region_id, CAST(NULL AS integer) AS grade,
+               CAST(NULL AS integer) AS category, b.amount,
                'high' AS confidence, '{source_kind}' AS source_kind, '{source_name}' AS source_name
         FROM subsidies_otherbenefit b
         WHERE b.kind IN ({", ".join(f"'{k}'" for k in kinds)})
@@ -299,54 +313,73 @@ def _standard(ctx: Context, kind: str, grade: str) -> str:
 
 
 def grade_changed(ctx: Context) -> Sql | None:
-    """A new grade from 残联 (its latest change): the 护理补贴 stops below grade 2, and the 生活补贴's
-    amount changes. One finding per person, with the monthly differences of both kinds from the month
-    after the change on."""
+    """A new grade (or category) from 残联, its latest change of the month, where money changes: a
+    change within a band (1↔2, 3↔4) pays the same and raises nothing. A downgrade takes the new rate
+    from the month after the new certificate and stops the 护理补贴 below grade 2 unless the district's
+    care extension covers the category; an upgrade pays from the certificate's month, with at most
+    the policy's back-pay months before the month compared. One finding per person: the monthly
+    differences of both kinds over the months before the one compared (never it: not paid yet)."""
     rows = _feed_rows(ctx, FeedKind.CERT_CHANGE, where="AND r.grade IS NOT NULL")
     if rows is None:
         return None
     sql = _dialect()
-    month = sql.greatest(sql.next_month("COALESCE(c.event_date, %(period)s)"), "g.start_month")
+    policy = ctx.policy()
+    extended = ", ".join(str(int(c)) for c in policy.care_extra_categories.split(",") if c.strip()) or "0"
+    certified = "COALESCE(h.event_date, %(period)s)"
+    month = sql.greatest(
+        f"""CASE WHEN h.new_grade < h.old_grade
+            THEN {sql.greatest(sql.month_start(certified), "%(back_pay_from)s")}
+            ELSE {sql.next_month(certified)} END""",
+        "h.start_month",
+    )
     line = {
-        kind: f"""MAX(CASE WHEN kind = '{kind}' THEN '{Kind(kind).label}每月 ' || {sql.money("old_amount")}
-            || ' 元应为 ' || {sql.money("new_amount")} || ' 元' END)"""
-        for kind in (Kind.CARE, Kind.LIVING)
+        Kind.CARE: f"""MAX(CASE WHEN kind = 'care' THEN '{Kind.CARE.label}每月 ' || {sql.money("old_amount")}
+            || CASE WHEN stops = 1 THEN ' 元应停发' ELSE ' 元应为 ' || {sql.money("new_amount")} || ' 元' END END)""",
+        Kind.LIVING: f"""MAX(CASE WHEN kind = 'living' THEN '{Kind.LIVING.label}每月 ' || {sql.money("old_amount")}
+            || ' 元应为 ' || {sql.money("new_amount")} || ' 元' END)""",
     }
-    months = sql.greatest("0", sql.months("month", "%(period)s") + " + 1")
+    months = sql.greatest("0", sql.months("month", "%(period)s"))
     return Sql(
         f"""
         WITH c AS ({_first_per_person(rows, "e.event_date DESC, e.id DESC")}),
         hit AS (
-            SELECT * FROM (
-                SELECT g.id AS grant_id, g.person_id, g.kind, g.street_id, c.id AS row_id, c.confidence,
-                       c.event_date, c.grade AS new_grade, {month} AS month,
+            SELECT h.*, COALESCE(h.row_category, h.old_category) AS new_category FROM (
+                SELECT g.id AS grant_id, g.person_id, g.kind, g.street_id, g.start_month, c.id AS row_id,
+                       c.confidence, c.event_date, c.grade AS new_grade, c.category AS row_category,
                        (SELECT p.grade FROM subsidies_grantperiod p WHERE p.grant_id = g.id
-                        ORDER BY p.from_month DESC, p.id DESC LIMIT 1) AS old_grade
+                        ORDER BY p.from_month DESC, p.id DESC LIMIT 1) AS old_grade,
+                       (SELECT p.category FROM subsidies_grantperiod p WHERE p.grant_id = g.id
+                        ORDER BY p.from_month DESC, p.id DESC LIMIT 1) AS old_category
                 FROM c JOIN subsidies_grant g ON g.person_id = c.person_id
                 WHERE {ACTIVE_GRANT}
-            ) h WHERE h.old_grade <> h.new_grade
+            ) h
         ),
         priced AS (
-            SELECT h.*, {_standard(ctx, "h.kind", "h.old_grade")} AS old_amount,
-                   {_standard(ctx, "h.kind", "h.new_grade")} AS new_amount
+            SELECT h.*, {month} AS month,
+                   CASE WHEN h.kind = 'care' AND h.new_grade > 2 AND h.new_category NOT IN ({extended})
+                        THEN 1 ELSE 0 END AS stops,
+                   {_standard(ctx, "h.kind", "h.old_grade")} AS old_amount,
+                   CASE WHEN h.kind = 'care' AND h.new_grade > 2 AND h.new_category NOT IN ({extended}) THEN 0
+                        ELSE {_standard(ctx, "h.kind", "h.new_grade")} END AS new_amount
             FROM hit h
         ),
+        changed AS (SELECT * FROM priced WHERE old_amount <> new_amount OR stops = 1),
         per AS (
             SELECT person_id, MIN(grant_id) AS grant_id, MIN(street_id) AS street_id, MIN(row_id) AS row_id,
                    MIN(confidence) AS confidence, MIN(event_date) AS event_date, MIN(new_grade) AS new_grade,
                    COALESCE(MAX(CASE WHEN kind = 'care' THEN old_grade END), MAX(old_grade)) AS old_grade,
                    SUM(ABS(old_amount - new_amount) * {months}) AS amount, MIN(month) AS month,
                    {line[Kind.CARE]} AS care_text, {line[Kind.LIVING]} AS living_text
-            FROM priced GROUP BY person_id
+            FROM changed GROUP BY person_id
         )
         SELECT person_id, grant_id, CAST(NULL AS bigint), row_id, confidence, street_id,
                '残联：残疾等级由' || CAST(old_grade AS varchar(2)) || '级变为' || CAST(new_grade AS varchar(2))
-               || '级（' || {sql.day("event_date")} || '），'
+               || '级（' || {sql.day("event_date")} || '），自 ' || {sql.month("month")} || ' 起'
                || CASE WHEN care_text IS NOT NULL AND living_text IS NOT NULL THEN care_text || '；' || living_text
                        ELSE COALESCE(care_text, living_text) END,
                amount, month
         FROM per""",
-        _params(ctx),
+        _params(ctx, back_pay_from=add_months(ctx.period, -policy.back_pay_months)),
     )
 
 

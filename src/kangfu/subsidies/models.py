@@ -108,6 +108,9 @@ class Policy(models.Model):
     )
     steps = models.CharField("审批环节", max_length=60, default="community,street,district")
     visits_per_year = models.PositiveSmallIntegerField("每年见面次数", default=2)
+    # A new certificate of a higher grade pays from its month, but back-pay stops at this many months
+    # before the month it comes to light (DOMAIN.md: up to 3).
+    back_pay_months = models.PositiveSmallIntegerField("新证补发月数上限", default=3)
 
     class Meta:
         verbose_name = verbose_name_plural = "补贴政策"

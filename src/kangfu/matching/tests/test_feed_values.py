@@ -262,8 +262,8 @@ def test_a_mixed_file_raises_the_items_separate_files_would(people, how):
         (people["new"].pk, "entitled"): "新办或变更为1级残疾人证，未享受重度残疾人护理补贴（每月 200.00 元）",
         (people["cancelled"].pk, "cert_cancelled"): "残联：2026-08-31 残疾人证注销，补贴仍在发放；"
         "应自 2026年09月 起停发",
-        (people["regraded"].pk, "grade_changed"): "残联：残疾等级由2级变为3级（2026-09-10），"
-        "重度残疾人护理补贴每月 200.00 元应为 0.00 元；困难残疾人生活补贴每月 300.00 元应为 160.00 元",
+        (people["regraded"].pk, "grade_changed"): "残联：残疾等级由2级变为3级（2026-09-10），自 2026年10月 起"
+        "重度残疾人护理补贴每月 200.00 元应停发；困难残疾人生活补贴每月 300.00 元应为 160.00 元",
         # 受助4's certificate expired in July and 残联 renewed it in October: nothing to stop
     }
 

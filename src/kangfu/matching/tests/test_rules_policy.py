@@ -11,8 +11,8 @@ from kangfu.core.tests.factories import UserFactory
 from kangfu.matching import comparison
 from kangfu.matching.models import Item, ItemStatus
 from kangfu.matching.tests.test_scenario import HEXI, feed, recipient, travel
-from kangfu.subsidies.models import Grant, GrantStatus, OtherBenefit
-from kangfu.subsidies.seed import seed_tianjin
+from kangfu.subsidies.models import Grant, GrantPeriod, GrantStatus, OtherBenefit, Policy, Standard
+from kangfu.subsidies.seed import TIANJIN, seed_tianjin
 from kangfu.subsidies.services import payroll
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +146,121 @@ def test_a_lower_allowance_of_the_same_nature_is_closed_as_kept_not_dismissed(
     closed = resolve(kept, street_officer, district_officer)
     assert closed.status == ItemStatus.KEPT
     assert Grant.objects.get(person=people["lower"]).status == GrantStatus.ACTIVE
+
+
+def regraded(district, people: dict, *, extension: str = ""):
+    """The month's changes of grade from 残联, one line per person: (grade, category, date)."""
+    if extension:
+        Policy.objects.filter(region_id=TIANJIN).update(care_extra_categories=extension)
+        Standard.objects.create(
+            region_id=TIANJIN,
+            kind="care",
+            grade_min=3,
+            grade_max=4,
+            amount=Decimal("200.00"),
+            valid_from=M(2018, 1, 1),
+        )
+    paid_through_october(district)
+    feed(
+        "cert_change",
+        "残联变更",
+        {"id_number": "身份证号", "category": "类别", "grade": "等级", "event_date": "变更日期"},
+        [
+            f"{people[key].id_number},{category},{grade},{day}"
+            for key, (grade, category, day) in changes.items()
+        ]
+        if (changes := people.pop("changes"))
+        else [],
+    )
+    return run(district)
+
+
+def lines(district, month, person):
+    with travel(month.replace(day=25)):
+        computed = payroll.payroll_run(actor=None, district=district, month=month)
+    return sorted(
+        (line.kind, line.month_for, line.amount, line.line_type)
+        for line in computed.lines.filter(person=person)
+    )
+
+
+def test_a_change_of_grade_within_a_band_raises_nothing(district):
+    severe, moderate = recipient(1, grade=2), recipient(2, grade=3, care=False)
+    found = regraded(
+        district,
+        {
+            "severe": severe,
+            "moderate": moderate,
+            "changes": {"severe": (1, 4, "2026-09-10"), "moderate": (4, 4, "2026-09-10")},
+        },
+    )
+    assert found == {}
+
+
+def test_a_downgrade_pays_the_new_rate_from_the_month_after_and_stops_the_care_subsidy(
+    district, street_officer, district_officer
+):
+    person = recipient(1, grade=2)
+    found = regraded(district, {"p": person, "changes": {"p": (3, 4, "2026-09-10")}})
+    item = found[(person.pk, "grade_changed")]
+    # October only: November, the month compared, is not paid yet; care 200 and living 300 − 160
+    assert (item.effective_month, item.amount_at_stake) == (M(2026, 10, 1), Decimal("340.00"))
+    assert item.explanation == (
+        "残联：残疾等级由2级变为3级（2026-09-10），自 2026年10月 起重度残疾人护理补贴每月 200.00 元应停发；"
+        "困难残疾人生活补贴每月 300.00 元应为 160.00 元"
+    )
+    resolve(item, street_officer, district_officer)
+    care = Grant.objects.get(person=person, kind="care")
+    assert (care.status, care.end_month) == (GrantStatus.STOPPED, M(2026, 9, 1))
+    assert care.changes.filter(action="stop").get().stop_reason == "grade"
+    assert Grant.objects.get(person=person, kind="living").status == GrantStatus.ACTIVE
+    assert lines(district, NOVEMBER, person) == [
+        ("care", M(2026, 10, 1), Decimal("-200.00"), "recovery"),
+        ("living", M(2026, 10, 1), Decimal("-140.00"), "recovery"),
+        ("living", NOVEMBER, Decimal("160.00"), "regular"),
+    ]
+
+
+def test_a_downgrade_keeps_the_care_subsidy_where_the_district_extends_it_to_the_category(
+    district, street_officer, district_officer
+):
+    person = recipient(1, grade=2)
+    GrantPeriod.objects.filter(grant__person=person).update(category=6)
+    found = regraded(district, {"p": person, "changes": {"p": (3, 6, "2026-09-10")}}, extension="5,6")
+    item = found[(person.pk, "grade_changed")]
+    assert (item.effective_month, item.amount_at_stake) == (M(2026, 10, 1), Decimal("140.00"))
+    resolve(item, street_officer, district_officer)
+    assert set(Grant.objects.filter(person=person).values_list("kind", "status")) == {
+        ("care", GrantStatus.ACTIVE),
+        ("living", GrantStatus.ACTIVE),
+    }
+    assert lines(district, NOVEMBER, person) == [
+        ("care", NOVEMBER, Decimal("200.00"), "regular"),
+        ("living", M(2026, 10, 1), Decimal("-140.00"), "recovery"),
+        ("living", NOVEMBER, Decimal("160.00"), "regular"),
+    ]
+
+
+def test_an_upgrade_pays_from_the_certificates_month_with_at_most_three_months_back_pay_as_arrears(
+    district, street_officer, district_officer
+):
+    person = recipient(1, grade=3, care=False)
+    found = regraded(district, {"p": person, "changes": {"p": (2, 4, "2026-06-15")}})
+    item = found[(person.pk, "grade_changed")]
+    # from June, but back-pay reaches only August, September and October: 3 × (300 − 160)
+    assert (item.effective_month, item.amount_at_stake) == (M(2026, 8, 1), Decimal("420.00"))
+    resolve(item, street_officer, district_officer)
+    assert lines(district, NOVEMBER, person) == [
+        ("living", M(2026, 8, 1), Decimal("140.00"), "arrears"),
+        ("living", M(2026, 9, 1), Decimal("140.00"), "arrears"),
+        ("living", M(2026, 10, 1), Decimal("140.00"), "arrears"),
+        ("living", NOVEMBER, Decimal("300.00"), "regular"),
+    ]
+
+
+def test_the_back_pay_limit_is_the_districts_policy(district):
+    Policy.objects.filter(region_id=TIANJIN).update(back_pay_months=1)
+    person = recipient(1, grade=3, care=False)
+    found = regraded(district, {"p": person, "changes": {"p": (2, 4, "2026-06-15")}})
+    item = found[(person.pk, "grade_changed")]
+    assert (item.effective_month, item.amount_at_stake) == (M(2026, 10, 1), Decimal("140.00"))

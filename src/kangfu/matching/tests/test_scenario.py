@@ -174,9 +174,8 @@ def test_every_planted_item_is_found_and_nothing_else(world):
         (people["prison"].pk, "prison"): Decimal("500.00"),  # Oct
         (people["moved"].pk, "moved_out"): Decimal("0.00"),  # stops from Nov, nothing paid yet
         (people["cancelled"].pk, "cert_cancelled"): Decimal("400.00"),  # care 200 for Sept and Oct
-        (people["regraded"].pk, "grade_changed"): Decimal(
-            "680.00"
-        ),  # (care 200 → 0, living 300 → 160) × Oct, Nov
+        # (care 200 stopped, living 300 → 160) × Oct; November, the month compared, not paid yet
+        (people["regraded"].pk, "grade_changed"): Decimal("340.00"),
         (people["expired"].pk, "cert_expired"): Decimal("0.00"),  # the payroll held it from August
         (people["off_dibao"].pk, "left_dibao"): Decimal("0.00"),
         (people["overlap"].pk, "overlap"): Decimal("200.00"),  # 300 a month is higher: care for Oct
@@ -232,7 +231,7 @@ def test_each_item_says_why_in_chinese_with_its_dates_and_money(world):
     )
     assert said("cancelled", "cert_cancelled").startswith("残联：2026-08-31 残疾人证注销，")
     assert said("regraded", "grade_changed") == (
-        "残联：残疾等级由2级变为3级（2026-09-10），重度残疾人护理补贴每月 200.00 元应为 0.00 元；"
+        "残联：残疾等级由2级变为3级（2026-09-10），自 2026年10月 起重度残疾人护理补贴每月 200.00 元应停发；"
         "困难残疾人生活补贴每月 300.00 元应为 160.00 元"
     )
     assert said("expired", "cert_expired") == "残疾人证已于 2026-07-31 到期未换发；应自 2026年08月 起停发"
