@@ -384,22 +384,54 @@ def grade_changed(ctx: Context) -> Sql | None:
 
 
 def left_dibao(ctx: Context) -> Sql | None:
-    """生活补贴 recipients on neither the 低保 nor the 低保边缘 roster of the month. It can name a large
-    share of all recipients (a roster sent in parts, a late roster): the district sees them all."""
-    rows = _feed_rows(ctx, FeedKind.DIBAO, FeedKind.DIBAO_EDGE)
-    if rows is None:
+    """Leaving 低保, as the district's policy reads it: a 生活补贴 recipient absent from the month's 低保
+    roster whose grant rests on 低保, i.e. who holds no other income status the policy accepts (低保边缘
+    in the registry for the month, or on its roster). A grant resting on 低保边缘 is never touched.
+    The roster gives no date: the stop is from the month compared, unless the registry has ended
+    the person's 低保 before, when it is the month after that end, the month the payroll has held
+    the grant from (`payroll._hold_statement` reads income periods over the same days). It can name
+    a large share of all recipients (a roster sent in parts, a late roster): the district sees them
+    all."""
+    roster = _feed_rows(ctx, FeedKind.DIBAO)
+    if roster is None:
         return None
+    sql = _dialect()
+    others = sorted(
+        s for s in ctx.policy().living_income_statuses.split(",") if s.strip() and s.strip() != "dibao"
+    )
+    on_other_roster = ""
+    if "dibao_edge" in others and (edge := _feed_rows(ctx, FeedKind.DIBAO_EDGE)) is not None:
+        on_other_roster = f"AND NOT EXISTS (SELECT 1 FROM ({edge}) r WHERE r.person_id = g.person_id)"
+    other_basis = (
+        f"""AND NOT EXISTS (SELECT 1 FROM people_incomeperiod i WHERE i.person_id = g.person_id
+                AND i.status IN ({", ".join(f"'{s}'" for s in others)})
+                AND i.start_date <= %(month_end)s AND (i.end_date IS NULL OR i.end_date >= %(period)s))"""
+        if others
+        else ""
+    )
+    # The registry's end of 低保, when none of the person's 低保 periods runs beyond the month.
+    ended = """(SELECT MAX(i.end_date) FROM people_incomeperiod i WHERE i.person_id = g.person_id
+                 AND i.status = 'dibao'
+                 AND NOT EXISTS (SELECT 1 FROM people_incomeperiod o WHERE o.person_id = g.person_id
+                     AND o.status = 'dibao' AND (o.end_date IS NULL OR o.end_date > %(month_end)s)))"""
+    stop = sql.greatest(f"COALESCE({sql.next_month('x.event_date')}, %(period)s)", "x.start_month")
     return _stopping(
         ctx,
         f"""
-        SELECT g.id AS grant_id, g.person_id, g.street_id, CAST(NULL AS bigint) AS row_id,
-               'high' AS confidence, CAST(NULL AS date) AS event_date, '' AS source_kind, '' AS source_name,
-               %(period)s AS stop
-        FROM subsidies_grant g
-        WHERE {ACTIVE_GRANT} AND g.kind = 'living'
-          AND NOT EXISTS (SELECT 1 FROM ({rows}) r WHERE r.person_id = g.person_id)""",
-        "%(text)s",
-        text=f"{ctx.period:%Y年%m月}低保、低保边缘名单中没有此人，生活补贴应自本月起停发",
+        SELECT x.grant_id, x.person_id, x.street_id, CAST(NULL AS bigint) AS row_id, 'high' AS confidence,
+               x.event_date, '' AS source_kind, '' AS source_name, {stop} AS stop
+        FROM (
+            SELECT g.id AS grant_id, g.person_id, g.street_id, g.start_month, {ended} AS event_date
+            FROM subsidies_grant g
+            WHERE {ACTIVE_GRANT} AND g.kind = 'living'
+              AND NOT EXISTS (SELECT 1 FROM ({roster}) r WHERE r.person_id = g.person_id)
+              {on_other_roster} {other_basis}
+        ) x""",
+        f"""CASE WHEN event_date IS NULL THEN %(text)s || '本月'
+            ELSE '低保已于 ' || {sql.day("event_date")} || ' 终止，' || %(text)s || ' ' || {sql.month("stop")} || ' '
+            END || '起停发'""",
+        text=f"{ctx.period:%Y年%m月}低保名单中没有此人，生活补贴应自",
+        month_end=add_months(ctx.period, 1) - dt.timedelta(days=1),
     )
 
 

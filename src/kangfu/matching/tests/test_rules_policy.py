@@ -10,8 +10,18 @@ from kangfu.core.models import Region, Role
 from kangfu.core.tests.factories import UserFactory
 from kangfu.matching import comparison
 from kangfu.matching.models import Item, ItemStatus
-from kangfu.matching.tests.test_scenario import HEXI, feed, recipient, travel
-from kangfu.subsidies.models import Grant, GrantPeriod, GrantStatus, OtherBenefit, Policy, Standard
+from kangfu.matching.tests.test_scenario import COMMUNITY, HEXI, feed, recipient, travel
+from kangfu.people.models import IncomePeriod
+from kangfu.people.tests.factories import PersonFactory
+from kangfu.subsidies.models import (
+    Grant,
+    GrantPeriod,
+    GrantStatus,
+    HeldGrant,
+    OtherBenefit,
+    Policy,
+    Standard,
+)
 from kangfu.subsidies.seed import TIANJIN, seed_tianjin
 from kangfu.subsidies.services import payroll
 
@@ -264,3 +274,52 @@ def test_the_back_pay_limit_is_the_districts_policy(district):
     found = regraded(district, {"p": person, "changes": {"p": (2, 4, "2026-06-15")}})
     item = found[(person.pk, "grade_changed")]
     assert (item.effective_month, item.amount_at_stake) == (M(2026, 10, 1), Decimal("140.00"))
+
+
+def dibao_roster(*people):
+    feed("dibao", "低保名单", {"id_number": "身份证号"}, [p.id_number for p in people])
+
+
+def test_leaving_dibao_stops_from_the_month_the_payroll_held_the_grant(
+    district, street_officer, district_officer
+):
+    left, stays = recipient(1, care=False, grade=3), recipient(2, care=False, grade=3)
+    IncomePeriod.objects.filter(person=left).update(end_date=M(2026, 8, 20))
+    paid_through_october(district)
+    held = sorted(HeldGrant.objects.filter(grant__person=left).values_list("payroll__month", flat=True))
+    assert held == [M(2026, 9, 1), M(2026, 10, 1)]
+    dibao_roster(stays)
+    found = run(district)
+    item = found[(left.pk, "left_dibao")]
+    assert (item.effective_month, item.amount_at_stake) == (held[0], Decimal("0.00"))
+    assert (
+        item.explanation
+        == "低保已于 2026-08-20 终止，2026年11月低保名单中没有此人，生活补贴应自 2026年09月 起停发"
+    )
+    resolve(item, street_officer, district_officer)
+    # nothing owed for the months held, nothing for November
+    assert lines(district, NOVEMBER, left) == []
+
+
+def test_a_living_subsidy_resting_on_dibao_edge_is_not_raised_by_absence_from_the_dibao_roster(district):
+    edge, dibao = recipient(1, care=False, grade=3), recipient(2, care=False, grade=3)
+    IncomePeriod.objects.filter(person=edge).update(status="dibao_edge")
+    paid_through_october(district)
+    dibao_roster(PersonFactory(name="无证低保", community_code=COMMUNITY, n=90))
+    found = run(district)
+    assert set(found) == {(dibao.pk, "left_dibao")}
+    assert (
+        found[(dibao.pk, "left_dibao")].effective_month,
+        found[(dibao.pk, "left_dibao")].amount_at_stake,
+    ) == (
+        NOVEMBER,
+        Decimal("0.00"),
+    )
+
+
+def test_dibao_edge_is_a_basis_only_where_the_districts_policy_accepts_it(district):
+    Policy.objects.filter(region_id=TIANJIN).update(living_income_statuses="dibao")
+    edge = recipient(1, care=False, grade=3)
+    IncomePeriod.objects.filter(person=edge).update(status="dibao_edge")
+    dibao_roster(recipient(2, care=False, grade=3))
+    assert set(run(district)) == {(edge.pk, "left_dibao")}

@@ -235,7 +235,7 @@ def test_each_item_says_why_in_chinese_with_its_dates_and_money(world):
         "困难残疾人生活补贴每月 300.00 元应为 160.00 元"
     )
     assert said("expired", "cert_expired") == "残疾人证已于 2026-07-31 到期未换发；应自 2026年08月 起停发"
-    assert said("off_dibao", "left_dibao") == "2026年11月低保、低保边缘名单中没有此人，生活补贴应自本月起停发"
+    assert said("off_dibao", "left_dibao") == "2026年11月低保名单中没有此人，生活补贴应自本月起停发"
     assert said("overlap", "overlap") == (
         "老年人护理补贴：2026年09月起每月 300.00 元，高于重度残疾人护理补贴每月 200.00 元，"
         "择高不再发放重度残疾人护理补贴；应自 2026年10月 起停发，已多发 200.00 元"
