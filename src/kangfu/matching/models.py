@@ -167,6 +167,9 @@ class FeedImport(models.Model):
 class Confidence(models.TextChoices):
     HIGH = "high", "身份证号匹配"
     LOW = "low", "姓名+出生日期匹配（待核实）"
+    # A line without an ID whose name and birth date fit several people: it is kept once per
+    # candidate, so that each gets an item, and the street confirms the one it is.
+    AMBIGUOUS = "multi", "姓名+出生日期匹配多人（存疑，待确认是哪一人）"
     NONE = "none", "未匹配"
 
 

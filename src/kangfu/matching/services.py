@@ -113,8 +113,10 @@ def feed_preview(
 
 
 def _match(feed: FeedImport) -> None:
-    """Link rows to people: by ID number in one UPDATE; rows without one by name and birth date, only
-    where exactly one person has both (low confidence, to be checked)."""
+    """Link rows to people: by ID number in one UPDATE; rows without one by name and birth date (low
+    confidence, to be checked). A row that fits several people is linked to each, as a copy of the
+    line per further candidate, all marked ambiguous: every candidate gets an item, and the street
+    confirms the one it is and dismisses the others."""
     by_id = Person.objects.filter(id_number_hash=OuterRef("id_hash")).values("pk")[:1]
     FeedRow.objects.filter(feed=feed).exclude(id_hash="").update(person=Subquery(by_id))
     FeedRow.objects.filter(feed=feed, person__isnull=False).exclude(id_hash="").update(
@@ -128,13 +130,20 @@ def _match(feed: FeedImport) -> None:
         name__in={r.name for r in nameless}, birth_date__in={r.birth_date for r in nameless}
     ).values_list("pk", "name", "birth_date"):
         candidates[(name, born)].append(pk)
-    matched = []
+    matched, copies = [], []
     for row in nameless:
-        found = candidates.get((row.name, row.birth_date), [])
-        if len(found) == 1:
-            row.person_id, row.confidence = found[0], Confidence.LOW
-            matched.append(row)
+        found = sorted(candidates.get((row.name, row.birth_date), []))
+        if not found:
+            continue
+        confidence = Confidence.LOW if len(found) == 1 else Confidence.AMBIGUOUS
+        row.person_id, row.confidence = found[0], confidence
+        matched.append(row)
+        for other in found[1:]:
+            copy = FeedRow(**{f.attname: getattr(row, f.attname) for f in FeedRow._meta.concrete_fields})
+            copy.pk, copy.person_id = None, other
+            copies.append(copy)
     FeedRow.objects.bulk_update(matched, ["person", "confidence"], batch_size=2000)
+    FeedRow.objects.bulk_create(copies, batch_size=2000)
 
 
 def feed_confirm(*, actor: User | None, feed: FeedImport) -> FeedImport:

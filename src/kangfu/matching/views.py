@@ -162,7 +162,8 @@ def feed_detail(request, pk: int):
     rows = feed.rows.filter(
         Q(person__isnull=True) | access.people_q(request.user, prefix="person__")
     ).select_related("person")[:200]
-    matched = feed.rows.filter(person__isnull=False).count()
+    # An ambiguous line is kept once per candidate: count lines, not rows.
+    matched = feed.rows.filter(person__isnull=False).values("line").distinct().count()
     return render(request, "matching/feed.html", {"feed": feed, "rows": rows, "matched": matched})
 
 

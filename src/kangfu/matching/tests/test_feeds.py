@@ -76,14 +76,20 @@ def test_a_utf8_file_with_bom_is_read(death_source):
     assert preview(death_source, raw).valid_lines == 1
 
 
-def test_a_name_and_birth_date_match_only_a_single_person_and_with_low_confidence(death_source):
+def test_a_name_and_birth_date_match_one_person_with_low_confidence_and_several_as_ambiguous(death_source):
     only = PersonFactory(name="赵六", born=dt.date(1950, 1, 1))
-    PersonFactory(name="钱七", born=dt.date(1960, 2, 2))
-    PersonFactory(name="钱七", born=dt.date(1960, 2, 2))
+    one = PersonFactory(name="钱七", born=dt.date(1960, 2, 2))
+    two = PersonFactory(name="钱七", born=dt.date(1960, 2, 2))
     raw = "姓名,出生日期,死亡日期\n赵六,1950-01-01,2026-10-01\n钱七,1960-02-02,2026-10-01\n".encode()
     feed = preview(death_source, raw)
-    rows = {r.name: (r.person_id, r.confidence) for r in feed.rows.all()}
-    assert rows == {"赵六": (only.pk, Confidence.LOW), "钱七": (None, Confidence.NONE)}
+    rows = {(r.line, r.person_id, r.confidence) for r in feed.rows.all()}
+    # the line of 钱七 is kept once per candidate, each marked ambiguous
+    assert rows == {
+        (2, only.pk, Confidence.LOW),
+        (3, one.pk, Confidence.AMBIGUOUS),
+        (3, two.pk, Confidence.AMBIGUOUS),
+    }
+    assert feed.valid_lines == 2
 
 
 def _xlsx_with_merged_cells_and_a_formula() -> bytes:

@@ -9,7 +9,7 @@ import pytest
 from kangfu.core.models import Region, Role
 from kangfu.core.tests.factories import UserFactory
 from kangfu.matching import comparison
-from kangfu.matching.models import Item, ItemStatus
+from kangfu.matching.models import Confidence, Item, ItemStatus
 from kangfu.matching.tests.test_scenario import COMMUNITY, HEXI, feed, recipient, travel
 from kangfu.people.models import IncomePeriod
 from kangfu.people.tests.factories import PersonFactory
@@ -323,3 +323,34 @@ def test_dibao_edge_is_a_basis_only_where_the_districts_policy_accepts_it(distri
     IncomePeriod.objects.filter(person=edge).update(status="dibao_edge")
     dibao_roster(recipient(2, care=False, grade=3))
     assert set(run(district)) == {(edge.pk, "left_dibao")}
+
+
+def test_a_name_and_birth_date_fitting_several_people_raises_an_ambiguous_item_for_each(
+    district, street_officer, district_officer
+):
+    born = M(1955, 5, 5)
+    one = recipient(1, name="张伟", born=born)
+    two = recipient(2, name="张伟", born=born)
+    paid_through_october(district)
+    feed(
+        "death",
+        "公安死亡",
+        {"id_number": "身份证号", "name": "姓名", "birth_date": "出生日期", "event_date": "死亡日期"},
+        [",张伟,1955-05-05,2026-09-02"],
+    )
+    found = run(district)
+    assert set(found) == {(one.pk, "death"), (two.pk, "death")}
+    for item in found.values():
+        # October overpaid, 300 + 200, if it is this one
+        assert (item.confidence, item.effective_month, item.amount_at_stake) == (
+            Confidence.AMBIGUOUS,
+            M(2026, 10, 1),
+            Decimal("500.00"),
+        )
+    resolve(found[(one.pk, "death")], street_officer, district_officer)
+    with travel(M(2026, 11, 6)):
+        comparison.item_dismiss(
+            actor=street_officer, item=found[(two.pk, "death")], note="经核实本人健在，非同一人"
+        )
+    assert set(Grant.objects.filter(person=one).values_list("status", flat=True)) == {GrantStatus.STOPPED}
+    assert set(Grant.objects.filter(person=two).values_list("status", flat=True)) == {GrantStatus.ACTIVE}
