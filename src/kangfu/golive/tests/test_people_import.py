@@ -224,3 +224,13 @@ def test_a_change_of_income_status_ends_the_open_period_the_day_before():
         ("dibao", dt.date(2021, 5, 1), dt.date(2023, 12, 31)),
         ("dibao_edge", dt.date(2024, 1, 1), None),
     ]
+
+
+def test_each_imported_person_has_one_audit_entry_naming_everything_the_line_did():
+    run("people", csv_bytes([HEADER, _row(1, guardian="李四", relation="母亲")]))
+    person = Person.objects.get()
+    entries = AuditEntry.objects.filter(person_id=person.pk)
+    assert entries.count() == 1
+    summary = entries.get().summary
+    assert "导入登记人员" in summary and "残疾人证" in summary and "低保" in summary and "监护人" in summary
+    assert entries.get().changes["people.person:" + str(person.pk)]["id_number"] == "（已填写）"
