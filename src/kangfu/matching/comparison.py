@@ -269,6 +269,16 @@ def _apply(item: Item, actor: User) -> None:
             continue
         if item.rule == "overlap" and grant.kind != "care":
             continue
+        if item.rule == "missing":
+            # Suspended, not stopped: revoking the declaration resumes the grant (grant_resume).
+            if grant.status == GrantStatus.ACTIVE:
+                grant_services.grant_suspend(
+                    actor=actor,
+                    grant=grant,
+                    from_month=max(month, grant.start_month),
+                    reason=f"数据比对：{rules.RULE_NAMES[item.rule]}",
+                )
+            continue
         grant_services.grant_stop(
             actor=actor,
             grant=grant,

@@ -19,6 +19,7 @@ from kangfu.people.models import Person
 class FeedKind(models.TextChoices):
     DEATH = "death", "死亡（公安/卫健）"
     DECLARED_DEATH = "declared_death", "宣告死亡（法院）"
+    DECLARED_MISSING = "declared_missing", "宣告失踪（法院）"
     CREMATION = "cremation", "火化（殡葬）"
     PRISON = "prison", "服刑（司法）"
     RELEASE = "release", "刑满释放（司法）"
@@ -78,6 +79,7 @@ FIELDS = {
 REQUIRED = {
     FeedKind.DEATH: ["event_date"],
     FeedKind.DECLARED_DEATH: ["event_date"],
+    FeedKind.DECLARED_MISSING: ["event_date"],
     FeedKind.CREMATION: ["event_date"],
     FeedKind.PRISON: ["event_date"],
     FeedKind.RELEASE: ["event_date"],

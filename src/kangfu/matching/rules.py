@@ -222,10 +222,12 @@ def _stopping(ctx: Context, hits: str, explanation: str, *, extra: tuple[str, ..
     )
 
 
-def _event_stop(ctx: Context, rows: str | None, describe: Callable[[Dialect], str]) -> Sql | None:
-    """Grants still paid to the people of these feed rows: stop from the month after the (earliest)
-    event, not before the grant began, and recover what was paid since. `describe` tells the event
-    from the columns event_date, source_kind and source_name."""
+def _event_stop(
+    ctx: Context, rows: str | None, describe: Callable[[Dialect], str], *, verb: str = "停发"
+) -> Sql | None:
+    """Grants still paid to the people of these feed rows: stop (or, as `verb` says, suspend) from
+    the month after the (earliest) event, not before the grant began, and recover what was paid
+    since. `describe` tells the event from the columns event_date, source_kind and source_name."""
     if rows is None:
         return None
     sql = _dialect()
@@ -238,7 +240,7 @@ def _event_stop(ctx: Context, rows: str | None, describe: Callable[[Dialect], st
         FROM ({_first_per_person(rows, "e.event_date, e.id")}) e
         JOIN subsidies_grant g ON g.person_id = e.person_id
         WHERE {ACTIVE_GRANT}""",
-        f"""{describe(sql)} || '，补贴仍在发放；应自 ' || {sql.month("stop")} || ' 起停发'
+        f"""{describe(sql)} || '，补贴仍在发放；应自 ' || {sql.month("stop")} || ' 起{verb}'
             || CASE WHEN amount > 0 THEN '，已多发 ' || {sql.money("amount")} || ' 元' ELSE '' END""",
     )
 
@@ -268,6 +270,30 @@ def moved_out(ctx: Context) -> Sql | None:
         ctx,
         _feed_rows(ctx, FeedKind.MOVE, where="AND (r.region_id IS NULL OR r.region_id NOT LIKE %(prefix)s)"),
         lambda d: f"source_name || '：' || {d.day('event_date')} || ' 户籍迁出本区'",
+    )
+
+
+def declared_missing(ctx: Context) -> Sql | None:
+    """A court's declaration of disappearance suspends (not stops) the grants from the month after
+    it takes effect: a person who reappears is paid again once the declaration is revoked."""
+    return _event_stop(
+        ctx,
+        _feed_rows(ctx, FeedKind.DECLARED_MISSING),
+        lambda d: f"source_name || '：' || {d.day('event_date')} || ' 宣告失踪'",
+        verb="暂停发放",
+    )
+
+
+def tekun(ctx: Context) -> Sql | None:
+    """特困供养 excludes both subsidies (国发〔2015〕52号): a person on the month's 特困 roster stops
+    both from the month after entering it (or, without a date, from the next month)."""
+    return _event_stop(
+        ctx,
+        _feed_rows(ctx, FeedKind.TEKUN),
+        lambda d: (
+            f"""source_name || '：' || CASE WHEN event_date IS NULL THEN '' ELSE {d.day("event_date")} || ' 起' END
+            || '纳入特困人员救助供养，不再享受两项补贴'"""
+        ),
     )
 
 
@@ -634,11 +660,13 @@ Rule = Callable[[Context], "Sql | list[Finding] | None"]
 RULES: list[tuple[str, str, str, Rule, str]] = [
     ("death", "死亡或火化仍在发放", Direction.STOP, death, "death"),
     ("prison", "服刑仍在发放", Direction.STOP, prison, "prison"),
+    ("missing", "宣告失踪仍在发放", Direction.STOP, declared_missing, "missing"),
     ("moved_out", "户籍迁出仍在发放", Direction.STOP, moved_out, "moved"),
     ("cert_cancelled", "残疾人证注销仍在发放", Direction.STOP, certificate_cancelled, "cert_cancelled"),
     ("cert_expired", "残疾人证到期仍在发放", Direction.STOP, certificate_expired, "cert_expired"),
     ("grade_changed", "残疾等级变更", Direction.STOP, grade_changed, ""),
     ("left_dibao", "退出低保仍领生活补贴", Direction.STOP, left_dibao, "income"),
+    ("tekun", "特困供养仍在发放", Direction.STOP, tekun, "excluded"),
     ("work_injury", "享受工伤保险生活护理费仍在发放", Direction.STOP, work_injury_care, "excluded"),
     ("overlap", "同类补贴择高停发", Direction.STOP, overlapping_allowance, "overlap"),
     ("overlap_kept", "同类补贴择高保留", Direction.KEEP, allowance_kept, ""),

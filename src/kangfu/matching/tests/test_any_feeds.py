@@ -84,6 +84,7 @@ def world(db):
     lines = {
         FeedKind.DEATH: [line("dead")],
         FeedKind.DECLARED_DEATH: [line("dead")],
+        FeedKind.DECLARED_MISSING: [line("regraded")],
         FeedKind.CREMATION: [line("dead")],
         FeedKind.PRISON: [line("regraded")],
         FeedKind.RELEASE: [line("regraded")],

@@ -23,7 +23,7 @@ from kangfu.subsidies.models import (
     Standard,
 )
 from kangfu.subsidies.seed import TIANJIN, seed_tianjin
-from kangfu.subsidies.services import payroll
+from kangfu.subsidies.services import grants, payroll
 
 pytestmark = pytest.mark.django_db
 M = dt.date
@@ -354,3 +354,72 @@ def test_a_name_and_birth_date_fitting_several_people_raises_an_ambiguous_item_f
         )
     assert set(Grant.objects.filter(person=one).values_list("status", flat=True)) == {GrantStatus.STOPPED}
     assert set(Grant.objects.filter(person=two).values_list("status", flat=True)) == {GrantStatus.ACTIVE}
+
+
+def test_the_tekun_roster_stops_both_subsidies_from_the_month_after_entering_it(
+    district, street_officer, district_officer
+):
+    person = recipient(1)
+    paid_through_october(district)
+    feed(
+        "tekun",
+        "特困供养名单",
+        {"id_number": "身份证号", "event_date": "纳入日期"},
+        [f"{person.id_number},2026-09-05"],
+    )
+    item = run(district)[(person.pk, "tekun")]
+    # October overpaid, 300 + 200
+    assert (item.effective_month, item.amount_at_stake) == (M(2026, 10, 1), Decimal("500.00"))
+    assert item.explanation == (
+        "特困供养名单：2026-09-05 起纳入特困人员救助供养，不再享受两项补贴，补贴仍在发放；"
+        "应自 2026年10月 起停发，已多发 500.00 元"
+    )
+    resolve(item, street_officer, district_officer)
+    assert set(Grant.objects.filter(person=person).values_list("kind", "status", "changes__stop_reason")) >= {
+        ("living", GrantStatus.STOPPED, "excluded"),
+        ("care", GrantStatus.STOPPED, "excluded"),
+    }
+
+
+def test_a_declaration_of_disappearance_suspends_the_grants_from_the_month_after(
+    district, street_officer, district_officer
+):
+    person = recipient(1)
+    paid_through_october(district)
+    feed(
+        "declared_missing",
+        "法院宣告失踪",
+        {"id_number": "身份证号", "event_date": "判决生效日期"},
+        [f"{person.id_number},2026-09-15"],
+    )
+    item = run(district)[(person.pk, "missing")]
+    assert (item.effective_month, item.amount_at_stake) == (M(2026, 10, 1), Decimal("500.00"))
+    assert item.explanation == (
+        "法院宣告失踪：2026-09-15 宣告失踪，补贴仍在发放；应自 2026年10月 起暂停发放，已多发 500.00 元"
+    )
+    resolve(item, street_officer, district_officer)
+    assert set(Grant.objects.filter(person=person).values_list("status", flat=True)) == {
+        GrantStatus.SUSPENDED
+    }
+    assert lines(district, NOVEMBER, person) == [
+        ("care", M(2026, 10, 1), Decimal("-200.00"), "recovery"),
+        ("living", M(2026, 10, 1), Decimal("-300.00"), "recovery"),
+    ]
+
+
+def test_a_release_from_prison_never_restores_a_grant_by_itself(district):
+    person = recipient(1)
+    paid_through_october(district)
+    for grant in Grant.objects.filter(person=person):
+        grants.grant_stop(actor=None, grant=grant, from_month=M(2026, 8, 1), stop_reason="prison")
+    feed(
+        "release",
+        "司法刑满释放",
+        {"id_number": "身份证号", "event_date": "释放日期"},
+        [f"{person.id_number},2026-10-20"],
+    )
+    assert run(district) == {}
+    assert set(Grant.objects.filter(person=person).values_list("status", flat=True)) == {GrantStatus.STOPPED}
+    assert all(
+        line[2] < 0 for line in lines(district, NOVEMBER, person)
+    )  # only what was paid in prison comes back
