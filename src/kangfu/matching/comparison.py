@@ -209,7 +209,11 @@ def item_dismiss(*, actor: User, item: Item, note: str) -> Item:
 
 def item_transfer(*, actor: User, item: Item, street: Region, note: str = "") -> Item:
     _item_for(actor, item)
-    if street.level != RegionLevel.STREET or not street.code.startswith(item.district_id[:6]):
+    # Within the paying district, or within the district the person lives in when that is another.
+    if street.level != RegionLevel.STREET or street.code[:6] not in {
+        item.district_id[:6],
+        item.street_id[:6],
+    }:
         raise ValidationError({"street": [NOT_DISTRICT]})
     with transaction.atomic():
         _advance(item, expected=ItemStatus.OPEN, street=street, note=note)

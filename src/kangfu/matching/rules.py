@@ -192,6 +192,9 @@ def _first_per_person(rows: str, order: str) -> str:
 
 
 ACTIVE_GRANT = "g.district_id = %(district)s AND g.status <> 'stopped'"
+# An item goes to the street where the person lives, which can visit, not to the grant's street
+# (they differ after a move within the city); the district that pays the grant approves it.
+RESIDENCE = "residence"
 
 
 def _stopping(ctx: Context, hits: str, explanation: str, *, extra: tuple[str, ...] = (), **params) -> Sql:
@@ -205,7 +208,7 @@ def _stopping(ctx: Context, hits: str, explanation: str, *, extra: tuple[str, ..
         f"""
         WITH hit AS ({hits}),
         per AS (
-            SELECT h.person_id, MIN(h.grant_id) AS grant_id, MIN(h.street_id) AS street_id,
+            SELECT h.person_id, MIN(h.grant_id) AS grant_id,
                    MIN(h.row_id) AS row_id, MIN(h.confidence) AS confidence, MIN(h.event_date) AS event_date,
                    MIN(h.source_kind) AS source_kind, MIN(h.source_name) AS source_name,
                    COALESCE(SUM(l.amount), 0) AS amount, MIN(h.stop) AS stop{more}
@@ -215,9 +218,9 @@ def _stopping(ctx: Context, hits: str, explanation: str, *, extra: tuple[str, ..
                 AND l.payroll_id IN (SELECT p.id FROM subsidies_payroll p WHERE p.status = 'locked')
             GROUP BY h.person_id
         )
-        SELECT person_id, grant_id, CAST(NULL AS bigint), row_id, confidence, street_id, {explanation},
-               amount, stop
-        FROM per""",
+        SELECT per.person_id, grant_id, CAST(NULL AS bigint), row_id, confidence, {RESIDENCE}.street_id,
+               {explanation}, amount, stop
+        FROM per JOIN people_person {RESIDENCE} ON {RESIDENCE}.id = per.person_id""",
         _params(ctx, **params),
     )
 
@@ -391,20 +394,20 @@ def grade_changed(ctx: Context) -> Sql | None:
         ),
         changed AS (SELECT * FROM priced WHERE old_amount <> new_amount OR stops = 1),
         per AS (
-            SELECT person_id, MIN(grant_id) AS grant_id, MIN(street_id) AS street_id, MIN(row_id) AS row_id,
+            SELECT person_id, MIN(grant_id) AS grant_id, MIN(row_id) AS row_id,
                    MIN(confidence) AS confidence, MIN(event_date) AS event_date, MIN(new_grade) AS new_grade,
                    COALESCE(MAX(CASE WHEN kind = 'care' THEN old_grade END), MAX(old_grade)) AS old_grade,
                    SUM(ABS(old_amount - new_amount) * {months}) AS amount, MIN(month) AS month,
                    {line[Kind.CARE]} AS care_text, {line[Kind.LIVING]} AS living_text
             FROM changed GROUP BY person_id
         )
-        SELECT person_id, grant_id, CAST(NULL AS bigint), row_id, confidence, street_id,
+        SELECT per.person_id, grant_id, CAST(NULL AS bigint), row_id, confidence, {RESIDENCE}.street_id,
                '残联：残疾等级由' || CAST(old_grade AS varchar(2)) || '级变为' || CAST(new_grade AS varchar(2))
                || '级（' || {sql.day("event_date")} || '），自 ' || {sql.month("month")} || ' 起'
                || CASE WHEN care_text IS NOT NULL AND living_text IS NOT NULL THEN care_text || '；' || living_text
                        ELSE COALESCE(care_text, living_text) END,
                amount, month
-        FROM per""",
+        FROM per JOIN people_person {RESIDENCE} ON {RESIDENCE}.id = per.person_id""",
         _params(ctx, back_pay_from=add_months(ctx.period, -policy.back_pay_months)),
     )
 
@@ -540,12 +543,13 @@ def allowance_kept(ctx: Context) -> Sql:
     return Sql(
         f"""
         SELECT x.person_id, MIN(x.grant_id), CAST(NULL AS bigint), MIN(x.row_id), MIN(x.confidence),
-               MIN(x.street_id),
+               {RESIDENCE}.street_id,
                MIN(x.source_name || '：每月 ' || {sql.money("x.other_amount")} || ' 元，不高于重度残疾人护理补贴每月 '
                    || {sql.money("x.ours")} || ' 元，择高保留重度残疾人护理补贴'),
                0, CAST(NULL AS date)
-        FROM ({pairs}) x WHERE x.other_amount <= x.ours
-        GROUP BY x.person_id""",
+        FROM ({pairs}) x JOIN people_person {RESIDENCE} ON {RESIDENCE}.id = x.person_id
+        WHERE x.other_amount <= x.ours
+        GROUP BY x.person_id, {RESIDENCE}.street_id""",
         _params(ctx),
     )
 

@@ -5,13 +5,14 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied
 
 from kangfu.core.models import Region, Role
 from kangfu.core.tests.factories import UserFactory
 from kangfu.matching import comparison
 from kangfu.matching.models import Confidence, Item, ItemStatus
 from kangfu.matching.tests.test_scenario import COMMUNITY, HEXI, feed, recipient, travel
-from kangfu.people.models import IncomePeriod
+from kangfu.people.models import IncomePeriod, Person
 from kangfu.people.tests.factories import PersonFactory
 from kangfu.subsidies.models import (
     Grant,
@@ -423,3 +424,46 @@ def test_a_release_from_prison_never_restores_a_grant_by_itself(district):
     assert all(
         line[2] < 0 for line in lines(district, NOVEMBER, person)
     )  # only what was paid in prison comes back
+
+
+def moved_to(person, community: str):
+    Person.objects.filter(pk=person.pk).update(
+        community_id=community, street_id=community[:9] + "000", district_id=community[:6] + "000000"
+    )
+
+
+def test_an_item_goes_to_the_street_the_person_lives_in_and_the_paying_district_approves_it(
+    district, street_officer, district_officer
+):
+    within, elsewhere = recipient(1), recipient(2)
+    paid_through_october(district)
+    moved_to(within, "120103002001")  # 下瓦房, same district: the grant's street is still 大营门
+    moved_to(elsewhere, "120110006001")  # 东丽 华明: still paid by 河西
+    feed(
+        "death",
+        "公安死亡",
+        {"id_number": "身份证号", "event_date": "死亡日期"},
+        [f"{within.id_number},2026-09-15", f"{elsewhere.id_number},2026-09-15"],
+    )
+    found = run(district)
+    near, far = found[(within.pk, "death")], found[(elsewhere.pk, "death")]
+    assert (near.street_id, near.district_id) == ("120103002000", HEXI)
+    assert (far.street_id, far.district_id) == ("120110006000", HEXI)
+    assert Grant.objects.get(person=within, kind="care").street_id == "120103001000"
+    with pytest.raises(PermissionDenied):  # the grant's street cannot visit
+        comparison.item_confirm(actor=street_officer, item=near, note="x")
+    xiawafang = UserFactory(username="xwf", role=Role.STREET_OFFICER, jurisdiction_id="120103002000")
+    huaming = UserFactory(username="hm", role=Role.STREET_OFFICER, jurisdiction_id="120110006000")
+    dongli = UserFactory(username="dl", role=Role.DISTRICT_ADMIN, jurisdiction_id="120110000000")
+    with travel(M(2026, 11, 6)):
+        comparison.item_confirm(actor=xiawafang, item=near, note="已入户核实")
+        comparison.item_confirm(actor=huaming, item=far, note="已入户核实")
+        with pytest.raises(PermissionDenied):  # the district of residence does not pay
+            comparison.item_approve(actor=dongli, item=Item.objects.get(pk=far.pk))
+        for item in (near, far):
+            assert comparison.item_approve(
+                actor=district_officer, item=Item.objects.get(pk=item.pk)
+            ).status == (ItemStatus.APPROVED)
+    assert set(Grant.objects.filter(person__in=[within, elsewhere]).values_list("status", flat=True)) == {
+        GrantStatus.STOPPED
+    }
