@@ -483,6 +483,10 @@ def work_injury_care(ctx: Context) -> Sql:
     )
 
 
+# Feed rows before registry records (whose id is null), then in line order: the same on both databases.
+_NULLS_LAST = "CASE WHEN e.id IS NULL THEN 1 ELSE 0 END, e.id"
+
+
 def _same_nature(ctx: Context) -> str:
     """Per 护理补贴 still paid, the highest allowance of the same nature the person is known to get
     (老年人护理补贴 on the month's roster, or recorded in the registry as 老年人护理补贴 or another
@@ -505,10 +509,6 @@ def _same_nature(ctx: Context) -> str:
             FROM ({first}) e JOIN subsidies_grant g ON g.person_id = e.person_id
             WHERE {ACTIVE_GRANT} AND g.kind = 'care'
         ) y"""
-
-
-# Feed rows before registry records (whose id is null), then in line order: the same on both databases.
-_NULLS_LAST = "CASE WHEN e.id IS NULL THEN 1 ELSE 0 END, e.id"
 
 
 def overlapping_allowance(ctx: Context) -> Sql:
@@ -537,7 +537,8 @@ def overlapping_allowance(ctx: Context) -> Sql:
 def allowance_kept(ctx: Context) -> Sql:
     """择高, the other way: the allowance of the same nature is not higher than the 护理补贴, which is
     kept. An item all the same, so that the street checks the amount and the district closes it as
-    保留 (kept), on record, without touching the grant."""
+    保留 (kept), on record, without touching the grant; once, not every month: not while an earlier
+    one is open or kept (a higher amount later is the other rule's)."""
     sql = _dialect()
     pairs = _same_nature(ctx)
     return Sql(
@@ -549,6 +550,8 @@ def allowance_kept(ctx: Context) -> Sql:
                0, CAST(NULL AS date)
         FROM ({pairs}) x JOIN people_person {RESIDENCE} ON {RESIDENCE}.id = x.person_id
         WHERE x.other_amount <= x.ours
+          AND NOT EXISTS (SELECT 1 FROM matching_item i WHERE i.person_id = x.person_id
+              AND i.rule = 'overlap_kept' AND i.period < %(period)s AND i.status <> 'dismissed')
         GROUP BY x.person_id, {RESIDENCE}.street_id""",
         _params(ctx),
     )

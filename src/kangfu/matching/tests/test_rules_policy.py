@@ -467,3 +467,21 @@ def test_an_item_goes_to_the_street_the_person_lives_in_and_the_paying_district_
     assert set(Grant.objects.filter(person__in=[within, elsewhere]).values_list("status", flat=True)) == {
         GrantStatus.STOPPED
     }
+
+
+def test_an_allowance_kept_is_not_raised_again_the_next_month(district, street_officer, district_officer):
+    person = recipient(1, living=False)
+    OtherBenefit.objects.create(
+        person=person, kind="elderly_care", amount=Decimal("100.00"), start_date=M(2026, 9, 1)
+    )
+    item = run(district)[(person.pk, "overlap_kept")]
+    assert (
+        item.explanation
+        == "登记的同类补贴：每月 100.00 元，不高于重度残疾人护理补贴每月 200.00 元，择高保留重度残疾人护理补贴"
+    )
+    resolve(item, street_officer, district_officer)
+    with travel(M(2026, 12, 5)):
+        december = comparison.run_execute(
+            comparison.run_start(actor=None, district=district, period=M(2026, 12, 1))
+        )
+    assert not Item.objects.filter(run=december).exists()
