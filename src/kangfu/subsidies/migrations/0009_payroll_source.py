@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('subsidies', '0008_default_payment_formats'),
+        ("subsidies", "0008_default_payment_formats"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='payroll',
-            name='source',
-            field=models.CharField(choices=[('kangfu', '本系统'), ('legacy', '原系统（上线前迁入）')], default='kangfu', max_length=10, verbose_name='来源'),
+            model_name="payroll",
+            name="source",
+            field=models.CharField(
+                choices=[("kangfu", "本系统"), ("legacy", "原系统（上线前迁入）")],
+                default="kangfu",
+                max_length=10,
+                verbose_name="来源",
+            ),
         ),
     ]

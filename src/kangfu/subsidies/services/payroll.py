@@ -76,7 +76,15 @@ SELECT %s, x.id, x.rule FROM (
     WHEN EXISTS (SELECT 1 FROM subsidies_otherbenefit b WHERE b.person_id = p.id
                  AND b.start_date <= %s AND (b.end_date IS NULL OR b.end_date >= %s)
                  AND (b.kind = 'work_injury_care' OR (g.kind = 'living' AND b.kind = 'orphan')
-                      OR (g.kind = 'care' AND b.kind = 'elderly_care'))) THEN 'excluded'
+                      OR (g.kind = 'care' AND b.kind = 'elderly_care' AND (
+                          -- 择高: an allowance of the same nature holds ours only when it is higher
+                          -- (or its amount is unknown); ours higher or equal is kept and paid.
+                          b.amount <= 0 OR b.amount > COALESCE((
+                              SELECT s.amount FROM subsidies_standard s
+                              WHERE s.kind = 'care' AND s.region_id IN (%s, %s)
+                                AND c.grade BETWEEN s.grade_min AND s.grade_max
+                                AND s.valid_from <= %s AND (s.valid_to IS NULL OR s.valid_to >= %s)
+                              ORDER BY s.region_id DESC LIMIT 1), 0))))) THEN 'excluded'
   END AS rule
   FROM subsidies_grant g
   JOIN people_person p ON p.id = g.person_id
@@ -90,7 +98,23 @@ SELECT %s, x.id, x.rule FROM (
   WHERE g.district_id = %s AND g.status = 'active'
 ) x WHERE x.rule IS NOT NULL
 """
-    params = [payroll_id, district[:6], *extra, month_end, month, month, *living, month_end, month, district]
+    city = district[:4].ljust(12, "0")
+    params = [
+        payroll_id,
+        district[:6],
+        *extra,
+        month_end,
+        month,
+        district,
+        city,
+        month,
+        month,
+        month,
+        *living,
+        month_end,
+        month,
+        district,
+    ]
     return sql, params
 
 

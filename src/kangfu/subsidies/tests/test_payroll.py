@@ -429,3 +429,21 @@ def test_each_bank_gets_the_columns_it_asked_for(standards, hexi, applicant, she
     header = next(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert header == [h for h, _f in PaymentFormat.objects.get(code="rural-bank").columns]
     assert header[0] == "账号"
+
+
+@pytest.mark.parametrize(
+    ("elderly", "paid"), [(Decimal("150.00"), True), (Decimal("200.00"), True), (Decimal("300.00"), False)]
+)
+def test_the_care_subsidy_beside_an_elderly_care_allowance_is_paid_only_while_it_is_the_higher(
+    standards, hexi, applicant, shequ, jiedao, quju, elderly, paid
+):
+    """择高: ours (200) kept when the other is lower or equal, held when it is higher."""
+    from kangfu.subsidies.models import OtherBenefit
+
+    approve(applicant, shequ, jiedao, quju)
+    OtherBenefit.objects.create(
+        person=applicant, kind="elderly_care", amount=elderly, start_date=M(2026, 1, 1)
+    )
+    run = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 11, 1))
+    assert run.lines.filter(kind=Kind.CARE).exists() == paid
+    assert HeldGrant.objects.filter(payroll=run, grant__kind=Kind.CARE).exists() != paid
