@@ -135,8 +135,15 @@ class Standards:
                 "region_id", "kind", "grade_min", "grade_max", "amount", "valid_from", "valid_to"
             )
         )
+        self._known: dict[tuple, Decimal | None] = {}
 
     def amount(self, *, district: str, kind: str, grade: int, month: dt.date) -> Decimal | None:
+        key = (district, kind, grade, month)
+        if key not in self._known:  # a handful of distinct answers serve a million lines
+            self._known[key] = self._amount(district=district, kind=kind, grade=grade, month=month)
+        return self._known[key]
+
+    def _amount(self, *, district: str, kind: str, grade: int, month: dt.date) -> Decimal | None:
         city = district[:4].ljust(12, "0")
         found: dict[str, Decimal] = {}
         for region, k, low, high, amount, start, end in self.rows:
