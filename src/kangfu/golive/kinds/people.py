@@ -619,10 +619,13 @@ class _PersonContext:
             ):
                 ctx.cert_by_hash[row["number_hash"]] = row
         if person_ids:
-            for row in DisabilityCertificate.objects.filter(
-                person_id__in=person_ids, status=CertificateStatus.VALID
-            ).values("pk", "person_id", "issued_on"):
-                ctx.valid_cert[row["person_id"]] = row
+            # By person only, the status sorted out here: asked for status too, SQLite reads every
+            # valid certificate through the status index instead of the chunk's through the person's.
+            for row in DisabilityCertificate.objects.filter(person_id__in=person_ids).values(
+                "pk", "person_id", "issued_on", "status"
+            ):
+                if row["status"] == CertificateStatus.VALID:
+                    ctx.valid_cert[row["person_id"]] = row
             if any(r.values.get("income") for r in records):
                 for row in IncomePeriod.objects.filter(person_id__in=person_ids).values(
                     "pk", "person_id", "status", "start_date", "end_date"

@@ -276,11 +276,13 @@ class RecipientsKind(_Legacy):
         self._people(records)
         live = [r for r in records if not r.error]
         person_ids = [r.target["person"]["pk"] for r in live]
+        # By person only (see kinds.people: with the status SQLite would read every valid certificate).
         certs = {
             row["person_id"]: row
-            for row in DisabilityCertificate.objects.filter(
-                person_id__in=person_ids, status=CertificateStatus.VALID
-            ).values("person_id", "grade", "category")
+            for row in DisabilityCertificate.objects.filter(person_id__in=person_ids).values(
+                "person_id", "grade", "category", "status"
+            )
+            if row["status"] == CertificateStatus.VALID
         }
         self._check_basis(live, person_ids)
         grants = {
