@@ -10,6 +10,7 @@ report and runs the same steps for the preview and for the confirmed import.
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -51,7 +52,7 @@ class Record:
     target: Any = None  # whatever `check` found in the database for `apply`
 
 
-class Kind:
+class Kind(ABC):
     """Base of every import kind; subclasses set the class attributes and the three steps."""
 
     name: ClassVar[str]
@@ -69,26 +70,29 @@ class Kind:
         self.counts: Counter[str] = Counter()
         self.today = timezone.localdate()
 
-    def check_options(self) -> None:
+    def check_options(self) -> None:  # noqa: B027 - most kinds take no options
         """Raise ValidationError if the options a kind needs are missing or wrong."""
 
     def key(self, record: Record) -> Any:
         """What may appear only once in a file (None: anything may repeat)."""
         return record.values.get("id_number")
 
+    @abstractmethod
     def clean(self, values: dict[str, Any]) -> dict[str, Any]:
         """One line's cells by field → the record's values; ValueError with the line's problems."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def check(self, records: list[Record]) -> None:
         """Mark each record NEW, CHANGED or UNCHANGED, or give it an error; batched lookups only."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def apply(self, records: list[Record]) -> None:
         """Write the checked records without an error (NEW and CHANGED; UNCHANGED need nothing)."""
-        raise NotImplementedError
+        ...
 
-    def finish(self) -> None:
+    def finish(self) -> None:  # noqa: B027 - most kinds have nothing to finish
         """After the last chunk of a confirmed import, inside its transaction."""
 
 
