@@ -179,6 +179,14 @@ class _Legacy(Kind):
                 AMOUNT_DIFFERS.format(amount=amount, standard=standard, grade=grade, month=month)
             )
 
+    def _person_and_kind(self, values: dict[str, Any], found: list[str]) -> dict[str, Any]:
+        """What every legacy line starts with: whose, and which subsidy."""
+        return {
+            "id_number": clean_id(values, found, self.today),
+            "name": text(values.get("name"))[:50],
+            "kind": _kind(values, found),
+        }
+
     def finish(self) -> None:
         refresh_totals(self.payrolls.touched)
 
@@ -226,11 +234,7 @@ class RecipientsKind(_Legacy):
 
     def clean(self, values: dict[str, Any]) -> dict[str, Any]:
         found: list[str] = []
-        out: dict[str, Any] = {
-            "id_number": clean_id(values, found, self.today),
-            "name": text(values.get("name"))[:50],
-        }
-        out["kind"] = _kind(values, found)
+        out = self._person_and_kind(values, found)
         out["start_month"] = _month(values, "start_month", found)
         if out["start_month"] is None and not any("月份" in p for p in found):
             found.append(NO_START)
@@ -566,11 +570,7 @@ class PaymentsKind(_Legacy):
 
     def clean(self, values: dict[str, Any]) -> dict[str, Any]:
         found: list[str] = []
-        out: dict[str, Any] = {
-            "id_number": clean_id(values, found, self.today),
-            "name": text(values.get("name"))[:50],
-        }
-        out["kind"] = _kind(values, found)
+        out = self._person_and_kind(values, found)
         out["month"] = _month(values, "month", found)
         if out["month"] is None and not found:
             found.append("缺少发放月份。")
