@@ -18,8 +18,11 @@ from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
+from kangfu.core.selectors import region_for_code
 from kangfu.matching import rules
 from kangfu.matching.models import ComparisonRun, Direction, FeedKind, Item, ItemStatus, RunStatus
+from kangfu.people import services as people_services
+from kangfu.people.models import LifeEventKind
 from kangfu.rehab import services as rehab_services
 from kangfu.rehab.models import SERVED_STATES, DischargeReason
 from kangfu.rehab.models import Case as RehabCase
@@ -34,6 +37,7 @@ TAKEN = "该疑点已被他人办理或已变化，请刷新后查看。"
 NOT_YOURS = "该疑点不在您的辖区。"
 NEEDS_NOTE = "排除疑点须写明核实情况和依据。"
 NOT_DISTRICT = "只能转交给本区的其他街道。"
+NO_NEW_STREET = "迁入地只写到区，无法确定迁入街道：请先在一人一档中更新户籍所在社区，再审批转移。"
 
 
 def run_start(*, actor: User | None, district: Region, period: dt.date) -> ComparisonRun:
@@ -247,6 +251,8 @@ def item_approve(*, actor: User, item: Item) -> Item:
         )
         if item.direction == Direction.STOP and item.grant_id:
             _apply(item, actor)
+        if item.direction == Direction.TRANSFER:
+            _transfer(item, actor)
         if item.direction == Direction.STOP and item.case_id:
             _close_cases(item)
         audit.record(
@@ -254,10 +260,60 @@ def item_approve(*, actor: User, item: Item) -> Item:
             action=AuditAction.UPDATE,
             obj=item,
             person_id=item.person_id,
-            summary=f"审批疑点（{'择高保留' if kept else '销账'}）：{item.explanation[:100]}",
+            summary=f"审批疑点（{APPROVED_AS[item.direction]}）：{item.explanation[:100]}",
         )
     item.refresh_from_db()
     return item
+
+
+APPROVED_AS = {
+    Direction.KEEP: "择高保留",
+    Direction.TRANSFER: "转移发放区",
+    Direction.STOP: "销账",
+    Direction.ENTITLED: "销账",
+}
+
+
+def _street_of(region: Region | None) -> Region | None:
+    while region is not None and region.level > RegionLevel.STREET:
+        region = region.parent
+    return region if region is not None and region.level == RegionLevel.STREET else None
+
+
+def _transfer(item: Item, actor: User) -> None:
+    """Move the person's grants to the district the household moved to, from the item's month: to the
+    street the feed names, else to the street of the registry's household registration or residence
+    when it already lies in that district (the street that confirmed the move may have updated it)."""
+    row = item.feed_row
+    destination = region_for_code(row.region_id if row else None)
+    street = _street_of(destination)
+    if street is None and destination is not None:
+        person = item.person
+        for candidate in (region_for_code(person.hukou_region_id), region_for_code(person.street_id)):
+            candidate = _street_of(candidate)
+            if candidate is not None and candidate.code.startswith(destination.code[:6]):
+                street = candidate
+                break
+    if street is None:
+        raise ValidationError(NO_NEW_STREET)
+    # The registry follows the household, as the street confirmed it: the new district's payroll
+    # checks the household registration against its own district.
+    people_services.life_event_record(
+        actor=None,
+        person=item.person,
+        kind=LifeEventKind.MOVE_OUT,
+        occurred_on=min(row.event_date or item.period, timezone.localdate()),
+        to_region_code=destination.code,
+        note=f"数据比对：{row.feed.source.name}，经街道核实、区审批",
+    )
+    for grant in Grant.objects.filter(person_id=item.person_id).exclude(status=GrantStatus.STOPPED):
+        grant_services.grant_transfer(
+            actor=actor,
+            grant=grant,
+            street=street,
+            from_month=max(item.effective_month or item.period, grant.start_month),
+            reason=f"数据比对：{rules.RULE_NAMES[item.rule]}（{street.parent.name}{street.name}）",
+        )
 
 
 def _apply(item: Item, actor: User) -> None:

@@ -240,6 +240,8 @@ class Direction(models.TextChoices):
     ENTITLED = "entitled", "应享"
     # 择高 in our favour: the finding is put on record and the grant left as it is.
     KEEP = "keep", "保留"
+    # A household moved to another district served here: the grants move there, nothing stops.
+    TRANSFER = "transfer", "转移"
 
 
 class ItemStatus(models.TextChoices):

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db.models import F, FilteredRelation, Q
 from django.db.models.functions import Substr
 
+from kangfu.core.selectors import provinces_in_service
 from kangfu.matching.models import (
     Confidence,
     Direction,
@@ -267,12 +268,51 @@ def prison(ctx: Context) -> Sql | None:
     )
 
 
+def _served(column: str) -> str:
+    """Whether a region code lies in the provinces this deployment serves (its streets are loaded)."""
+    provinces = ", ".join(f"'{p}'" for p in provinces_in_service() if p.isdigit()) or "'--'"
+    return f"substr({column}, 1, 2) IN ({provinces})"
+
+
 def moved_out(ctx: Context) -> Sql | None:
-    """A move to an unknown place counts as out of the district."""
+    """A move out of the deployment's region stops payment; a move to an unknown place counts as out.
+    A move to another district served here is a transfer (`moved_within`), not a stop."""
     return _event_stop(
         ctx,
-        _feed_rows(ctx, FeedKind.MOVE, where="AND (r.region_id IS NULL OR r.region_id NOT LIKE %(prefix)s)"),
-        lambda d: f"source_name || '：' || {d.day('event_date')} || ' 户籍迁出本区'",
+        _feed_rows(ctx, FeedKind.MOVE, where=f"AND (r.region_id IS NULL OR NOT {_served('r.region_id')})"),
+        lambda d: f"source_name || '：' || {d.day('event_date')} || ' 户籍迁出本市'",
+    )
+
+
+def moved_within(ctx: Context) -> Sql | None:
+    """A household moved to another district served here keeps its subsidies: the grants move to the
+    new district from the month after the one compared (what was paid meanwhile was owed all the
+    same, so nothing is at stake). The new district's name is read through an abolished code's
+    successor (120107 塘沽区 → 滨海新区)."""
+    rows = _feed_rows(
+        ctx,
+        FeedKind.MOVE,
+        where=f"AND r.region_id IS NOT NULL AND r.region_id NOT LIKE %(prefix)s AND {_served('r.region_id')}",
+    )
+    if rows is None:
+        return None
+    sql = _dialect()
+    return Sql(
+        f"""
+        SELECT e.person_id, MIN(g.id), CAST(NULL AS bigint), MIN(e.id), MIN(e.confidence),
+               MIN({RESIDENCE}.street_id),
+               MIN(e.source_name) || '：' || MIN({sql.day("e.event_date")}) || ' 户籍迁往'
+               || MIN(COALESCE(now.name, d.name, substr(e.region_id, 1, 6))) || '，补贴仍由本区发放；应自 '
+               || {sql.month(sql.next_month("%(period)s"))} || ' 起转由迁入区发放',
+               0, {sql.next_month("%(period)s")}
+        FROM ({_first_per_person(rows, "e.event_date DESC, e.id DESC")}) e
+        JOIN subsidies_grant g ON g.person_id = e.person_id AND {ACTIVE_GRANT}
+        JOIN people_person {RESIDENCE} ON {RESIDENCE}.id = e.person_id
+        LEFT JOIN core_region d ON d.code = substr(e.region_id, 1, 6) || '000000'
+        LEFT JOIN core_region now ON now.code = d.successor_id
+        WHERE substr(COALESCE(now.code, d.code, e.region_id), 1, 6) <> substr(%(district)s, 1, 6)
+        GROUP BY e.person_id""",
+        _params(ctx),
     )
 
 
@@ -668,7 +708,8 @@ RULES: list[tuple[str, str, str, Rule, str]] = [
     ("death", "死亡或火化仍在发放", Direction.STOP, death, "death"),
     ("prison", "服刑仍在发放", Direction.STOP, prison, "prison"),
     ("missing", "宣告失踪仍在发放", Direction.STOP, declared_missing, "missing"),
-    ("moved_out", "户籍迁出仍在发放", Direction.STOP, moved_out, "moved"),
+    ("moved_out", "户籍迁出本市仍在发放", Direction.STOP, moved_out, "moved"),
+    ("moved_within", "户籍迁往本市其他区", Direction.TRANSFER, moved_within, ""),
     ("cert_cancelled", "残疾人证注销仍在发放", Direction.STOP, certificate_cancelled, "cert_cancelled"),
     ("cert_expired", "残疾人证到期仍在发放", Direction.STOP, certificate_expired, "cert_expired"),
     ("grade_changed", "残疾等级变更", Direction.STOP, grade_changed, ""),

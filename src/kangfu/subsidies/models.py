@@ -286,6 +286,13 @@ class Grant(models.Model):
     # When the mark was last set: a lock clears only marks its run has seen, so a change committed
     # between a run and its lock is still recalculated next month.
     recalc_marked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A household moved to another district served here: from `moving_from` the grant is paid at
+    # `moving_street`. It moves once the old district has locked the month before (payroll_lock), so
+    # that month is still paid where it was owed.
+    moving_street = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    moving_from = models.DateField("迁往他区发放自", null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -326,6 +333,7 @@ class ChangeAction(models.TextChoices):
     SUSPEND = "suspend", "暂停"
     RESUME = "resume", "恢复"
     STOP = "stop", "停发"
+    TRANSFER = "transfer", "迁往本市其他区"
 
 
 class StopReason(models.TextChoices):

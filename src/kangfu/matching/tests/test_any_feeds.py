@@ -88,7 +88,7 @@ def world(db):
         FeedKind.CREMATION: [line("dead")],
         FeedKind.PRISON: [line("regraded")],
         FeedKind.RELEASE: [line("regraded")],
-        FeedKind.MOVE: [line("moved", region="120110006001")],
+        FeedKind.MOVE: [line("moved", region="130102")],
         FeedKind.CERT_NEW: [line("new", grade="一级")],
         FeedKind.CERT_CANCEL: [line("allowance")],
         FeedKind.CERT_CHANGE: [line("regraded", category="")],

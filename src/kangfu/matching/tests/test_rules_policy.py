@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from kangfu.core.models import Region, Role
 from kangfu.core.tests.factories import UserFactory
@@ -485,3 +485,69 @@ def test_an_allowance_kept_is_not_raised_again_the_next_month(district, street_o
             comparison.run_start(actor=None, district=district, period=M(2026, 12, 1))
         )
     assert not Item.objects.filter(run=december).exists()
+
+
+def test_a_move_to_another_district_of_the_city_moves_the_grants_there_from_the_next_month(
+    district, street_officer, district_officer
+):
+    moving, leaving, vague = recipient(1), recipient(2), recipient(3)
+    paid_through_october(district)
+    feed(
+        "move",
+        "公安迁移",
+        {"id_number": "身份证号", "event_date": "迁出日期", "region": "迁入地"},
+        [
+            f"{moving.id_number},2026-10-05,120110006001",  # 东丽区 华明街道
+            f"{leaving.id_number},2026-10-05,130102",  # 石家庄市长安区: out of the city
+            f"{vague.id_number},2026-10-08,120107",  # 塘沽区, abolished: 滨海新区, no street
+        ],
+    )
+    found = run(district)
+    assert set(found) == {
+        (moving.pk, "moved_within"),
+        (leaving.pk, "moved_out"),
+        (vague.pk, "moved_within"),
+    }
+    item = found[(moving.pk, "moved_within")]
+    # paid by 河西 until the item is resolved: nothing at stake, the grants move from December
+    assert (item.direction, item.effective_month, item.amount_at_stake) == (
+        "transfer",
+        M(2026, 12, 1),
+        Decimal("0.00"),
+    )
+    assert item.explanation == (
+        "公安迁移：2026-10-05 户籍迁往东丽区，补贴仍由本区发放；应自 2026年12月 起转由迁入区发放"
+    )
+    assert "滨海新区" in found[(vague.pk, "moved_within")].explanation
+    assert resolve(item, street_officer, district_officer).status == ItemStatus.APPROVED
+    # still 河西's until it locks November, which it still owes
+    assert set(Grant.objects.filter(person=moving).values_list("district_id", "moving_from")) == {
+        (HEXI, M(2026, 12, 1))
+    }
+    assert lines(district, NOVEMBER, moving) == [
+        ("care", NOVEMBER, Decimal("200.00"), "regular"),
+        ("living", NOVEMBER, Decimal("300.00"), "regular"),
+    ]
+    with travel(M(2026, 11, 25)):
+        payroll.payroll_lock(
+            actor=None, payroll=payroll.payroll_run(actor=None, district=district, month=NOVEMBER)
+        )
+    assert set(
+        Grant.objects.filter(person=moving).values_list("status", "district_id", "street_id", "moving_from")
+    ) == {(GrantStatus.ACTIVE, "120110000000", "120110006000", None)}
+    # from December 东丽 pays at the same standard, and nothing twice
+    december = M(2026, 12, 1)
+    assert lines(district, december, moving) == []
+    assert lines(Region.objects.get(code="120110000000"), december, moving) == [
+        ("care", december, Decimal("200.00"), "regular"),
+        ("living", december, Decimal("300.00"), "regular"),
+    ]
+
+    # a move naming only an abolished district cannot be placed in a street: refused, nothing moved
+    vague_item = found[(vague.pk, "moved_within")]
+    with travel(M(2026, 11, 6)):
+        comparison.item_confirm(actor=street_officer, item=vague_item, note="已核实")
+        with pytest.raises(ValidationError, match="无法确定迁入街道"):
+            comparison.item_approve(actor=district_officer, item=Item.objects.get(pk=vague_item.pk))
+    assert Item.objects.get(pk=vague_item.pk).status == ItemStatus.CONFIRMED
+    assert set(Grant.objects.filter(person=vague).values_list("district_id", flat=True)) == {HEXI}

@@ -126,7 +126,7 @@ def world(db):
         "move",
         "公安迁移",
         {"id_number": "身份证号", "event_date": "迁出日期", "region": "迁入地"},
-        [f"{ids['moved']},2026-10-05,120110006001", f"{quiet[0].id_number},2026-10-05,120103002001"],
+        [f"{ids['moved']},2026-10-05,130102", f"{quiet[0].id_number},2026-10-05,120103002001"],
     )
     feed(
         "cert_cancel",
@@ -227,7 +227,7 @@ def test_each_item_says_why_in_chinese_with_its_dates_and_money(world):
     )
     assert (
         said("moved", "moved_out")
-        == "公安迁移：2026-10-05 户籍迁出本区，补贴仍在发放；应自 2026年11月 起停发"
+        == "公安迁移：2026-10-05 户籍迁出本市，补贴仍在发放；应自 2026年11月 起停发"
     )
     assert said("cancelled", "cert_cancelled").startswith("残联：2026-08-31 残疾人证注销，")
     assert said("regraded", "grade_changed") == (

@@ -7,10 +7,12 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from kangfu.core import audit
-from kangfu.core.models import AuditAction, User
+from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.people.models import LifeEventKind
 from kangfu.subsidies.models import (
     Application,
@@ -19,6 +21,8 @@ from kangfu.subsidies.models import (
     GrantChange,
     GrantPeriod,
     GrantStatus,
+    Payroll,
+    PayrollStatus,
     StopReason,
 )
 from kangfu.subsidies.rules import add_months, month_start
@@ -30,6 +34,8 @@ ALREADY_STOPPED = "该补贴已停发。"
 NOT_SUSPENDED = "该补贴不是暂停状态。"
 NOT_ACTIVE = "该补贴不在发放中。"
 BAD_GRADE = "残疾等级应为 1 至 4。"
+SAME_DISTRICT = "迁入区与现发放区相同，无须转移。"
+NOT_A_STREET = "请选择迁入区的街道。"
 
 # Default stop rules (DOMAIN.md): the month after the event.
 STOP_FOR_EVENT = {
@@ -219,6 +225,82 @@ def grant_regrade(
         _change(grant, actor=actor, action=ChangeAction.REGRADE, month=from_month, reason=reason)
     grant.refresh_from_db()
     return grant
+
+
+def grant_transfer(
+    *, actor: User | None, grant: Grant, street: Region, from_month: dt.date, reason: str
+) -> Grant:
+    """The household moved to another district of the deployment: from `from_month` the grant is paid
+    there, at the grade it has, and nothing stops. It moves at once if the old district has locked the
+    month before, else when that payroll is locked (`transfers_due`): the month before is still
+    paid by the old district, and the new one recalculates from `from_month` against what was paid,
+    so no month is paid twice or not at all."""
+    _check_month(grant, from_month)
+    if street.level != RegionLevel.STREET:
+        raise ValidationError({"street": [NOT_A_STREET]})
+    if street.parent_id == grant.district_id:
+        raise ValidationError({"street": [SAME_DISTRICT]})
+    with transaction.atomic():
+        if (
+            Grant.objects.filter(pk=grant.pk)
+            .exclude(status=GrantStatus.STOPPED)
+            .update(moving_street=street, moving_from=from_month)
+            != 1
+        ):
+            raise ValidationError(ALREADY_STOPPED)
+        GrantChange.objects.create(
+            grant=grant, action=ChangeAction.TRANSFER, effective_month=from_month, reason=reason, actor=actor
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=grant,
+            person_id=grant.person_id,
+            summary=f"{grant}：自 {from_month:%Y-%m} 起转由{street.parent.name}{street.name}发放（{reason}）",
+        )
+        before = add_months(from_month, -1)
+        if Payroll.objects.filter(
+            district_id=grant.district_id, month=before, status=PayrollStatus.LOCKED
+        ).exists():
+            transfers_due(actor=actor, district=grant.district_id, month=before)
+    grant.refresh_from_db()
+    return grant
+
+
+def transfers_due(*, actor: User | None, district: str, month: dt.date) -> int:
+    """Move the district's grants bound elsewhere whose first month there follows `month`, now that
+    `month` is settled here: a few rows a month, moved by one UPDATE, recalculated from their month."""
+    due = Grant.objects.filter(district_id=district, moving_from__lte=add_months(month, 1))
+    moving = list(
+        due.values_list("pk", "person_id", "moving_from", "moving_street__parent_id", "moving_street_id")
+    )
+    if not moving:
+        return 0
+    due.update(
+        district_id=Subquery(
+            Region.objects.filter(code=OuterRef("moving_street_id")).values("parent_id")[:1]
+        ),
+        street_id=F("moving_street_id"),
+        recalc_from=Least(Coalesce("recalc_from", "moving_from"), F("moving_from")),
+        recalc_marked_at=timezone.now(),
+        moving_street=None,
+        moving_from=None,
+    )
+    audit.record_rows(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        rows=[
+            audit.Row(
+                object_type="subsidies.grant",
+                object_id=str(pk),
+                person_id=person_id,
+                summary=f"补贴资格自 {start:%Y-%m} 起转入 {new_district} 发放",
+                changes={"district": [district, new_district], "street": ["", street]},
+            )
+            for pk, person_id, start, new_district, street in moving
+        ],
+    )
+    return len(moving)
 
 
 def grant_migrate(

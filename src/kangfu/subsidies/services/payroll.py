@@ -39,7 +39,7 @@ from kangfu.subsidies.models import (
     Standard,
 )
 from kangfu.subsidies.rules import month_start
-from kangfu.subsidies.services import facts
+from kangfu.subsidies.services import facts, grants
 
 LOCKED = "该月发放已锁定，不能重新计算。"
 NOT_DRAFT = "只有待审核的发放可以锁定。"
@@ -69,7 +69,9 @@ SELECT %s, x.id, x.rule FROM (
   SELECT g.id, CASE
     WHEN p.vital_status <> 'normal' THEN 'vital'
     WHEN c.id IS NULL THEN 'certificate'
-    WHEN p.hukou_region_id IS NULL OR SUBSTR(p.hukou_region_id, 1, 6) <> %s THEN 'moved'
+    -- a grant bound for the district moved to is paid here until it goes (grants.grant_transfer)
+    WHEN (p.hukou_region_id IS NULL OR SUBSTR(p.hukou_region_id, 1, 6) <> %s) AND g.moving_from IS NULL
+         THEN 'moved'
     WHEN i.income = 2 THEN 'excluded'
     WHEN g.kind = 'living' AND COALESCE(i.income, 0) = 0 THEN 'income'
     WHEN g.kind = 'care' AND c.grade > 2 AND c.category NOT IN ({_placeholders(extra)}) THEN 'grade'
@@ -302,6 +304,8 @@ def payroll_lock(*, actor: User | None, payroll: Payroll) -> Payroll:
             Q(recalc_from__isnull=True) | Q(recalc_from__gt=payroll.month)
         ).update(recalc_from=payroll.month)
         _settle_recoveries(payroll, actor)
+        if payroll.source != PayrollSource.LEGACY:
+            grants.transfers_due(actor=actor, district=payroll.district_id, month=payroll.month)
         audit.record(actor=actor, action=AuditAction.UPDATE, obj=payroll, summary=f"锁定 {payroll} 发放")
     payroll.refresh_from_db()
     return payroll
