@@ -5,26 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0005_calendar_days_from_state_council'),
-        ('subsidies', '0011_policy_back_pay_months'),
+        ("core", "0005_calendar_days_from_state_council"),
+        ("subsidies", "0011_policy_back_pay_months"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='grant',
-            name='moving_from',
-            field=models.DateField(blank=True, null=True, verbose_name='迁往他区发放自'),
+            model_name="grant",
+            name="moving_from",
+            field=models.DateField(blank=True, null=True, verbose_name="迁往他区发放自"),
         ),
         migrations.AddField(
-            model_name='grant',
-            name='moving_street',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.region'),
+            model_name="grant",
+            name="moving_street",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="core.region",
+            ),
         ),
         migrations.AlterField(
-            model_name='grantchange',
-            name='action',
-            field=models.CharField(choices=[('start', '开始发放'), ('regrade', '等级变更'), ('suspend', '暂停'), ('resume', '恢复'), ('stop', '停发'), ('transfer', '迁往本市其他区')], max_length=10, verbose_name='变更'),
+            model_name="grantchange",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("start", "开始发放"),
+                    ("regrade", "等级变更"),
+                    ("suspend", "暂停"),
+                    ("resume", "恢复"),
+                    ("stop", "停发"),
+                    ("transfer", "迁往本市其他区"),
+                ],
+                max_length=10,
+                verbose_name="变更",
+            ),
         ),
     ]
