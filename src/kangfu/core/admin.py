@@ -3,8 +3,10 @@ reached only through the scoped pages and API."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 
-from kangfu.core.models import ApiToken, AuditEntry, CalendarDay, Organisation, Region, User
+from kangfu.core import audit
+from kangfu.core.models import ApiToken, AuditAction, AuditEntry, CalendarDay, Organisation, Region, User
 
 
 @admin.register(Region)
@@ -62,6 +64,47 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 @admin.register(CalendarDay)
 class CalendarDayAdmin(admin.ModelAdmin):
+    """The State Council's days arrive with migration 0005 and `kangfu calendar sync`; here the
+    city administrator adds a notice the package does not know yet, or a local change."""
+
     list_display = ["day", "name", "is_workday"]
     list_filter = ["is_workday"]
+    search_fields = ["name"]
     date_hierarchy = "day"
+
+    def save_model(self, request, obj, form, change):
+        # Deadlines move with these rows, and no service edits them for the admin: the audit row
+        # is written here, in the same transaction.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit.record(
+                actor=request.user,
+                action=AuditAction.UPDATE if change else AuditAction.CREATE,
+                obj=obj,
+                summary=f"系统管理：{'修改' if change else '新增'}节假日与调休 {obj}",
+                changes={
+                    f: [str(form.initial.get(f, "")), str(form.cleaned_data.get(f, ""))]
+                    for f in form.changed_data
+                },
+            )
+
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            audit.record(
+                actor=request.user,
+                action=AuditAction.DELETE,
+                obj=obj,
+                summary=f"系统管理：删除节假日与调休 {obj}",
+            )
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for obj in queryset:
+                audit.record(
+                    actor=request.user,
+                    action=AuditAction.DELETE,
+                    obj=obj,
+                    summary=f"系统管理：删除节假日与调休 {obj}",
+                )
+            super().delete_queryset(request, queryset)
