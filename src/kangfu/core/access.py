@@ -33,7 +33,7 @@ class RolePolicy:
     reads_audit: bool = False
     runs_devices: bool = False  # catalogue, units, fittings, rentals of the user's own rental centre
     reads_device_stats: bool = False
-    subsidy_step: str = ""  # the approval step of 两项补贴 this role takes: community / street / district
+    subsidy_step: str = ""  # the approval step of 两项补贴 this role takes (subsidies.models.Step)
     runs_payroll: bool = False
     sets_standards: bool = False
     rehab_intake: bool = False  # 精康: receive applications and rosters, register, refer to institutions
@@ -81,6 +81,7 @@ POLICIES: dict[str, RolePolicy] = {
     Role.DEVICE_CLERK: RolePolicy(
         reads_people=True, writes_people=True, runs_devices=True, reads_device_stats=True
     ),
+    Role.DPF_REVIEWER: RolePolicy(reads_people=True, subsidy_step="county"),
     Role.AUDITOR: RolePolicy(reads_audit=True),
 }
 NO_RIGHTS = RolePolicy()

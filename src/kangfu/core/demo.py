@@ -49,6 +49,7 @@ def ensure_organisations(*, community_code: str) -> dict[str, Organisation]:
     orgs: dict[str, Organisation] = {}
     orgs["city"] = _org("天津市民政局", OrganisationKind.CIVIL_AFFAIRS, TIANJIN_CITY, address="河西区围堤道")
     _org("天津市残疾人联合会", OrganisationKind.DISABLED_FEDERATION, TIANJIN_CITY)
+    orgs["hexi_dpf"] = _org("河西区残疾人联合会", OrganisationKind.DISABLED_FEDERATION, HEXI)
     for district in districts_in_service(Region.objects.get(code=TIANJIN_CITY)):
         org = _org(f"{district.name}民政局", OrganisationKind.CIVIL_AFFAIRS, district.code)
         orgs[district.code] = org
@@ -101,6 +102,14 @@ def demo_accounts(community_code: str) -> list[DemoAccount]:
             NANKAI,
             NANKAI,
             "南开区；审核锁定首次发放",
+        ),
+        DemoAccount(
+            "hexi.canlian",
+            "河西区残联 审核员",
+            Role.DPF_REVIEWER,
+            "hexi_dpf",
+            HEXI,
+            "河西区；两项补贴申请的县级残联审核（街道之后、区民政局之前）",
         ),
         DemoAccount(
             "dayingmen", "大营门街道 工作人员", Role.STREET_OFFICER, DAYINGMEN, DAYINGMEN, "河西区大营门街道"

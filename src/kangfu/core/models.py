@@ -147,6 +147,9 @@ class Role(models.TextChoices):
     REHAB_WORKER = "rehab_worker", "康复社工/治疗师"
     PSYCHIATRIST = "psychiatrist", "精神科医师"
     DEVICE_CLERK = "device_clerk", "辅具中心业务员"
+    # 县级残联: reviews the certificate behind an application (国发〔2015〕52号), where the region's
+    # chain includes that step.
+    DPF_REVIEWER = "dpf_reviewer", "县级残联审核员"
     AUDITOR = "auditor", "审计员"
 
 

@@ -144,15 +144,21 @@ class OtherBenefit(models.Model):
 
 
 class Step(models.TextChoices):
+    """The approval chain of 国发〔2015〕52号, in order; a region's policy says which steps it takes."""
+
     COMMUNITY = "community", "社区受理"
     STREET = "street", "街道审核"
+    COUNTY = "county", "县级残联审核"
     DISTRICT = "district", "区民政局审批"
 
 
 class ApplicationStatus(models.TextChoices):
-    SUBMITTED = "submitted", "已提交，待社区受理"
-    COMMUNITY_ACCEPTED = "community", "社区已受理，待街道审核"
-    STREET_REVIEWED = "street", "街道已审核，待区民政局审批"
+    """The last step passed (which step comes next depends on the region's chain: `waiting_step`)."""
+
+    SUBMITTED = "submitted", "已提交"
+    COMMUNITY_ACCEPTED = "community", "社区已受理"
+    STREET_REVIEWED = "street", "街道已审核"
+    COUNTY_REVIEWED = "county", "县级残联已审核"
     APPROVED = "approved", "已批准"
     RETURNED = "returned", "退回补正"
     REJECTED = "rejected", "不予批准"
@@ -185,6 +191,9 @@ class Application(models.Model):
     status = models.CharField(
         "状态", max_length=12, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
     )
+    # The step the application waits for, set at each decision from the region's chain as it was
+    # then: the worklists read it, and a chain changed meanwhile does not strand an application.
+    waiting_step = models.CharField("待办环节", max_length=10, choices=Step.choices, blank=True)
     status_note = models.CharField("退回或不予批准原因", max_length=300, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -202,11 +211,14 @@ class Application(models.Model):
             # A second open application for the same person cannot be filed while one is in progress.
             models.UniqueConstraint(
                 fields=["person"],
-                condition=models.Q(status__in=["submitted", "community", "street", "returned"]),
+                condition=models.Q(status__in=["submitted", "community", "street", "county", "returned"]),
                 name="application_one_open_per_person",
             ),
         ]
-        indexes = [models.Index(fields=["district", "status"], name="application_district_status")]
+        indexes = [
+            models.Index(fields=["district", "status"], name="application_district_status"),
+            models.Index(fields=["waiting_step", "district"], name="application_waiting"),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -658,3 +670,74 @@ class PaymentFormat(models.Model):
                     "columns": f"每列应为 [表头, 字段]，字段取自：{'、'.join(PAYMENT_FIELDS)}；须含 lines（明细编号）。"
                 }
             )
+
+
+class AppealStatus(models.TextChoices):
+    LODGED = "lodged", "待复核"
+    UPHELD = "upheld", "申诉成立，已恢复发放"
+    REJECTED = "rejected", "申诉不成立，维持原决定"
+
+
+class Appeal(models.Model):
+    """A recipient's challenge to the stop (or suspension) of a grant (申诉复核), recorded by a clerk.
+
+    The paying district re-checks it within `due_on` (working days from `lodged_on`); upheld, the
+    grant is paid again from the challenged change's month, so the next payroll back-pays every month
+    withheld (`reinstated` is the change that did it)."""
+
+    grant = models.ForeignKey(
+        Grant, verbose_name="补贴资格", on_delete=models.PROTECT, related_name="appeals"
+    )
+    change = models.ForeignKey(
+        GrantChange, verbose_name="被申诉的停发", on_delete=models.PROTECT, related_name="appeals"
+    )
+    lodged_on = models.DateField("申诉日期")
+    lodged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField("申诉理由", max_length=500)
+    due_on = models.DateField("复核期限")
+    status = models.CharField(
+        "状态", max_length=10, choices=AppealStatus.choices, default=AppealStatus.LODGED
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="复核人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("复核时间", null=True, blank=True)
+    opinion = models.CharField("复核意见", max_length=500, blank=True)
+    reinstated = models.ForeignKey(
+        GrantChange, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "申诉复核"
+        ordering = ["due_on", "id"]
+        constraints = [
+            # One appeal at a time against a stop; a rejected one may be followed by another.
+            models.UniqueConstraint(
+                fields=["change"], condition=models.Q(status="lodged"), name="appeal_one_open_per_change"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="lodged", decided_at__isnull=True)
+                | (~models.Q(status="lodged") & models.Q(decided_at__isnull=False)),
+                name="appeal_decided_unless_lodged",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grant} 申诉（{self.lodged_on}）"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == AppealStatus.LODGED

@@ -30,7 +30,6 @@ from kangfu.subsidies.models import (
     StopReason,
 )
 from kangfu.subsidies.rules import add_months, month_start
-from kangfu.subsidies.services.applications import WAITING_FOR
 
 
 def applications_for(user: User) -> QuerySet[Application]:
@@ -52,7 +51,7 @@ def payrolls_for(user: User) -> QuerySet[Payroll]:
 def worklist(user: User) -> dict:
     step = access.policy(user).subsidy_step
     apps = applications_for(user)
-    waiting = apps.filter(status=WAITING_FOR[step]) if step else apps.none()
+    waiting = apps.filter(waiting_step=step) if step else apps.none()
     return {
         "waiting": waiting.order_by("applied_on")[:100],
         "returned": apps.filter(status=ApplicationStatus.RETURNED).order_by("-created_at")[:50],

@@ -46,7 +46,7 @@ BAD_LIVING = (
     "生活补贴对象“{value}”应为 dibao（低保）、dibao_edge（低保边缘），且须包括低保（国发〔2015〕52号）。"
 )
 BAD_CARE_EXTRA = "护理补贴扩展类别“{value}”应为残疾类别代码 1 至 7，如 5,6（智力、精神）。"
-BAD_STEPS = "审批环节“{value}”应为 community、street、district 中的几项，且须包括 district（区民政局审批）。"
+BAD_STEPS = "审批环节“{value}”应为 community、street、county（县级残联）、district 中的几项，且须包括 district（区民政局审批）。"
 BAD_PAY_FROM = "补贴起始月份“{value}”应为 application（申请当月）或 approval（审批当月）。"
 TIANJIN_ONLY = "天津市默认标准只能用于天津市（{code}）；其他城市请用 --standards 文件。"
 BOTH_STANDARDS = "--standards 和 --tianjin-defaults 只能选一个。"
@@ -69,6 +69,9 @@ _STEPS = {
     "社区": Step.COMMUNITY,
     "street": Step.STREET,
     "街道": Step.STREET,
+    "county": Step.COUNTY,
+    "残联": Step.COUNTY,
+    "县级残联": Step.COUNTY,
     "district": Step.DISTRICT,
     "区": Step.DISTRICT,
 }
@@ -116,7 +119,7 @@ def parse_steps(value: str) -> str:
     chosen = {_STEPS.get(p) for p in parts}
     if not parts or None in chosen or Step.DISTRICT not in chosen:
         raise ValidationError(BAD_STEPS.format(value=value))
-    return ",".join(s for s in (Step.COMMUNITY, Step.STREET, Step.DISTRICT) if s in chosen)
+    return ",".join(s for s in Step.values if s in chosen)
 
 
 def parse_pay_from(value: str) -> str:

@@ -1,4 +1,5 @@
-"""Applications and the approval chain (社区受理 → 街道审核 → 区民政局审批), as a state machine.
+"""Applications and the approval chain (社区受理 → 街道审核 → 县级残联审核 → 区民政局审批), as a state
+machine. Each region's policy says which of the steps it takes; the district's approval is always one.
 
 Each decision is a conditional update of the application's status and version, so two approvers
 acting at once cannot both succeed, and no step can be taken before the one below it.
@@ -45,43 +46,29 @@ NOT_ELIGIBLE = "不符合条件，不能批准：{reasons}"
 NEEDS_OPINION = "退回或不予批准须填写原因。"
 NOT_RETURNED = "只有退回补正的申请可以重新提交。"
 
-# The status an application waits in before each step.
-WAITING_FOR = {
-    Step.COMMUNITY: ApplicationStatus.SUBMITTED,
-    Step.STREET: ApplicationStatus.COMMUNITY_ACCEPTED,
-    Step.DISTRICT: ApplicationStatus.STREET_REVIEWED,
+ORDER = [Step.COMMUNITY, Step.STREET, Step.COUNTY, Step.DISTRICT]
+# The status that says a step was passed, when a later step follows it.
+PASSED = {
+    Step.COMMUNITY: ApplicationStatus.COMMUNITY_ACCEPTED,
+    Step.STREET: ApplicationStatus.STREET_REVIEWED,
+    Step.COUNTY: ApplicationStatus.COUNTY_REVIEWED,
 }
-STEP_OF = {status: step for step, status in WAITING_FOR.items()}
 
 
 def steps_for(district: str) -> list[str]:
-    configured = [s.strip() for s in facts.policy_for(district).steps.split(",") if s.strip()]
-    return [s for s in (Step.COMMUNITY, Step.STREET, Step.DISTRICT) if s in configured] or [Step.DISTRICT]
+    """The region's chain, in the order of 国发〔2015〕52号; the district's approval is never left out."""
+    configured = {s.strip() for s in facts.policy_for(district).steps.split(",") if s.strip()}
+    return [s for s in ORDER if s in configured or s == Step.DISTRICT]
 
 
 def current_step(application: Application) -> str | None:
-    """The step an application waits for, given the region's chain (a skipped step is passed over)."""
-    chain = steps_for(application.district_id)
-    step = STEP_OF.get(ApplicationStatus(application.status))
-    if step is None:
-        return None
-    order = [Step.COMMUNITY, Step.STREET, Step.DISTRICT]
-    for candidate in order[order.index(step) :]:
-        if candidate in chain:
-            return candidate
-    return None
+    """The step an application waits for, or None when no one has to act (approved, returned …)."""
+    return application.waiting_step or None
 
 
-def _status_after(step: str, chain: list[str]) -> str:
-    later = [
-        s
-        for s in chain
-        if [Step.COMMUNITY, Step.STREET, Step.DISTRICT].index(s)
-        > [Step.COMMUNITY, Step.STREET, Step.DISTRICT].index(step)
-    ]
-    if not later:
-        return ApplicationStatus.APPROVED
-    return WAITING_FOR[later[0]]
+def _next_step(step: str, chain: list[str]) -> str:
+    later = [s for s in chain if ORDER.index(s) > ORDER.index(step)]
+    return later[0] if later else ""
 
 
 @dataclass(frozen=True)
@@ -172,6 +159,7 @@ def application_submit(
                 street_id=community.ancestor(RegionLevel.STREET),
                 district_id=community.ancestor(RegionLevel.DISTRICT),
                 applied_on=applied_on or timezone.localdate(),
+                waiting_step=steps_for(community.ancestor(RegionLevel.DISTRICT))[0],
                 submitted_by=actor,
             )
             application.number = f"SB{application.applied_on:%Y%m%d}{application.pk:05d}"
@@ -210,6 +198,7 @@ def _may_act(actor: User, application: Application, step: str) -> bool:
     region = {
         Step.COMMUNITY: application.community_id,
         Step.STREET: application.street_id,
+        Step.COUNTY: application.district_id,  # the county 残联 of the district
         Step.DISTRICT: application.district_id,
     }[step]
     return access.region_in_jurisdiction(actor, region)
@@ -233,20 +222,22 @@ def application_decide(
         facts.explain(person=application.person, kind=kind, on=today, district=application.district_id)
         for kind in application.kinds
     ]
-    final = _status_after(step, steps_for(application.district_id)) == ApplicationStatus.APPROVED
+    following = _next_step(step, steps_for(application.district_id))
+    final = not following
     if decision == Decision.PASS and final and not any(e.ok for e in explanations):
         reasons = "；".join(v.message for e in explanations for v in e.verdicts if not v.ok)
         raise ValidationError(NOT_ELIGIBLE.format(reasons=reasons))
     new_status = {
-        Decision.PASS: _status_after(step, steps_for(application.district_id)),
+        Decision.PASS: ApplicationStatus.APPROVED if final else PASSED[step],
         Decision.RETURN: ApplicationStatus.RETURNED,
         Decision.REJECT: ApplicationStatus.REJECTED,
     }[Decision(decision)]
     with transaction.atomic():
         changed = Application.objects.filter(
-            pk=application.pk, status=application.status, version=application.version
+            pk=application.pk, status=application.status, version=application.version, waiting_step=step
         ).update(
             status=new_status,
+            waiting_step=following if decision == Decision.PASS else "",
             status_note=opinion if decision != Decision.PASS else "",
             version=application.version + 1,
         )
@@ -293,6 +284,7 @@ def application_resubmit(
     with transaction.atomic():
         updates: dict = {
             "status": ApplicationStatus.SUBMITTED,
+            "waiting_step": steps_for(application.district_id)[0],
             "status_note": "",
             "version": application.version + 1,
         }

@@ -205,3 +205,81 @@ def test_two_approvers_approving_at_once_approve_once(standards, applicant, sheq
         t.join()
     assert sorted(outcomes) == sorted(["ok", applications.TAKEN])
     assert Grant.objects.count() == 2
+
+
+@pytest.fixture
+def canlian(db):
+    return UserFactory(username="canlian", role=Role.DPF_REVIEWER, jurisdiction_id="120103000000")
+
+
+@pytest.fixture
+def with_county_step(standards):
+    Policy.objects.create(region_id="120103000000", steps="community,street,county,district")
+
+
+def test_where_the_region_takes_it_the_county_dpf_reviews_between_street_and_district(
+    with_county_step, applicant, shequ, jiedao, canlian, quju
+):
+    app = file_application(applicant)
+    app = applications.application_decide(actor=shequ, application=app, decision="pass")
+    app = applications.application_decide(actor=jiedao, application=app, decision="pass")
+    assert (app.status, app.waiting_step) == (ApplicationStatus.STREET_REVIEWED, "county")
+    with pytest.raises(PermissionDenied) as caught:  # the district cannot skip the 残联
+        applications.application_decide(actor=quju, application=app, decision="pass")
+    assert str(caught.value) == applications.NOT_YOUR_STEP.format(step="县级残联审核")
+    app = applications.application_decide(
+        actor=canlian, application=app, decision="pass", opinion="证件核验无误"
+    )
+    assert (app.status, app.waiting_step) == (ApplicationStatus.COUNTY_REVIEWED, "district")
+    app = applications.application_decide(actor=quju, application=app, decision="pass")
+    assert (app.status, app.waiting_step) == (ApplicationStatus.APPROVED, "")
+    assert [(s.step, s.decision) for s in app.steps.order_by("pk")] == [
+        ("", "submit"),
+        ("community", "pass"),
+        ("street", "pass"),
+        ("county", "pass"),
+        ("district", "pass"),
+    ]
+    assert Grant.objects.filter(person=applicant).count() == 2
+
+
+def test_the_county_dpf_of_another_district_cannot_review(with_county_step, applicant, shequ, jiedao):
+    app = applications.application_decide(
+        actor=shequ, application=file_application(applicant), decision="pass"
+    )
+    app = applications.application_decide(actor=jiedao, application=app, decision="pass")
+    nankai = UserFactory(username="nk_canlian", role=Role.DPF_REVIEWER, jurisdiction_id="120104000000")
+    with pytest.raises(PermissionDenied):
+        applications.application_decide(actor=nankai, application=app, decision="pass")
+    assert Application.objects.get(pk=app.pk).waiting_step == "county"
+
+
+def test_the_county_dpf_returns_for_correction_and_the_chain_starts_again(
+    with_county_step, applicant, shequ, jiedao, canlian
+):
+    app = applications.application_decide(
+        actor=shequ, application=file_application(applicant), decision="pass"
+    )
+    app = applications.application_decide(actor=jiedao, application=app, decision="pass")
+    app = applications.application_decide(
+        actor=canlian, application=app, decision="return", opinion="残疾人证等级与评定结论不符，请核实"
+    )
+    assert (app.status, app.waiting_step) == (ApplicationStatus.RETURNED, "")
+    app = applications.application_resubmit(actor=None, application=app)
+    assert (app.status, app.waiting_step) == (ApplicationStatus.SUBMITTED, "community")
+
+
+def test_a_status_says_only_what_was_done_and_the_worklist_follows_the_regions_chain(
+    standards, applicant, shequ, quju
+):
+    """Without a street step, what the community passed waits for the district, and the district's
+    worklist shows it (it used to wait for a street review that never came)."""
+    from kangfu.subsidies import selectors
+
+    Policy.objects.create(region_id="120103000000", steps="community,district")
+    app = applications.application_decide(
+        actor=shequ, application=file_application(applicant), decision="pass"
+    )
+    assert (app.get_status_display(), app.get_waiting_step_display()) == ("社区已受理", "区民政局审批")
+    assert list(selectors.worklist(quju)["waiting"]) == [app]
+    assert list(selectors.worklist(shequ)["waiting"]) == []
