@@ -8,7 +8,7 @@ districts, enrolled in cohorts of ten over the last three years: their group's s
 enrolment (up to 122, every 3 to 9 days; about 100 attendances a person, and family members at
 family-support sessions), follow-ups by the rule, baseline and later assessments with their outcomes,
 some transfers and job placements, and the rosters (half as many people again, registered but not
-served) that make the coverage denominator. Then times `services.recount()`, which rebuilds the
+served) that make the coverage denominator. Then times `counters.recount()`, which rebuilds the
 monthly counters from those rows, and the statistics page `/rehab/stats/` through the whole Django
 stack with the test client, as a city admin, a district admin and a rehab worker of one institution.
 The last line printed is one JSON object. Goal (issue): median under 300 ms at N = 100,000.
@@ -437,7 +437,7 @@ def _cases(n: int, rng: random.Random, people: list, orgs: Orgs) -> list[tuple]:
         Placement,
         Transfer,
     )
-    from kangfu.rehab.services import follow_up_interval
+    from kangfu.rehab.services.follow_ups import follow_up_interval
 
     today = timezone.localdate()
     now = timezone.now()
@@ -1070,10 +1070,10 @@ def _activities(members: list[tuple], orgs: Orgs) -> None:
 
 
 def recount_seconds() -> tuple[float, int]:
-    from kangfu.rehab import services
+    from kangfu.rehab.services import counters
 
     started = time.perf_counter()
-    rows = services.recount()
+    rows = counters.recount()
     elapsed = time.perf_counter() - started
     from django.db import connection
 

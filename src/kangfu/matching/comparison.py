@@ -23,9 +23,9 @@ from kangfu.matching import rules
 from kangfu.matching.models import ComparisonRun, Direction, FeedKind, Item, ItemStatus, RunStatus
 from kangfu.people import services as people_services
 from kangfu.people.models import LifeEventKind
-from kangfu.rehab import services as rehab_services
 from kangfu.rehab.models import SERVED_STATES, DischargeReason
 from kangfu.rehab.models import Case as RehabCase
+from kangfu.rehab.services import cases as rehab_cases
 from kangfu.subsidies import rules as subsidy_rules
 from kangfu.subsidies.models import Grant, GrantPeriod, GrantStatus, Kind, StopReason
 from kangfu.subsidies.rules import month_start
@@ -401,7 +401,7 @@ def _close_cases(item: Item) -> None:
     )
     for case in cases.order_by("pk"):
         on = min(max(day, case.enrolled_on or day), timezone.localdate())
-        rehab_services.case_discharge(
+        rehab_cases.case_discharge(
             actor=None,
             case=case,
             on=on,

@@ -16,9 +16,10 @@ from kangfu.core.ids import normalize_id_number
 from kangfu.core.models import AuditAction, Region
 from kangfu.people.models import Person
 from kangfu.people.services import id_hash
-from kangfu.rehab import rosters, selectors, services
+from kangfu.rehab import selectors
 from kangfu.rehab.forms import stats_year
 from kangfu.rehab.models import ROSTER_SOURCES, Application, ApplicationSource, RosterImport
+from kangfu.rehab.services import applications, common, rosters
 
 router = Router(tags=["精康融合"])
 
@@ -70,10 +71,10 @@ def create_application(request, payload: ApplicationIn):
     person = access.scope_people(Person.objects.filter(id_number_hash=id_hash(number)), request.user).first()
     if person is None:
         return Status(404, {"detail": "该身份证号未在一人一档中登记。"})
-    application = services.application_create(
+    application = applications.application_create(
         actor=request.user,
         person=person,
-        data=services.ApplicationData(**payload.dict(exclude={"id_number"})),
+        data=applications.ApplicationData(**payload.dict(exclude={"id_number"})),
     )
     return Status(
         201,
@@ -159,7 +160,7 @@ class DueOut(Schema):
 
 @router.get("/follow-ups", response=list[DueOut], summary="本机构 14 日内应随访和已逾期的服务对象")
 def due_follow_ups(request):
-    services.require_home(request.user)
+    common.require_home(request.user)
     today = timezone.localdate()
     rows = list(
         selectors.cases_for(request.user)

@@ -32,7 +32,7 @@ from kangfu.core.models import Organisation, OrganisationKind, Region, RegionLev
 from kangfu.people.models import Guardian, GuardianRelation, IncomePeriod, Person, VitalStatus
 from kangfu.people.services import id_hash
 from kangfu.people.synth import GIVEN_CHARS, SURNAMES
-from kangfu.rehab import rosters, scales, services
+from kangfu.rehab import scales
 from kangfu.rehab.models import (
     Activity,
     ActivityForm,
@@ -58,6 +58,21 @@ from kangfu.rehab.models import (
     Transfer,
     TransferKind,
 )
+from kangfu.rehab.services import activities as activity_services
+from kangfu.rehab.services import (
+    applications,
+    assessments,
+    counters,
+    emergency,
+    enrolment,
+    follow_ups,
+    institutions,
+    placements,
+    plans,
+    rosters,
+    transfers,
+)
+from kangfu.rehab.services import cases as case_services
 
 SEED = 2002
 SCALE_CODES = ("sdss", "psp", "risk", "psychosocial", "mental_status", "social_adaptation")
@@ -558,7 +573,7 @@ class _Demo:
         for key, actor, level, kinds, capacity, opened, note in PROFILES:
             if orgs.get(key) is None:
                 continue
-            services.institution_profile_save(
+            institutions.institution_profile_save(
                 actor=actors[actor],
                 organisation=orgs[key],
                 values={
@@ -585,7 +600,7 @@ class _Demo:
                     user = None
                 if user is not None:
                     linked.add(user.pk)
-                staff = services.staff_save(
+                staff = institutions.staff_save(
                     actor=actor,
                     organisation=org,
                     values={
@@ -623,7 +638,7 @@ class _Demo:
                 )
 
     def training(self, day, staff, actor, hours, topic, provider) -> None:
-        services.training_add(
+        institutions.training_add(
             actor=actor, staff=staff, held_on=day, hours=Decimal(hours), topic=topic, provider=provider
         )
 
@@ -849,7 +864,7 @@ class _Demo:
 
     def refer_wave(self, day: dt.date, inst: str, number: int, ids: list[int]) -> None:
         actor = self.admin if inst == "xq" else self.city
-        services.applications_refer(actor=actor, ids=ids, institution=self.orgs[inst])
+        applications.applications_refer(actor=actor, ids=ids, institution=self.orgs[inst])
         cases = list(Case.objects.filter(application_id__in=ids).select_related("person").order_by("pk"))
         rng = self.rng
         shares = SCREENING_SHARES[inst]
@@ -871,7 +886,7 @@ class _Demo:
         family, _marital = self._family(person)
         if source == ApplicationSource.MEDICAL:
             org = "天津市安定医院" if inst == "xq" else "北辰安津医院"
-            data = services.ApplicationData(
+            data = applications.ApplicationData(
                 source=source,
                 received_on=day,
                 applicant_name=self._name(),
@@ -881,7 +896,7 @@ class _Demo:
             )
         elif source == ApplicationSource.OTHER:
             community = Region.objects.filter(code=person.community_id).first()
-            data = services.ApplicationData(
+            data = applications.ApplicationData(
                 source=source,
                 received_on=day,
                 applicant_name=self._name(),
@@ -890,7 +905,7 @@ class _Demo:
                 reason="网格员走访发现，家属有康复服务需求",
             )
         else:
-            data = services.ApplicationData(
+            data = applications.ApplicationData(
                 source=source,
                 received_on=day,
                 applicant_name=family[0],
@@ -903,7 +918,7 @@ class _Demo:
                     ]
                 ),
             )
-        application = services.application_create(actor=actor, person=person, data=data)
+        application = applications.application_create(actor=actor, person=person, data=data)
         if stop == "received":
             return
         delay = 1 if stop == "fast" else rng.randint(1, 3)
@@ -912,13 +927,13 @@ class _Demo:
     def register(self, day: dt.date, application: Application, inst: str, stop: str) -> None:
         actor = self.admin if inst == "xq" else self.city
         if stop == "reject":
-            services.application_reject(
+            applications.application_reject(
                 actor=actor,
                 application=application,
                 reason="经核实，申请人户籍和居住地均不在本区，已告知向居住地申请",
             )
             return
-        application = services.application_register(actor=actor, application=application, on=day)
+        application = applications.application_register(actor=actor, application=application, on=day)
         if stop == "registered":
             return
         delay = 1 if stop == "fast" else self.rng.randint(1, 4)
@@ -926,7 +941,7 @@ class _Demo:
 
     def refer_one(self, day: dt.date, application: Application, inst: str, quick: bool) -> None:
         actor = self.admin if inst == "xq" else self.city
-        case = services.application_refer(
+        case = applications.application_refer(
             actor=actor, application=application, institution=self.orgs[inst], on=day
         )
         case = Case.objects.select_related("person").get(pk=case.pk)
@@ -937,10 +952,10 @@ class _Demo:
 
     def h2c(self, day: dt.date, person: Person, outcome: str) -> None:
         to_org = self.orgs["bc"] if outcome in ("to_beichen", "pending_beichen") else self.orgs["xq"]
-        transfer = services.transfer_send(
+        transfer = transfers.transfer_send(
             actor=self.doctor,
             person=person,
-            data=services.TransferData(
+            data=transfers.TransferData(
                 to_org=to_org,
                 kind=TransferKind.HOSPITAL_TO_COMMUNITY,
                 reason=self.rng.choice(
@@ -959,7 +974,7 @@ class _Demo:
 
     def h2c_answer(self, day: dt.date, transfer, outcome: str) -> None:
         if outcome == "wrong_district":
-            services.transfer_decline(
+            transfers.transfer_decline(
                 actor=self.xq_rehab,
                 transfer=transfer,
                 reason="患者现居北辰区，按就近原则建议转介北辰区精神障碍社区康复服务中心",
@@ -968,7 +983,7 @@ class _Demo:
             self.at(day + dt.timedelta(days=1), self.h2c, transfer.person, "to_beichen")
             return
         receiver = self.bc_rehab if transfer.to_org_id == self.orgs["bc"].pk else self.xq_rehab
-        transfer = services.transfer_accept(actor=receiver, transfer=transfer, on=day)
+        transfer = transfers.transfer_accept(actor=receiver, transfer=transfer, on=day)
         case = Case.objects.select_related("person").get(pk=transfer.received_case_id)
         t = self._track(case, "bc" if receiver == self.bc_rehab else "xq", ("精神分裂症", "F20"))
         self.plan_screening(t, "eligible", day + dt.timedelta(days=self.rng.randint(1, 4)), home_first=True)
@@ -1000,12 +1015,12 @@ class _Demo:
         self.at(day + dt.timedelta(days=0 if t.quick else rng.randint(0, 3)), self.decide, t, decision)
 
     def contact(self, day: dt.date, t: Track, values: dict) -> None:
-        services.screening_contact(
-            actor=t.actor, case=self.case(t), data=services.ContactData(contacted_on=day, **values)
+        enrolment.screening_contact(
+            actor=t.actor, case=self.case(t), data=enrolment.ContactData(contacted_on=day, **values)
         )
 
     def decide(self, day: dt.date, t: Track, decision: dict) -> None:
-        services.screening_decide(actor=t.actor, case=self.case(t), on=day, **decision)
+        enrolment.screening_decide(actor=t.actor, case=self.case(t), on=day, **decision)
         t.status = CaseStatus.SCREENED if decision["eligible"] else CaseStatus.DECLINED
         if decision["eligible"]:
             delay = 2 if t.quick else self.rng.randint(3, 14)
@@ -1037,10 +1052,10 @@ class _Demo:
             "economic_status": "低保" if poor else rng.choice(["一般", "一般", "困难", "较好"]),
         }
         guardian_signs = rng.random() < 0.7
-        services.case_enrol(
+        enrolment.case_enrol(
             actor=t.actor,
             case=self.case(t),
-            data=services.EnrolmentData(
+            data=enrolment.EnrolmentData(
                 enrolled_on=day,
                 worker=t.actor,
                 rights_explained_on=day,
@@ -1152,7 +1167,7 @@ class _Demo:
             return
         years = max(1, day.year - t.onset)
         relation = t.family[1]
-        services.intake_save(
+        enrolment.intake_save(
             actor=t.actor,
             case=self.case(t),
             values={
@@ -1245,7 +1260,7 @@ class _Demo:
         for code, scale in self.scales.items():
             try:
                 answers = self.answers(t, scale, day)
-                assessment = services.assessment_submit(
+                assessment = assessments.assessment_submit(
                     actor=t.actor,
                     case=case,
                     scale=scale,
@@ -1317,10 +1332,10 @@ class _Demo:
                 ["复评后调整：加强家庭支持和复发预防", "复评后调整：目标未达成，继续原有训练并增加个案辅导"]
             )
         )
-        services.plan_create(
+        plans.plan_create(
             actor=t.actor,
             case=self.case(t),
-            data=services.PlanData(
+            data=plans.PlanData(
                 starts_on=day,
                 review_on=review,
                 summary=summary,
@@ -1384,14 +1399,14 @@ class _Demo:
         if t.neglect and day >= self.today - dt.timedelta(days=100):
             # The worker sets a date within the month, and will have fallen behind by then.
             stable = (
-                services.stability_for(values["stability"], values["risk"], values["insight"])
+                follow_ups.stability_for(values["stability"], values["risk"], values["insight"])
                 == Stability.STABLE
             )
             next_on = day + dt.timedelta(days=self.rng.randint(10, 40 if stable else 14))
-        follow_up = services.follow_up_record(
+        follow_up = follow_ups.follow_up_record(
             actor=t.actor,
             case=self.case(t),
-            data=services.FollowUpData(
+            data=follow_ups.FollowUpData(
                 done_on=day,
                 mode=values["mode"],
                 stability=values["stability"],
@@ -1447,7 +1462,9 @@ class _Demo:
         ]
 
     def _record(self, day: dt.date, actor: User, **values):
-        return services.activity_record(actor=actor, data=services.ActivityData(held_on=day, **values))
+        return activity_services.activity_record(
+            actor=actor, data=activity_services.ActivityData(held_on=day, **values)
+        )
 
     def _families(self, tracks: list[Track], share: float) -> list[dict]:
         return [
@@ -1572,7 +1589,7 @@ class _Demo:
             )
             for n in range(1, 3):
                 photo = ContentFile(_png(rng.randint(0, 2)), name=f"{inst}_{day:%Y%m%d}_{n}.png")
-                services.activity_photo_add(
+                activity_services.activity_photo_add(
                     actor=actor, activity=activity, image=photo, caption=f"{title}（{n}）"
                 )
 
@@ -1639,7 +1656,7 @@ class _Demo:
         if fate == "relapse_stay" and not self.emergency_done:
             # The night before, the family took the person to 安定医院's emergency room.
             with self.clock.travel(_aware(day - dt.timedelta(days=1), 23, 40), tick=False):
-                services.emergency_open(
+                emergency.emergency_open(
                     actor=self.doctor,
                     person=t.person,
                     reason="患者夜间由家属送至我院急诊，兴奋躁动、冲动伤人，需查阅社区康复档案中的用药和危险性评估记录",
@@ -1657,11 +1674,11 @@ class _Demo:
             incidents=["轻度滋事"] if rng.random() < 0.5 else [],
             note=f"{t.family[1]}反映近两周自行停药，夜间不眠、自言自语，有摔砸物品行为，建议立即转诊。",
         )
-        transfer = services.transfer_send(
+        transfer = transfers.transfer_send(
             actor=t.actor,
             person=t.person,
             case=self.case(t),
-            data=services.TransferData(
+            data=transfers.TransferData(
                 to_org=self.orgs["anding"],
                 kind=TransferKind.RELAPSE,
                 reason="病情复发：停药后出现兴奋、冲动和摔砸物品，危险性评估 3 级以上，请评估是否住院",
@@ -1674,7 +1691,7 @@ class _Demo:
 
     def relapse_answer(self, day: dt.date, t: Track, transfer, fate: str) -> None:
         if fate == "relapse_declined":
-            services.transfer_decline(
+            transfers.transfer_decline(
                 actor=self.doctor,
                 transfer=transfer,
                 reason="门诊评估后调整药物，可居家治疗，暂不需住院；请社区加强随访，两周后门诊复诊",
@@ -1682,8 +1699,8 @@ class _Demo:
             )
             t.relapsed_on = None
             return
-        services.transfer_accept(actor=self.doctor, transfer=transfer, on=day)
-        services.case_suspend(
+        transfers.transfer_accept(actor=self.doctor, transfer=transfer, on=day)
+        case_services.case_suspend(
             actor=t.actor, case=self.case(t), on=day, reason="病情复发，转天津市安定医院住院治疗"
         )
         t.status = CaseStatus.SUSPENDED
@@ -1691,8 +1708,8 @@ class _Demo:
             self.at(day + dt.timedelta(days=self.rng.randint(28, 42)), self.resume, t, transfer)
 
     def resume(self, day: dt.date, t: Track, transfer) -> None:
-        services.case_resume(actor=t.actor, case=self.case(t), on=day)
-        services.transfer_complete(actor=self.doctor, transfer=transfer, on=day)
+        case_services.case_resume(actor=t.actor, case=self.case(t), on=day)
+        transfers.transfer_complete(actor=self.doctor, transfer=transfer, on=day)
         t.status = CaseStatus.ACTIVE
         self.record_follow_up(
             t,
@@ -1708,11 +1725,11 @@ class _Demo:
     def bakery_send(self, day: dt.date, t: Track, fate: str) -> None:
         if t.status != "active":
             return
-        transfer = services.transfer_send(
+        transfer = transfers.transfer_send(
             actor=t.actor,
             person=t.person,
             case=self.case(t),
-            data=services.TransferData(
+            data=transfers.TransferData(
                 to_org=self.orgs["bakery"],
                 kind=TransferKind.TO_EMPLOYMENT,
                 employment_type=EmploymentType.SUPPORTED,
@@ -1729,26 +1746,26 @@ class _Demo:
 
     def bakery_answer(self, day: dt.date, t: Track, transfer, fate: str) -> None:
         if fate == "bakery_cancel":
-            services.transfer_cancel(actor=t.actor, transfer=transfer)
+            transfers.transfer_cancel(actor=t.actor, transfer=transfer)
             return
         if fate == "bakery_declined":
-            services.transfer_decline(
+            transfers.transfer_decline(
                 actor=t.actor,
                 transfer=transfer,
                 reason="烘焙坊答复：本期岗位已满，下期招收时优先考虑",
                 on=day,
             )
             return
-        services.transfer_accept(actor=t.actor, transfer=transfer, on=day)
+        transfers.transfer_accept(actor=t.actor, transfer=transfer, on=day)
         self.at(
             _workday(day + dt.timedelta(days=self.rng.randint(5, 10))), self.bakery_start, t, transfer, fate
         )
 
     def bakery_start(self, day: dt.date, t: Track, transfer, fate: str) -> None:
-        placement = services.placement_save(
+        placement = placements.placement_save(
             actor=t.actor,
             case=self.case(t),
-            data=services.PlacementData(
+            data=placements.PlacementData(
                 employer=BAKERY,
                 employment_type=EmploymentType.SUPPORTED,
                 job=self.rng.choice(["烘焙辅助", "包装员", "门店服务", "清洁整理"]),
@@ -1757,16 +1774,16 @@ class _Demo:
                 note="每周上岗三天，每天四小时；就业辅导员跟岗",
             ),
         )
-        services.transfer_complete(actor=t.actor, transfer=transfer, on=day)
+        transfers.transfer_complete(actor=t.actor, transfer=transfer, on=day)
         if fate == "bakery_left":
             self.at(day + dt.timedelta(days=self.rng.randint(45, 75)), self.bakery_leave, t, placement)
 
     def bakery_leave(self, day: dt.date, t: Track, placement) -> None:
-        services.placement_save(
+        placements.placement_save(
             actor=t.actor,
             case=self.case(t),
             placement=placement,
-            data=services.PlacementData(
+            data=placements.PlacementData(
                 employer=placement.employer,
                 employment_type=placement.employment_type,
                 job=placement.job,
@@ -1781,10 +1798,10 @@ class _Demo:
     def open_job(self, day: dt.date, t: Track) -> None:
         if t.status != "active":
             return
-        services.placement_save(
+        placements.placement_save(
             actor=t.actor,
             case=self.case(t),
-            data=services.PlacementData(
+            data=placements.PlacementData(
                 employer=self.rng.choice(
                     ["天津市西青区某物流公司", "杨柳青镇某连锁超市", "中北镇某物业公司"]
                 ),
@@ -1807,7 +1824,7 @@ class _Demo:
             return
         if t.planned and reason in (DischargeReason.RECOVERED, DischargeReason.EMPLOYED):
             self.assess(day, t, False, final=True)
-        services.case_discharge(actor=t.actor, case=self.case(t), on=day, reason=reason, note=note)
+        case_services.case_discharge(actor=t.actor, case=self.case(t), on=day, reason=reason, note=note)
         t.status = CaseStatus.DISCHARGED
 
     # ------------------------------------------------------------------ the end
@@ -1821,7 +1838,7 @@ class _Demo:
 
         kept = snapshot()
         for district in (XIQING, BEICHEN):
-            services.recount(district_id=district)
+            counters.recount(district_id=district)
         rebuilt = snapshot()
         differ = sorted({k[2] for k in set(kept) | set(rebuilt) if kept.get(k) != rebuilt.get(k)})
         if differ:

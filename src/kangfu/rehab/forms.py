@@ -34,7 +34,8 @@ from kangfu.rehab.models import (
     TransferKind,
 )
 from kangfu.rehab.models import ActivityForm as ActivityKind
-from kangfu.rehab.services import EMERGENCY_REASON, EMERGENCY_REASON_MIN, INTAKE_FIELDS, REGISTRATION_FIELDS
+from kangfu.rehab.services.emergency import EMERGENCY_REASON, EMERGENCY_REASON_MIN
+from kangfu.rehab.services.enrolment import INTAKE_FIELDS, REGISTRATION_FIELDS
 
 YES_NO_UNKNOWN = [("", "未表态"), ("yes", "愿意"), ("no", "不愿意")]
 INCIDENTS = [("minor", "轻度滋事"), ("trouble", "肇事"), ("disaster", "肇祸")]

@@ -235,7 +235,7 @@ def outcomes_of(case: Case) -> list[dict]:
         by_code.setdefault(assessment.scale.code, []).append(assessment)
     for code, series in by_code.items():
         baseline = next((a for a in series if a.is_baseline), series[0])
-        # Within the baseline's version of the scale, as the statistics count it (services._refresh_outcome).
+        # Within the baseline's version of the scale, as the statistics count it (services.assessments._refresh_outcome).
         latest = [a for a in series if a.scale_id == baseline.scale_id][-1]
         change, result = (
             (Decimal(0), "")

@@ -23,7 +23,7 @@ from kangfu.core.models import LEVEL_DIGITS, AuditAction, Organisation, Organisa
 from kangfu.people.models import Person
 from kangfu.people.services import id_hash
 from kangfu.rehab import forms as f
-from kangfu.rehab import rosters, selectors, services
+from kangfu.rehab import selectors
 from kangfu.rehab.models import (
     ActivityPhoto,
     Application,
@@ -40,6 +40,14 @@ from kangfu.rehab.models import (
     StaffMember,
     Transfer,
 )
+from kangfu.rehab.services import activities as activity_services
+from kangfu.rehab.services import applications as application_services
+from kangfu.rehab.services import assessments, common, enrolment, placements, plans, rosters
+from kangfu.rehab.services import cases as case_services
+from kangfu.rehab.services import emergency as emergency_services
+from kangfu.rehab.services import follow_ups as follow_up_services
+from kangfu.rehab.services import institutions as institution_services
+from kangfu.rehab.services import transfers as transfer_services
 
 NOT_REGISTERED = "该身份证号未在一人一档中登记，请先登记人员。"
 NO_RECORD = "没有找到该人员的精康档案。"
@@ -93,7 +101,7 @@ def home(request):
     rights = access.policy(request.user)
     if rights.runs_rehab:
         if access.rehab_home(request.user) is None:
-            raise PermissionDenied(services.NOT_REHAB_STAFF)
+            raise PermissionDenied(common.NOT_REHAB_STAFF)
         context = selectors.worklist(request.user)
         # Each row's number of contacts comes with the row, not from a query per row.
         context["screening"] = context["screening"].annotate(contact_count=Count("contacts"))
@@ -124,10 +132,10 @@ def application_new(request):
                 form.add_error("id_number", NOT_REGISTERED)
             else:
                 try:
-                    application = services.application_create(
+                    application = application_services.application_create(
                         actor=request.user,
                         person=person,
-                        data=services.ApplicationData(
+                        data=application_services.ApplicationData(
                             **{
                                 k: data[k]
                                 for k in (
@@ -210,13 +218,13 @@ def application_detail(request, pk: int):
         action = request.POST.get("action")
         try:
             if action == "register":
-                services.application_register(actor=request.user, application=application)
+                application_services.application_register(actor=request.user, application=application)
                 messages.success(request, "已初核登记。")
             elif action == "refer":
                 refer_form = f.ReferForm(request.POST, institutions=_institution_choices(request.user))
                 if not refer_form.is_valid():
                     raise ValidationError("请选择转介机构。")
-                services.application_refer(
+                application_services.application_refer(
                     actor=request.user,
                     application=application,
                     institution=refer_form.cleaned_data["institution"],
@@ -226,7 +234,7 @@ def application_detail(request, pk: int):
                 reject_form = f.ReasonForm(request.POST)
                 if not reject_form.is_valid():
                     raise ValidationError("请说明初核不符的原因。")
-                services.application_reject(
+                application_services.application_reject(
                     actor=request.user, application=application, reason=reject_form.cleaned_data["reason"]
                 )
                 messages.success(request, "已记录初核不符。")
@@ -274,7 +282,7 @@ def applications_refer(request):
         return redirect("rehab:applications")
     scoped = list(selectors.applications_for(request.user).filter(pk__in=ids).values_list("pk", flat=True))
     try:
-        n = services.applications_refer(
+        n = application_services.applications_refer(
             actor=request.user, ids=scoped, institution=form.cleaned_data["institution"]
         )
     except ValidationError as exc:
@@ -349,7 +357,7 @@ def roster_detail(request, pk: int):
 @login_required
 @require_GET
 def cases(request):
-    services.require_home(request.user)
+    common.require_home(request.user)
     rows = selectors.cases_for(request.user).select_related("person", "worker", "site").order_by("-id")
     status = request.GET.get("status") or ""
     q = (request.GET.get("q") or "").strip()
@@ -440,7 +448,7 @@ def case_detail(request, pk: int):
 
 
 def _own(request, pk: int) -> Case:
-    services.require_home(request.user)
+    common.require_home(request.user)
     return selectors.own_case(request.user, pk)
 
 
@@ -465,10 +473,10 @@ def case_contact(request, pk: int):
     response = _handle(
         request,
         form,
-        lambda d: services.screening_contact(
+        lambda d: enrolment.screening_contact(
             actor=request.user,
             case=case,
-            data=services.ContactData(
+            data=enrolment.ContactData(
                 contacted_on=d["contacted_on"],
                 mode=d["mode"],
                 reached=d["reached"],
@@ -500,7 +508,7 @@ def case_decide(request, pk: int):
     response = _handle(
         request,
         form,
-        lambda d: services.screening_decide(
+        lambda d: enrolment.screening_decide(
             actor=request.user,
             case=case,
             eligible=d["eligible"],
@@ -522,11 +530,11 @@ def case_status(request, pk: int):
 
     def act(d):
         if d["action"] == "suspend":
-            services.case_suspend(actor=request.user, case=case, on=d["on"], reason=d["note"])
+            case_services.case_suspend(actor=request.user, case=case, on=d["on"], reason=d["note"])
         elif d["action"] == "resume":
-            services.case_resume(actor=request.user, case=case, on=d["on"])
+            case_services.case_resume(actor=request.user, case=case, on=d["on"])
         else:
-            services.case_discharge(
+            case_services.case_discharge(
                 actor=request.user, case=case, on=d["on"], reason=d["reason"], note=d["note"]
             )
 
@@ -561,10 +569,10 @@ def case_enrol(request, pk: int):
         if form.is_valid():
             d = form.cleaned_data
             try:
-                services.case_enrol(
+                enrolment.case_enrol(
                     actor=request.user,
                     case=Case.objects.get(pk=case.pk),
-                    data=services.EnrolmentData(
+                    data=enrolment.EnrolmentData(
                         enrolled_on=d["enrolled_on"],
                         worker=d["worker"],
                         site=d["site"],
@@ -573,7 +581,7 @@ def case_enrol(request, pk: int):
                         agreement_signer=d["agreement_signer"],
                         agreement_guardian=d["agreement_guardian"],
                         agreement_scan=d["agreement_scan"],
-                        registration={k: d[k] for k in services.REGISTRATION_FIELDS},
+                        registration={k: d[k] for k in enrolment.REGISTRATION_FIELDS},
                     ),
                 )
             except ValidationError as exc:
@@ -598,10 +606,10 @@ def case_registration(request, pk: int):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.registration_update(
+                enrolment.registration_update(
                     actor=request.user,
                     case=case,
-                    values={k: form.cleaned_data[k] for k in services.REGISTRATION_FIELDS},
+                    values={k: form.cleaned_data[k] for k in enrolment.REGISTRATION_FIELDS},
                     expected_version=form.cleaned_data["version"],
                 )
             except ValidationError as exc:
@@ -644,7 +652,7 @@ def case_agreement(request, pk: int):
         form = f.ScanForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                services.agreement_upload(actor=request.user, case=case, scan=form.cleaned_data["scan"])
+                enrolment.agreement_upload(actor=request.user, case=case, scan=form.cleaned_data["scan"])
             except ValidationError as exc:
                 for message in exc.messages:
                     messages.error(request, message)
@@ -681,7 +689,7 @@ def case_intake(request, pk: int):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.intake_save(actor=request.user, case=case, values=form.cleaned_data)
+                enrolment.intake_save(actor=request.user, case=case, values=form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -705,7 +713,7 @@ def case_assess(request, pk: int, code: str):
     if request.method == "POST":
         if form.is_valid():
             try:
-                assessment = services.assessment_submit(
+                assessment = assessments.assessment_submit(
                     actor=request.user,
                     case=case,
                     scale=scale,
@@ -730,7 +738,7 @@ def case_assess(request, pk: int, code: str):
 
 @login_required
 def assessment_amend(request, pk: int):
-    services.require_home(request.user)
+    common.require_home(request.user)
     original = get_object_or_404(
         Assessment.objects.filter(access.case_q(request.user, prefix="case__")).select_related(
             "scale", "case__person"
@@ -747,7 +755,7 @@ def assessment_amend(request, pk: int):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.assessment_amend(
+                assessments.assessment_amend(
                     actor=request.user,
                     original=original,
                     answers=form.answers(),
@@ -814,10 +822,10 @@ def case_plan(request, pk: int):
     if request.method == "POST":
         if form.is_valid() and goals.is_valid() and plan_services.is_valid():
             try:
-                services.plan_create(
+                plans.plan_create(
                     actor=request.user,
                     case=case,
-                    data=services.PlanData(
+                    data=plans.PlanData(
                         starts_on=form.cleaned_data["starts_on"],
                         review_on=form.cleaned_data["review_on"],
                         summary=form.cleaned_data["summary"],
@@ -856,10 +864,10 @@ def case_follow_up(request, pk: int):
         if form.is_valid():
             d = form.cleaned_data
             try:
-                follow_up = services.follow_up_record(
+                follow_up = follow_up_services.follow_up_record(
                     actor=request.user,
                     case=case,
-                    data=_service_data(services.FollowUpData, d),
+                    data=_service_data(follow_up_services.FollowUpData, d),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -888,11 +896,11 @@ def case_transfer(request, pk: int):
         if form.is_valid():
             d = form.cleaned_data
             try:
-                services.transfer_send(
+                transfer_services.transfer_send(
                     actor=request.user,
                     person=case.person,
                     case=case,
-                    data=_service_data(services.TransferData, d),
+                    data=_service_data(transfer_services.TransferData, d),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -914,11 +922,11 @@ def case_placement(request, pk: int, placement: int | None = None):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.placement_save(
+                placements.placement_save(
                     actor=request.user,
                     case=case,
                     placement=instance,
-                    data=services.PlacementData(
+                    data=placements.PlacementData(
                         **{k: form.cleaned_data[k] for k in f.PlacementForm.Meta.fields}
                     ),
                 )
@@ -948,7 +956,7 @@ def _served_cases(request):
 @login_required
 @require_GET
 def activities(request):
-    services.require_home(request.user)
+    common.require_home(request.user)
     rows = selectors.activities_for(request.user).select_related("leader", "site")
     kind = request.GET.get("service_type") or ""
     if kind:
@@ -960,7 +968,7 @@ def activities(request):
 
 @login_required
 def activity_new(request):
-    services.require_home(request.user)
+    common.require_home(request.user)
     cases_qs = _served_cases(request)
     form = f.ActivityRecordForm(request.POST or None, cases=cases_qs, sites=_sites(request))
     family = f.FamilyFormSet(request.POST or None, prefix="family", form_kwargs={"cases": cases_qs})
@@ -969,9 +977,9 @@ def activity_new(request):
         if form.is_valid() and family.is_valid():
             d = form.cleaned_data
             try:
-                activity = services.activity_record(
+                activity = activity_services.activity_record(
                     actor=request.user,
-                    data=services.ActivityData(
+                    data=activity_services.ActivityData(
                         form=d["form"],
                         service_type=d["service_type"],
                         mode=d["mode"],
@@ -1010,7 +1018,7 @@ def activity_new(request):
 
 @login_required
 def activity_detail(request, pk: int):
-    services.require_home(request.user)
+    common.require_home(request.user)
     activity = get_object_or_404(
         selectors.activities_for(request.user).select_related("leader", "site"), pk=pk
     )
@@ -1018,7 +1026,7 @@ def activity_detail(request, pk: int):
     if request.method == "POST":
         photo_form = f.PhotoForm(request.POST, request.FILES)
         if photo_form.is_valid():
-            services.activity_photo_add(
+            activity_services.activity_photo_add(
                 actor=request.user,
                 activity=activity,
                 image=photo_form.cleaned_data["image"],
@@ -1044,7 +1052,7 @@ def activity_detail(request, pk: int):
 @login_required
 @require_GET
 def activity_photo(request, pk: int):
-    services.require_home(request.user)
+    common.require_home(request.user)
     photo = get_object_or_404(
         ActivityPhoto.objects.filter(activity__in=selectors.activities_for(request.user)).select_related(
             "activity"
@@ -1067,7 +1075,7 @@ def activity_photo(request, pk: int):
 @login_required
 @require_GET
 def follow_ups(request):
-    services.require_home(request.user)
+    common.require_home(request.user)
     today = timezone.localdate()
     rows = (
         selectors.cases_for(request.user)
@@ -1091,7 +1099,7 @@ def follow_ups(request):
 @login_required
 @require_GET
 def transfers(request):
-    services.require_home(request.user)
+    common.require_home(request.user)
     return render(
         request,
         "rehab/transfers.html",
@@ -1106,7 +1114,7 @@ def transfers(request):
 @login_required
 def transfer_new(request):
     """A referral of a patient who has no case here (a hospital's patient to community rehab)."""
-    services.require_home(request.user)
+    common.require_home(request.user)
     form = f.PersonTransferForm(request.POST or None, targets=selectors.referral_targets(request.user))
     status = 200
     if request.method == "POST":
@@ -1117,10 +1125,10 @@ def transfer_new(request):
                 form.add_error("id_number", NOT_REGISTERED)
             else:
                 try:
-                    transfer = services.transfer_send(
+                    transfer = transfer_services.transfer_send(
                         actor=request.user,
                         person=person,
-                        data=_service_data(services.TransferData, d),
+                        data=_service_data(transfer_services.TransferData, d),
                     )
                 except ValidationError as exc:
                     apply_service_errors(form, exc)
@@ -1132,7 +1140,7 @@ def transfer_new(request):
 
 
 def _transfer(request, pk: int) -> Transfer:
-    services.require_home(request.user)
+    common.require_home(request.user)
     ids = access.rehab_org_ids(request.user)
     transfer = get_object_or_404(
         Transfer.objects.select_related("person", "from_org", "to_org", "case"), pk=pk
@@ -1153,18 +1161,18 @@ def transfer_detail(request, pk: int):
         action = request.POST.get("action")
         try:
             if action == "accept":
-                services.transfer_accept(actor=request.user, transfer=transfer)
+                transfer_services.transfer_accept(actor=request.user, transfer=transfer)
                 messages.success(request, "已接收转介。")
             elif action == "decline":
-                services.transfer_decline(
+                transfer_services.transfer_decline(
                     actor=request.user, transfer=transfer, reason=request.POST.get("reason", "")
                 )
                 messages.success(request, "已拒绝转介。")
             elif action == "cancel":
-                services.transfer_cancel(actor=request.user, transfer=transfer)
+                transfer_services.transfer_cancel(actor=request.user, transfer=transfer)
                 messages.success(request, "已撤回转介。")
             elif action == "complete":
-                services.transfer_complete(actor=request.user, transfer=transfer)
+                transfer_services.transfer_complete(actor=request.user, transfer=transfer)
                 messages.success(request, "已确认转介完成。")
             else:
                 raise Http404
@@ -1206,7 +1214,7 @@ def transfer_detail(request, pk: int):
 @login_required
 def emergency(request):
     if not access.policy(request.user).reads_clinical or access.rehab_home(request.user) is None:
-        raise PermissionDenied(services.EMERGENCY_NOT_CLINICAL)
+        raise PermissionDenied(emergency_services.EMERGENCY_NOT_CLINICAL)
     form = f.EmergencyForm(request.POST or None)
     found = None
     status = 200
@@ -1228,7 +1236,7 @@ def emergency(request):
                 form.add_error("id_number", NO_RECORD)
             else:
                 try:
-                    services.emergency_open(
+                    emergency_services.emergency_open(
                         actor=request.user, person=person, reason=form.cleaned_data["reason"]
                     )
                 except ValidationError as exc:
@@ -1237,7 +1245,7 @@ def emergency(request):
                     found = person.rehab_cases.select_related("institution").order_by("-id")
                     messages.warning(
                         request,
-                        f"已开启紧急查阅，{services.EMERGENCY_HOURS} 小时内有效；已记入审计日志并告知服务机构。",
+                        f"已开启紧急查阅，{emergency_services.EMERGENCY_HOURS} 小时内有效；已记入审计日志并告知服务机构。",
                     )
         if found is None:
             status = 400
@@ -1305,7 +1313,7 @@ def institution_detail(request, pk: int):
         if action == "profile":
             profile_form = f.ProfileForm(request.POST)
             if profile_form.is_valid():
-                services.institution_profile_save(
+                institution_services.institution_profile_save(
                     actor=request.user, organisation=org, values=profile_form.cleaned_data
                 )
                 messages.success(request, "已保存机构登记信息。")
@@ -1313,7 +1321,9 @@ def institution_detail(request, pk: int):
         elif action == "staff":
             staff_form = f.StaffForm(request.POST)
             if staff_form.is_valid():
-                services.staff_save(actor=request.user, organisation=org, values=staff_form.cleaned_data)
+                institution_services.staff_save(
+                    actor=request.user, organisation=org, values=staff_form.cleaned_data
+                )
                 messages.success(request, "已添加专业人员。")
                 return redirect("rehab:institution", pk=org.pk)
         elif action == "training":
@@ -1322,7 +1332,7 @@ def institution_detail(request, pk: int):
                 d = form.cleaned_data
                 staff = d["staff"]
                 try:
-                    services.training_add(
+                    institution_services.training_add(
                         actor=request.user,
                         staff=staff,
                         held_on=d["held_on"],

@@ -41,7 +41,6 @@ from kangfu.core.models import AuditAction, Organisation, OrganisationKind, Regi
 from kangfu.core.spreadsheets import text
 from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, dated, problems, register
 from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, UNKNOWN_PERSON, clean_id, registered
-from kangfu.rehab import services as rehab_services
 from kangfu.rehab.models import (
     OPEN_CASE_STATES,
     SERVED_STATES,
@@ -57,6 +56,10 @@ from kangfu.rehab.models import (
     RegisteredPerson,
     Stability,
 )
+from kangfu.rehab.services import applications as rehab_applications
+from kangfu.rehab.services import common as rehab_common
+from kangfu.rehab.services import counters as rehab_counters
+from kangfu.rehab.services import follow_ups as rehab_follow_ups
 
 NOT_INSTITUTION_STAFF = "只有精神障碍社区康复机构的工作人员能导入本机构的在服档案。"
 NO_INSTITUTION = "缺少服务机构。"
@@ -407,7 +410,7 @@ class RehabCasesKind(Kind):
         if out.get("enrolled_on") and done < out["enrolled_on"]:
             found.append(FOLLOW_UP_BEFORE_ENROLMENT)
         if next_on is not None and next_on <= done:
-            found.append(rehab_services.NEXT_NOT_AFTER)
+            found.append(rehab_follow_ups.NEXT_NOT_AFTER)
         out["follow_up"] = {
             "done_on": done,
             "risk_level": risk,
@@ -550,7 +553,7 @@ class RehabCasesKind(Kind):
                 # No follow-up on file: the first falls due as after an enrolment in the system.
                 plan["case_state"] = {
                     "next_follow_up_on": values["enrolled_on"]
-                    + dt.timedelta(days=rehab_services.follow_up_interval(Stability.BASIC))
+                    + dt.timedelta(days=rehab_follow_ups.follow_up_interval(Stability.BASIC))
                 }
             return False
         done = given["done_on"]
@@ -558,16 +561,16 @@ class RehabCasesKind(Kind):
         if not judgement and given["next_on"] is not None:
             # A next date beyond the two weeks the rule allows otherwise is the former worker's
             # judgement that the person was stable (the floor below still applies).
-            short = rehab_services.follow_up_interval(Stability.BASIC)
+            short = rehab_follow_ups.follow_up_interval(Stability.BASIC)
             judgement = (
                 Stability.STABLE if given["next_on"] > done + dt.timedelta(days=short) else Stability.BASIC
             )
         # The rule's floor (risk level, insight) over the judgement; with no judgement at all, the
         # stricter of the two that remain, so that no follow-up is put off on a guess.
-        stability = rehab_services.stability_for(
+        stability = rehab_follow_ups.stability_for(
             judgement or Stability.BASIC, given["risk_level"], given["insight"]
         )
-        latest = done + dt.timedelta(days=rehab_services.follow_up_interval(stability))
+        latest = done + dt.timedelta(days=rehab_follow_ups.follow_up_interval(stability))
         next_on = given["next_on"] or latest
         if next_on > latest:
             record.flags.append(
@@ -731,7 +734,7 @@ class RehabCasesKind(Kind):
             version=F("version") + 1, **update
         )
         if moved != 1:
-            raise ValidationError(rehab_services.STATE_CHANGED)
+            raise ValidationError(rehab_common.STATE_CHANGED)
         self.districts.add(case["district_id"])
         self.audit.append(
             audit.Row(
@@ -792,7 +795,7 @@ class RehabCasesKind(Kind):
             if listing and record.change != UNCHANGED:
                 groups[listing].append(record.target["person"]["pk"])
         for (district_id, source, listed_on), person_ids in groups.items():
-            rehab_services.register_listed(
+            rehab_applications.register_listed(
                 person_ids=person_ids, district_id=district_id, source=source, listed_on=listed_on
             )
             self.audit.extend(
@@ -806,4 +809,4 @@ class RehabCasesKind(Kind):
         # Cases and follow-ups written in bulk skip the monthly counters the services keep one by
         # one; rebuild them for each district touched, as after any bulk load.
         for district_id in sorted(self.districts):
-            rehab_services.recount(district_id=district_id)
+            rehab_counters.recount(district_id=district_id)

@@ -11,8 +11,9 @@ from kangfu.matching import comparison, rules, services
 from kangfu.matching.models import Direction, Item, ItemStatus
 from kangfu.matching.tests.conftest import HEXI, travel
 from kangfu.people.tests.factories import CertificateFactory, IncomePeriodFactory, PersonFactory
-from kangfu.rehab import services as rehab_services
 from kangfu.rehab.models import Case, CaseStatus
+from kangfu.rehab.services import cases as rehab_cases
+from kangfu.rehab.services import enrolment as rehab_enrolment
 from kangfu.rehab.tests import factories as rf
 from kangfu.subsidies.models import Grant, GrantStatus
 from kangfu.subsidies.seed import seed_tianjin
@@ -65,10 +66,10 @@ def world(db):
         "discharged": enrolled(5),
         "moved_nowhere": enrolled(6),  # no destination given: out
     }
-    rehab_services.case_suspend(actor=staff, case=cases["moved"], on=M(2026, 8, 1), reason="住院")
-    rehab_services.case_discharge(actor=staff, case=cases["discharged"], on=M(2026, 9, 1), reason="recovered")
+    rehab_cases.case_suspend(actor=staff, case=cases["moved"], on=M(2026, 8, 1), reason="住院")
+    rehab_cases.case_discharge(actor=staff, case=cases["discharged"], on=M(2026, 9, 1), reason="recovered")
     declined = rf.referred_case(admin=admin, institution_org=institution, person=client(7), on=ENROLLED)
-    rehab_services.screening_decide(
+    rehab_enrolment.screening_decide(
         actor=staff, case=declined, eligible=False, on=ENROLLED, decline_reason="unwilling"
     )
     referred = rf.referred_case(admin=admin, institution_org=institution, person=client(8), on=ENROLLED)
@@ -179,7 +180,7 @@ def test_a_case_the_institution_closed_meanwhile_does_not_block_approval(
     item = Item.objects.get(person_id=case.person_id)
     with travel(M(2026, 11, 6)):
         comparison.item_confirm(actor=street_officer, item=item, note="已核实")
-        rehab_services.case_discharge(actor=None, case=case, on=M(2026, 10, 20), reason="deceased")
+        rehab_cases.case_discharge(actor=None, case=case, on=M(2026, 10, 20), reason="deceased")
         comparison.item_approve(actor=district_officer, item=Item.objects.get(pk=item.pk))
     case.refresh_from_db()
     assert (case.discharged_on, Item.objects.get(pk=item.pk).status) == (M(2026, 10, 20), ItemStatus.APPROVED)

@@ -10,7 +10,7 @@ from kangfu.core.models import Region
 from kangfu.matching import comparison, services
 from kangfu.matching.models import Confidence, Item
 from kangfu.people.tests.factories import CertificateFactory, IncomePeriodFactory, PersonFactory
-from kangfu.rehab import services as rehab_services
+from kangfu.rehab.services import cases as rehab_cases
 from kangfu.rehab.tests import factories as rf
 from kangfu.subsidies.seed import seed_tianjin
 from kangfu.subsidies.services import grants, payroll
@@ -97,7 +97,7 @@ def world(db):
         "discharged": PersonFactory(name="已结案", community_code=COMMUNITY, n=63),
     }
     cases = {key: served(p) for key, p in [*rehab.items(), ("moved", people["moved"]), ("quiet", quiet[0])]}
-    rehab_services.case_discharge(actor=staff, case=cases["discharged"], on=M(2026, 9, 1), reason="recovered")
+    rehab_cases.case_discharge(actor=staff, case=cases["discharged"], on=M(2026, 9, 1), reason="recovered")
     district = Region.objects.get(code=HEXI)
     for month in (M(2026, 6, 1), M(2026, 7, 1), M(2026, 8, 1), M(2026, 9, 1), M(2026, 10, 1)):
         with travel(month.replace(day=25)):

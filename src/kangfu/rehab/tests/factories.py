@@ -8,8 +8,8 @@ import datetime as dt
 from kangfu.core.models import OrganisationKind, Role
 from kangfu.core.tests.factories import OrganisationFactory, UserFactory
 from kangfu.people.tests.factories import PersonFactory
-from kangfu.rehab import services
 from kangfu.rehab.models import Application, ApplicationSource, Case
+from kangfu.rehab.services import applications, enrolment
 
 XIQING = "120111000000"
 BEICHEN = "120113000000"
@@ -52,16 +52,16 @@ def patient(**kwargs):
 def referred_case(*, admin, institution_org, person=None, on: dt.date | None = None) -> Case:
     person = person or patient()
     on = on or dt.date.today()
-    application = services.application_create(
+    application = applications.application_create(
         actor=admin,
         person=person,
-        data=services.ApplicationData(
+        data=applications.ApplicationData(
             source=ApplicationSource.SELF, received_on=on, applicant_name=person.name
         ),
     )
-    services.application_register(actor=admin, application=application, on=on)
+    applications.application_register(actor=admin, application=application, on=on)
     application = Application.objects.get(pk=application.pk)
-    return services.application_refer(
+    return applications.application_refer(
         actor=admin, application=application, institution=institution_org, on=on
     )
 
@@ -69,12 +69,12 @@ def referred_case(*, admin, institution_org, person=None, on: dt.date | None = N
 def enrolled_case(*, admin, rehab_worker, institution_org, person=None, on: dt.date | None = None) -> Case:
     on = on or dt.date.today()
     case = referred_case(admin=admin, institution_org=institution_org, person=person, on=on)
-    services.screening_decide(actor=rehab_worker, case=case, eligible=True, on=on)
+    enrolment.screening_decide(actor=rehab_worker, case=case, eligible=True, on=on)
     case.refresh_from_db()
-    return services.case_enrol(
+    return enrolment.case_enrol(
         actor=rehab_worker,
         case=case,
-        data=services.EnrolmentData(
+        data=enrolment.EnrolmentData(
             enrolled_on=on,
             worker=rehab_worker,
             rights_explained_on=on,

@@ -11,8 +11,9 @@ import time_machine
 from django.http import Http404
 
 from kangfu.core.models import Role
-from kangfu.rehab import selectors, services
+from kangfu.rehab import selectors
 from kangfu.rehab.models import CaseStatus, SharePart, TransferKind
+from kangfu.rehab.services import assessments, emergency, transfers
 from kangfu.rehab.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +31,11 @@ def frozen():
 
 
 def refer_on(worker, case, to, shared=(SharePart.REGISTRATION, SharePart.ASSESSMENTS)):
-    return services.transfer_send(
+    return transfers.transfer_send(
         actor=worker,
         person=case.person,
         case=case,
-        data=services.TransferData(
+        data=transfers.TransferData(
             to_org=to,
             kind=TransferKind.BETWEEN_INSTITUTIONS,
             reason="迁居北辰区，转介就近康复",
@@ -73,26 +74,26 @@ class TestCaseView:
             False,
         )
         assert not waiting.sees(SharePart.PLAN) and not waiting.sees(SharePart.INTAKE)
-        services.transfer_accept(actor=other_worker, transfer=transfer)
+        transfers.transfer_accept(actor=other_worker, transfer=transfer)
         accepted = selectors.case_view(other_worker, case.pk)
         assert (accepted.why, accepted.parts) == ("transfer", frozenset({"registration", "assessments"}))
 
     def test_a_receiver_that_declined_sees_nothing(self, case, rehab_worker, other_worker, other_institution):
         transfer = refer_on(rehab_worker, case, other_institution)
-        services.transfer_decline(actor=other_worker, transfer=transfer, reason="不在服务范围")
+        transfers.transfer_decline(actor=other_worker, transfer=transfer, reason="不在服务范围")
         with pytest.raises(Http404):
             selectors.case_view(other_worker, case.pk)
 
     def test_a_withdrawn_referral_shows_nothing(self, case, rehab_worker, other_worker, other_institution):
         transfer = refer_on(rehab_worker, case, other_institution)
-        services.transfer_cancel(actor=rehab_worker, transfer=transfer)
+        transfers.transfer_cancel(actor=rehab_worker, transfer=transfer)
         with pytest.raises(Http404):
             selectors.case_view(other_worker, case.pk)
 
     def test_an_emergency_grant_opens_the_case_for_four_hours(self, case, doctor):
         with pytest.raises(Http404):
             selectors.case_view(doctor, case.pk)
-        services.emergency_open(actor=doctor, person=case.person, reason=REASON)
+        emergency.emergency_open(actor=doctor, person=case.person, reason=REASON)
         view = selectors.case_view(doctor, case.pk)
         assert (view.why, view.parts) == ("emergency", selectors.ALL_PARTS)
         with time_machine.travel(NOW + dt.timedelta(hours=3, minutes=59), tick=False):
@@ -101,7 +102,7 @@ class TestCaseView:
             selectors.case_view(doctor, case.pk)
 
     def test_an_emergency_grant_is_the_clinicians_own(self, case, doctor):
-        services.emergency_open(actor=doctor, person=case.person, reason=REASON)
+        emergency.emergency_open(actor=doctor, person=case.person, reason=REASON)
         colleague = f.worker(doctor.organisation, username="doctor2", role=Role.PSYCHIATRIST)
         with pytest.raises(Http404):
             selectors.case_view(colleague, case.pk)
@@ -111,10 +112,10 @@ class TestPersonTab:
     def test_civil_affairs_sees_where_a_person_is_served_and_nothing_clinical(
         self, case, admin, rehab_worker
     ):
-        services.assessment_submit(
+        assessments.assessment_submit(
             actor=rehab_worker,
             case=case,
-            scale=services.current_scale("risk"),
+            scale=assessments.current_scale("risk"),
             assessed_on=TODAY,
             answers={"level": 4},
             note="近期有冲动行为",

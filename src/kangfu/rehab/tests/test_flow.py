@@ -2,24 +2,24 @@
 
 import datetime as dt
 
-from kangfu.rehab import services
 from kangfu.rehab.models import Case, CaseOutcome, CaseStatus, MonthlyCount, ServiceType
+from kangfu.rehab.services import activities, assessments, plans
 
 
 def test_a_person_goes_from_application_to_an_improved_reassessment(case, rehab_worker):
     today = dt.date.today()
     assert case.status == CaseStatus.ENROLLED
-    sdss = services.current_scale("sdss")
+    sdss = assessments.current_scale("sdss")
     answers = {item["key"]: 1 for item in sdss.definition["items"]}
     answers["marriage"] = 9  # unmarried: not applicable, left out of the total
-    baseline = services.assessment_submit(
+    baseline = assessments.assessment_submit(
         actor=rehab_worker, case=case, scale=sdss, assessed_on=today, answers=answers
     )
     assert baseline.total == 9 and baseline.is_baseline and baseline.band == "deficit"
-    services.plan_create(
+    plans.plan_create(
         actor=rehab_worker,
         case=case,
-        data=services.PlanData(
+        data=plans.PlanData(
             starts_on=today,
             review_on=today + dt.timedelta(days=90),
             summary="恢复社会交往",
@@ -29,9 +29,9 @@ def test_a_person_goes_from_application_to_an_improved_reassessment(case, rehab_
     )
     case.refresh_from_db()
     assert case.status == CaseStatus.ACTIVE
-    services.activity_record(
+    activities.activity_record(
         actor=rehab_worker,
-        data=services.ActivityData(
+        data=activities.ActivityData(
             form="group",
             service_type=ServiceType.SOCIAL,
             mode="site",
@@ -42,7 +42,9 @@ def test_a_person_goes_from_application_to_an_improved_reassessment(case, rehab_
         ),
     )
     better = {**answers, "withdrawal": 0, "interest": 0, "work": 0}
-    services.assessment_submit(actor=rehab_worker, case=case, scale=sdss, assessed_on=today, answers=better)
+    assessments.assessment_submit(
+        actor=rehab_worker, case=case, scale=sdss, assessed_on=today, answers=better
+    )
     outcome = CaseOutcome.objects.get(case=case, scale_code="sdss")
     assert outcome.outcome == "improved"
     counts = {(c.measure, c.key): c.n for c in MonthlyCount.objects.filter(institution=case.institution)}

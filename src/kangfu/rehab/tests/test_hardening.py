@@ -14,7 +14,6 @@ from django.urls import reverse
 from kangfu.core import spreadsheets
 from kangfu.core.models import AuditAction, AuditEntry
 from kangfu.people.tests.factories import make_id_number
-from kangfu.rehab import services
 from kangfu.rehab.models import (
     Application,
     ApplicationState,
@@ -25,6 +24,7 @@ from kangfu.rehab.models import (
     StaffMember,
     Training,
 )
+from kangfu.rehab.services import activities, applications, emergency, enrolment
 from kangfu.rehab.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +75,7 @@ class TestEmergency:
         unknown = make_id_number(499, county="120111")
         response = login(doctor).post(reverse("rehab:emergency"), {"id_number": unknown, "reason": "急"})
         assert response.status_code == 400
-        assert services.EMERGENCY_REASON in text(response)
+        assert emergency.EMERGENCY_REASON in text(response)
         assert NOT_FOUND not in text(response)
         assert not AuditEntry.objects.filter(actor=doctor, action=AuditAction.VIEW).exists()
 
@@ -83,7 +83,7 @@ class TestEmergency:
         response = login(doctor).post(
             reverse("rehab:emergency"), {"id_number": case.person.id_number, "reason": " " * 12 + "急"}
         )
-        assert response.status_code == 400 and services.EMERGENCY_REASON in text(response)
+        assert response.status_code == 400 and emergency.EMERGENCY_REASON in text(response)
         assert not EmergencyAccess.objects.exists()
 
     def test_nobody_and_someone_without_a_case_get_the_same_answer_and_both_attempts_are_audited(
@@ -203,12 +203,12 @@ class TestInstitution:
 class TestBulkRefer:
     @pytest.fixture
     def registered(self, admin):
-        application = services.application_create(
+        application = applications.application_create(
             actor=admin,
             person=f.patient(),
-            data=services.ApplicationData(source="self", received_on=dt.date.today()),
+            data=applications.ApplicationData(source="self", received_on=dt.date.today()),
         )
-        return services.application_register(actor=admin, application=application)
+        return applications.application_register(actor=admin, application=application)
 
     @pytest.mark.parametrize("bad", ["99999999999999999999", "abc", "²", "0", "-3"])
     def test_an_id_that_is_no_application_number_is_refused_and_nothing_referred(
@@ -345,9 +345,9 @@ class TestUnreadableCsv:
 class TestAuditedReads:
     @pytest.fixture
     def activity(self, case, rehab_worker):
-        return services.activity_record(
+        return activities.activity_record(
             actor=rehab_worker,
-            data=services.ActivityData(
+            data=activities.ActivityData(
                 form="group",
                 service_type="social",
                 mode="site",
@@ -369,7 +369,7 @@ class TestAuditedReads:
         assert self.reads(rehab_worker, case.person_id).filter(object_type="rehab.activity").count() == 1
 
     def test_an_activity_photo_is_audited_for_every_person_on_it(self, login, case, rehab_worker, activity):
-        photo = services.activity_photo_add(
+        photo = activities.activity_photo_add(
             actor=rehab_worker,
             activity=activity,
             image=SimpleUploadedFile("小组.png", PNG, content_type="image/png"),
@@ -425,10 +425,10 @@ def test_the_home_page_shows_how_often_each_person_to_screen_was_contacted(
 ):
     referred = f.referred_case(admin=admin, institution_org=institution, person=f.patient(name="待筛查甲"))
     for _ in range(2):
-        services.screening_contact(
+        enrolment.screening_contact(
             actor=rehab_worker,
             case=referred,
-            data=services.ContactData(contacted_on=dt.date.today(), mode="phone"),
+            data=enrolment.ContactData(contacted_on=dt.date.today(), mode="phone"),
         )
     page = text(login(rehab_worker).get(reverse("rehab:home")))
     row = re.search(r"<tr><td><a [^>]*>待筛查甲</a></td>.*?</tr>", page)

@@ -18,8 +18,9 @@ from kangfu.core.tests.factories import UserFactory
 from kangfu.people.models import Person
 from kangfu.people.services import id_hash
 from kangfu.people.tests.factories import make_id_number
-from kangfu.rehab import rosters, services
 from kangfu.rehab.models import Application, ApplicationSource, ApplicationState, RosterImport, RosterStatus
+from kangfu.rehab.services import applications as application_services
+from kangfu.rehab.services import rosters
 from kangfu.rehab.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -101,10 +102,10 @@ def served(admin, rehab_worker, institution):
 @pytest.fixture
 def applying(admin):
     person = f.patient(name="孙申请")
-    services.application_create(
+    application_services.application_create(
         actor=admin,
         person=person,
-        data=services.ApplicationData(source=ApplicationSource.SELF, received_on=RECEIVED),
+        data=application_services.ApplicationData(source=ApplicationSource.SELF, received_on=RECEIVED),
     )
     return person
 
@@ -258,10 +259,10 @@ class TestConfirm:
 
     def test_confirm_reads_the_registry_as_it_is_now(self, admin, mixed, known):
         roster = preview(admin, csv_bytes(mixed))
-        services.application_create(
+        application_services.application_create(
             actor=admin,
             person=known,
-            data=services.ApplicationData(source=ApplicationSource.SELF, received_on=TODAY),
+            data=application_services.ApplicationData(source=ApplicationSource.SELF, received_on=TODAY),
         )
         roster = rosters.roster_confirm(actor=admin, roster=roster)
         assert roster.result == {"created": 2, "linked": 0, "skipped": 3, "errors": 5}

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from kangfu.core.models import AuditEntry, Role
 from kangfu.core.tests.factories import UserFactory
-from kangfu.rehab import rosters, selectors, services
+from kangfu.rehab import selectors
 from kangfu.rehab.models import (
     Application,
     ApplicationSource,
@@ -30,6 +30,16 @@ from kangfu.rehab.models import (
     Scale,
     Stability,
     TransferKind,
+)
+from kangfu.rehab.services import (
+    activities,
+    applications,
+    assessments,
+    counters,
+    enrolment,
+    follow_ups,
+    rosters,
+    transfers,
 )
 from kangfu.rehab.tests import factories as f
 from kangfu.rehab.tests.test_rosters import csv_bytes, new_id, preview
@@ -71,7 +81,7 @@ class TestRegisterAndCoverage:
         stats = selectors.stats(admin, year=2026)
         assert stats["registered"] == 3
         wang = Application.objects.get(person__name="王三")
-        services.application_reject(actor=admin, application=wang, reason="不属于本区常住人口")
+        applications.application_reject(actor=admin, application=wang, reason="不属于本区常住人口")
         assert selectors.stats(admin, year=2026)["registered"] == 2
 
     def test_coverage_counts_registered_people_served_lately_and_never_passes_100(
@@ -85,11 +95,11 @@ class TestRegisterAndCoverage:
             )
             activity(rehab_worker, [walk_in.pk])
         zhang = Application.objects.get(person__name="张一")
-        case = services.application_refer(actor=admin, application=zhang, institution=institution)
+        case = applications.application_refer(actor=admin, application=zhang, institution=institution)
         assert case.roster_district_id == f.XIQING
-        services.screening_decide(actor=rehab_worker, case=case, eligible=True, on=TODAY)
+        enrolment.screening_decide(actor=rehab_worker, case=case, eligible=True, on=TODAY)
         case.refresh_from_db()
-        services.case_enrol(actor=rehab_worker, case=case, data=enrolment(rehab_worker))
+        enrolment.case_enrol(actor=rehab_worker, case=case, data=enrolment_data(rehab_worker))
         activity(rehab_worker, [case.pk])
         stats = selectors.stats(admin, year=2026)
         assert (stats["registered"], stats["coverage"]) == (2, 50)
@@ -123,8 +133,8 @@ class TestRegisterAndCoverage:
         assert selectors.stats(beichen, year=2026)["open_cases"] == 1
 
 
-def enrolment(worker) -> services.EnrolmentData:
-    return services.EnrolmentData(
+def enrolment_data(worker) -> enrolment.EnrolmentData:
+    return enrolment.EnrolmentData(
         enrolled_on=TODAY,
         worker=worker,
         rights_explained_on=TODAY,
@@ -139,7 +149,7 @@ class TestRosterDiagnosis:
         roster_of(admin, ("张一", new_id(1), "精神分裂症"))
         application = Application.objects.get(person__name="张一")
         assert "精神分裂症" not in application.reason
-        case = services.application_refer(actor=admin, application=application, institution=institution)
+        case = applications.application_refer(actor=admin, application=application, institution=institution)
         assert case.diagnosis == "精神分裂症"
 
 
@@ -154,14 +164,14 @@ class TestApplicationsFromOthers:
     def test_a_roster_source_cannot_be_typed_in(self, admin):
         with pytest.raises(ValidationError) as exc:
             apply(admin, f.patient(), source=ApplicationSource.HEALTH_LIST)
-        assert exc.value.message_dict == {"source": [services.ROSTER_SOURCE_ONLY]}
+        assert exc.value.message_dict == {"source": [applications.ROSTER_SOURCE_ONLY]}
         assert not Application.objects.exists()
 
     def test_an_institution_is_told_a_person_is_served_but_not_where(self, case, admin):
         neighbour = f.worker(f.institution(name="西青区阳光康复驿站"), username="yangguang")
         with pytest.raises(ValidationError) as exc:
             apply(neighbour, case.person)
-        assert exc.value.messages == [services.ALREADY_SERVED_UNNAMED.format(name=case.person.name)]
+        assert exc.value.messages == [applications.ALREADY_SERVED_UNNAMED.format(name=case.person.name)]
         with pytest.raises(ValidationError) as exc:
             apply(admin, case.person)
         assert case.institution.name in exc.value.messages[0]
@@ -174,7 +184,7 @@ class TestStabilityFloor:
         insight=st.sampled_from(Insight.values),
     )
     def test_the_floor_is_never_looser_than_risk_or_insight(self, stability, risk, insight):
-        result = services.stability_for(stability, risk, insight)
+        result = follow_ups.stability_for(stability, risk, insight)
         order = [Stability.STABLE, Stability.BASIC, Stability.UNSTABLE]
         assert order.index(result) >= order.index(stability)  # the worker's judgement only tightens
         if risk >= 3 or insight == Insight.NONE:
@@ -183,10 +193,10 @@ class TestStabilityFloor:
             assert result != Stability.STABLE
 
     def test_a_follow_up_without_insight_is_due_again_within_two_weeks(self, case, rehab_worker):
-        data = services.FollowUpData(
+        data = follow_ups.FollowUpData(
             done_on=TODAY, mode="home", stability="stable", risk_level=0, adherence="regular", insight="none"
         )
-        done = services.follow_up_record(actor=rehab_worker, case=case, data=data)
+        done = follow_ups.follow_up_record(actor=rehab_worker, case=case, data=data)
         assert (done.stability, done.next_on) == (Stability.UNSTABLE, TODAY + dt.timedelta(days=14))
 
     def test_a_risk_assessment_of_3_makes_the_case_unstable_and_due_within_two_weeks(
@@ -209,14 +219,14 @@ class TestTransferCompletion:
         self, case, rehab_worker, other_worker, other_institution
     ):
         transfer = send(rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
-        services.transfer_accept(actor=other_worker, transfer=transfer)
+        transfers.transfer_accept(actor=other_worker, transfer=transfer)
         transfer.refresh_from_db()
         for actor in (rehab_worker, other_worker):
             with pytest.raises(ValidationError) as exc:
-                services.transfer_complete(actor=actor, transfer=transfer)
-            assert exc.value.messages == [services.TRANSFER_NOT_ENROLLED]
+                transfers.transfer_complete(actor=actor, transfer=transfer)
+            assert exc.value.messages == [transfers.TRANSFER_NOT_ENROLLED]
         # The receiver finds the person unsuitable: the sender still serves them.
-        services.screening_decide(
+        enrolment.screening_decide(
             actor=other_worker,
             case=transfer.received_case,
             eligible=False,
@@ -255,7 +265,7 @@ class TestBatchWrites:
     def _refer(self, admin, institution, people: int) -> tuple[int, list[int]]:
         ids = [registered(admin, f.patient(n=100 + people * 10 + k)).pk for k in range(people)]
         with CaptureQueriesContext(connection) as queries:
-            assert services.applications_refer(actor=admin, ids=ids, institution=institution) == people
+            assert applications.applications_refer(actor=admin, ids=ids, institution=institution) == people
         return len(queries), ids
 
     def test_a_batch_referral_takes_the_same_queries_for_two_or_eight(self, admin, institution):
@@ -275,7 +285,7 @@ class TestBatchWrites:
         # The person of `case` already has an open file at the institution.
         Application.objects.filter(person=case.person).update(state="registered")
         with pytest.raises(ValidationError) as exc:
-            services.applications_refer(
+            applications.applications_refer(
                 actor=admin, ids=[fresh, case.application_id], institution=institution
             )
         assert case.person.name in exc.value.messages[0]
@@ -317,17 +327,19 @@ class TestOutcomeCounters:
         assert standing() == {}
         later = assess(rehab_worker, case, sdss_answers(1))  # 10: improved
         assert standing() == {("sdss", "improved"): 1}
-        services.assessment_amend(
+        assessments.assessment_amend(
             actor=rehab_worker, original=later, answers=sdss_answers(2, work=1, marriage=1), reason="录错"
         )  # 18: still improved (2 is SDSS's meaningful change)
         assert standing() == {("sdss", "improved"): 1}
         newest = assess(rehab_worker, case, sdss_answers(2, work=1))  # 19: unchanged
         assert standing() == {("sdss", "unchanged"): 1}
-        services.assessment_amend(actor=rehab_worker, original=newest, answers=sdss_answers(2), reason="录错")
+        assessments.assessment_amend(
+            actor=rehab_worker, original=newest, answers=sdss_answers(2), reason="录错"
+        )
         assert standing() == {("sdss", "unchanged"): 1}
         assert selectors.stats(admin, year=2026)["outcomes"][0]["unchanged"] == 1
         live = standing()
-        services.recount()
+        counters.recount()
         assert standing() == live
 
 
@@ -337,7 +349,7 @@ class TestOneServingInstitution:
     ):
         transfer = send(rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
         received = screened_at_receiver(transfer, other_worker)
-        services.case_enrol(actor=other_worker, case=received, data=enrolment(other_worker))
+        enrolment.case_enrol(actor=other_worker, case=received, data=enrolment_data(other_worker))
         transfer.refresh_from_db()
         case.refresh_from_db()
         assert (transfer.state, case.status, case.discharge_reason) == (
@@ -357,8 +369,8 @@ class TestOneServingInstitution:
         )
         received = screened_at_receiver(transfer, other_worker)
         with pytest.raises(ValidationError) as exc:
-            services.case_enrol(actor=other_worker, case=received, data=enrolment(other_worker))
-        assert exc.value.messages == [services.SERVED_ELSEWHERE.format(name=case.person.name)]
+            enrolment.case_enrol(actor=other_worker, case=received, data=enrolment_data(other_worker))
+        assert exc.value.messages == [enrolment.SERVED_ELSEWHERE.format(name=case.person.name)]
         received.refresh_from_db()
         case.refresh_from_db()
         assert (received.status, case.status) == ("screened", "enrolled")
@@ -366,10 +378,10 @@ class TestOneServingInstitution:
 
 def screened_at_receiver(transfer, worker) -> Case:
     """The receiver accepts a transfer and finds the person eligible: its case, ready to enrol."""
-    services.transfer_accept(actor=worker, transfer=transfer)
+    transfers.transfer_accept(actor=worker, transfer=transfer)
     transfer.refresh_from_db()
     received = transfer.received_case
-    services.screening_decide(actor=worker, case=received, eligible=True, on=TODAY)
+    enrolment.screening_decide(actor=worker, case=received, eligible=True, on=TODAY)
     received.refresh_from_db()
     return received
 
@@ -413,7 +425,7 @@ class TestFamilyOnlySessions:
     def test_a_session_with_nobody_is_refused(self, rehab_worker):
         with pytest.raises(ValidationError) as exc:
             activity(rehab_worker, [])
-        assert exc.value.messages == [services.NO_PATIENTS]
+        assert exc.value.messages == [activities.NO_PATIENTS]
 
 
 class TestRecountRepairsTheRegisterCopy:
@@ -428,7 +440,7 @@ class TestRecountRepairsTheRegisterCopy:
             person=listed.person, district_id=f.XIQING, source="health_list", listed_on=TODAY
         )
         Case.objects.filter(pk=case.pk).update(roster_district=f.XIQING)  # wrong: not on any roster
-        services.recount()
+        counters.recount()
         assert dict(Case.objects.values_list("pk", "roster_district")) == {case.pk: None, listed.pk: f.XIQING}
 
 
@@ -463,13 +475,13 @@ class TestReviewFindings:
     ):
         roster_of(admin, ("张一", new_id(1), ""))
         zhang = Application.objects.get(person__name="张一")
-        case = services.application_refer(actor=admin, application=zhang, institution=institution)
-        services.screening_decide(actor=rehab_worker, case=case, eligible=True, on=TODAY)
+        case = applications.application_refer(actor=admin, application=zhang, institution=institution)
+        enrolment.screening_decide(actor=rehab_worker, case=case, eligible=True, on=TODAY)
         case.refresh_from_db()
-        services.case_enrol(actor=rehab_worker, case=case, data=enrolment(rehab_worker))
+        enrolment.case_enrol(actor=rehab_worker, case=case, data=enrolment_data(rehab_worker))
         transfer = send(rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
         received = screened_at_receiver(transfer, other_worker)
-        services.case_enrol(actor=other_worker, case=received, data=enrolment(other_worker))
+        enrolment.case_enrol(actor=other_worker, case=received, data=enrolment_data(other_worker))
         activity(other_worker, [received.pk])
         beichen = f.district_admin("beichen.admin", f.BEICHEN)
         assert selectors.stats(admin, year=2026)["coverage"] == 100  # 西青's list, served in 北辰
@@ -481,12 +493,12 @@ class TestReviewFindings:
         neighbour = f.worker(f.institution(name="西青区阳光康复驿站"), username="yangguang")
         with pytest.raises(ValidationError) as exc:
             apply(neighbour, person)
-        assert exc.value.messages == [services.ALREADY_APPLIED_UNNAMED.format(name=person.name)]
+        assert exc.value.messages == [applications.ALREADY_APPLIED_UNNAMED.format(name=person.name)]
 
     def test_a_batch_with_applications_referred_meanwhile_refers_none(self, admin, institution):
         first, second = (registered(admin, f.patient(n=800 + k)).pk for k in range(2))
-        services.applications_refer(actor=admin, ids=[first], institution=institution)  # another clerk
+        applications.applications_refer(actor=admin, ids=[first], institution=institution)  # another clerk
         with pytest.raises(ValidationError) as exc:
-            services.applications_refer(actor=admin, ids=[first, second], institution=institution)
-        assert exc.value.messages == [services.NOT_ALL_REFERRED.format(n=1)]
+            applications.applications_refer(actor=admin, ids=[first, second], institution=institution)
+        assert exc.value.messages == [applications.NOT_ALL_REFERRED.format(n=1)]
         assert Application.objects.get(pk=second).state == "registered"

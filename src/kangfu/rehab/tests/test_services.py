@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from kangfu.core.models import AuditAction, AuditEntry, CalendarDay, OrganisationKind
 from kangfu.core.tests.factories import OrganisationFactory
-from kangfu.rehab import scales, services
+from kangfu.rehab import scales
 from kangfu.rehab.models import (
     Activity,
     Application,
@@ -37,6 +37,21 @@ from kangfu.rehab.models import (
     Transfer,
     TransferKind,
     TransferState,
+)
+from kangfu.rehab.services import (
+    activities,
+    applications,
+    assessments,
+    cases,
+    common,
+    counters,
+    emergency,
+    enrolment,
+    follow_ups,
+    institutions,
+    placements,
+    plans,
+    transfers,
 )
 from kangfu.rehab.tests import factories as f
 
@@ -87,19 +102,19 @@ def employer(db):
 
 
 def apply(admin, person, *, received_on=TODAY, source=ApplicationSource.SELF) -> Application:
-    return services.application_create(
+    return applications.application_create(
         actor=admin,
         person=person,
-        data=services.ApplicationData(source=source, received_on=received_on, applicant_name="家属"),
+        data=applications.ApplicationData(source=source, received_on=received_on, applicant_name="家属"),
     )
 
 
 def registered(admin, person, *, on=TODAY) -> Application:
     application = apply(admin, person, received_on=on)
-    return services.application_register(actor=admin, application=application, on=on)
+    return applications.application_register(actor=admin, application=application, on=on)
 
 
-def counters(**filters) -> dict[tuple, int]:
+def counts(**filters) -> dict[tuple, int]:
     return {
         (c.institution_id, c.month, c.measure, c.key): c.n
         for c in MonthlyCount.objects.filter(**filters)
@@ -117,17 +132,17 @@ def messages(exc: pytest.ExceptionInfo) -> list[str]:
 
 
 def sdss_answers(value: int = 1, **overrides) -> dict:
-    definition = services.current_scale("sdss").definition
+    definition = assessments.current_scale("sdss").definition
     return {**{item["key"]: value for item in definition["items"]}, **overrides}
 
 
 def assess(worker, case, answers, *, code="sdss", on=TODAY) -> Assessment:
-    return services.assessment_submit(
-        actor=worker, case=case, scale=services.current_scale(code), assessed_on=on, answers=answers
+    return assessments.assessment_submit(
+        actor=worker, case=case, scale=assessments.current_scale(code), assessed_on=on, answers=answers
     )
 
 
-def plan_data(**overrides) -> services.PlanData:
+def plan_data(**overrides) -> plans.PlanData:
     values = {
         "starts_on": TODAY,
         "review_on": TODAY + dt.timedelta(days=90),
@@ -135,13 +150,13 @@ def plan_data(**overrides) -> services.PlanData:
         "goals": [{"problem": "社会性退缩", "goal": "每周参加一次小组活动"}],
         "services": [{"service_type": ServiceType.SOCIAL, "times": 1, "per": "week", "place": "site"}],
     }
-    return services.PlanData(**{**values, **overrides})
+    return plans.PlanData(**{**values, **overrides})
 
 
 def activity(worker, patients, family=(), *, form="group", held_on=TODAY, service_type=ServiceType.SOCIAL):
-    return services.activity_record(
+    return activities.activity_record(
         actor=worker,
-        data=services.ActivityData(
+        data=activities.ActivityData(
             form=form,
             service_type=service_type,
             mode="site",
@@ -154,10 +169,10 @@ def activity(worker, patients, family=(), *, form="group", held_on=TODAY, servic
 
 
 def follow(worker, case, *, done_on=TODAY, stability=Stability.STABLE, risk=0, next_on=None) -> FollowUp:
-    return services.follow_up_record(
+    return follow_ups.follow_up_record(
         actor=worker,
         case=case,
-        data=services.FollowUpData(
+        data=follow_ups.FollowUpData(
             done_on=done_on,
             mode="home",
             stability=stability,
@@ -170,11 +185,11 @@ def follow(worker, case, *, done_on=TODAY, stability=Stability.STABLE, risk=0, n
 
 
 def send(worker, *, to, kind, case=None, person=None, shared=("registration",), employment_type=""):
-    return services.transfer_send(
+    return transfers.transfer_send(
         actor=worker,
         person=person if person is not None else case.person,
         case=case,
-        data=services.TransferData(
+        data=transfers.TransferData(
             to_org=to,
             kind=kind,
             reason="病情稳定，需要就近康复",
@@ -185,7 +200,7 @@ def send(worker, *, to, kind, case=None, person=None, shared=("registration",), 
     )
 
 
-def placement_data(**overrides) -> services.PlacementData:
+def placement_data(**overrides) -> placements.PlacementData:
     values = {
         "employer": "西青区阳光庇护工场",
         "employment_type": "sheltered",
@@ -193,7 +208,7 @@ def placement_data(**overrides) -> services.PlacementData:
         "starts_on": dt.date(2026, 11, 2),
         "monthly_subsidy": Decimal("300.00"),
     }
-    return services.PlacementData(**{**values, **overrides})
+    return placements.PlacementData(**{**values, **overrides})
 
 
 # ------------------------------------------------------------------ applications
@@ -220,14 +235,14 @@ class TestApplications:
     def test_the_referral_is_due_five_working_days_after_registration_holidays_counted(self, admin):
         friday = dt.date(2026, 11, 20)
         application = apply(admin, f.patient(), received_on=self.RECEIVED)
-        assert services.application_register(
+        assert applications.application_register(
             actor=admin, application=application, on=friday
         ).refer_due == dt.date(2026, 11, 27)
         CalendarDay.objects.create(day=dt.date(2026, 11, 25), name="测试假日")
         other = apply(admin, f.patient(), received_on=self.RECEIVED)
-        assert services.application_register(actor=admin, application=other, on=friday).refer_due == dt.date(
-            2026, 11, 30
-        )
+        assert applications.application_register(
+            actor=admin, application=other, on=friday
+        ).refer_due == dt.date(2026, 11, 30)
 
     def test_a_second_open_application_is_refused_naming_the_first(self, admin):
         person = f.patient(name="李强")
@@ -235,14 +250,16 @@ class TestApplications:
         with pytest.raises(ValidationError) as exc:
             apply(admin, person, source=ApplicationSource.MEDICAL)
         assert messages(exc) == [
-            services.ALREADY_APPLIED.format(name="李强", source="本人或监护人申请", day="2026-11-16")
+            applications.ALREADY_APPLIED.format(name="李强", source="本人或监护人申请", day="2026-11-16")
         ]
         assert Application.objects.filter(person=person).count() == 1
 
     def test_someone_already_served_cannot_apply_again(self, admin, served, institution):
         with pytest.raises(ValidationError) as exc:
             apply(admin, served.person)
-        assert messages(exc) == [services.ALREADY_SERVED.format(name="张伟", institution=institution.name)]
+        assert messages(exc) == [
+            applications.ALREADY_SERVED.format(name="张伟", institution=institution.name)
+        ]
 
     def test_an_application_for_someone_outside_the_jurisdiction_is_refused(self, admin):
         with pytest.raises(Http404):
@@ -252,7 +269,7 @@ class TestApplications:
     def test_register_then_refer_opens_a_case_at_the_institution(self, admin, institution):
         person = f.patient()
         application = registered(admin, person, on=dt.date(2026, 11, 20))
-        case = services.application_refer(actor=admin, application=application, institution=institution)
+        case = applications.application_refer(actor=admin, application=application, institution=institution)
         application.refresh_from_db()
         assert (application.state, application.institution, application.referred_on) == (
             ApplicationState.REFERRED,
@@ -273,24 +290,24 @@ class TestApplications:
     def test_registration_cannot_predate_receipt(self, admin):
         application = apply(admin, f.patient(), received_on=self.RECEIVED)
         with pytest.raises(ValidationError) as exc:
-            services.application_register(actor=admin, application=application, on=dt.date(2026, 11, 13))
-        assert messages(exc) == [services.BEFORE_RECEIPT.format(day="2026-11-16")]
+            applications.application_register(actor=admin, application=application, on=dt.date(2026, 11, 13))
+        assert messages(exc) == [applications.BEFORE_RECEIPT.format(day="2026-11-16")]
         assert Application.objects.get(pk=application.pk).state == ApplicationState.RECEIVED
 
     def test_a_referral_cannot_predate_registration(self, admin, institution):
         application = registered(admin, f.patient(), on=dt.date(2026, 11, 20))
         with pytest.raises(ValidationError) as exc:
-            services.application_refer(
+            applications.application_refer(
                 actor=admin, application=application, institution=institution, on=dt.date(2026, 11, 19)
             )
-        assert messages(exc) == [services.BEFORE_REGISTRATION.format(day="2026-11-20")]
+        assert messages(exc) == [applications.BEFORE_REGISTRATION.format(day="2026-11-20")]
         assert not Case.objects.exists()
 
     def test_referring_to_a_hospital_is_refused(self, admin):
         hospital = f.hospital(name="西青区精神卫生中心", region=f.XIQING)
         application = registered(admin, f.patient())
         with pytest.raises(ValidationError) as exc:
-            services.application_refer(actor=admin, application=application, institution=hospital)
+            applications.application_refer(actor=admin, application=application, institution=hospital)
         assert exc.value.message_dict == {
             "institution": ["“西青区精神卫生中心”不是在用的精神障碍社区康复机构。"]
         }
@@ -302,25 +319,29 @@ class TestApplications:
         xiqing_second.save()
         application = registered(admin, f.patient())
         with pytest.raises(ValidationError, match="不是在用的"):
-            services.application_refer(actor=admin, application=application, institution=xiqing_second)
+            applications.application_refer(actor=admin, application=application, institution=xiqing_second)
 
     def test_referring_to_an_institution_of_another_district_is_refused(self, admin, other_institution):
         application = registered(admin, f.patient())
         with pytest.raises(ValidationError) as exc:
-            services.application_refer(actor=admin, application=application, institution=other_institution)
+            applications.application_refer(
+                actor=admin, application=application, institution=other_institution
+            )
         assert exc.value.message_dict == {
-            "institution": [services.INSTITUTION_OUTSIDE.format(name=other_institution.name)]
+            "institution": [applications.INSTITUTION_OUTSIDE.format(name=other_institution.name)]
         }
         assert not Case.objects.exists()
 
     def test_registering_twice_is_refused_as_stale_and_changes_nothing(self, admin):
         application = apply(admin, f.patient(), received_on=self.RECEIVED)
-        first = services.application_register(actor=admin, application=application, on=dt.date(2026, 11, 17))
+        first = applications.application_register(
+            actor=admin, application=application, on=dt.date(2026, 11, 17)
+        )
         audited = AuditEntry.objects.count()
         with pytest.raises(ValidationError) as exc:
-            services.application_register(actor=admin, application=application, on=TODAY)
+            applications.application_register(actor=admin, application=application, on=TODAY)
         assert exc.value.code == "stale"
-        assert messages(exc) == [services.STATE_CHANGED]
+        assert messages(exc) == [common.STATE_CHANGED]
         application.refresh_from_db()
         assert (application.state, application.registered_on, application.refer_due) == (
             ApplicationState.REGISTERED,
@@ -332,8 +353,8 @@ class TestApplications:
     def test_a_rejection_needs_a_reason(self, admin):
         application = apply(admin, f.patient())
         with pytest.raises(ValidationError):
-            services.application_reject(actor=admin, application=application, reason=" ")
-        services.application_reject(actor=admin, application=application, reason="非本区常住人口")
+            applications.application_reject(actor=admin, application=application, reason=" ")
+        applications.application_reject(actor=admin, application=application, reason="非本区常住人口")
         application.refresh_from_db()
         assert (application.state, application.state_note) == (ApplicationState.REJECTED, "非本区常住人口")
 
@@ -341,7 +362,7 @@ class TestApplications:
 # ------------------------------------------------------------------ screening, enrolment, status
 
 
-def enrolment(**overrides) -> services.EnrolmentData:
+def enrolment_data(**overrides) -> enrolment.EnrolmentData:
     values = {
         "enrolled_on": TODAY,
         "worker": None,
@@ -349,7 +370,7 @@ def enrolment(**overrides) -> services.EnrolmentData:
         "agreement_signed_on": TODAY,
         "agreement_signer": "patient",
     }
-    return services.EnrolmentData(**{**values, **overrides})
+    return enrolment.EnrolmentData(**{**values, **overrides})
 
 
 @pytest.fixture
@@ -359,20 +380,20 @@ def referred(admin, institution):
 
 @pytest.fixture
 def screened(referred, rehab_worker):
-    return services.screening_decide(actor=rehab_worker, case=referred, eligible=True, on=TODAY)
+    return enrolment.screening_decide(actor=rehab_worker, case=referred, eligible=True, on=TODAY)
 
 
 class TestScreeningAndEnrolment:
     def test_contacts_are_kept_newest_first(self, referred, rehab_worker):
-        services.screening_contact(
+        enrolment.screening_contact(
             actor=rehab_worker,
             case=referred,
-            data=services.ContactData(contacted_on=dt.date(2026, 11, 20), mode="phone", reached=False),
+            data=enrolment.ContactData(contacted_on=dt.date(2026, 11, 20), mode="phone", reached=False),
         )
-        services.screening_contact(
+        enrolment.screening_contact(
             actor=rehab_worker,
             case=referred,
-            data=services.ContactData(
+            data=enrolment.ContactData(
                 contacted_on=TODAY, mode="home", person_willing=True, guardian_willing=True, note="入户"
             ),
         )
@@ -383,23 +404,23 @@ class TestScreeningAndEnrolment:
 
     def test_another_institution_cannot_record_contacts(self, referred, other_worker):
         with pytest.raises(PermissionDenied):
-            services.screening_contact(
+            enrolment.screening_contact(
                 actor=other_worker,
                 case=referred,
-                data=services.ContactData(contacted_on=TODAY, mode="phone"),
+                data=enrolment.ContactData(contacted_on=TODAY, mode="phone"),
             )
 
     @pytest.mark.parametrize("reason", ["", "maybe"])
     def test_declining_needs_one_of_the_listed_reasons(self, referred, rehab_worker, reason):
         with pytest.raises(ValidationError) as exc:
-            services.screening_decide(
+            enrolment.screening_decide(
                 actor=rehab_worker, case=referred, eligible=False, on=TODAY, decline_reason=reason
             )
-        assert exc.value.message_dict == {"decline_reason": [services.DECLINE_NEEDS_REASON]}
+        assert exc.value.message_dict == {"decline_reason": [enrolment.DECLINE_NEEDS_REASON]}
         assert Case.objects.get(pk=referred.pk).status == CaseStatus.REFERRED
 
     def test_a_declined_case_is_counted_by_reason(self, referred, rehab_worker, institution):
-        case = services.screening_decide(
+        case = enrolment.screening_decide(
             actor=rehab_worker, case=referred, eligible=False, on=TODAY, decline_reason="unwilling"
         )
         assert (case.status, case.eligible, case.decline_reason) == (CaseStatus.DECLINED, False, "unwilling")
@@ -409,20 +430,20 @@ class TestScreeningAndEnrolment:
 
     def test_enrolment_needs_a_positive_screening(self, referred, rehab_worker):
         with pytest.raises(ValidationError) as exc:
-            services.case_enrol(actor=rehab_worker, case=referred, data=enrolment())
-        assert messages(exc) == [services.NOT_SCREENED]
+            enrolment.case_enrol(actor=rehab_worker, case=referred, data=enrolment_data())
+        assert messages(exc) == [enrolment.NOT_SCREENED]
 
     @pytest.mark.parametrize(
         ("overrides", "field", "message"),
         [
-            ({"rights_explained_on": None}, "rights_explained_on", services.NEEDS_RIGHTS),
-            ({"agreement_signed_on": None}, "agreement_signed_on", services.NEEDS_AGREEMENT),
-            ({"agreement_signer": ""}, "agreement_signed_on", services.NEEDS_AGREEMENT),
-            ({"agreement_signer": "guardian"}, "agreement_guardian", services.NEEDS_GUARDIAN),
+            ({"rights_explained_on": None}, "rights_explained_on", enrolment.NEEDS_RIGHTS),
+            ({"agreement_signed_on": None}, "agreement_signed_on", enrolment.NEEDS_AGREEMENT),
+            ({"agreement_signer": ""}, "agreement_signed_on", enrolment.NEEDS_AGREEMENT),
+            ({"agreement_signer": "guardian"}, "agreement_guardian", enrolment.NEEDS_GUARDIAN),
             (
                 {"agreement_signer": "both", "agreement_guardian": "  "},
                 "agreement_guardian",
-                services.NEEDS_GUARDIAN,
+                enrolment.NEEDS_GUARDIAN,
             ),
         ],
     )
@@ -430,17 +451,17 @@ class TestScreeningAndEnrolment:
         self, screened, rehab_worker, overrides, field, message
     ):
         with pytest.raises(ValidationError) as exc:
-            services.case_enrol(actor=rehab_worker, case=screened, data=enrolment(**overrides))
+            enrolment.case_enrol(actor=rehab_worker, case=screened, data=enrolment_data(**overrides))
         assert exc.value.message_dict == {field: [message]}
         assert Case.objects.get(pk=screened.pk).status == CaseStatus.SCREENED
 
     def test_enrolment_signed_by_a_guardian_keeps_the_name_and_sets_the_first_follow_up(
         self, screened, rehab_worker, institution
     ):
-        case = services.case_enrol(
+        case = enrolment.case_enrol(
             actor=rehab_worker,
             case=screened,
-            data=enrolment(
+            data=enrolment_data(
                 agreement_signer="guardian",
                 agreement_guardian=" 王建国 ",
                 registration={"diagnosis": "双相情感障碍", "version": 99},
@@ -463,13 +484,13 @@ class TestScreeningAndEnrolment:
         application = registered(admin, person, on=dt.date(2026, 11, 20))
         # Meanwhile the hospital refers her to the same institution, which accepts.
         transfer = send(doctor, person=person, to=institution, kind=TransferKind.HOSPITAL_TO_COMMUNITY)
-        services.transfer_accept(actor=f.worker(institution), transfer=transfer)
+        transfers.transfer_accept(actor=f.worker(institution), transfer=transfer)
         with pytest.raises(ValidationError) as exc:
-            services.application_refer(actor=admin, application=application, institution=institution)
-        assert messages(exc) == [services.SECOND_OPEN_CASE.format(name="赵敏", institution=institution.name)]
+            applications.application_refer(actor=admin, application=application, institution=institution)
+        assert messages(exc) == [common.SECOND_OPEN_CASE.format(name="赵敏", institution=institution.name)]
         assert Application.objects.get(pk=application.pk).state == ApplicationState.REGISTERED
         assert Case.objects.filter(person=person).count() == 1
-        case = services.application_refer(actor=admin, application=application, institution=xiqing_second)
+        case = applications.application_refer(actor=admin, application=application, institution=xiqing_second)
         assert set(Case.objects.filter(person=person).values_list("institution_id", "status")) == {
             (institution.pk, CaseStatus.REFERRED),
             (xiqing_second.pk, CaseStatus.REFERRED),
@@ -480,18 +501,18 @@ class TestScreeningAndEnrolment:
         self, served, rehab_worker, institution
     ):
         with pytest.raises(ValidationError):
-            services.case_suspend(actor=rehab_worker, case=served, on=TODAY, reason=" ")
-        services.case_suspend(actor=rehab_worker, case=served, on=dt.date(2026, 11, 2), reason="住院治疗")
+            cases.case_suspend(actor=rehab_worker, case=served, on=TODAY, reason=" ")
+        cases.case_suspend(actor=rehab_worker, case=served, on=dt.date(2026, 11, 2), reason="住院治疗")
         case = Case.objects.get(pk=served.pk)
         assert (case.status, case.suspended_on, case.status_note) == (
             CaseStatus.SUSPENDED,
             dt.date(2026, 11, 2),
             "住院治疗",
         )
-        services.case_resume(actor=rehab_worker, case=case, on=dt.date(2026, 11, 16))
+        cases.case_resume(actor=rehab_worker, case=case, on=dt.date(2026, 11, 16))
         with pytest.raises(ValidationError):
-            services.case_discharge(actor=rehab_worker, case=case, on=TODAY, reason="bored")
-        case = services.case_discharge(actor=rehab_worker, case=case, on=TODAY, reason="employed")
+            cases.case_discharge(actor=rehab_worker, case=case, on=TODAY, reason="bored")
+        case = cases.case_discharge(actor=rehab_worker, case=case, on=TODAY, reason="employed")
         assert (case.status, case.discharged_on, case.discharge_reason, case.next_follow_up_on) == (
             CaseStatus.DISCHARGED,
             TODAY,
@@ -512,9 +533,9 @@ class TestScreeningAndEnrolment:
         self, served, rehab_worker, institution
     ):
         stale = Case.objects.get(pk=served.pk)
-        services.case_discharge(actor=rehab_worker, case=served, on=dt.date(2026, 11, 20), reason="recovered")
+        cases.case_discharge(actor=rehab_worker, case=served, on=dt.date(2026, 11, 20), reason="recovered")
         with pytest.raises(ValidationError) as exc:
-            services.case_discharge(actor=rehab_worker, case=stale, on=TODAY, reason="moved", note="迁往外省")
+            cases.case_discharge(actor=rehab_worker, case=stale, on=TODAY, reason="moved", note="迁往外省")
         assert exc.value.code == "stale"
         case = Case.objects.get(pk=served.pk)
         assert (case.discharged_on, case.discharge_reason, case.status_note) == (
@@ -528,7 +549,7 @@ class TestScreeningAndEnrolment:
 
     def test_another_institution_cannot_discharge(self, served, other_worker):
         with pytest.raises(PermissionDenied):
-            services.case_discharge(actor=other_worker, case=served, on=TODAY, reason="recovered")
+            cases.case_discharge(actor=other_worker, case=served, on=TODAY, reason="recovered")
         assert Case.objects.get(pk=served.pk).status == CaseStatus.ENROLLED
 
 
@@ -545,7 +566,7 @@ class TestAssessments:
 
     def test_an_amendment_keeps_the_original_as_it_was(self, served, rehab_worker):
         original = assess(rehab_worker, served, sdss_answers(1))
-        amendment = services.assessment_amend(
+        amendment = assessments.assessment_amend(
             actor=rehab_worker, original=original, answers=sdss_answers(0), reason="录入错误"
         )
         kept = Assessment.objects.get(pk=original.pk)
@@ -560,20 +581,20 @@ class TestAssessments:
 
     def test_the_same_original_cannot_be_amended_twice(self, served, rehab_worker):
         original = assess(rehab_worker, served, sdss_answers(1))
-        services.assessment_amend(
+        assessments.assessment_amend(
             actor=rehab_worker, original=original, answers=sdss_answers(0), reason="录入错误"
         )
         with pytest.raises(ValidationError) as exc:
-            services.assessment_amend(
+            assessments.assessment_amend(
                 actor=rehab_worker, original=original, answers=sdss_answers(2), reason="再次更正"
             )
-        assert messages(exc) == [services.ALREADY_AMENDED]
+        assert messages(exc) == [assessments.ALREADY_AMENDED]
         assert Assessment.objects.filter(case=served).count() == 2
 
     def test_an_amendment_needs_a_reason(self, served, rehab_worker):
         original = assess(rehab_worker, served, sdss_answers(1))
         with pytest.raises(ValidationError):
-            services.assessment_amend(
+            assessments.assessment_amend(
                 actor=rehab_worker, original=original, answers=sdss_answers(0), reason=""
             )
 
@@ -606,7 +627,7 @@ class TestAssessments:
     def test_an_assessment_before_enrolment_is_refused(self, served, rehab_worker):
         with pytest.raises(ValidationError) as exc:
             assess(rehab_worker, served, sdss_answers(), on=EARLY - dt.timedelta(days=1))
-        assert exc.value.message_dict == {"assessed_on": [services.BEFORE_ENROLMENT.format(day=EARLY)]}
+        assert exc.value.message_dict == {"assessed_on": [common.BEFORE_ENROLMENT.format(day=EARLY)]}
 
     def test_a_risk_assessment_sets_the_risk_level_of_the_case(self, served, rehab_worker):
         assess(rehab_worker, served, {"level": 3}, code="risk")
@@ -619,7 +640,7 @@ class TestAssessments:
 
     def test_correcting_the_latest_risk_assessment_corrects_the_case(self, served, rehab_worker):
         original = assess(rehab_worker, served, {"level": 4}, code="risk")
-        services.assessment_amend(
+        assessments.assessment_amend(
             actor=rehab_worker, original=original, answers={"level": 1}, reason="误选等级"
         )
         assert Case.objects.get(pk=served.pk).risk_level == 1
@@ -634,8 +655,8 @@ class TestAssessments:
 
 class TestPlans:
     def test_a_revision_is_a_new_version_and_the_old_one_is_kept(self, served, rehab_worker):
-        first = services.plan_create(actor=rehab_worker, case=served, data=plan_data())
-        second = services.plan_create(
+        first = plans.plan_create(actor=rehab_worker, case=served, data=plan_data())
+        second = plans.plan_create(
             actor=rehab_worker, case=served, data=plan_data(review_on=TODAY + dt.timedelta(days=30))
         )
         first.refresh_from_db()
@@ -646,8 +667,8 @@ class TestPlans:
     @pytest.mark.parametrize("review_on", [TODAY, TODAY - dt.timedelta(days=1)])
     def test_the_review_must_come_after_the_start(self, served, rehab_worker, review_on):
         with pytest.raises(ValidationError) as exc:
-            services.plan_create(actor=rehab_worker, case=served, data=plan_data(review_on=review_on))
-        assert exc.value.message_dict == {"review_on": [services.REVIEW_BEFORE_START]}
+            plans.plan_create(actor=rehab_worker, case=served, data=plan_data(review_on=review_on))
+        assert exc.value.message_dict == {"review_on": [plans.REVIEW_BEFORE_START]}
 
     @pytest.mark.parametrize(
         "overrides",
@@ -660,12 +681,12 @@ class TestPlans:
     )
     def test_a_plan_needs_a_goal_and_a_service(self, served, rehab_worker, overrides):
         with pytest.raises(ValidationError) as exc:
-            services.plan_create(actor=rehab_worker, case=served, data=plan_data(**overrides))
-        assert messages(exc) == [services.PLAN_NEEDS_GOALS]
+            plans.plan_create(actor=rehab_worker, case=served, data=plan_data(**overrides))
+        assert messages(exc) == [plans.PLAN_NEEDS_GOALS]
         assert not Plan.objects.exists()
 
     def test_a_plan_puts_an_enrolled_case_into_service(self, served, rehab_worker):
-        services.plan_create(actor=rehab_worker, case=served, data=plan_data())
+        plans.plan_create(actor=rehab_worker, case=served, data=plan_data())
         case = Case.objects.get(pk=served.pk)
         assert case.status == CaseStatus.ACTIVE
         assert case.events.filter(status=CaseStatus.ACTIVE, on=TODAY, reason="制订康复计划").exists()
@@ -698,10 +719,10 @@ def beichen_case(beichen_admin, other_worker, other_institution):
 
 class TestActivities:
     def test_a_discharged_person_is_refused_by_name_and_nothing_is_saved(self, served, second, rehab_worker):
-        services.case_discharge(actor=rehab_worker, case=second, on=dt.date(2026, 11, 2), reason="moved")
+        cases.case_discharge(actor=rehab_worker, case=second, on=dt.date(2026, 11, 2), reason="moved")
         with pytest.raises(ValidationError) as exc:
             activity(rehab_worker, [served.pk, second.pk])
-        assert messages(exc) == [services.NOT_ENROLLED_HERE.format(names="刘洋")]
+        assert messages(exc) == [activities.NOT_ENROLLED_HERE.format(names="刘洋")]
         assert not Activity.objects.exists() and not Attendance.objects.exists()
         assert counter(served.institution, "activities", "social") == 0
         assert Case.objects.get(pk=served.pk).last_service_on is None
@@ -709,7 +730,7 @@ class TestActivities:
     def test_a_person_only_referred_here_is_refused_by_name(self, served, referred, rehab_worker):
         with pytest.raises(ValidationError) as exc:
             activity(rehab_worker, [served.pk, referred.pk])
-        assert messages(exc) == [services.NOT_ENROLLED_HERE.format(names="王芳")]
+        assert messages(exc) == [activities.NOT_ENROLLED_HERE.format(names="王芳")]
 
     def test_a_person_served_elsewhere_is_refused_without_revealing_their_name(
         self, served, beichen_case, rehab_worker
@@ -718,7 +739,7 @@ class TestActivities:
             activity(
                 rehab_worker, [served.pk], [{"case": beichen_case.pk, "name": "陈父", "relation": "父亲"}]
             )
-        assert messages(exc) == [services.NOT_ENROLLED_HERE.format(names=f"档案 {beichen_case.pk}")]
+        assert messages(exc) == [activities.NOT_ENROLLED_HERE.format(names=f"档案 {beichen_case.pk}")]
         assert "陈静" not in messages(exc)[0]
         assert not Activity.objects.exists()
 
@@ -729,7 +750,7 @@ class TestActivities:
     def test_an_individual_session_has_exactly_one_person(self, served, second, rehab_worker):
         with pytest.raises(ValidationError) as exc:
             activity(rehab_worker, [served.pk, second.pk], form="individual")
-        assert messages(exc) == [services.INDIVIDUAL_ONE]
+        assert messages(exc) == [activities.INDIVIDUAL_ONE]
         session = activity(rehab_worker, [served.pk, served.pk], form="individual")
         assert session.patients == 1
 
@@ -753,7 +774,7 @@ class TestActivities:
     def test_family_must_belong_to_a_patient(self, served, rehab_worker):
         with pytest.raises(ValidationError) as exc:
             activity(rehab_worker, [served.pk], [{"name": "邻居", "relation": "其他"}])
-        assert messages(exc) == [services.FAMILY_NEEDS_PATIENT]
+        assert messages(exc) == [activities.FAMILY_NEEDS_PATIENT]
 
     def test_the_last_service_date_moves_forward_only(self, served, rehab_worker):
         activity(rehab_worker, [served.pk], held_on=dt.date(2026, 11, 20))
@@ -763,7 +784,7 @@ class TestActivities:
         assert case.status == CaseStatus.ACTIVE
 
     def test_a_suspended_person_cannot_attend(self, served, rehab_worker):
-        services.case_suspend(actor=rehab_worker, case=served, on=dt.date(2026, 11, 2), reason="住院")
+        cases.case_suspend(actor=rehab_worker, case=served, on=dt.date(2026, 11, 2), reason="住院")
         with pytest.raises(ValidationError, match="张伟"):
             activity(rehab_worker, [served.pk])
 
@@ -788,7 +809,7 @@ class TestFollowUps:
         with pytest.raises(ValidationError) as exc:
             follow(rehab_worker, served, done_on=done, risk=4, next_on=done + dt.timedelta(days=15))
         assert exc.value.message_dict == {
-            "next_on": [services.NEXT_TOO_LATE.format(stability="不稳定", latest="2026-12-04")]
+            "next_on": [follow_ups.NEXT_TOO_LATE.format(stability="不稳定", latest="2026-12-04")]
         }
         assert not FollowUp.objects.exists()
 
@@ -806,12 +827,12 @@ class TestFollowUps:
     def test_the_next_date_must_follow_the_visit(self, served, rehab_worker):
         with pytest.raises(ValidationError) as exc:
             follow(rehab_worker, served, next_on=TODAY)
-        assert exc.value.message_dict == {"next_on": [services.NEXT_NOT_AFTER]}
+        assert exc.value.message_dict == {"next_on": [follow_ups.NEXT_NOT_AFTER]}
 
     def test_a_follow_up_before_enrolment_is_refused(self, served, rehab_worker):
         with pytest.raises(ValidationError) as exc:
             follow(rehab_worker, served, done_on=EARLY - dt.timedelta(days=1))
-        assert exc.value.message_dict == {"done_on": [services.BEFORE_ENROLMENT.format(day=EARLY)]}
+        assert exc.value.message_dict == {"done_on": [common.BEFORE_ENROLMENT.format(day=EARLY)]}
 
     def test_only_the_newest_follow_up_sets_the_next_date(self, served, rehab_worker):
         follow(rehab_worker, served, done_on=dt.date(2026, 11, 20), risk=3)
@@ -840,7 +861,7 @@ class TestTransfers:
         for to in (institution, own_site):
             with pytest.raises(ValidationError) as exc:
                 send(rehab_worker, case=served, to=to, kind=TransferKind.BETWEEN_INSTITUTIONS)
-            assert exc.value.message_dict["to_org"] == [services.TRANSFER_TO_SELF]
+            assert exc.value.message_dict["to_org"] == [transfers.TRANSFER_TO_SELF]
         assert not Transfer.objects.exists()
 
     def test_a_relapse_goes_to_a_hospital(self, served, rehab_worker, other_institution):
@@ -860,7 +881,7 @@ class TestTransfers:
         assert exc.value.message_dict == {"to_org": ["“转介就业”应转给就业单位。"]}
         with pytest.raises(ValidationError) as exc:
             send(rehab_worker, case=served, to=employer, kind=TransferKind.TO_EMPLOYMENT)
-        assert exc.value.message_dict == {"employment_type": [services.TRANSFER_NEEDS_EMPLOYMENT]}
+        assert exc.value.message_dict == {"employment_type": [transfers.TRANSFER_NEEDS_EMPLOYMENT]}
         transfer = send(
             rehab_worker,
             case=served,
@@ -876,7 +897,7 @@ class TestTransfers:
         send(rehab_worker, case=served, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
         with pytest.raises(ValidationError) as exc:
             send(rehab_worker, case=served, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
-        assert messages(exc) == [services.TRANSFER_OPEN.format(org=other_institution.name)]
+        assert messages(exc) == [transfers.TRANSFER_OPEN.format(org=other_institution.name)]
         assert Transfer.objects.count() == 1
 
     def test_the_receiver_accepting_opens_a_case_there(
@@ -887,7 +908,7 @@ class TestTransfers:
         )
         assert transfer.due_on == dt.date(2026, 11, 30)
         assert counter(institution, "transfers_sent", "between") == 1
-        transfer = services.transfer_accept(actor=other_worker, transfer=transfer)
+        transfer = transfers.transfer_accept(actor=other_worker, transfer=transfer)
         received = transfer.received_case
         assert (transfer.state, transfer.answered_by, transfer.answered_on) == (
             TransferState.ACCEPTED,
@@ -906,7 +927,7 @@ class TestTransfers:
         transfer = send(
             doctor, person=served.person, to=served.institution, kind=TransferKind.HOSPITAL_TO_COMMUNITY
         )
-        transfer = services.transfer_accept(actor=rehab_worker, transfer=transfer)
+        transfer = transfers.transfer_accept(actor=rehab_worker, transfer=transfer)
         assert transfer.received_case == served
         assert Case.objects.filter(person=served.person).count() == 1
 
@@ -915,10 +936,10 @@ class TestTransfers:
             rehab_worker, case=served, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS
         )
         with pytest.raises(PermissionDenied) as exc:
-            services.transfer_accept(actor=rehab_worker, transfer=transfer)
-        assert str(exc.value) == services.TRANSFER_NOT_RECEIVER
+            transfers.transfer_accept(actor=rehab_worker, transfer=transfer)
+        assert str(exc.value) == transfers.TRANSFER_NOT_RECEIVER
         with pytest.raises(PermissionDenied):
-            services.transfer_decline(actor=rehab_worker, transfer=transfer, reason="不接收")
+            transfers.transfer_decline(actor=rehab_worker, transfer=transfer, reason="不接收")
         assert Transfer.objects.get(pk=transfer.pk).state == TransferState.SENT
 
     def test_the_sender_records_an_employers_answer(self, served, rehab_worker, other_worker, employer):
@@ -930,9 +951,9 @@ class TestTransfers:
             employment_type="sheltered",
         )
         with pytest.raises(PermissionDenied) as exc:
-            services.transfer_accept(actor=other_worker, transfer=transfer)
-        assert str(exc.value) == services.TRANSFER_NOT_SENDER
-        transfer = services.transfer_accept(actor=rehab_worker, transfer=transfer)
+            transfers.transfer_accept(actor=other_worker, transfer=transfer)
+        assert str(exc.value) == transfers.TRANSFER_NOT_SENDER
+        transfer = transfers.transfer_accept(actor=rehab_worker, transfer=transfer)
         assert (transfer.state, transfer.answered_by, transfer.received_case) == (
             TransferState.ACCEPTED,
             rehab_worker,
@@ -944,9 +965,9 @@ class TestTransfers:
             rehab_worker, case=served, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS
         )
         with pytest.raises(ValidationError) as exc:
-            services.transfer_decline(actor=other_worker, transfer=transfer, reason="  ")
-        assert exc.value.message_dict == {"reason": [services.DECLINE_TRANSFER_REASON]}
-        transfer = services.transfer_decline(actor=other_worker, transfer=transfer, reason="床位已满")
+            transfers.transfer_decline(actor=other_worker, transfer=transfer, reason="  ")
+        assert exc.value.message_dict == {"reason": [transfers.DECLINE_TRANSFER_REASON]}
+        transfer = transfers.transfer_decline(actor=other_worker, transfer=transfer, reason="床位已满")
         assert (transfer.state, transfer.decline_reason, transfer.received_case) == (
             TransferState.DECLINED,
             "床位已满",
@@ -959,11 +980,11 @@ class TestTransfers:
             rehab_worker, case=served, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS
         )
         with pytest.raises(PermissionDenied):
-            services.transfer_cancel(actor=other_worker, transfer=transfer)
-        transfer = services.transfer_cancel(actor=rehab_worker, transfer=transfer)
+            transfers.transfer_cancel(actor=other_worker, transfer=transfer)
+        transfer = transfers.transfer_cancel(actor=rehab_worker, transfer=transfer)
         assert transfer.state == TransferState.CANCELLED
         with pytest.raises(ValidationError) as exc:
-            services.transfer_accept(actor=other_worker, transfer=transfer)
+            transfers.transfer_accept(actor=other_worker, transfer=transfer)
         assert exc.value.code == "stale"
 
 
@@ -973,33 +994,33 @@ class TestTransfers:
 class TestPlacements:
     def test_the_end_cannot_precede_the_start(self, served, rehab_worker):
         with pytest.raises(ValidationError) as exc:
-            services.placement_save(
+            placements.placement_save(
                 actor=rehab_worker, case=served, data=placement_data(ends_on=dt.date(2026, 11, 1))
             )
-        assert exc.value.message_dict == {"ends_on": [services.PLACEMENT_DATES]}
+        assert exc.value.message_dict == {"ends_on": [placements.PLACEMENT_DATES]}
         assert not Placement.objects.exists()
 
     def test_a_negative_subsidy_is_refused(self, served, rehab_worker):
         with pytest.raises(ValidationError) as exc:
-            services.placement_save(
+            placements.placement_save(
                 actor=rehab_worker, case=served, data=placement_data(monthly_subsidy=Decimal("-0.01"))
             )
-        assert exc.value.message_dict == {"monthly_subsidy": [services.NEGATIVE]}
+        assert exc.value.message_dict == {"monthly_subsidy": [placements.NEGATIVE]}
 
     def test_a_placement_needs_a_listed_employment_type(self, served, rehab_worker):
         with pytest.raises(ValidationError) as exc:
-            services.placement_save(
+            placements.placement_save(
                 actor=rehab_worker, case=served, data=placement_data(employment_type="temp")
             )
-        assert exc.value.message_dict == {"employment_type": [services.PLACEMENT_TYPE]}
+        assert exc.value.message_dict == {"employment_type": [placements.PLACEMENT_TYPE]}
 
     def test_a_placement_is_counted_by_its_type_and_start_month(self, served, rehab_worker, institution):
-        placement = services.placement_save(actor=rehab_worker, case=served, data=placement_data())
+        placement = placements.placement_save(actor=rehab_worker, case=served, data=placement_data())
         assert (placement.district_id, counter(institution, "placements", "sheltered")) == (f.XIQING, 1)
 
     def test_correcting_the_start_or_type_moves_the_count(self, served, rehab_worker, institution):
-        placement = services.placement_save(actor=rehab_worker, case=served, data=placement_data())
-        services.placement_save(
+        placement = placements.placement_save(actor=rehab_worker, case=served, data=placement_data())
+        placements.placement_save(
             actor=rehab_worker,
             case=served,
             placement=placement,
@@ -1012,32 +1033,34 @@ class TestPlacements:
 class TestStaff:
     @pytest.mark.parametrize("hours", [Decimal("0"), Decimal("-2")])
     def test_training_hours_must_be_positive(self, institution, rehab_worker, hours):
-        staff = services.staff_save(
+        staff = institutions.staff_save(
             actor=rehab_worker,
             organisation=institution,
             values={"name": "王社工", "profession": "social_worker"},
         )
         with pytest.raises(ValidationError) as exc:
-            services.training_add(
+            institutions.training_add(
                 actor=rehab_worker, staff=staff, held_on=TODAY, hours=hours, topic="危机干预"
             )
-        assert exc.value.message_dict == {"hours": [services.TRAINING_HOURS]}
+        assert exc.value.message_dict == {"hours": [institutions.TRAINING_HOURS]}
         assert not Training.objects.exists()
 
     def test_training_is_recorded_by_the_institution_or_its_district(
         self, institution, rehab_worker, admin, other_worker
     ):
-        staff = services.staff_save(
+        staff = institutions.staff_save(
             actor=rehab_worker,
             organisation=institution,
             values={"name": "王社工", "profession": "social_worker"},
         )
-        services.training_add(
+        institutions.training_add(
             actor=rehab_worker, staff=staff, held_on=TODAY, hours=Decimal("6"), topic="危机干预"
         )
-        services.training_add(actor=admin, staff=staff, held_on=TODAY, hours=Decimal("1.5"), topic="政策培训")
+        institutions.training_add(
+            actor=admin, staff=staff, held_on=TODAY, hours=Decimal("1.5"), topic="政策培训"
+        )
         with pytest.raises(PermissionDenied):
-            services.training_add(
+            institutions.training_add(
                 actor=other_worker, staff=staff, held_on=TODAY, hours=Decimal("2"), topic="x"
             )
         assert sorted(staff.trainings.values_list("hours", flat=True)) == [Decimal("1.5"), Decimal("6")]
@@ -1047,21 +1070,21 @@ class TestEmergencyAccess:
     REASON = "患者急诊就医，出现冲动伤人行为，需了解既往诊断和用药"
 
     def test_a_clinician_gets_four_hours_and_an_audit_row(self, served, doctor):
-        grant = services.emergency_open(actor=doctor, person=served.person, reason=f"  {self.REASON} ")
+        grant = emergency.emergency_open(actor=doctor, person=served.person, reason=f"  {self.REASON} ")
         assert (grant.reason, grant.expires_at) == (self.REASON, timezone.now() + dt.timedelta(hours=4))
         entry = AuditEntry.objects.get(object_type="rehab.emergencyaccess", object_id=str(grant.pk))
         assert (entry.action, entry.person_id, entry.actor) == (AuditAction.REVEAL, served.person_id, doctor)
 
     def test_a_reason_needs_ten_characters(self, served, doctor):
         with pytest.raises(ValidationError) as exc:
-            services.emergency_open(actor=doctor, person=served.person, reason="  急诊需要查看病史  ")
-        assert exc.value.message_dict == {"reason": [services.EMERGENCY_REASON]}
+            emergency.emergency_open(actor=doctor, person=served.person, reason="  急诊需要查看病史  ")
+        assert exc.value.message_dict == {"reason": [emergency.EMERGENCY_REASON]}
         assert not EmergencyAccess.objects.exists()
 
     def test_civil_affairs_cannot_break_the_glass(self, served, admin):
         with pytest.raises(PermissionDenied) as exc:
-            services.emergency_open(actor=admin, person=served.person, reason=self.REASON)
-        assert str(exc.value) == services.EMERGENCY_NOT_CLINICAL
+            emergency.emergency_open(actor=admin, person=served.person, reason=self.REASON)
+        assert str(exc.value) == emergency.EMERGENCY_NOT_CLINICAL
         assert not EmergencyAccess.objects.exists()
 
 
@@ -1087,12 +1110,12 @@ def build_history(*, admin, beichen_admin, rehab_worker, other_worker, instituti
             on=october,
         )
         declined = f.referred_case(admin=admin, institution_org=institution, person=f.patient(), on=october)
-        services.screening_decide(
+        enrolment.screening_decide(
             actor=rehab_worker, case=declined, eligible=False, on=october, decline_reason="unreachable"
         )
         f.referred_case(admin=admin, institution_org=institution, person=f.patient(), on=october)
         original = assess(rehab_worker, a, sdss_answers(1), on=october)
-        services.assessment_amend(
+        assessments.assessment_amend(
             actor=rehab_worker, original=original, answers=sdss_answers(2), reason="录错"
         )
         assess(rehab_worker, a, {"level": 2}, code="risk", on=october)
@@ -1114,12 +1137,12 @@ def build_history(*, admin, beichen_admin, rehab_worker, other_worker, instituti
     follow(rehab_worker, b, done_on=dt.date(2026, 11, 20))  # due 10-26: late
     follow(other_worker, c, done_on=dt.date(2026, 11, 16))
     transfer = send(rehab_worker, case=b, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS)
-    services.transfer_accept(actor=other_worker, transfer=transfer)
-    placement = services.placement_save(actor=rehab_worker, case=a, data=placement_data())
-    services.placement_save(
+    transfers.transfer_accept(actor=other_worker, transfer=transfer)
+    placement = placements.placement_save(actor=rehab_worker, case=a, data=placement_data())
+    placements.placement_save(
         actor=rehab_worker, case=a, placement=placement, data=placement_data(employment_type="open")
     )
-    services.case_discharge(actor=rehab_worker, case=b, on=TODAY, reason="transferred")
+    cases.case_discharge(actor=rehab_worker, case=b, on=TODAY, reason="transferred")
 
 
 class TestRecount:
@@ -1135,7 +1158,7 @@ class TestRecount:
         )
 
     def test_recount_rebuilds_exactly_the_counters_the_services_kept(self, history, institution):
-        kept = counters()
+        kept = counts()
         # The history reaches every measure, so the comparison below is not vacuous.
         assert {measure for (_i, _m, measure, _k) in kept} == {
             "referred",
@@ -1154,18 +1177,18 @@ class TestRecount:
             "placements",
         }
         assert kept[(institution.pk, OCTOBER, "assessments", "sdss")] == 1
-        services.recount()
-        assert counters() == kept
+        counters.recount()
+        assert counts() == kept
 
     def test_recount_of_one_district_repairs_it_and_leaves_the_others(
         self, history, institution, other_institution
     ):
-        kept = counters()
+        kept = counts()
         MonthlyCount.objects.filter(institution=institution).update(n=F("n") + 7)
         MonthlyCount.objects.filter(institution=other_institution, measure="referred").delete()
-        services.recount(district_id=f.XIQING)
-        assert counters(district_id=f.XIQING) == {k: v for k, v in kept.items() if k[0] == institution.pk}
-        assert counters(district_id=f.BEICHEN) == {
+        counters.recount(district_id=f.XIQING)
+        assert counts(district_id=f.XIQING) == {k: v for k, v in kept.items() if k[0] == institution.pk}
+        assert counts(district_id=f.BEICHEN) == {
             k: v for k, v in kept.items() if k[0] == other_institution.pk and k[2] != "referred"
         }
 
@@ -1187,29 +1210,31 @@ class TestAudit:
         application = audited("application_create", lambda: apply(admin, person))
         audited(
             "application_register",
-            lambda: services.application_register(actor=admin, application=application),
+            lambda: applications.application_register(actor=admin, application=application),
         )
         application.refresh_from_db()
         case = audited(
             "application_refer",
-            lambda: services.application_refer(actor=admin, application=application, institution=institution),
+            lambda: applications.application_refer(
+                actor=admin, application=application, institution=institution
+            ),
         )
         audited(
             "screening_contact",
-            lambda: services.screening_contact(
-                actor=rehab_worker, case=case, data=services.ContactData(contacted_on=TODAY, mode="phone")
+            lambda: enrolment.screening_contact(
+                actor=rehab_worker, case=case, data=enrolment.ContactData(contacted_on=TODAY, mode="phone")
             ),
         )
         case = audited(
             "screening_decide",
-            lambda: services.screening_decide(actor=rehab_worker, case=case, eligible=True, on=TODAY),
+            lambda: enrolment.screening_decide(actor=rehab_worker, case=case, eligible=True, on=TODAY),
         )
         case = audited(
-            "case_enrol", lambda: services.case_enrol(actor=rehab_worker, case=case, data=enrolment())
+            "case_enrol", lambda: enrolment.case_enrol(actor=rehab_worker, case=case, data=enrolment_data())
         )
         audited(
             "intake_save",
-            lambda: services.intake_save(
+            lambda: enrolment.intake_save(
                 actor=rehab_worker,
                 case=case,
                 values={
@@ -1225,18 +1250,18 @@ class TestAudit:
         )
         audited(
             "registration_update",
-            lambda: services.registration_update(
+            lambda: enrolment.registration_update(
                 actor=rehab_worker, case=case, values={"medication": "利培酮"}, expected_version=case.version
             ),
         )
         original = audited("assessment_submit", lambda: assess(rehab_worker, case, sdss_answers()))
         audited(
             "assessment_amend",
-            lambda: services.assessment_amend(
+            lambda: assessments.assessment_amend(
                 actor=rehab_worker, original=original, answers=sdss_answers(0), reason="录错"
             ),
         )
-        audited("plan_create", lambda: services.plan_create(actor=rehab_worker, case=case, data=plan_data()))
+        audited("plan_create", lambda: plans.plan_create(actor=rehab_worker, case=case, data=plan_data()))
         audited("activity_record", lambda: activity(rehab_worker, [case.pk]))
         audited("follow_up_record", lambda: follow(rehab_worker, case))
         job = send(
@@ -1244,23 +1269,23 @@ class TestAudit:
         )
         audited(
             "transfer_decline",
-            lambda: services.transfer_decline(actor=rehab_worker, transfer=job, reason="岗位已满"),
+            lambda: transfers.transfer_decline(actor=rehab_worker, transfer=job, reason="岗位已满"),
         )
         back = send(doctor, person=person, to=institution, kind=TransferKind.HOSPITAL_TO_COMMUNITY)
-        audited("transfer_cancel", lambda: services.transfer_cancel(actor=doctor, transfer=back))
+        audited("transfer_cancel", lambda: transfers.transfer_cancel(actor=doctor, transfer=back))
         audited(
             "placement_save",
-            lambda: services.placement_save(actor=rehab_worker, case=case, data=placement_data()),
+            lambda: placements.placement_save(actor=rehab_worker, case=case, data=placement_data()),
         )
         audited(
             "emergency_open",
-            lambda: services.emergency_open(actor=doctor, person=person, reason=TestEmergencyAccess.REASON),
+            lambda: emergency.emergency_open(actor=doctor, person=person, reason=TestEmergencyAccess.REASON),
         )
         audited(
             "case_suspend",
-            lambda: services.case_suspend(actor=rehab_worker, case=case, on=TODAY, reason="住院"),
+            lambda: cases.case_suspend(actor=rehab_worker, case=case, on=TODAY, reason="住院"),
         )
-        audited("case_resume", lambda: services.case_resume(actor=rehab_worker, case=case, on=TODAY))
+        audited("case_resume", lambda: cases.case_resume(actor=rehab_worker, case=case, on=TODAY))
         # Last, since completing a transfer between institutions discharges the sender's case.
         transfer = audited(
             "transfer_send",
@@ -1268,14 +1293,14 @@ class TestAudit:
                 rehab_worker, case=case, to=other_institution, kind=TransferKind.BETWEEN_INSTITUTIONS
             ),
         )
-        audited("transfer_accept", lambda: services.transfer_accept(actor=other_worker, transfer=transfer))
+        audited("transfer_accept", lambda: transfers.transfer_accept(actor=other_worker, transfer=transfer))
         transfer.refresh_from_db()
         received = transfer.received_case
-        services.screening_decide(actor=other_worker, case=received, eligible=True, on=TODAY)
+        enrolment.screening_decide(actor=other_worker, case=received, eligible=True, on=TODAY)
         received.refresh_from_db()
         audited(
             "transfer completed by the receiver's enrolment",
-            lambda: services.case_enrol(actor=other_worker, case=received, data=enrolment()),
+            lambda: enrolment.case_enrol(actor=other_worker, case=received, data=enrolment_data()),
         )
         case.refresh_from_db()
         assert case.discharge_reason == "transferred"

@@ -12,7 +12,6 @@ from openpyxl import load_workbook
 
 from kangfu.core.models import AuditAction, AuditEntry, Role
 from kangfu.core.tests.factories import OrganisationFactory, UserFactory
-from kangfu.rehab import services
 from kangfu.rehab.models import (
     Activity,
     Application,
@@ -24,6 +23,7 @@ from kangfu.rehab.models import (
     SharePart,
     Transfer,
 )
+from kangfu.rehab.services import applications, assessments, enrolment, transfers
 from kangfu.rehab.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -50,10 +50,10 @@ def sdss_answers(value: int = 1) -> dict:
 
 @pytest.fixture
 def assessed(case, rehab_worker):
-    services.assessment_submit(
+    assessments.assessment_submit(
         actor=rehab_worker,
         case=case,
-        scale=services.current_scale("sdss"),
+        scale=assessments.current_scale("sdss"),
         assessed_on=dt.date.today(),
         answers=sdss_answers(),
     )
@@ -134,11 +134,11 @@ def test_another_institution_cannot_open_the_case_or_record_for_it(login, assess
 def test_a_referral_shares_only_what_was_chosen_and_nothing_once_declined(
     login, assessed, rehab_worker, other_worker, other_institution
 ):
-    transfer = services.transfer_send(
+    transfer = transfers.transfer_send(
         actor=rehab_worker,
         person=assessed.person,
         case=assessed,
-        data=services.TransferData(
+        data=transfers.TransferData(
             to_org=other_institution,
             kind="between",
             reason="迁居北辰",
@@ -225,8 +225,10 @@ def test_attendance_for_someone_not_enrolled_here_is_refused(
 
 def test_a_double_click_on_register_changes_nothing_the_second_time(login, admin):
     person = f.patient()
-    application = services.application_create(
-        actor=admin, person=person, data=services.ApplicationData(source="self", received_on=dt.date.today())
+    application = applications.application_create(
+        actor=admin,
+        person=person,
+        data=applications.ApplicationData(source="self", received_on=dt.date.today()),
     )
     client = login(admin)
     url = reverse("rehab:application", args=[application.pk])
@@ -238,8 +240,10 @@ def test_a_double_click_on_register_changes_nothing_the_second_time(login, admin
 
 def test_a_street_officer_of_another_district_cannot_see_the_application(login, admin):
     person = f.patient()
-    application = services.application_create(
-        actor=admin, person=person, data=services.ApplicationData(source="self", received_on=dt.date.today())
+    application = applications.application_create(
+        actor=admin,
+        person=person,
+        data=applications.ApplicationData(source="self", received_on=dt.date.today()),
     )
     hexi = UserFactory(username="dym", role=Role.STREET_OFFICER, jurisdiction_id="120103001000")
     assert login(hexi).get(reverse("rehab:application", args=[application.pk])).status_code == 404
@@ -288,10 +292,10 @@ def test_list_pages_keep_their_query_count_whatever_the_caseload(login, admin, r
     def to_screen(n: int) -> None:
         # The home page lists the people to screen with their number of contacts.
         case = f.referred_case(admin=admin, institution_org=institution, person=f.patient(n=n))
-        services.screening_contact(
+        enrolment.screening_contact(
             actor=rehab_worker,
             case=case,
-            data=services.ContactData(contacted_on=dt.date.today(), mode="phone"),
+            data=enrolment.ContactData(contacted_on=dt.date.today(), mode="phone"),
         )
 
     f.enrolled_case(admin=admin, rehab_worker=rehab_worker, institution_org=institution)
@@ -327,11 +331,11 @@ def test_a_civil_affairs_role_cannot_open_the_worker_pages(login, admin, case):
 
 def test_an_employer_has_no_account_and_the_sender_records_its_answer(login, case, rehab_worker):
     employer = OrganisationFactory(name="津康烘焙坊", kind="employer", region_id=f.XIQING)
-    transfer = services.transfer_send(
+    transfer = transfers.transfer_send(
         actor=rehab_worker,
         person=case.person,
         case=case,
-        data=services.TransferData(
+        data=transfers.TransferData(
             to_org=employer,
             kind="employment",
             employment_type="supported",

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from kangfu.rehab import scales, services
+from kangfu.rehab import scales
+from kangfu.rehab.services import counters
 
 
 class Command(BaseCommand):
@@ -14,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, action: str, district: str | None = None, **opts):
         if action == "recount":
-            n = services.recount(district_id=district)
+            n = counters.recount(district_id=district)
             self.stdout.write(f"已重建 {n} 条统计计数。")
         else:
             n = scales.load()

@@ -34,7 +34,8 @@ from kangfu.rehab.models import (
     RosterImport,
     RosterStatus,
 )
-from kangfu.rehab.services import CHECK_DAYS, REFER_DAYS, register_listed
+from kangfu.rehab.services.applications import register_listed
+from kangfu.rehab.services.common import CHECK_DAYS, REFER_DAYS
 
 MAPPING = {
     "name": "姓名|患者姓名",
