@@ -239,7 +239,10 @@ def id_text(value: Any) -> str:
     raw = text(value)
     if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", raw):
         raise ValueError(EXCEL_MANGLED_ID.format(value=raw))
-    return raw
+    # A number column written out as text by another system ("120103500615123.0"): every digit is
+    # there (an 18-digit one is still checked by its check character), only the ".0" is extra.
+    whole = re.fullmatch(r"(\d{15}|\d{17}[\dXx])\.0+", raw)
+    return whole.group(1) if whole else raw
 
 
 _MONTH_PATTERNS = [

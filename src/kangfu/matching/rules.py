@@ -29,8 +29,9 @@ from kangfu.matching.models import (
     ImportStatus,
     source_kinds,
 )
+from kangfu.people.models import IncomeStatus, VitalStatus
 from kangfu.rehab.models import SERVED_STATES, DischargeReason
-from kangfu.subsidies.models import ApplicationStatus, Kind, Policy
+from kangfu.subsidies.models import ApplicationStatus, BenefitKind, Kind, Policy
 from kangfu.subsidies.rules import add_months
 from kangfu.subsidies.services.facts import policy_for, standard_amount
 
@@ -597,13 +598,41 @@ def allowance_kept(ctx: Context) -> Sql:
     )
 
 
+def _may_be_granted(ctx: Context, kind: str) -> str:
+    """What an application would check of the person `e.person_id` (p) before granting `kind`
+    (subsidies.rules), as SQL over the registry and the month's feeds: alive, household registered in
+    the district, not 特困, not on 工伤保险生活护理费, and for 生活补贴 not an orphan's allowance. The
+    certificate and income status are the branch's own evidence."""
+    excluded = [
+        _feed_rows(ctx, FeedKind.TEKUN),
+        _feed_rows(ctx, FeedKind.WORK_INJURY),
+    ]
+    on_roster = "".join(
+        f" AND NOT EXISTS (SELECT 1 FROM ({rows}) x WHERE x.person_id = e.person_id)"
+        for rows in excluded
+        if rows
+    )
+    benefits = [BenefitKind.WORK_INJURY_CARE] + ([BenefitKind.ORPHAN] if kind == Kind.LIVING else [])
+    return f"""p.vital_status = '{VitalStatus.NORMAL}' AND p.hukou_region_id LIKE %(prefix)s
+        AND NOT EXISTS (SELECT 1 FROM people_incomeperiod i WHERE i.person_id = e.person_id
+            AND i.status = '{IncomeStatus.TEKUN}' AND i.start_date <= %(period)s
+            AND (i.end_date IS NULL OR i.end_date >= %(period)s))
+        AND NOT EXISTS (SELECT 1 FROM subsidies_otherbenefit b WHERE b.person_id = e.person_id
+            AND b.kind IN ({", ".join(f"'{b}'" for b in benefits)}) AND b.start_date <= %(period)s
+            AND (b.end_date IS NULL OR b.end_date >= %(period)s)){on_roster}"""
+
+
 def entitled_not_receiving(ctx: Context) -> Sql | None:
-    """主动发现: new or changed certificates of grade 1–2 without a 护理补贴, and 低保 people with a valid
+    """主动发现: new or changed certificates of grade 1–2 without a 护理补贴, and people on the income
+    rosters the district's policy accepts for 生活补贴 (低保, and 低保边缘 where it counts) with a valid
     certificate without a 生活补贴, neither with an application in progress; one finding per person,
-    the certificate first. Correlated NOT EXISTS look up each feed row's person rather than every
-    grant of the city."""
+    the certificate first. Each applies the application's own exclusions (`_may_be_granted`), so no
+    item proposes what could not be granted. Correlated NOT EXISTS look up each feed row's person
+    rather than every grant of the city."""
     severe = _feed_rows(ctx, FeedKind.CERT_NEW, FeedKind.CERT_CHANGE, where="AND r.grade <= 2")
-    poor = _feed_rows(ctx, FeedKind.DIBAO, FeedKind.DIBAO_EDGE)
+    accepted = {s.strip() for s in ctx.policy().living_income_statuses.split(",") if s.strip()} or {"dibao"}
+    poor_kinds = [k for k in (FeedKind.DIBAO, FeedKind.DIBAO_EDGE) if k.value in accepted]
+    poor = _feed_rows(ctx, *poor_kinds) if poor_kinds else None
     if severe is None and poor is None:
         return None
     sql = _dialect()
@@ -612,7 +641,8 @@ def entitled_not_receiving(ctx: Context) -> Sql | None:
         return f"""NOT EXISTS (SELECT 1 FROM subsidies_grant g WHERE g.person_id = e.person_id
                     AND g.kind = '{kind}' AND g.status <> 'stopped')
             AND NOT EXISTS (SELECT 1 FROM subsidies_application a WHERE a.person_id = e.person_id
-                    AND a.status NOT IN ('{ApplicationStatus.APPROVED}', '{ApplicationStatus.REJECTED}'))"""
+                    AND a.status NOT IN ('{ApplicationStatus.APPROVED}', '{ApplicationStatus.REJECTED}'))
+            AND {_may_be_granted(ctx, kind)}"""
 
     found = []
     if severe is not None:
@@ -622,7 +652,7 @@ def entitled_not_receiving(ctx: Context) -> Sql | None:
                    '新办或变更为' || CAST(e.grade AS varchar(2)) || '级残疾人证，未享受重度残疾人护理补贴（每月 '
                    || {sql.money(care)} || ' 元）' AS text, 1 AS rank
             FROM ({severe}) e JOIN people_person p ON p.id = e.person_id
-            WHERE p.district_id = %(district)s AND {without(Kind.CARE)}""")
+            WHERE {without(Kind.CARE)}""")
     if poor is not None:
         living = _standard(ctx, "'living'", "c.grade")
         # Named like the first branch: without a certificate feed this branch is the whole query.
@@ -633,7 +663,7 @@ def entitled_not_receiving(ctx: Context) -> Sql | None:
             FROM ({poor}) e JOIN people_person p ON p.id = e.person_id
             JOIN people_disabilitycertificate c ON c.person_id = e.person_id AND c.status = 'valid'
                 AND (c.expires_on IS NULL OR c.expires_on >= %(period)s)
-            WHERE p.district_id = %(district)s AND {without(Kind.LIVING)}""")
+            WHERE {without(Kind.LIVING)}""")
     return Sql(
         f"""
         SELECT person_id, CAST(NULL AS bigint), CAST(NULL AS bigint), row_id, confidence, street_id, text,

@@ -23,6 +23,7 @@ from kangfu.matching.models import (
     FeedSource,
     ImportStatus,
 )
+from kangfu.people import services as people_services
 from kangfu.people.models import Person
 from kangfu.people.services import id_hash
 from kangfu.subsidies.rules import month_start
@@ -160,6 +161,14 @@ def feed_confirm(*, actor: User | None, feed: FeedImport) -> FeedImport:
             ):
                 raise ValidationError(NOT_PREVIEW)
             audit.record(actor=actor, action=AuditAction.IMPORT, obj=feed, summary=f"确认导入 {feed}")
+            # A 换领 cures an expired certificate (DOMAIN.md): the registry takes the renewal the
+            # certificate system reports for a person named by ID number; nothing else in a feed
+            # changes the registry without a street's confirmation.
+            renewals = FeedRow.objects.filter(
+                feed=feed, kind=FeedKind.CERT_RENEW, confidence=Confidence.HIGH, person__isnull=False
+            ).values_list("person_id", "event_date", "end_date")
+            if renewals:
+                people_services.certificates_renewed(actor=actor, renewals=renewals, source=feed.source.name)
     except IntegrityError:
         raise ValidationError(ALREADY_IMPORTED.format(when="此前", pk="另一")) from None
     feed.refresh_from_db()

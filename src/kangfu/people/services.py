@@ -7,12 +7,13 @@ data load) and re-check scope and role, so a page, the API and a command cannot 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from kangfu.core import access, audit, crypto
@@ -415,6 +416,53 @@ def certificate_cancel(
         )
     certificate.refresh_from_db()
     return certificate
+
+
+def certificates_renewed(
+    *, actor: User | None, renewals: Iterable[tuple[int, dt.date | None, dt.date | None]], source: str
+) -> int:
+    """残联's renewals (换领) of (person, renewed on, new expiry): each person's valid certificate keeps
+    its number, category and grade and runs to the new expiry, or without one when the renewal gives
+    none. A renewal older than the certificate, or one that would shorten it, changes nothing. One
+    query to read, one to write, one for the trail: a month's renewals come in one file."""
+    latest: dict[int, tuple[dt.date | None, dt.date | None]] = {}
+    for person_id, renewed_on, until in renewals:
+        if person_id not in latest or (renewed_on or dt.date.min) >= (latest[person_id][0] or dt.date.min):
+            latest[person_id] = (renewed_on, until)
+    changed = []
+    certificates = DisabilityCertificate.objects.filter(
+        person_id__in=list(latest), status=CertificateStatus.VALID, expires_on__isnull=False
+    )
+    for cert in certificates:
+        renewed_on, until = latest[cert.person_id]
+        if (renewed_on is not None and renewed_on < cert.issued_on) or (
+            until is not None and until <= cert.expires_on
+        ):
+            continue
+        changed.append((cert, cert.expires_on))
+        cert.expires_on = until
+    if not changed:
+        return 0
+    with transaction.atomic():
+        DisabilityCertificate.objects.bulk_update([cert for cert, _old in changed], ["expires_on"])
+        Person.objects.filter(pk__in=[cert.person_id for cert, _old in changed]).update(
+            version=F("version") + 1, updated_at=timezone.now()
+        )
+        audit.record_rows(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            rows=[
+                audit.Row(
+                    object_type="people.disabilitycertificate",
+                    object_id=str(cert.pk),
+                    person_id=cert.person_id,
+                    summary=f"残疾人证换领（{source}）：有效期至 {cert.expires_on or '未报（长期）'}",
+                    changes={"expires_on": [str(old), str(cert.expires_on) if cert.expires_on else None]},
+                )
+                for cert, old in changed
+            ],
+        )
+    return len(changed)
 
 
 def _overlaps(person: Person, start: dt.date, end: dt.date | None, *, exclude: int | None = None):

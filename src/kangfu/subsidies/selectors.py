@@ -218,10 +218,10 @@ def not_yet_seen(user: User, *, today: dt.date | None = None):
 
 
 def certificates_expiring(user: User, *, today: dt.date | None = None, months: int = 6):
-    """Recipients whose certificate expires within `months`: remind them to renew before payment
-    stops (the month after expiry)."""
+    """Recipients whose certificate expires within `months` months counting the current one: remind
+    them to renew before payment stops (the month after expiry)."""
     today = today or timezone.localdate()
-    until = add_months(month_start(today), months + 1)
+    until = add_months(month_start(today), months)
     recipients = grants_for(user).filter(status=GrantStatus.ACTIVE).values("person_id")
     return (
         DisabilityCertificate.objects.filter(

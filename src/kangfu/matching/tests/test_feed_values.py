@@ -158,6 +158,13 @@ def test_an_id_excel_marked_as_text_is_read():
     assert FeedRow.objects.get().person_id == person.pk
 
 
+def test_an_id_another_system_wrote_with_a_trailing_point_zero_is_read():
+    person = PersonFactory(id_number=ID)
+    src = source("death", {"id_number": "身份证号", "event_date": "死亡日期"})
+    preview(src, f"身份证号,死亡日期\n{ID}.0,2026-10-01\n".encode())
+    assert FeedRow.objects.get().person_id == person.pk
+
+
 def test_an_id_excel_turned_into_a_number_is_refused_with_a_clear_message():
     src = source("death", {"id_number": "身份证号", "event_date": "死亡日期"})
     feed = preview(src, "身份证号,死亡日期\n1.20103E+17,2026-10-01\n".encode())
