@@ -2,7 +2,9 @@
 
 The same rules run at every approval step. The payroll re-checks grants set-based in SQL
 (`payroll.HOLD_QUERIES`), one query per rule with the same meaning, and its tests hold the two to
-each other.
+each other. Counts and lists over the registry (覆盖率) state them set-based as well:
+`selectors.SET_RULES` has one condition per rule here, and its tests hold the two to each other on a
+varied population.
 """
 
 from __future__ import annotations

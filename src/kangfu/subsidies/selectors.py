@@ -4,18 +4,43 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    When,
+)
+from django.db.models.functions import Coalesce, Substr
+from django.db.models.lookups import Exact, In
 from django.utils import timezone
 
 from kangfu.core import access
-from kangfu.core.models import User
-from kangfu.people.models import CertificateStatus, DisabilityCertificate, IncomePeriod, Person, VitalStatus
+from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, User, level_of_code
+from kangfu.people.models import (
+    CertificateStatus,
+    DisabilityCertificate,
+    IncomePeriod,
+    IncomeStatus,
+    Person,
+    VitalStatus,
+)
+from kangfu.subsidies import rules
 from kangfu.subsidies.models import (
     Application,
     ApplicationStatus,
     BankStatus,
+    BenefitKind,
     ChangeAction,
     Grant,
     GrantChange,
@@ -23,13 +48,16 @@ from kangfu.subsidies.models import (
     HeldGrant,
     Kind,
     LineType,
+    OtherBenefit,
     Payroll,
     PayrollLine,
     PayrollStatus,
+    Policy,
     Standard,
     StopReason,
 )
 from kangfu.subsidies.rules import add_months, month_start
+from kangfu.subsidies.services import facts
 
 
 def applications_for(user: User) -> QuerySet[Application]:
@@ -95,7 +123,8 @@ def current_standards() -> QuerySet[Standard]:
 
 def indicators(user: User, *, months: int = 12, today: dt.date | None = None) -> dict:
     """Month by month, in the user's area: recipients by kind, new approvals, stops by reason, amounts
-    paid, arrears and recoveries, and the three rates of the seed article. A few grouped queries."""
+    paid, arrears and recoveries, and the rates of the seed article (覆盖率 by kind, from `coverage`).
+    A few grouped queries."""
     today = today or timezone.localdate()
     last = month_start(today)
     first = add_months(last, -(months - 1))
@@ -144,28 +173,15 @@ def indicators(user: User, *, months: int = 12, today: dt.date | None = None) ->
             }
         )
     active = grants.filter(status=GrantStatus.ACTIVE)
-    people = access.scope_people(Person.objects.filter(vital_status=VitalStatus.NORMAL), user)
-    valid = DisabilityCertificate.objects.filter(status=CertificateStatus.VALID).filter(
-        Q(expires_on__isnull=True) | Q(expires_on__gte=today)
-    )
-    poor = IncomePeriod.objects.filter(status__in=["dibao", "dibao_edge"], start_date__lte=today).filter(
-        Q(end_date__isnull=True) | Q(end_date__gte=today)
-    )
-    care_due = people.filter(pk__in=valid.filter(grade__lte=2).values("person_id")).count()
-    living_due = (
-        people.filter(pk__in=valid.values("person_id")).filter(pk__in=poor.values("person_id")).count()
-    )
-    covered = active.filter(kind=Kind.CARE).count() + active.filter(kind=Kind.LIVING).count()
     # The latest month that has been paid (the current one may not be computed yet).
     latest = next((r for r in reversed(rows) if r["living"] or r["care"]), {})
     paid_now = latest.get("living", 0) + latest.get("care", 0)
     documented = active.filter(application__documents__isnull=False).values("pk").distinct().count()
     return {
         "rows": rows,
-        "coverage": _rate(covered, care_due + living_due),
+        "coverage": coverage(user, today=today),
         "payment_rate": _rate(paid_now, active.count()),
         "file_rate": _rate(documented, active.count()),
-        "due": care_due + living_due,
         "active": active.count(),
         "stop_reasons": {
             StopReason(reason).label if reason else "其他": n
@@ -181,6 +197,366 @@ def _rate(numerator: int, denominator: int) -> Decimal | None:
     if not denominator:
         return None
     return (Decimal(numerator) / Decimal(denominator) * 100).quantize(Decimal("0.1"))
+
+
+# ------------------------------------------------------------------ eligibility, set-based
+#
+# The rules of `kangfu.subsidies.rules` stated as one condition over a whole table, so that counts
+# (覆盖率) and lists judge people exactly as an application does, in one query however many there are.
+# Each rule has its counterpart in SET_RULES; a rule added to `rules.RULES` without one fails loudly.
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a district's rules read besides the person, at a date: its policy (`facts.policy_for`)
+    and this month's standard by kind and grade (`facts.standard_amount`, 0 where there is none)."""
+
+    policy: rules.PolicyFacts
+    amounts: tuple[tuple[str, int, Decimal], ...] = ()
+
+    def amount(self, kind: str, grade: int) -> Decimal:
+        return next((a for k, g, a in self.amounts if k == kind and g == grade), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """The rows the rules are stated over. `prefix` reaches the person's columns ("" on people,
+    "person__" on grants); `place` is an expression whose first six characters are the district
+    whose rules apply (the district an application would go to, or a grant's district)."""
+
+    kind: str
+    on: dt.date
+    terms: Terms
+    place: Any
+    prefix: str
+
+    @property
+    def who(self) -> OuterRef:
+        return OuterRef(self.prefix.removesuffix("__") + "_id" if self.prefix else "pk")
+
+
+def _current(queryset: QuerySet, on: dt.date) -> QuerySet:
+    return queryset.filter(start_date__lte=on).filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+
+
+def _certificates(s: _Subject) -> QuerySet[DisabilityCertificate]:
+    """`facts.valid_certificate`: valid and not expired on the day (at most one per person)."""
+    return DisabilityCertificate.objects.filter(person_id=s.who, status=CertificateStatus.VALID).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=s.on)
+    )
+
+
+def _incomes(s: _Subject) -> QuerySet[IncomePeriod]:
+    return _current(IncomePeriod.objects.filter(person_id=s.who), s.on)
+
+
+def _benefit(s: _Subject, kind: str) -> Exists:
+    return Exists(_current(OtherBenefit.objects.filter(person_id=s.who, kind=kind), s.on))
+
+
+def _alive(s: _Subject) -> Q:
+    return Q(**{f"{s.prefix}vital_status": VitalStatus.NORMAL})
+
+
+def _valid_certificate(s: _Subject) -> Q:
+    return Q(Exists(_certificates(s)))
+
+
+def _household_in_region(s: _Subject) -> Q:
+    # Guarded against NULL so that the negation (someone receiving who is not eligible) holds too.
+    hukou = f"{s.prefix}hukou_region_id"
+    return Q(**{f"{hukou}__isnull": False}) & Q(Exact(Substr(hukou, 1, 6), Substr(s.place, 1, 6)))
+
+
+def _living_income(s: _Subject) -> Q:
+    accepted = sorted(s.terms.policy.living_income_statuses)
+    if not accepted:
+        return Q(pk__in=[])
+    return Q(Exists(_incomes(s).filter(status__in=accepted)))
+
+
+def _care_grade(s: _Subject) -> Q:
+    severe = Q(grade__lte=2)
+    extra = sorted(s.terms.policy.care_extra_categories)
+    if extra:
+        severe |= Q(category__in=extra)
+    return Q(Exists(_certificates(s).filter(severe)))
+
+
+def _not_tekun(s: _Subject) -> Q:
+    return ~Q(Exists(_incomes(s).filter(status=IncomeStatus.TEKUN)))
+
+
+def _no_work_injury_care(s: _Subject) -> Q:
+    return ~Q(_benefit(s, BenefitKind.WORK_INJURY_CARE))
+
+
+def _not_orphan_for_living(s: _Subject) -> Q:
+    return ~Q(_benefit(s, BenefitKind.ORPHAN))
+
+
+def _not_with_elderly_care(s: _Subject) -> Q:
+    return ~Q(_benefit(s, BenefitKind.ELDERLY_CARE))
+
+
+def _higher_of_same_nature(s: _Subject) -> Q:
+    """No allowance of the same nature at least this subsidy's standard for the grade of the valid
+    certificate. Grades are grouped by their standard, so the standard is a constant in each branch."""
+    grades: dict[Decimal, list[int]] = defaultdict(list)
+    for grade in range(1, 5):
+        grades[s.terms.amount(s.kind, grade)].append(grade)
+    higher = Q(pk__in=[])
+    for amount, band in grades.items():
+        allowance = _current(
+            OtherBenefit.objects.filter(
+                person_id=OuterRef("person_id"), kind=BenefitKind.SAME_NATURE, amount__gte=amount
+            ),
+            s.on,
+        )
+        higher |= Q(grade__in=band) & Q(Exists(allowance))
+    return ~Q(Exists(_certificates(s).filter(higher)))
+
+
+SET_RULES: dict[rules.Rule, Callable[[_Subject], Q]] = {
+    rules.alive: _alive,
+    rules.valid_certificate: _valid_certificate,
+    rules.household_in_region: _household_in_region,
+    rules.not_tekun: _not_tekun,
+    rules.no_work_injury_care: _no_work_injury_care,
+    rules.higher_of_same_nature: _higher_of_same_nature,
+    rules.living_income: _living_income,
+    rules.not_orphan_for_living: _not_orphan_for_living,
+    rules.care_grade: _care_grade,
+    rules.not_with_elderly_care: _not_with_elderly_care,
+}
+
+
+def eligible_q(kind: str, *, on: dt.date, terms: Terms, place: Any, prefix: str = "") -> Q:
+    """`rules.eligible(rules.check(kind, …))` as one condition on rows of people (or rows reaching a
+    person through `prefix`), under one district's `terms`, for the district `place` names."""
+    subject = _Subject(kind=kind, on=on, terms=terms, place=place, prefix=prefix)
+    condition = Q()
+    for rule in rules.RULES[kind]:
+        condition &= SET_RULES[rule](subject)
+    return condition
+
+
+def _overlaps(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+@dataclass(frozen=True)
+class DistrictRules:
+    """Each district's terms at a date, for rows placed in `within` (a code prefix). Districts with
+    the same terms share one branch; where one branch covers the whole of `within` (the usual case:
+    the city's policy and standards), the condition has no branches at all."""
+
+    on: dt.date
+    # (terms, [(what, codes, excluded)]): what is "district" (place starts with one of codes, 6
+    # digits), "city" (with one of codes, 4 digits, but not one of the excluded districts) or "rest"
+    # (none of the cities or districts that have rows of their own).
+    branches: tuple[tuple[Terms, tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]], ...]
+
+    def where(self, part: tuple[str, tuple[str, ...], tuple[str, ...]], place: Any) -> Q:
+        what, codes, excluded = part
+        condition = Q()
+        if what == "district":
+            condition &= Q(In(Substr(place, 1, 6), list(codes)))
+        elif what == "city":
+            condition &= Q(In(Substr(place, 1, 4), list(codes)))
+        elif codes:
+            condition &= ~Q(In(Substr(place, 1, 4), list(codes)))
+        if excluded:
+            condition &= ~Q(In(Substr(place, 1, 6), list(excluded)))
+        return condition
+
+    def q(self, kind: str, *, place: Any, prefix: str = "") -> Q:
+        """Eligible for `kind` under the rules of the district `place` names."""
+        if len(self.branches) == 1:
+            return eligible_q(kind, on=self.on, terms=self.branches[0][0], place=place, prefix=prefix)
+        condition = Q(pk__in=[])
+        for terms, parts in self.branches:
+            where = Q(pk__in=[])
+            for part in parts:
+                where |= self.where(part, place)
+            condition |= where & eligible_q(kind, on=self.on, terms=terms, place=place, prefix=prefix)
+        return condition
+
+
+def district_rules(*, on: dt.date, within: str = "") -> DistrictRules:
+    """The terms of every district whose places lie in `within`, read in two queries: a district's
+    own policy and standards, else its city's, else the defaults (as `facts.policy_for` and
+    `facts.standard_amount` choose them for one district)."""
+    month = month_start(on)
+    policies = {p.region_id: p for p in Policy.objects.all()}
+    standards = list(
+        Standard.objects.filter(valid_from__lte=month).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=month)
+        )
+    )
+    codes = set(policies) | {s.region_id for s in standards}
+    districts = sorted(c[:6] for c in codes if level_of_code(c) == RegionLevel.DISTRICT)
+    cities = sorted(c[:4] for c in codes if level_of_code(c) == RegionLevel.CITY)
+
+    def terms(district: str, city: str) -> Terms:
+        mine = [code.ljust(12, "0") for code in (district, city) if code]
+        policy = next((policies[c] for c in mine if c in policies), None) or Policy()
+        amounts = []
+        for kind in (rules.LIVING, rules.CARE):
+            for grade in range(1, 5):
+                found = sorted(
+                    (
+                        s
+                        for s in standards
+                        if s.kind == kind and s.region_id in mine and s.grade_min <= grade <= s.grade_max
+                    ),
+                    key=lambda s: (s.region_id, s.valid_from),
+                    reverse=True,
+                )
+                amounts.append((kind, grade, found[0].amount if found else Decimal("0.00")))
+        return Terms(facts.policy_facts(policy), tuple(amounts))
+
+    found: dict[Terms, list] = defaultdict(list)
+    for d in districts:
+        if _overlaps(d, within):
+            found[terms(d, d[:4])].append(("district", (d,), ()))
+    for c in cities:
+        own = tuple(d for d in districts if d.startswith(c))
+        if _overlaps(c, within) and not any(within.startswith(d) for d in own):
+            found[terms("", c)].append(("city", (c,), own))
+    if not any(within.startswith(code) for code in (*cities, *districts)):
+        found[terms("", "")].append(("rest", tuple(cities), tuple(districts)))
+    return DistrictRules(on=on, branches=tuple((t, tuple(parts)) for t, parts in found.items()))
+
+
+def application_place(prefix: str = "") -> Case:
+    """The community an application of the person's goes to (`facts.hukou_community`): that of the
+    household registration when it is registered at community level, else of the residence.
+    `prefix` reaches the person from another row ("person__" on grants)."""
+    return Case(
+        When(**{f"{prefix}hukou_region__level": RegionLevel.COMMUNITY}, then=F(f"{prefix}hukou_region_id")),
+        default=F(f"{prefix}community_id"),
+        output_field=CharField(),
+    )
+
+
+def placed_people(people: QuerySet[Person] | None = None) -> QuerySet[Person]:
+    """People with their `place`."""
+    return (Person.objects.all() if people is None else people).annotate(place=application_place())
+
+
+def _within_q(within: str) -> Q:
+    """Placed people whose place lies in `within` and who may be eligible there: the rules place an
+    eligible person in the district of their household registration, so a range over it (indexed)
+    narrows the table first, and leaves out only people no district here would count."""
+    district = within[:6]
+    upper = str(int(district) + 1).zfill(len(district))
+    return Q(hukou_region_id__gte=district.ljust(12, "0"), hukou_region_id__lt=upper.ljust(12, "0")) & Q(
+        Exact(Substr("place", 1, len(within)), within)
+    )
+
+
+def eligible_people(kind: str, *, on: dt.date, within: str = "") -> QuerySet[Person]:
+    """Everyone eligible for `kind` on `on` under the rules of the district their application would
+    go to, whose place lies in `within`: the same people `facts.explain(…).ok` says yes to, in one query."""
+    people = placed_people()
+    if within:
+        people = people.filter(_within_q(within))
+    return people.filter(district_rules(on=on, within=within).q(kind, place=F("place")))
+
+
+# The regions a jurisdiction's figures are broken down by: one level below, as `reports` does.
+_CHILD_DIGITS = {
+    RegionLevel.PROVINCE: 4,
+    RegionLevel.CITY: 6,
+    RegionLevel.DISTRICT: 9,
+    RegionLevel.STREET: 12,
+    RegionLevel.COMMUNITY: 12,
+}
+
+
+def coverage(user: User, *, today: dt.date | None = None) -> dict:
+    """覆盖率 of each kind in the user's jurisdiction and each region one level below it, on `today`.
+
+    The denominator (应享) is everyone eligible under the rules an application is judged by, in
+    the district the application would go to; the numerator (已享) those of them with an active grant
+    of the kind in that district this month, so the rate never exceeds 100 %. Grants paid to people
+    who are not (or no longer) eligible are counted apart (不符合条件仍在享受), by the grant's place,
+    for officers to look into; they are in neither side of the rate. Five grouped queries, two for
+    the terms and one for the names of the regions."""
+    today = today or timezone.localdate()
+    month = month_start(today)
+    region = user.jurisdiction if user.is_authenticated else None
+    kinds = {k: {"due": 0, "covered": 0, "over": 0} for k in (Kind.LIVING, Kind.CARE)}
+    if region is None or not access.policy(user).reads_people:
+        return _coverage_figures(today, kinds, {}, {})
+    level = RegionLevel(region.level)
+    within = region.code[: LEVEL_DIGITS[level]]
+    child = _CHILD_DIGITS[level]
+    law = district_rules(on=today, within=within)
+    people = placed_people().filter(_within_q(within))
+    grants = grants_for(user).filter(status=GrantStatus.ACTIVE, start_month__lte=month)
+    # A community worker sees grants by residence, which may be paid by another district: judge those
+    # by every district's terms. Above, grants lie in `within` like the people.
+    grant_law = law if level != RegionLevel.COMMUNITY else district_rules(on=today)
+    grant_area = (
+        Substr("street_id", 1, child)
+        if child <= LEVEL_DIGITS[RegionLevel.STREET]
+        else Coalesce("application__community_id", "person__community_id")
+    )
+    areas: dict[str, dict] = defaultdict(lambda: {k: {"due": 0, "covered": 0, "over": 0} for k in kinds})
+    for kind in kinds:
+        receiving = Grant.objects.filter(
+            person_id=OuterRef("pk"), kind=kind, status=GrantStatus.ACTIVE, start_month__lte=month
+        ).filter(Exact(Substr("district_id", 1, 6), Substr(OuterRef("place"), 1, 6)))
+        for row in (
+            people.filter(law.q(kind, place=F("place")))
+            .values(area=Substr("place", 1, child))
+            .annotate(due=Count("pk"), covered=Count("pk", filter=Q(Exists(receiving))))
+            .order_by()
+        ):
+            areas[row["area"]][kind]["due"] = row["due"]
+            areas[row["area"]][kind]["covered"] = row["covered"]
+        # A grant is rightly paid when its person is eligible in the district that pays it, as an
+        # application there would find; the others are what is left. Counted as the difference, so
+        # that the rules stay positive (semi- and anti-joins, not a scan per rule for the negation).
+        for row in (
+            grants.filter(kind=kind)
+            .annotate(place=application_place("person__"))
+            .filter(Exact(Substr("place", 1, 6), Substr("district_id", 1, 6)))
+            .filter(grant_law.q(kind, place=F("place"), prefix="person__"))
+            .values(area=grant_area)
+            .annotate(n=Count("pk"))
+            .order_by()
+        ):
+            areas[row["area"]][kind]["over"] -= row["n"]
+    for row in grants.values("kind", area=grant_area).annotate(n=Count("pk")).order_by():
+        areas[row["area"]][row["kind"]]["over"] += row["n"]
+    for figures in areas.values():
+        for kind, n in figures.items():
+            for key in ("due", "covered", "over"):
+                kinds[kind][key] += n[key]
+    names = dict(
+        Region.objects.filter(code__in=[a.ljust(12, "0") for a in areas]).values_list("code", "name")
+    )
+    return _coverage_figures(today, kinds, areas, names)
+
+
+def _coverage_figures(today: dt.date, kinds: dict, areas: dict, names: dict) -> dict:
+    def with_rate(n: dict) -> dict:
+        return {**n, "rate": _rate(n["covered"], n["due"])}
+
+    def by_kind(figures: dict, **extra) -> dict:
+        living, care = with_rate(figures[Kind.LIVING]), with_rate(figures[Kind.CARE])
+        return {**extra, "living": living, "care": care, "kinds": [living, care]}
+
+    return {
+        **by_kind(kinds, on=today, over=sum(n["over"] for n in kinds.values())),
+        "areas": [
+            by_kind(figures, code=code.ljust(12, "0"), name=names.get(code.ljust(12, "0"), code))
+            for code, figures in sorted(areas.items())
+        ],
+    }
 
 
 def grants_overview(user: User) -> dict:
