@@ -161,3 +161,33 @@ class VisitForm(forms.Form):
     findings = forms.CharField(label="情况", max_length=300, initial="本人健在，生活情况正常")
     abnormal = forms.BooleanField(label="发现异常", required=False)
     suspend = forms.BooleanField(label="异常情况须核实，次月起暂停发放", required=False)
+
+
+@localise
+class AppealForm(forms.Form):
+    # The stop the page showed: if the grant changed since, the service refuses rather than guess.
+    change = forms.IntegerField(widget=forms.HiddenInput)
+    lodged_on = forms.DateField(
+        label="申诉日期", widget=DateInput, help_text="申诉人提出申诉的日期，复核期限从次日起按工作日计算。"
+    )
+    reason = forms.CharField(
+        label="申诉理由",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="申诉人的理由和所附材料。",
+    )
+
+
+@localise
+class AppealDecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="复核结论",
+        choices=[
+            ("upheld", "申诉成立：自停发月份起恢复发放，下次发放补发"),
+            ("rejected", "申诉不成立：维持原决定"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    opinion = forms.CharField(
+        label="复核意见", max_length=500, widget=forms.Textarea(attrs={"rows": 3}), help_text="将告知申诉人。"
+    )

@@ -21,6 +21,8 @@ from kangfu.core.ids import mask_account, mask_id_number, mask_phone
 from kangfu.core.models import AuditAction, Region, RegionLevel
 from kangfu.subsidies import selectors
 from kangfu.subsidies.forms import (
+    AppealDecisionForm,
+    AppealForm,
     ApplicationForm,
     BankResultForm,
     CampaignForm,
@@ -31,8 +33,17 @@ from kangfu.subsidies.forms import (
     StandardForm,
     VisitForm,
 )
-from kangfu.subsidies.models import ApplicationStatus, GrantStatus, Kind, PaymentFormat, Recovery, Standard
-from kangfu.subsidies.services import applications, facts, grants, payroll
+from kangfu.subsidies.models import (
+    Appeal,
+    AppealStatus,
+    ApplicationStatus,
+    GrantStatus,
+    Kind,
+    PaymentFormat,
+    Recovery,
+    Standard,
+)
+from kangfu.subsidies.services import appeals, applications, facts, grants, payroll
 from kangfu.subsidies.services import reviews as reviews_service
 from kangfu.subsidies.services import standards as standard_services
 
@@ -288,17 +299,160 @@ def grant_detail(request, pk: int):
                 messages.success(request, "已登记，下次发放时按新情况计算。")
                 return redirect("subsidies:grant", pk=grant.pk)
         status = 400
-    context = {
+    return render(request, "subsidies/grant.html", _grant_context(request, grant, form=form), status=status)
+
+
+def _grant_context(request, grant, *, form=None, appeal_form=None) -> dict:
+    appealable = appeals.appealable_change(grant)
+    grant_appeals = list(grant.appeals.select_related("change", "lodged_by", "decided_by").order_by("-id"))
+    may_appeal = (
+        appealable is not None
+        and not any(a.is_open and a.change_id == appealable.pk for a in grant_appeals)
+        and appeals.may_lodge(request.user, grant)
+    )
+    return {
         "grant": grant,
         "periods": grant.periods.all(),
         "changes": grant.changes.select_related("actor"),
         "lines": grant.lines.select_related("payroll").order_by("-month_for", "-id")[:120],
         "holds": grant.holds.select_related("payroll")[:20],
-        "form": form,
+        "form": form or GrantChangeForm(),
         "masked_account": mask_account(grant.bank_account),
         "may_change": access.policy(request.user).runs_payroll,
+        "appeals": grant_appeals,
+        "appealable": appealable,
+        "appeal_form": appeal_form
+        or (
+            AppealForm(initial={"change": appealable.pk, "lodged_on": timezone.localdate()})
+            if may_appeal
+            else None
+        ),
+        "today": timezone.localdate(),
     }
-    return render(request, "subsidies/grant.html", context, status=status)
+
+
+@login_required
+@require_POST
+def grant_appeal(request, pk: int):
+    """A recipient's challenge to the stop of a grant, recorded by the clerk they came to."""
+    _reads(request)
+    grant = get_object_or_404(selectors.grants_for(request.user), pk=pk)
+    if not appeals.may_lodge(request.user, grant):
+        raise PermissionDenied(appeals.CANNOT_LODGE)
+    form = AppealForm(request.POST)
+    if form.is_valid():
+        change = grant.changes.filter(pk=form.cleaned_data["change"]).first()
+        try:
+            if change is None:
+                raise ValidationError(appeals.NOT_THE_STOP)
+            appeal = appeals.appeal_lodge(
+                actor=request.user,
+                grant=grant,
+                change=change,
+                reason=form.cleaned_data["reason"],
+                lodged_on=form.cleaned_data["lodged_on"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"已登记申诉，区民政局应于 {appeal.due_on:%Y年%m月%d日} 前复核答复。")
+            return redirect("subsidies:appeal", pk=appeal.pk)
+    return render(
+        request, "subsidies/grant.html", _grant_context(request, grant, appeal_form=form), status=400
+    )
+
+
+# ------------------------------------------------------------------ appeals (申诉复核)
+
+
+def _appeals_for(user):
+    """Appeals about grants in the user's area, scoped as the grants are."""
+    return Appeal.objects.filter(grant__in=selectors.grants_for(user)).select_related(
+        "grant__person", "grant__street", "change", "lodged_by", "decided_by"
+    )
+
+
+@login_required
+@require_GET
+def appeal_list(request):
+    _reads(request)
+    status = request.GET.get("status", AppealStatus.LODGED)
+    rows = _appeals_for(request.user)
+    if status:
+        rows = rows.filter(status=status)
+    today = timezone.localdate()
+    return render(
+        request,
+        "subsidies/appeals.html",
+        {
+            "rows": rows.order_by("due_on", "id")[:300],
+            "overdue": _appeals_for(request.user)
+            .filter(status=AppealStatus.LODGED, due_on__lt=today)
+            .count(),
+            "status": status,
+            "statuses": AppealStatus.choices,
+            "today": today,
+        },
+    )
+
+
+def _appeal_context(request, appeal, form=None) -> dict:
+    grant = appeal.grant
+    return {
+        "appeal": appeal,
+        "grant": grant,
+        "explanation": facts.explain(
+            person=grant.person, kind=grant.kind, on=timezone.localdate(), district=grant.district_id
+        ),
+        "may_decide": appeal.is_open and appeals.may_decide(request.user, appeal),
+        "form": form or AppealDecisionForm(),
+        "today": timezone.localdate(),
+    }
+
+
+@login_required
+@require_GET
+def appeal_detail(request, pk: int):
+    _reads(request)
+    appeal = get_object_or_404(_appeals_for(request.user), pk=pk)
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=appeal,
+        person_id=appeal.grant.person_id,
+        summary=f"查看申诉 {appeal}",
+    )
+    return render(request, "subsidies/appeal.html", _appeal_context(request, appeal))
+
+
+@login_required
+@require_POST
+def appeal_decide(request, pk: int):
+    _reads(request)
+    appeal = get_object_or_404(_appeals_for(request.user), pk=pk)
+    if not appeals.may_decide(request.user, appeal):
+        raise PermissionDenied(appeals.NOT_YOUR_DISTRICT)
+    form = AppealDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            decided = appeals.appeal_decide(
+                actor=request.user,
+                appeal=appeal,
+                upheld=form.cleaned_data["outcome"] == "upheld",
+                opinion=form.cleaned_data["opinion"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                "申诉成立，已恢复发放；停发以来的各月将在下次发放时补发。"
+                if decided.status == AppealStatus.UPHELD
+                else "已答复：申诉不成立，维持原决定。",
+            )
+            return redirect("subsidies:appeal", pk=appeal.pk)
+    appeal.refresh_from_db()
+    return render(request, "subsidies/appeal.html", _appeal_context(request, appeal, form), status=400)
 
 
 # ------------------------------------------------------------------ payroll

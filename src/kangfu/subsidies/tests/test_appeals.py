@@ -317,3 +317,164 @@ def test_a_back_dated_stop_upheld_repays_what_was_recovered_and_settles_the_debt
     debt = Recovery.objects.get(person=applicant)
     assert (debt.outstanding, debt.status) == (Decimal("0.00"), RecoveryStatus.SETTLED)
     assert Payroll.objects.get(month=M(2026, 11, 1)).total == Decimal("1800.00")
+
+
+# ------------------------------------------------------------------ pages
+
+
+def page(response):
+    return response.content.decode()
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="nankai", role=Role.DISTRICT_ADMIN, jurisdiction_id=NANKAI)
+
+
+def test_the_street_lodges_from_the_grant_page(login, grant, jiedao):
+    client = login(jiedao)
+    assert "登记申诉</button>" in page(client.get(f"/subsidies/grants/{grant.pk}/"))
+    response = client.post(
+        f"/subsidies/grants/{grant.pk}/appeal/",
+        {"change": appeals.appealable_change(grant).pk, "lodged_on": "2026-11-02", "reason": "名单漏报"},
+    )
+    appeal = grant.appeals.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/subsidies/appeals/{appeal.pk}/"
+    assert (appeal.lodged_by, appeal.due_on) == (jiedao, M(2026, 11, 16))
+    assert "登记申诉</button>" not in page(client.get(f"/subsidies/grants/{grant.pk}/"))
+
+
+def test_a_grant_being_paid_offers_no_appeal(login, standards, applicant, shequ, jiedao, quju):
+    approve(applicant, shequ, jiedao, quju, care=False)
+    grant = Grant.objects.get(person=applicant)
+    assert "登记申诉</button>" not in page(login(jiedao).get(f"/subsidies/grants/{grant.pk}/"))
+
+
+def test_a_lodging_the_service_refuses_shows_its_message(login, grant, jiedao):
+    response = login(jiedao).post(
+        f"/subsidies/grants/{grant.pk}/appeal/",
+        {"change": appeals.appealable_change(grant).pk, "lodged_on": "2026-12-01", "reason": "名单漏报"},
+    )
+    assert response.status_code == 400
+    assert appeals.FUTURE_DAY in page(response)
+    assert not grant.appeals.exists()
+
+
+def test_a_stale_page_cannot_lodge_against_another_change(login, grant, jiedao):
+    start = grant.changes.get(action=ChangeAction.START)
+    response = login(jiedao).post(
+        f"/subsidies/grants/{grant.pk}/appeal/",
+        {"change": start.pk, "lodged_on": "2026-11-02", "reason": "x"},
+    )
+    assert response.status_code == 400
+    assert appeals.NOT_THE_STOP in page(response)
+
+
+def test_the_list_flags_an_appeal_past_its_due_date(login, grant, jiedao, quju):
+    lodge(grant, jiedao, on=M(2026, 9, 28))
+    body = page(login(quju).get("/subsidies/appeals/"))
+    assert "2026-10-16" in body
+    assert "（逾期）" in body
+    assert "有 1 件申诉已超过复核期限" in body
+
+
+def test_the_district_decides_from_the_appeal_page(login, grant, jiedao, quju2):
+    appeal = lodge(grant, jiedao)
+    client = login(quju2)
+    assert "提交复核结论" in page(client.get(f"/subsidies/appeals/{appeal.pk}/"))
+    response = client.post(
+        f"/subsidies/appeals/{appeal.pk}/decide/", {"outcome": "upheld", "opinion": "低保资格未中断"}
+    )
+    assert response.status_code == 302
+    appeal.refresh_from_db()
+    assert appeal.status == AppealStatus.UPHELD
+    again = client.post(
+        f"/subsidies/appeals/{appeal.pk}/decide/", {"outcome": "upheld", "opinion": "再点一次"}
+    )
+    assert again.status_code == 400
+    assert appeals.ALREADY_DECIDED in page(again)
+    assert grant.changes.filter(action=ChangeAction.RESUME).count() == 1
+
+
+def test_the_clerk_who_lodged_is_told_why_they_cannot_decide(login, grant, quju):
+    appeal = lodge(grant, quju)
+    response = login(quju).post(
+        f"/subsidies/appeals/{appeal.pk}/decide/", {"outcome": "upheld", "opinion": "x"}
+    )
+    assert response.status_code == 403
+    appeal.refresh_from_db()
+    assert appeal.is_open
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        # owner: the paying district; colleague: the street, which sees but does not decide;
+        # outsider: another district, to which the appeal does not exist.
+        ("quju2", {"list": 200, "detail": 200, "decide": 302, "lodge": 302}),
+        # (the street may lodge, but the appeal it could not decide is still open: refused as such)
+        ("jiedao", {"list": 200, "detail": 200, "decide": 403, "lodge": 400}),
+        ("outsider", {"list": 200, "detail": 404, "decide": 404, "lodge": 404}),
+        ("auditor", {"list": 403, "detail": 403, "decide": 403, "lodge": 403}),
+    ],
+)
+def test_who_may_see_lodge_and_decide(login, grant, shequ, who, expected, request):
+    appeal = lodge(grant, shequ)
+    client = login(request.getfixturevalue(who))
+    got = {
+        "list": client.get("/subsidies/appeals/").status_code,
+        "detail": client.get(f"/subsidies/appeals/{appeal.pk}/").status_code,
+        "decide": client.post(
+            f"/subsidies/appeals/{appeal.pk}/decide/", {"outcome": "rejected", "opinion": "维持"}
+        ).status_code,
+    }
+    if expected["decide"] == 302:
+        appeal.refresh_from_db()
+        assert appeal.status == AppealStatus.REJECTED
+    got["lodge"] = client.post(
+        f"/subsidies/grants/{grant.pk}/appeal/",
+        {"change": appeal.change_id, "lodged_on": "2026-11-19", "reason": "补充材料"},
+    ).status_code
+    assert got == expected
+
+
+def test_the_outsiders_list_does_not_show_the_appeal(login, grant, jiedao, outsider):
+    lodge(grant, jiedao)
+    assert grant.person.name not in page(login(outsider).get("/subsidies/appeals/?status="))
+
+
+def test_the_appeal_page_is_audited_as_a_read(login, grant, jiedao, quju):
+    appeal = lodge(grant, jiedao)
+    login(quju).get(f"/subsidies/appeals/{appeal.pk}/")
+    assert AuditEntry.objects.filter(object_type="subsidies.appeal", action=AuditAction.VIEW).count() == 1
+
+
+def test_the_list_costs_the_same_queries_however_many_appeals(login, standards, hexi, shequ, jiedao, quju):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kangfu.people.tests.factories import CertificateFactory, IncomePeriodFactory, PersonFactory
+
+    def add(n):
+        for _ in range(n):
+            person = PersonFactory(community_code="120103001001")
+            CertificateFactory(person=person, digits="42")
+            IncomePeriodFactory(person=person)
+            approve(person, shequ, jiedao, quju, care=False)
+            stopped = grants.grant_stop(
+                actor=quju,
+                grant=Grant.objects.get(person=person),
+                from_month=M(2026, 10, 1),
+                stop_reason="income",
+            )
+            lodge(stopped, jiedao, on=M(2026, 11, 20))
+
+    client = login(quju)
+    add(1)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/subsidies/appeals/")
+    add(4)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/subsidies/appeals/")
+    assert len(few) == len(many)
