@@ -40,6 +40,7 @@ class Facts:
     hukou_in_region: bool = True
     benefits: frozenset[str] = frozenset()  # current other allowances (BenefitKind values)
     same_nature_amount: Decimal = Decimal("0")
+    elderly_care_amount: Decimal = Decimal("0")
     amount: Decimal = Decimal("0")  # this subsidy's monthly standard for the applicant
 
 
@@ -120,9 +121,20 @@ def not_orphan_for_living(f: Facts, p: PolicyFacts) -> Verdict:
 
 
 def not_with_elderly_care(f: Facts, p: PolicyFacts) -> Verdict:
-    if "elderly_care" in f.benefits:
-        return Verdict("elderly_care", False, "已享受老年人护理补贴，重度残疾人护理补贴不重复享受。")
-    return Verdict("elderly_care", True, "未享受老年人护理补贴。")
+    """择高 (DOMAIN.md): beside 老年人护理补贴 the higher of the two is paid, as the payroll and the
+    comparison decide it; an allowance of unknown amount counts as the higher until it is known."""
+    if "elderly_care" not in f.benefits:
+        return Verdict("elderly_care", True, "未享受老年人护理补贴。")
+    if f.elderly_care_amount <= 0 or f.elderly_care_amount > f.amount:
+        shown = f"每月 {f.elderly_care_amount} 元" if f.elderly_care_amount > 0 else "（金额未知）"
+        return Verdict(
+            "elderly_care", False, f"已享受老年人护理补贴{shown}，高于本补贴 {f.amount} 元，择高不重复享受。"
+        )
+    return Verdict(
+        "elderly_care",
+        True,
+        f"老年人护理补贴每月 {f.elderly_care_amount} 元，不高于本补贴 {f.amount} 元，择高享受本补贴。",
+    )
 
 
 def higher_of_same_nature(f: Facts, p: PolicyFacts) -> Verdict:

@@ -296,7 +296,21 @@ def _not_orphan_for_living(s: _Subject) -> Q:
 
 
 def _not_with_elderly_care(s: _Subject) -> Q:
-    return ~Q(_benefit(s, BenefitKind.ELDERLY_CARE))
+    """No 老年人护理补贴 higher than this subsidy's standard for the grade (择高), nor one of unknown
+    amount: as rules.not_with_elderly_care."""
+    grades: dict[Decimal, list[int]] = defaultdict(list)
+    for grade in range(1, 5):
+        grades[s.terms.amount(s.kind, grade)].append(grade)
+    higher = Q(pk__in=[])
+    for amount, band in grades.items():
+        allowance = _current(
+            OtherBenefit.objects.filter(
+                person_id=OuterRef("person_id"), kind=BenefitKind.ELDERLY_CARE
+            ).filter(Q(amount__gt=amount) | Q(amount__lte=0)),
+            s.on,
+        )
+        higher |= Q(grade__in=band) & Q(Exists(allowance))
+    return ~Q(Exists(_certificates(s).filter(higher)))
 
 
 def _higher_of_same_nature(s: _Subject) -> Q:

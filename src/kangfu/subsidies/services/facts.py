@@ -67,6 +67,7 @@ def facts_for(*, person: Person, kind: str, on: dt.date, district: str) -> rules
         )
     )
     same_nature = max((b.amount for b in benefits if b.kind == "same_nature"), default=Decimal("0"))
+    elderly = [b.amount for b in benefits if b.kind == "elderly_care"]
     month = rules.month_start(on)
     amount = (
         standard_amount(kind=kind, district=district, grade=cert.grade, month=month) if cert else Decimal("0")
@@ -79,6 +80,10 @@ def facts_for(*, person: Person, kind: str, on: dt.date, district: str) -> rules
         hukou_in_region=bool(person.hukou_region_id) and person.hukou_region_id.startswith(district[:6]),
         benefits=frozenset(b.kind for b in benefits),
         same_nature_amount=same_nature,
+        # unknown (0) if any allowance's amount is: it then counts as the higher
+        elderly_care_amount=Decimal("0")
+        if any(a <= 0 for a in elderly)
+        else max(elderly, default=Decimal("0")),
         amount=amount,
     )
 

@@ -275,7 +275,15 @@ def test_orphans_and_elderly_care_leave_out_one_kind_each(standards, quju):
     OtherBenefit.objects.create(person=orphan, kind=BenefitKind.ORPHAN, start_date=dt.date(2024, 1, 1))
     elderly = eligible_person()
     OtherBenefit.objects.create(
-        person=elderly, kind=BenefitKind.ELDERLY_CARE, amount=Decimal("100"), start_date=dt.date(2024, 1, 1)
+        person=elderly, kind=BenefitKind.ELDERLY_CARE, amount=Decimal("300"), start_date=dt.date(2024, 1, 1)
+    )
+    assert due(quju) == (1, 1)
+
+
+def test_a_lower_elderly_care_allowance_leaves_the_care_subsidy_due_as_the_higher_is_paid(standards, quju):
+    person = eligible_person()  # grade 2: 护理补贴 200 a month
+    OtherBenefit.objects.create(
+        person=person, kind=BenefitKind.ELDERLY_CARE, amount=Decimal("150"), start_date=dt.date(2024, 1, 1)
     )
     assert due(quju) == (1, 1)
 

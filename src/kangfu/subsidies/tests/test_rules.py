@@ -59,7 +59,26 @@ def test_a_typical_applicant_qualifies_for_both(kind):
             False,
         ),
         ("care", "grade", rules.Facts(certificate=(1, 1)), POLICY, True),
+        # 择高: an allowance of unknown amount, or a higher one, is paid instead; a lower one is not
         ("care", "elderly_care", rules.Facts(benefits=frozenset({"elderly_care"})), POLICY, False),
+        (
+            "care",
+            "elderly_care",
+            rules.Facts(
+                benefits=frozenset({"elderly_care"}), elderly_care_amount=Decimal("300"), amount=Decimal("200")
+            ),
+            POLICY,
+            False,
+        ),
+        (
+            "care",
+            "elderly_care",
+            rules.Facts(
+                benefits=frozenset({"elderly_care"}), elderly_care_amount=Decimal("150"), amount=Decimal("200")
+            ),
+            POLICY,
+            True,
+        ),
         (
             "care",
             "same_nature",
