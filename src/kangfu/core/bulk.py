@@ -60,6 +60,11 @@ def _same_as_last(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return cached
 
 
+def _copy_type(field: models.Field, connection) -> str:
+    """The column's PostgreSQL type as COPY names it: 'varchar(50)' → 'varchar'."""
+    return field.db_type(connection).split("(")[0].strip()
+
+
 def _allocate(model: type[models.Model], count: int, connection) -> list[int]:
     """`count` fresh primary keys. On SQLite the caller's transaction holds the write lock, so the
     next ids cannot be taken by anyone else; on PostgreSQL they come from the sequence."""
@@ -67,10 +72,18 @@ def _allocate(model: type[models.Model], count: int, connection) -> list[int]:
     column = model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Alone on the sequence (the usual case) the keys come out in one run: only its ends
+            # cross the wire. Interleaved with another writer, they are drawn again, one by one.
+            taken = "SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v FROM generate_series(1, %s)"
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                "SELECT min(v), max(v) FROM (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v"
+                " FROM generate_series(1, %s)) t",
                 [table, column, count],
             )
+            low, high = cursor.fetchone()
+            if high - low + 1 == count:
+                return list(range(low, high + 1))
+            cursor.execute(taken, [table, column, count])
             return [row[0] for row in cursor.fetchall()]
         cursor.execute(f'SELECT COALESCE(MAX("{column}"), 0) FROM "{table}"')  # noqa: S608
         start = cursor.fetchone()[0]
@@ -109,6 +122,8 @@ def insert(model: type[models.Model], objects: Sequence[models.Model | dict[str,
         if connection.vendor == "postgresql":
             # COPY is PostgreSQL's bulk path; the values are already what the driver dumps.
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                # Told the column types once, the driver skips choosing a dumper for every value.
+                copy.set_types([_copy_type(f, connection) for f in fields])
                 for row in rows:
                     copy.write_row(row)
         else:
