@@ -1,6 +1,8 @@
 """The demo district (河西区) pays both subsidies: recipients brought over from the system used before,
 new applications through the chain, and a year of locked payrolls with bank results, so the worklists,
-the payroll pages and the indicators all show something real."""
+the payroll pages and the indicators all show something real. Two 生活补贴 were stopped by mistake;
+one appeal against such a stop was upheld this month (this month's payroll, which the demo leaves to
+be run, back-pays the months withheld) and one waits for the district, past its due date."""
 
 from __future__ import annotations
 
@@ -12,13 +14,13 @@ from django.core.files.base import ContentFile
 from django.db.models import Q
 from django.utils import timezone
 
-from kangfu.core.demo import HEXI, JIUJIANGLU
+from kangfu.core.demo import DAYINGMEN, HEXI, JIUJIANGLU
 from kangfu.core.models import Region, User
 from kangfu.people.models import CertificateStatus, DisabilityCertificate, IncomePeriod, Person, VitalStatus
-from kangfu.subsidies.models import Grant, Kind
+from kangfu.subsidies.models import Grant, Kind, StopReason
 from kangfu.subsidies.rules import add_months, month_start
 from kangfu.subsidies.seed import seed_tianjin
-from kangfu.subsidies.services import applications, facts, grants, payroll
+from kangfu.subsidies.services import appeals, applications, facts, grants, payroll
 
 SEED = 4
 # A tiny PNG standing in for a scanned certificate.
@@ -60,16 +62,34 @@ def load(out) -> None:
         .filter(Q(pk__in=poor) | Q(pk__in=severe))
         .exclude(subsidy_grants__isnull=False)[:27]
     )
+    mistaken: list[Grant | None] = []
+    upheld = None
     for index, month in enumerate(add_months(first, i) for i in range(12)):
         for person in newcomers[index * 2 : index * 2 + 2]:
             _apply_and_approve(person, month, rng, shequ, jiedao, runner)
         if index == 6:
             with _on(month.replace(day=20)):
                 _stop_the_dead(district, month, runner)
+        if index in (8, 10):
+            with _on(month.replace(day=20)):
+                mistaken.append(_stop_by_mistake(district, month, runner, skip=len(mistaken)))
+        if index == 11 and mistaken[0] is not None:
+            with _on(month.replace(day=20)):
+                upheld = _lodge(mistaken[0], jiedao, UPHELD_REASON)
         with _on(add_months(month, 0).replace(day=25)):
             run = payroll.payroll_run(actor=runner, district=district, month=month)
             run = payroll.payroll_lock(actor=checker, payroll=run)
             _bank_answers(run, rng, checker)
+    if upheld is not None:
+        with _on(max(upheld.lodged_on, min(upheld.due_on, today))):
+            appeals.appeal_decide(
+                actor=runner,
+                appeal=upheld,
+                upheld=True,
+                opinion="经核低保系统，本人低保资格连续有效，停发有误；自停发月份起恢复发放，停发期间各月随下次发放补发。",
+            )
+    if mistaken[1] is not None:
+        _lodge(mistaken[1], jiedao, OPEN_REASON, on=today - dt.timedelta(days=16))
     _review_and_visit(district, today, rng, runner, jiedao)
     # Some applications wait at each step, for the worklists.
     for person, stop_after in zip(newcomers[24:], [0, 1, 2], strict=False):
@@ -190,6 +210,42 @@ def _stop_the_dead(district: Region, month: dt.date, actor: User) -> None:
         grants.grant_stop(
             actor=actor, grant=grant, from_month=max(stop, grant.start_month), stop_reason="death"
         )
+
+
+UPHELD_REASON = "本人低保资格未中断，当月低保名单系漏报，附区民政局出具的低保证明复印件。"
+OPEN_REASON = "本人一直享受低保，对停发生活补贴不服，附低保证复印件，请求复核。"
+
+
+def _stop_by_mistake(district: Region, month: dt.date, actor: User, *, skip: int) -> Grant | None:
+    """A 生活补贴 of 大营门街道 stopped from this month as if its recipient had left 低保, though they
+    had not: the comparison read a roster that left them out. Recent recipients are taken, so the
+    ones the data comparison demo picks (the street's earliest) stay as they are."""
+    grant = (
+        Grant.objects.filter(
+            district=district,
+            street_id=DAYINGMEN,
+            kind=Kind.LIVING,
+            status="active",
+            start_month__lte=add_months(month, -1),
+        )
+        .order_by("-pk")[skip : skip + 1]
+        .first()
+    )
+    if grant is None:
+        return None
+    return grants.grant_stop(
+        actor=actor,
+        grant=grant,
+        from_month=month,
+        stop_reason=StopReason.INCOME,
+        reason="数据比对：本月低保名单中未见，停发生活补贴",
+    )
+
+
+def _lodge(grant: Grant, clerk: User, reason: str, *, on: dt.date | None = None):
+    return appeals.appeal_lodge(
+        actor=clerk, grant=grant, change=appeals.appealable_change(grant), reason=reason, lodged_on=on
+    )
 
 
 def _bank_answers(run, rng: random.Random, actor: User) -> None:
