@@ -3,6 +3,7 @@ scope (404, as if the record did not exist), bad input is answered in Chinese an
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -272,6 +273,12 @@ def test_a_roster_upload_reports_bad_lines_and_imports_only_on_confirm(login, ad
     client.post(response["Location"], {"action": "confirm"})
     assert Application.objects.filter(person=good, state=ApplicationState.REGISTERED).count() == 1
     assert Application.objects.count() == 1
+
+
+def test_every_chart_the_statistics_page_sends_is_drawn(login, assessed, admin):
+    response = login(admin).get(reverse("rehab:stats"))
+    drawn = set(re.findall(r'data-key="(\w+)"', response.content.decode()))
+    assert set(response.context["charts"]) == drawn
 
 
 def test_the_statistics_export_has_a_sheet_per_table_and_is_audited(login, assessed, admin):
