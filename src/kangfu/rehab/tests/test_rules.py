@@ -42,8 +42,16 @@ from kangfu.rehab.services import (
     transfers,
 )
 from kangfu.rehab.tests import factories as f
+from kangfu.rehab.tests.services.helpers import (
+    activity,
+    apply,
+    assess,
+    follow,
+    registered,
+    sdss_answers,
+    send,
+)
 from kangfu.rehab.tests.test_rosters import csv_bytes, new_id, preview
-from kangfu.rehab.tests.test_services import activity, apply, assess, follow, registered, sdss_answers, send
 
 pytestmark = pytest.mark.django_db
 
