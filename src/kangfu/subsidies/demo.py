@@ -50,6 +50,7 @@ def load(out) -> None:
     _migrate_existing(district, first, rng)
     shequ = User.objects.get(username="shequ")
     jiedao = User.objects.get(username="dayingmen")
+    canlian = _with_county_review(district)
     poor = IncomePeriod.objects.filter(status__in=["dibao", "dibao_edge"], end_date__isnull=True).values(
         "person_id"
     )
@@ -60,13 +61,13 @@ def load(out) -> None:
         _eligible(district)
         .filter(community_id=JIUJIANGLU)
         .filter(Q(pk__in=poor) | Q(pk__in=severe))
-        .exclude(subsidy_grants__isnull=False)[:27]
+        .exclude(subsidy_grants__isnull=False)[:32]
     )
     mistaken: list[Grant | None] = []
     upheld = None
     for index, month in enumerate(add_months(first, i) for i in range(12)):
         for person in newcomers[index * 2 : index * 2 + 2]:
-            _apply_and_approve(person, month, rng, shequ, jiedao, runner)
+            _apply_and_approve(person, month, rng, (shequ, jiedao, canlian, runner))
         if index == 6:
             with _on(month.replace(day=20)):
                 _stop_the_dead(district, month, runner)
@@ -92,8 +93,12 @@ def load(out) -> None:
         _lodge(mistaken[1], jiedao, OPEN_REASON, on=today - dt.timedelta(days=16))
     _review_and_visit(district, today, rng, runner, jiedao)
     # Some applications wait at each step, for the worklists.
-    for person, stop_after in zip(newcomers[24:], [0, 1, 2], strict=False):
-        _apply_and_approve(person, this_month, rng, shequ, jiedao, runner, steps=stop_after)
+    waiting_at = [0, 1, 2, 3]
+    for person in newcomers[24:]:
+        if not waiting_at:
+            break
+        if _apply_and_approve(person, this_month, rng, (shequ, jiedao, canlian, runner), steps=waiting_at[0]):
+            waiting_at.pop(0)
 
 
 def _eligible(district: Region):
@@ -152,14 +157,29 @@ class _on:
         return self.travel.__exit__(*exc)
 
 
-def _apply_and_approve(person, month, rng, shequ, jiedao, district_user, *, steps=3):
-    applied = month.replace(day=rng.randint(2, 20))
+def _with_county_review(district: Region) -> User | None:
+    """河西 takes the county 残联 review (国发〔2015〕52号's 街道 → 县级残联 → 区民政局), with the
+    city's policy otherwise, when its reviewer's account exists."""
+    canlian = User.objects.filter(username="hexi.canlian").first()
+    if canlian is None:
+        return None
+    policy = facts.policy_for(district.code)
+    if policy.region_id != district.code:
+        policy.pk, policy.region_id = None, district.code
+    policy.steps = "community,street,county,district"
+    policy.save()
+    return canlian
+
+
+def _apply_and_approve(person, month, rng, actors, *, steps=4) -> bool:
+    """File an application and pass it through the first `steps` steps; False if none was filed."""
+    applied = min(month.replace(day=rng.randint(2, 20)), timezone.localdate())
     wanted = {
         kind: facts.explain(person=person, kind=kind, on=applied, district=person.district_id).ok
         for kind in (Kind.LIVING, Kind.CARE)
     }
     if not any(wanted.values()):
-        return
+        return False
     with _on(applied):
         try:
             scan = ContentFile(DEMO_SCAN, name="残疾人证.png")
@@ -181,15 +201,16 @@ def _apply_and_approve(person, month, rng, shequ, jiedao, district_user, *, step
                 documents=[("残疾人证扫描件", scan)],
             )
         except ValidationError:  # e.g. an application already open: the demo leaves them out
-            return
-    for actor in (shequ, jiedao, district_user)[:steps]:
+            return False
+    for actor in [a for a in actors if a is not None][:steps]:
         with _on(min(applied + dt.timedelta(days=rng.randint(1, 6)), timezone.localdate())):
             try:
                 app = applications.application_decide(
                     actor=actor, application=app, decision="pass", opinion="材料齐全，同意"
                 )
             except (ValidationError, PermissionDenied):  # not eligible after all: it stays where it stopped
-                return
+                break
+    return True
 
 
 def _stop_the_dead(district: Region, month: dt.date, actor: User) -> None:
