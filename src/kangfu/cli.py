@@ -1,8 +1,10 @@
 """The `kangfu` console script: Django's management commands under the project's own name.
 
-`kangfu init-env` (the demo's secrets file), `kangfu demo`, `kangfu serve`, `kangfu synth`, `kangfu token create`, `kangfu regions import`,
-the go-live commands (`kangfu setup`, `kangfu import`, `kangfu invite`) and every stock command
-(`kangfu migrate`, `kangfu check --deploy`) run through here.
+`kangfu init-env` (the demo's secrets file), `kangfu demo`, `kangfu serve`, `kangfu synth`,
+`kangfu token create`, `kangfu regions import`, `kangfu calendar sync`, `kangfu keys rotate`, the
+go-live commands (`kangfu setup`, `kangfu import`, `kangfu invite`), the monthly ones (`kangfu feed
+import`, `kangfu compare`) and every stock command (`kangfu migrate`, `kangfu check --deploy`) run
+through here.
 """
 
 import os

@@ -29,8 +29,7 @@ from kangfu.subsidies.models import (
     GrantPeriod,
     GrantStatus,
 )
-from kangfu.subsidies.services import facts
-from kangfu.subsidies.services.grants import _change, _rewrite_from
+from kangfu.subsidies.services import facts, grants
 
 # Working days the district has to answer (DOMAIN.md: 10); a local rule may differ.
 APPEAL_DAYS = getattr(settings, "KANGFU_SUBSIDY_APPEAL_DAYS", 10)
@@ -163,17 +162,15 @@ def _reinstate(appeal: Appeal, actor: User) -> GrantChange:
     status = next(s for s, action in CHALLENGED_ACTION.items() if action == change.action)
     month = change.effective_month
     grade, category = _grade_before(grant, month)
-    if (
-        Grant.objects.filter(pk=grant.pk, status=status).update(status=GrantStatus.ACTIVE, end_month=None)
-        != 1
-    ):
-        raise ValidationError(CHANGED_SINCE.format(change=grant.get_status_display()))
-    _rewrite_from(grant, month)
-    reason = f"申诉复核成立，自 {month:%Y-%m} 起恢复发放"
-    GrantPeriod.objects.create(grant=grant, from_month=month, grade=grade, category=category, reason=reason)
-    # The change row, the recalculation mark from `month` (the payroll back-pays from there) and the
-    # grant's audit row, as every other change of a grant.
-    _change(grant, actor=actor, action=ChangeAction.RESUME, month=month, reason=reason)
+    grants.grant_reinstate(
+        actor=actor,
+        grant=grant,
+        from_status=status,
+        from_month=month,
+        grade=grade,
+        category=category,
+        reason=f"申诉复核成立，自 {month:%Y-%m} 起恢复发放",
+    )
     return _latest_change(grant)
 
 

@@ -33,6 +33,7 @@ BEFORE_START = "生效月份不能早于补贴起始月份 {start}。"
 ALREADY_STOPPED = "该补贴已停发。"
 NOT_SUSPENDED = "该补贴不是暂停状态。"
 NOT_ACTIVE = "该补贴不在发放中。"
+NOT_STOPPED = "该补贴已不是停发或暂停状态，请刷新后查看。"
 BAD_GRADE = "残疾等级应为 1 至 4。"
 SAME_DISTRICT = "迁入区与现发放区相同，无须转移。"
 NOT_A_STREET = "请选择迁入区的街道。"
@@ -223,6 +224,36 @@ def grant_regrade(
             grant=grant, from_month=from_month, grade=grade, category=category, reason=reason
         )
         _change(grant, actor=actor, action=ChangeAction.REGRADE, month=from_month, reason=reason)
+    grant.refresh_from_db()
+    return grant
+
+
+def grant_reinstate(
+    *,
+    actor: User | None,
+    grant: Grant,
+    from_status: str,
+    from_month: dt.date,
+    grade: int,
+    category: int,
+    reason: str,
+) -> Grant:
+    """Pay a stopped or suspended grant again from `from_month` at the grade given (a stop found wrong
+    on appeal): the months since are recalculated, so the next payroll back-pays them in full."""
+    _check_month(grant, from_month)
+    with transaction.atomic():
+        if (
+            Grant.objects.filter(pk=grant.pk, status=from_status).update(
+                status=GrantStatus.ACTIVE, end_month=None
+            )
+            != 1
+        ):
+            raise ValidationError(NOT_STOPPED)
+        _rewrite_from(grant, from_month)
+        GrantPeriod.objects.create(
+            grant=grant, from_month=from_month, grade=grade, category=category, reason=reason
+        )
+        _change(grant, actor=actor, action=ChangeAction.RESUME, month=from_month, reason=reason)
     grant.refresh_from_db()
     return grant
 
