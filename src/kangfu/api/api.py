@@ -10,6 +10,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from kangfu.core.services import api_token_user
+from kangfu.core.transitions import Conflict
 from kangfu.golive.api import router as golive_router
 from kangfu.matching.api import router as matching_router
 from kangfu.people.api import router as people_router
@@ -74,6 +75,12 @@ def _ninja_message(err: dict) -> str:
 @api.exception_handler(StaleEdit)
 def _stale(request, exc):
     return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
+@api.exception_handler(Conflict)
+def _conflict(request, exc):
+    """Someone acted first (a double click, two clerks at once): 409, whatever the service."""
+    return api.create_response(request, _messages(exc), status=409)
 
 
 @api.exception_handler(PermissionDenied)

@@ -6,7 +6,13 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.http import HttpResponse
 from openpyxl import Workbook
+
+from kangfu.core import audit
+from kangfu.core.models import AuditAction, User
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -33,3 +39,26 @@ def xlsx_workbook(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[A
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def xlsx_response(
+    *,
+    actor: User,
+    filename: str,
+    sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
+    object_type: str,
+    summary: str,
+    changes: dict | None = None,
+) -> HttpResponse:
+    """An export as a download, with the audit row that says who took what: every export writes one."""
+    content = xlsx_workbook(sheets)
+    audit.record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        object_type=object_type,
+        summary=summary,
+        changes=changes or {},
+    )
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from kangfu.core.demo import WUQING
 from kangfu.core.models import OrganisationKind, User
+from kangfu.core.months import add_months_to_day
 from kangfu.devices import services
 from kangfu.devices.models import (
     DISINFECTION_STEPS,
@@ -527,7 +528,7 @@ def simulate_year(*, clerk: User, products: list[Product], people: list[Person],
                     },
                 )
             months = rng.choice([1, 1, 2, 3, 6])
-            end = services.rules.add_months(day, months) - dt.timedelta(days=1)
+            end = add_months_to_day(day, months) - dt.timedelta(days=1)
             try:
                 rental = services.rental_create(
                     actor=clerk,

@@ -8,10 +8,11 @@ cap); then one discount on what remains, the better of the local-elderly and the
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+from kangfu.core.months import add_months_to_day
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -35,13 +36,6 @@ def percent(share: Decimal) -> str:
     return f"{(share * 100).normalize():f}%"
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later, or the month's last day if that month is shorter."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 @dataclass(frozen=True)
 class Period:
     """Whole months from the start date, then the odd days; both ends count."""
@@ -58,9 +52,9 @@ def period_of(start: dt.date, end: dt.date) -> Period:
     if end < start:
         raise ValueError("end before start")
     months = 0
-    while add_months(start, months + 1) <= end + dt.timedelta(days=1):
+    while add_months_to_day(start, months + 1) <= end + dt.timedelta(days=1):
         months += 1
-    days = (end - add_months(start, months)).days + 1
+    days = (end - add_months_to_day(start, months)).days + 1
     return Period(months=months, days=max(days, 0))
 
 

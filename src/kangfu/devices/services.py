@@ -21,6 +21,7 @@ from django.utils import timezone
 from kangfu.core import access, audit
 from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.core.models import AuditAction, Organisation, OrganisationKind, RegionLevel, User
+from kangfu.core.months import add_months_to_day
 from kangfu.devices import rules
 from kangfu.devices.models import (
     DISINFECTION_STEPS,
@@ -566,7 +567,7 @@ class RentalData:
 def _check_period(start: dt.date, end: dt.date) -> None:
     if end < start:
         raise ValidationError({"end_date": [BAD_PERIOD]})
-    if rules.add_months(start, MAX_MONTHS) <= end:
+    if add_months_to_day(start, MAX_MONTHS) <= end:
         raise ValidationError({"end_date": [PERIOD_TOO_LONG.format(months=MAX_MONTHS)]})
 
 

@@ -19,6 +19,7 @@ from kangfu.core.exports import xlsx_bytes
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction
+from kangfu.core.months import add_months_to_day
 from kangfu.devices import selectors, services
 from kangfu.devices.forms import (
     CancelForm,
@@ -37,7 +38,7 @@ from kangfu.devices.forms import (
     UnitTransferForm,
 )
 from kangfu.devices.models import Category, RentalStatus, RequestStatus, UnitStatus
-from kangfu.devices.rules import add_months, rent_payable
+from kangfu.devices.rules import rent_payable
 from kangfu.people import selectors as people_selectors
 from kangfu.people.forms import PersonForm
 from kangfu.people.models import Person
@@ -444,7 +445,7 @@ def rental_new(request):
         start = max(rental_request.desired_start, today)
         initial.update(
             start_date=start,
-            end_date=add_months(start, rental_request.months) - dt.timedelta(days=1),
+            end_date=add_months_to_day(start, rental_request.months) - dt.timedelta(days=1),
             delivery_mode="home" if rental_request.wants_delivery else "pickup",
             delivery_address=rental_request.address,
         )

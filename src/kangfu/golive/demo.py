@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from kangfu.core.ids import check_character
-from kangfu.subsidies.rules import add_months, month_start
+from kangfu.core.months import add_months, month_start
 
 NANKAI = "120104000000"
 # (street, community name as files write it)

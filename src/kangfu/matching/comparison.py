@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
+from kangfu.core.months import month_start
 from kangfu.core.selectors import region_for_code
+from kangfu.core.transitions import advance
 from kangfu.matching import rules
 from kangfu.matching.models import ComparisonRun, Direction, FeedKind, Item, ItemStatus, RunStatus
 from kangfu.people import services as people_services
@@ -28,7 +30,6 @@ from kangfu.rehab.models import Case as RehabCase
 from kangfu.rehab.services import cases as rehab_cases
 from kangfu.subsidies import rules as subsidy_rules
 from kangfu.subsidies.models import Grant, GrantPeriod, GrantStatus, Kind, StopReason
-from kangfu.subsidies.rules import month_start
 from kangfu.subsidies.services import facts as subsidy_facts
 from kangfu.subsidies.services import grants as grant_services
 
@@ -153,13 +154,7 @@ def _item_for(actor: User, item: Item) -> None:
 
 
 def _advance(item: Item, *, expected: str, **updates) -> None:
-    if (
-        Item.objects.filter(pk=item.pk, status=expected, version=item.version).update(
-            version=item.version + 1, **updates
-        )
-        != 1
-    ):
-        raise ValidationError(TAKEN)
+    advance(Item.objects.filter(pk=item.pk), expected=expected, version=item.version, message=TAKEN, **updates)
 
 
 def item_confirm(*, actor: User, item: Item, note: str, effective_month: dt.date | None = None) -> Item:

@@ -7,11 +7,11 @@ from django.utils import timezone
 
 from kangfu.core.demo import DAYINGMEN, HEXI
 from kangfu.core.models import Region
+from kangfu.core.months import add_months, month_start
 from kangfu.matching import comparison, services
 from kangfu.matching.models import FeedSource
 from kangfu.people.models import CertificateStatus, DisabilityCertificate, Person
 from kangfu.subsidies.models import Grant
-from kangfu.subsidies.rules import add_months, month_start
 
 SOURCES = [
     ("公安死亡人员", "death", {"id_number": "公民身份号码", "name": "姓名", "event_date": "死亡日期"}),

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db.models import F, FilteredRelation, Q
 from django.db.models.functions import Substr
 
+from kangfu.core.months import add_months
 from kangfu.core.selectors import provinces_in_service
 from kangfu.matching.models import (
     Confidence,
@@ -32,7 +33,6 @@ from kangfu.matching.models import (
 from kangfu.people.models import IncomeStatus, VitalStatus
 from kangfu.rehab.models import SERVED_STATES, DischargeReason
 from kangfu.subsidies.models import ApplicationStatus, BenefitKind, Kind, Policy
-from kangfu.subsidies.rules import add_months
 from kangfu.subsidies.services.facts import policy_for, standard_amount
 
 ZERO = Decimal("0.00")

@@ -79,8 +79,8 @@ def summary(user: User) -> dict:
 def monthly(user: User, *, months: int = 12) -> list[dict]:
     """Per month of comparison: items raised, closed and overdue, amounts stopped (approved 应退 items'
     money at stake), and applications filed by people found by 主动发现 (应享未享) that month or later."""
+    from kangfu.core.months import add_months, month_start
     from kangfu.subsidies.models import Application
-    from kangfu.subsidies.rules import add_months, month_start
 
     today = timezone.localdate()
     first = add_months(month_start(today), -(months - 1))

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, User
+from kangfu.core.months import month_start
 from kangfu.matching import feeds
 from kangfu.matching.models import (
     FIELDS,
@@ -26,7 +27,6 @@ from kangfu.matching.models import (
 from kangfu.people import services as people_services
 from kangfu.people.models import Person
 from kangfu.people.services import id_hash
-from kangfu.subsidies.rules import month_start
 
 ALREADY_IMPORTED = "该文件已于 {when} 导入（第 {pk} 号导入），没有做任何改动。"
 NOT_PREVIEW = "只有待确认的导入可以确认或放弃。"

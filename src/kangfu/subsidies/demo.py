@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from kangfu.core.demo import DAYINGMEN, HEXI, JIUJIANGLU
 from kangfu.core.models import Region, User
+from kangfu.core.months import add_months, month_start
 from kangfu.people.models import CertificateStatus, DisabilityCertificate, IncomePeriod, Person, VitalStatus
 from kangfu.subsidies.models import Grant, Kind, StopReason
-from kangfu.subsidies.rules import add_months, month_start
 from kangfu.subsidies.seed import seed_tianjin
 from kangfu.subsidies.services import appeals, applications, facts, grants, payroll
 

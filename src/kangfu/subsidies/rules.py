@@ -9,24 +9,16 @@ varied population.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from kangfu.core.months import add_months, month_start  # noqa: F401 (the rules' months)
 
 LIVING = "living"
 CARE = "care"
 CATEGORY_NAMES = {1: "视力", 2: "听力", 3: "言语", 4: "肢体", 5: "智力", 6: "精神", 7: "多重"}
 INCOME_NAMES = {"dibao": "低保", "dibao_edge": "低保边缘", "tekun": "特困供养"}
-
-
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from kangfu.core import access
 from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, User, level_of_code
+from kangfu.core.months import add_months, month_start
 from kangfu.people.models import (
     CertificateStatus,
     DisabilityCertificate,
@@ -56,7 +57,6 @@ from kangfu.subsidies.models import (
     Standard,
     StopReason,
 )
-from kangfu.subsidies.rules import add_months, month_start
 from kangfu.subsidies.services import facts
 
 

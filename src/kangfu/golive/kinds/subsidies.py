@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from kangfu.core import access, audit, bulk
 from kangfu.core.models import AuditAction, RegionLevel
+from kangfu.core.months import add_months
 from kangfu.core.spreadsheets import parse_category, parse_grade, parse_month, text
 from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, problems, register
 from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, Regions, clean_id, registered
@@ -35,7 +36,6 @@ from kangfu.subsidies.models import (
 from kangfu.subsidies.models import (
     Kind as SubsidyKind,
 )
-from kangfu.subsidies.rules import add_months
 from kangfu.subsidies.services.legacy import (
     MIGRATED,
     LegacyPayrolls,

@@ -20,6 +20,7 @@ from django.db.models import Sum
 from kangfu.core import access, audit
 from kangfu.core.ids import mask_id_number
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
+from kangfu.core.months import add_months, month_start
 from kangfu.people.models import Person
 from kangfu.subsidies.models import (
     Grant,
@@ -31,7 +32,6 @@ from kangfu.subsidies.models import (
     PayrollLine,
     PayrollStatus,
 )
-from kangfu.subsidies.rules import add_months, month_start
 from kangfu.subsidies.services.payroll import payroll_compute
 
 ZERO = Decimal("0.00")

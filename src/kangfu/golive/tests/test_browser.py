@@ -14,10 +14,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from kangfu.conftest import load_regions
+from kangfu.core.months import month_start
 from kangfu.golive import demo as samples
 from kangfu.golive.tests.helpers import csv_bytes
 from kangfu.subsidies.models import Payroll, PayrollSource, PayrollStatus
-from kangfu.subsidies.rules import month_start
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "Nk-Golive-2026"

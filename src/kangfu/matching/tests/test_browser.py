@@ -8,11 +8,11 @@ import pytest
 
 from kangfu.conftest import load_regions
 from kangfu.core.models import Region, Role
+from kangfu.core.months import add_months, month_start
 from kangfu.core.tests.factories import PASSWORD, UserFactory
 from kangfu.matching.services import feed_source_save
 from kangfu.people.tests.factories import CertificateFactory, IncomePeriodFactory, PersonFactory
 from kangfu.subsidies.models import Grant, GrantStatus
-from kangfu.subsidies.rules import add_months, month_start
 from kangfu.subsidies.seed import seed_tianjin
 from kangfu.subsidies.services import grants, payroll
 

@@ -35,7 +35,7 @@ from kangfu.rehab.models.cases import (
     ScreeningContact,
     Stability,
 )
-from kangfu.rehab.models.counters import MonthlyCount, OutcomeCount, month_start
+from kangfu.rehab.models.counters import MonthlyCount, OutcomeCount
 from kangfu.rehab.models.emergency import EmergencyAccess
 from kangfu.rehab.models.follow_ups import Adherence, FollowUp, Insight
 from kangfu.rehab.models.institutions import (
@@ -102,5 +102,4 @@ __all__ = [
     "Transfer",
     "TransferKind",
     "TransferState",
-    "month_start",
 ]

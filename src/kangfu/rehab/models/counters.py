@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.db import models
 
 from kangfu.core.models import Organisation, Region
@@ -58,7 +56,3 @@ class OutcomeCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scale_code}:{self.outcome}={self.n}"
-
-
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)

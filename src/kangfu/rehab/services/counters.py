@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 
+from kangfu.core.months import month_start
 from kangfu.rehab.models import (
     Activity,
     Assessment,
@@ -22,7 +23,6 @@ from kangfu.rehab.models import (
     Placement,
     RegisteredPerson,
     Transfer,
-    month_start,
 )
 
 

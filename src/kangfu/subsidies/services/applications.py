@@ -19,6 +19,7 @@ from django.utils import timezone
 from kangfu.core import access, audit
 from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.core.models import AuditAction, RegionLevel, User
+from kangfu.core.months import month_start
 from kangfu.people.models import Person
 from kangfu.people.services import PersonData, id_hash, person_create
 from kangfu.subsidies.models import (
@@ -32,7 +33,6 @@ from kangfu.subsidies.models import (
     PayFrom,
     Step,
 )
-from kangfu.subsidies.rules import month_start
 from kangfu.subsidies.services import facts
 from kangfu.subsidies.services.grants import grant_start
 

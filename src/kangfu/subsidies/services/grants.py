@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from kangfu.core import audit
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
+from kangfu.core.months import add_months, month_start
 from kangfu.people.models import LifeEventKind
 from kangfu.subsidies.models import (
     Application,
@@ -25,7 +26,6 @@ from kangfu.subsidies.models import (
     PayrollStatus,
     StopReason,
 )
-from kangfu.subsidies.rules import add_months, month_start
 from kangfu.subsidies.services.standards import mark_for_recalculation
 
 NOT_A_MONTH = "生效月份须为某月第一天。"

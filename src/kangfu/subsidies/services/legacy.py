@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from kangfu.core.months import add_months
 from kangfu.subsidies.models import (
     BankStatus,
     LineType,
@@ -24,7 +25,6 @@ from kangfu.subsidies.models import (
     PayrollStatus,
     Standard,
 )
-from kangfu.subsidies.rules import add_months
 
 OURS_ALREADY = "{district} {month:%Y-%m} 已在本系统发放，原系统的该月发放不能导入。"
 MIGRATED = "历史数据迁移"

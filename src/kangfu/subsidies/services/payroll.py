@@ -23,6 +23,7 @@ from django.utils import timezone
 from kangfu.core import access, audit
 from kangfu.core.exports import safe_cell, xlsx_bytes
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
+from kangfu.core.months import month_start
 from kangfu.subsidies.models import (
     BankStatus,
     Grant,
@@ -38,7 +39,6 @@ from kangfu.subsidies.models import (
     Settlement,
     Standard,
 )
-from kangfu.subsidies.rules import month_start
 from kangfu.subsidies.services import facts, grants
 
 LOCKED = "该月发放已锁定，不能重新计算。"

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Region, User
+from kangfu.core.months import add_months, month_start
 from kangfu.people.models import Person
 from kangfu.subsidies.models import (
     Grant,
@@ -23,7 +24,6 @@ from kangfu.subsidies.models import (
     Visit,
     VisitMode,
 )
-from kangfu.subsidies.rules import add_months, month_start
 from kangfu.subsidies.services.grants import grant_stop, grant_suspend
 
 CAMPAIGN_EXISTS = "{year} 年度复核已经开始。"

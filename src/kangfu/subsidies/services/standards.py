@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
+from kangfu.core.months import month_start
 from kangfu.subsidies.models import Grant, Standard
-from kangfu.subsidies.rules import month_start
 
 OVERLAP = "与已有标准（{grades}级，{start} 起）的期间重叠，请先给原标准设截止月份。"
 NOT_A_MONTH = "请填写月份的第一天。"

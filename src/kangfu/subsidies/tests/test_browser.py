@@ -11,10 +11,10 @@ import pytest
 
 from kangfu.conftest import load_regions
 from kangfu.core.models import Role
+from kangfu.core.months import add_months, month_start
 from kangfu.core.tests.factories import PASSWORD, UserFactory
 from kangfu.people.tests.factories import CertificateFactory, IncomePeriodFactory, PersonFactory
 from kangfu.subsidies.models import Application
-from kangfu.subsidies.rules import add_months, month_start
 from kangfu.subsidies.seed import seed_tianjin
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -10,6 +10,7 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kangfu.core.months import add_months
 from kangfu.subsidies.models import (
     BankStatus,
     Grant,
@@ -19,7 +20,6 @@ from kangfu.subsidies.models import (
     PayrollStatus,
     Standard,
 )
-from kangfu.subsidies.rules import add_months
 from kangfu.subsidies.services import applications, facts, grants, payroll
 from kangfu.subsidies.services import standards as standard_services
 
