@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -47,6 +48,21 @@ def person_get_for_user(*, user: User, pk: int | str) -> Person:
     return access.get_in_scope(
         Person.objects.select_related("community", "street", "district", "hukou_region"), user, pk=pk
     )
+
+
+def person_by_id_number(number: str, *, user: User | None = None) -> Person | None:
+    """The one person an ID number names (normalised: spaces, a lowercase x, a 15-digit number), within
+    `user`'s jurisdiction when given, else anywhere (a service acting for the system, such as routing
+    an application to the household's community); None if there is none or the number is malformed.
+    Every "find a person by ID number" goes through here."""
+    try:
+        normal = normalize_id_number(number, today=timezone.localdate()).number
+    except ValidationError:
+        return None
+    people = Person.objects.filter(id_number_hash=id_hash(normal))
+    if user is not None:
+        people = access.scope_people(people, user)
+    return people.first()
 
 
 def person_detail_related(person: Person) -> dict[str, list]:

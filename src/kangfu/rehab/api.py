@@ -14,8 +14,7 @@ from ninja.files import UploadedFile
 from kangfu.core import access, audit, uploads
 from kangfu.core.ids import normalize_id_number
 from kangfu.core.models import AuditAction, Region
-from kangfu.people.models import Person
-from kangfu.people.services import id_hash
+from kangfu.people.selectors import person_by_id_number
 from kangfu.rehab import selectors
 from kangfu.rehab.forms import stats_year
 from kangfu.rehab.models import ROSTER_SOURCES, Application, ApplicationSource, RosterImport
@@ -68,7 +67,7 @@ def create_application(request, payload: ApplicationIn):
         message = BAD_SOURCE.format(choices="、".join(APPLICATION_SOURCES))
         return Status(400, {"detail": message, "errors": {"source": [message]}})
     number = normalize_id_number(payload.id_number).number
-    person = access.scope_people(Person.objects.filter(id_number_hash=id_hash(number)), request.user).first()
+    person = person_by_id_number(number, user=request.user)
     if person is None:
         return Status(404, {"detail": "该身份证号未在一人一档中登记。"})
     application = applications.application_create(

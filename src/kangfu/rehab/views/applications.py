@@ -14,11 +14,12 @@ from kangfu.core import access, audit
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number
 from kangfu.core.models import LEVEL_DIGITS, AuditAction, Organisation, OrganisationKind, RegionLevel
+from kangfu.people.selectors import person_by_id_number
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
 from kangfu.rehab.models import Application, ApplicationState
 from kangfu.rehab.services import applications as application_services
-from kangfu.rehab.views.common import NOT_REGISTERED, _person_by_id, _pk
+from kangfu.rehab.views.common import NOT_REGISTERED, _pk
 
 BAD_IDS = "所选的申请编号无效，请刷新页面后重新勾选。"
 
@@ -32,7 +33,7 @@ def application_new(request):
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            person = _person_by_id(request.user, data["id_number"])
+            person = person_by_id_number(data["id_number"], user=request.user)
             if person is None:
                 form.add_error("id_number", NOT_REGISTERED)
             else:

@@ -14,8 +14,6 @@ from django.shortcuts import redirect
 from kangfu.core import access
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.models import Organisation, OrganisationKind
-from kangfu.people.models import Person
-from kangfu.people.services import id_hash
 from kangfu.rehab import selectors
 from kangfu.rehab.models import Case
 from kangfu.rehab.services.common import require_home
@@ -38,10 +36,6 @@ def _service_data(cls, cleaned: dict):
     return cls(
         **{field.name: cleaned[field.name] for field in dataclasses.fields(cls) if field.name in cleaned}
     )
-
-
-def _person_by_id(user, number: str) -> Person | None:
-    return access.scope_people(Person.objects.filter(id_number_hash=id_hash(number)), user).first()
 
 
 def _own(request, pk: int) -> Case:

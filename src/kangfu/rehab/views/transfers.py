@@ -14,12 +14,13 @@ from kangfu.core import access, audit
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number
 from kangfu.core.models import AuditAction, OrganisationKind
+from kangfu.people.selectors import person_by_id_number
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
 from kangfu.rehab.models import EmploymentType, SharePart, Transfer
 from kangfu.rehab.services import transfers as transfer_services
 from kangfu.rehab.services.common import require_home
-from kangfu.rehab.views.common import NOT_REGISTERED, _own, _person_by_id, _service_data
+from kangfu.rehab.views.common import NOT_REGISTERED, _own, _service_data
 
 
 @login_required
@@ -72,7 +73,7 @@ def transfer_new(request):
     if request.method == "POST":
         if form.is_valid():
             d = form.cleaned_data
-            person = _person_by_id(request.user, d["id_number"])
+            person = person_by_id_number(d["id_number"], user=request.user)
             if person is None:
                 form.add_error("id_number", NOT_REGISTERED)
             else:

@@ -21,6 +21,7 @@ from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.core.models import AuditAction, RegionLevel, User
 from kangfu.core.months import month_start
 from kangfu.people.models import Person
+from kangfu.people.selectors import person_by_id_number
 from kangfu.people.services import PersonData, id_hash, person_create
 from kangfu.subsidies.models import (
     Application,
@@ -94,7 +95,7 @@ class ApplicationData:
 
 def _find_or_register(applicant: Applicant) -> Person:
     number = normalize_id_number(applicant.id_number, today=timezone.localdate()).number
-    person = Person.objects.filter(id_number_hash=id_hash(number)).first()
+    person = person_by_id_number(number)
     if person is not None:
         return person
     # A first-time applicant is put on the registry where the household is registered; the
