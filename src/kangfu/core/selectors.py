@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Substr
 
-from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, ancestor_code
+from kangfu.core.models import LEVEL_DIGITS, AuditEntry, Region, RegionLevel, ancestor_code
 
 # Names that stand for a grouping rather than a place: a full name leaves them out
 # (天津市 市辖区 和平区 reads 天津市和平区).
@@ -113,3 +113,11 @@ def districts_in_service(within: Region | None = None) -> QuerySet[Region]:
         digits = min(LEVEL_DIGITS[RegionLevel(within.level)], LEVEL_DIGITS[RegionLevel.DISTRICT])
         districts = districts.filter(code__startswith=within.code[:digits])
     return districts.order_by("code")
+
+
+def audit_entries(*, user) -> QuerySet[AuditEntry]:
+    """The whole trail, for the auditor's role only: nobody else reads it, whatever their area."""
+    from kangfu.core import access
+
+    access.require(user, "reads_audit")
+    return AuditEntry.objects.all()

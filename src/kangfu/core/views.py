@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import django_filters
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -14,21 +13,26 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from kangfu.core import access, audit, services
-from kangfu.core.forms import CsvUploadForm, DateInput
-from kangfu.core.models import AuditAction, AuditEntry, Role
+from kangfu.core import access, audit, selectors, services
+from kangfu.core.filters import AuditFilter
+from kangfu.core.forms import CsvUploadForm
+from kangfu.core.models import AuditAction, Role
 from kangfu.core.pagination import CappedPaginator
+from kangfu.core.registry import home_panels
 from kangfu.core.tables import AuditTable
-from kangfu.people import selectors as people_selectors
 
 
 @login_required
 @require_GET
 def home(request):
-    recent = []
-    if access.policy(request.user).reads_people:
-        recent = list(people_selectors.person_list(user=request.user)[:8])
-    return render(request, "core/home.html", {"recent": recent})
+    """The apps' panels the user's role opens, each with its own scoped data (core.registry)."""
+    rights = access.policy(request.user)
+    panels = [
+        (panel, panel.context(request) if panel.context else {})
+        for panel in home_panels()
+        if getattr(rights, panel.ability)
+    ]
+    return render(request, "core/home.html", {"panels": panels})
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -66,28 +70,10 @@ class FirstLoginView(auth_views.PasswordResetConfirmView):
         return response
 
 
-class AuditFilter(django_filters.FilterSet):
-    username = django_filters.CharFilter(field_name="actor_username", label="操作账号")
-    action = django_filters.ChoiceFilter(choices=AuditAction.choices, label="操作", empty_label="全部")
-    person_id = django_filters.NumberFilter(label="人员编号")
-    object_type = django_filters.CharFilter(label="对象类型")
-    since = django_filters.DateFilter(
-        field_name="at", lookup_expr="date__gte", label="起始日期", widget=DateInput
-    )
-    until = django_filters.DateFilter(
-        field_name="at", lookup_expr="date__lte", label="截止日期", widget=DateInput
-    )
-
-    class Meta:
-        model = AuditEntry
-        fields = ["username", "action", "person_id", "object_type", "since", "until"]
-
-
 @login_required
 @require_GET
 def audit_log(request):
-    access.require(request.user, "reads_audit")
-    filterset = AuditFilter(request.GET, queryset=AuditEntry.objects.all())
+    filterset = AuditFilter(request.GET, queryset=selectors.audit_entries(user=request.user))
     filterset.form.label_suffix = ""
     table = AuditTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 50, "paginator_class": CappedPaginator}).configure(table)

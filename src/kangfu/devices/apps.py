@@ -7,7 +7,13 @@ class DevicesConfig(AppConfig):
     verbose_name = "辅具租赁"
 
     def ready(self) -> None:
+        from kangfu.core.registry import MenuEntry, register_menu
         from kangfu.devices.selectors import person_tab_context
         from kangfu.people import tabs
+
+        register_menu(
+            MenuEntry("devices", "辅具租赁", "devices:home", "runs_devices", 50),
+            MenuEntry("devices", "辅具租赁", "devices:stats", "reads_device_stats", 51),
+        )
 
         tabs.register(tabs.PersonTab("devices", "devices/partials/person_tab.html", person_tab_context))

@@ -117,3 +117,8 @@ def current_certificate(person: Person) -> DisabilityCertificate | None:
     if certs is None:
         return valid_certificates().filter(person=person).first()
     return certs[0] if certs else None
+
+
+def home_panel_context(request) -> dict:
+    """The home page's people card: the latest people registered in the user's jurisdiction."""
+    return {"recent": list(person_list(user=request.user)[:8])}

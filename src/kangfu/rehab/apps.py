@@ -14,8 +14,15 @@ class RehabConfig(AppConfig):
     verbose_name = "精康融合行动"
 
     def ready(self) -> None:
+        from kangfu.core.registry import MenuEntry, register_menu
         from kangfu.people import tabs
         from kangfu.rehab.selectors import person_tab_context
+
+        register_menu(
+            MenuEntry("rehab", "精康融合", "rehab:home", "runs_rehab", 20),
+            MenuEntry("rehab", "精康融合", "rehab:home", "rehab_intake", 21),
+            MenuEntry("rehab", "精康融合", "rehab:stats", "reads_rehab_stats", 22),
+        )
 
         tabs.register(tabs.PersonTab("rehab", "rehab/partials/person_tab.html", person_tab_context))
         # The scale files are part of the release: every migrate brings the database up to them.

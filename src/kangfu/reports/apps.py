@@ -5,3 +5,10 @@ class ReportsConfig(AppConfig):
     name = "kangfu.reports"
     label = "reports"
     verbose_name = "统计"
+
+    def ready(self) -> None:
+        from kangfu.core.registry import MenuEntry, register_menu
+
+        register_menu(
+            MenuEntry("reports", "统计", "reports:overview", "reads_people", 60),
+        )

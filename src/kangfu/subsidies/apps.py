@@ -5,3 +5,10 @@ class SubsidiesConfig(AppConfig):
     name = "kangfu.subsidies"
     label = "subsidies"
     verbose_name = "两项补贴"
+
+    def ready(self) -> None:
+        from kangfu.core.registry import MenuEntry, register_menu
+
+        register_menu(
+            MenuEntry("subsidies", "两项补贴", "subsidies:home", "reads_people", 30),
+        )
