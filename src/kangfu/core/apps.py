@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "基础"
 
     def ready(self) -> None:
-        from kangfu.core import signals  # noqa: F401  (connects the login audit receivers)
+        from kangfu.core import checks, signals  # noqa: F401  (registers the checks, connects the login audit receivers)
