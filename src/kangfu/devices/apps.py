@@ -7,7 +7,11 @@ class DevicesConfig(AppConfig):
     verbose_name = "辅具租赁"
 
     def ready(self) -> None:
+        from kangfu.core.keys import BlindIndex, register_blind_index
         from kangfu.core.registry import MenuEntry, register_menu
+        from kangfu.people.services import ID_PURPOSE
+
+        register_blind_index(BlindIndex("devices.RentalRequest", "id_number_hash", "id_number", ID_PURPOSE))
         from kangfu.devices.selectors import person_tab_context
         from kangfu.people import tabs
 

@@ -80,3 +80,26 @@ def test_rotation_reseals_old_rows_under_the_new_key(keys):
         assert sealed_id.startswith("t3$") and sealed_phone.startswith("t3$")
         assert Person.objects.get(pk=person.pk).id_number == person.id_number
         assert rotate_all()["people.Person"] == 0
+
+
+def test_after_the_index_key_changes_reindex_makes_people_findable_again(db):
+    """`kangfu keys reindex`: under a new KANGFU_INDEX_KEY, search by ID number misses every row until
+    the blind indexes are recomputed; then it finds them, and a second run changes nothing."""
+    from kangfu.core.keys import reindex_all
+    from kangfu.people.selectors import person_by_id_number
+    from kangfu.people.tests.factories import PersonFactory
+
+    person = PersonFactory(id_number="120103197011210016", phone="13900001111")
+    new_key = "bmV3LWluZGV4LWtleS1mb3ItdGVzdHMtb25seS0wMTIzNDU2Nzg5"
+    crypto._index_key.cache_clear()
+    try:
+        with override_settings(KANGFU_INDEX_KEY=new_key):
+            crypto._index_key.cache_clear()
+            assert person_by_id_number("120103197011210016") is None
+            counts = reindex_all()
+            assert counts["people.Person.id_number_hash"] == 1
+            assert counts["people.Person.phone_hash"] == 1
+            assert person_by_id_number("120103197011210016") == person
+            assert set(reindex_all().values()) == {0}
+    finally:
+        crypto._index_key.cache_clear()
