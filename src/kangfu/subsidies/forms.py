@@ -89,6 +89,12 @@ class GrantChangeForm(forms.Form):
     category = forms.IntegerField(label="残疾类别", min_value=1, max_value=7, required=False)
     reason = forms.CharField(label="说明", max_length=200)
 
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "regrade" and not data.get("grade"):
+            self.add_error("grade", "请填写新等级。")
+        return data
+
 
 @localise
 class PayrollRunForm(forms.Form):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from kangfu.people.services import id_hash
+from kangfu.subsidies import selectors
 from kangfu.subsidies.forms import StatusLookupForm
-from kangfu.subsidies.models import Application, BankStatus, PayrollLine, PayrollStatus
-from kangfu.subsidies.views import region_choices, submit_application_form
+from kangfu.subsidies.models import BankStatus
+from kangfu.subsidies.views import submit_application_form
 
 
 def apply(request):
@@ -24,17 +24,16 @@ def apply(request):
 
 @require_GET
 def communities(request):
-    _streets, options = region_choices(street=request.GET.get("hukou_street", ""))
+    _streets, options = selectors.household_regions(street=request.GET.get("hukou_street", ""))
     return render(request, "subsidies/partials/community_options.html", {"options": options})
 
 
 @require_GET
 def done(request, number: str):
+    # Only the browser that filed it sees the page: the number alone is not proof of being the applicant.
     if request.session.get("subsidy_application") != number:
         return redirect("public:subsidies_status")
-    return render(
-        request, "subsidies/public/done.html", {"app": get_object_or_404(Application, number=number)}
-    )
+    return render(request, "subsidies/public/done.html", {"app": selectors.application_by_number(number)})
 
 
 def status(request):
@@ -45,20 +44,15 @@ def status(request):
     if request.method == "POST":
         code = 400
         if form.is_valid():
-            found = Application.objects.filter(
-                number=form.cleaned_data["number"],
-                person__id_number_hash=id_hash(form.cleaned_data["id_number"]),
-            ).first()
+            found = selectors.application_for_citizen(
+                number=form.cleaned_data["number"], id_number=form.cleaned_data["id_number"]
+            )
             code = 200 if found else 404
             if found is None:
                 form.add_error(None, "没有找到与该受理编号和身份证号相符的申请。")
             else:
-                payments = list(
-                    PayrollLine.objects.filter(grant__application=found, payroll__status=PayrollStatus.LOCKED)
-                    .values("payroll__month", "kind", "bank_status")
-                    .order_by("-payroll__month")
-                )
+                payments = selectors.citizen_payments(found)
     context = {"form": form, "app": found, "payments": payments, "paid": BankStatus.PAID}
     if found is not None:
-        context["steps"] = found.steps.all()
+        context["steps"] = selectors.application_steps(found)
     return render(request, "subsidies/public/status.html", context, status=code)

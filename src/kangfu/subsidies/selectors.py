@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
     CharField,
@@ -23,6 +24,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Substr
 from django.db.models.lookups import Exact, In
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from kangfu.core import access
@@ -36,8 +38,11 @@ from kangfu.people.models import (
     Person,
     VitalStatus,
 )
+from kangfu.people.selectors import person_by_id_number
 from kangfu.subsidies import rules
 from kangfu.subsidies.models import (
+    Appeal,
+    AppealStatus,
     Application,
     ApplicationStatus,
     BankStatus,
@@ -50,14 +55,23 @@ from kangfu.subsidies.models import (
     Kind,
     LineType,
     OtherBenefit,
+    PaymentFormat,
     Payroll,
     PayrollLine,
     PayrollStatus,
     Policy,
+    Recovery,
+    RecoveryStatus,
+    ReviewCampaign,
+    ReviewTask,
     Standard,
     StopReason,
+    Visit,
 )
 from kangfu.subsidies.services import facts
+from kangfu.subsidies.services.reviews import half_year
+
+NOT_A_DISTRICT_OFFICER = "发放由区民政局办理。"
 
 
 def applications_for(user: User) -> QuerySet[Application]:
@@ -74,6 +88,113 @@ def grants_for(user: User) -> QuerySet[Grant]:
 
 def payrolls_for(user: User) -> QuerySet[Payroll]:
     return Payroll.objects.filter(access.area_q(user, district="district_id")).select_related("district")
+
+
+def appeals_for(user: User) -> QuerySet[Appeal]:
+    """Appeals about grants in the user's area, scoped as the grants are."""
+    return Appeal.objects.filter(grant__in=grants_for(user)).select_related(
+        "grant__person", "grant__street", "change", "lodged_by", "decided_by"
+    )
+
+
+def appeals_overdue(user: User, *, today: dt.date) -> int:
+    """Open appeals in the user's area past the day their answer was due."""
+    return appeals_for(user).filter(status=AppealStatus.LODGED, due_on__lt=today).count()
+
+
+def recoveries_for(user: User) -> QuerySet[Recovery]:
+    """Debts (追回) arising in payrolls the user may run, scoped as the payrolls are."""
+    return Recovery.objects.filter(payroll__in=payrolls_for(user)).select_related("person", "payroll")
+
+
+def open_recoveries(user: User, *, district: Region) -> QuerySet[Recovery]:
+    """The district's debts still owed: the payroll page's list of money to take back."""
+    return recoveries_for(user).filter(payroll__district=district, status=RecoveryStatus.OPEN)
+
+
+def payroll_district(user: User) -> Region:
+    """The district whose payroll the user runs: payrolls are a district's (区民政局) business."""
+    region = user.jurisdiction if user.is_authenticated else None
+    if region is None or region.level != RegionLevel.DISTRICT:
+        raise PermissionDenied(NOT_A_DISTRICT_OFFICER)
+    return region
+
+
+def payment_formats() -> QuerySet[PaymentFormat]:
+    """The banks' payment-file layouts to choose from (not people data: the same for everyone)."""
+    return PaymentFormat.objects.all()
+
+
+def standard_get(pk: int) -> Standard:
+    """One standard (policy, not people data: every role may read it), or 404."""
+    return get_object_or_404(Standard.objects.select_related("region"), pk=pk)
+
+
+def household_regions(*, street: str = "") -> tuple[list, list]:
+    """Streets of the deployment (and the chosen street's communities), for an applicant's household.
+    Not scoped: a household anywhere may apply, at any counter or online (跨省通办)."""
+    streets = list(Region.objects.filter(level=RegionLevel.STREET).values_list("code", "name"))
+    communities = (
+        list(Region.objects.filter(level=RegionLevel.COMMUNITY, parent_id=street).values_list("code", "name"))
+        if street
+        else []
+    )
+    return streets, communities
+
+
+def application_steps(application: Application) -> list:
+    """The steps an application has been through, oldest first (the citizen's status page too)."""
+    return list(application.steps.select_related("actor"))
+
+
+def application_related(application: Application) -> dict:
+    """What an application's page shows besides the row: its steps and its documents."""
+    return {"steps": application_steps(application), "documents": list(application.documents.all())}
+
+
+def application_by_number(number: str) -> Application:
+    """An application by its number, for the citizen who has just filed it (the caller checks that
+    it is theirs), or 404."""
+    return get_object_or_404(Application, number=number)
+
+
+def application_for_citizen(*, number: str, id_number: str) -> Application | None:
+    """A citizen's own application: the number and the applicant's ID number must both match."""
+    person = person_by_id_number(id_number)
+    if person is None:
+        return None
+    return Application.objects.filter(number=number, person=person).first()
+
+
+def citizen_payments(application: Application) -> list[dict]:
+    """Locked payments of the grants an application opened: what the status page tells the citizen."""
+    return list(
+        PayrollLine.objects.filter(grant__application=application, payroll__status=PayrollStatus.LOCKED)
+        .values("payroll__month", "kind", "bank_status")
+        .order_by("-payroll__month")
+    )
+
+
+def grant_related(grant: Grant) -> dict:
+    """What a grant's page shows besides the row: periods, changes, recent lines, holds, appeals."""
+    return {
+        "periods": list(grant.periods.all()),
+        "changes": list(grant.changes.select_related("actor")),
+        "lines": list(grant.lines.select_related("payroll").order_by("-month_for", "-id")[:120]),
+        "holds": list(grant.holds.select_related("payroll")[:20]),
+        "appeals": list(grant.appeals.select_related("change", "lodged_by", "decided_by").order_by("-id")),
+    }
+
+
+def grant_change(grant: Grant, pk: int | None) -> GrantChange | None:
+    """One of the grant's own changes (the one an appeal names), or None."""
+    if pk is None:
+        return None
+    return GrantChange.objects.filter(grant=grant, pk=pk).first()
+
+
+def campaign_size(campaign: ReviewCampaign) -> int:
+    return ReviewTask.objects.filter(campaign=campaign).count()
 
 
 def worklist(user: User) -> dict:
@@ -582,9 +703,7 @@ def grants_overview(user: User) -> dict:
     return {"counts": counts, "recalc": grants.filter(~Q(recalc_from=None)).count()}
 
 
-def review_tasks_for(user: User):
-    from kangfu.subsidies.models import ReviewTask
-
+def review_tasks_for(user: User) -> QuerySet[ReviewTask]:
     return ReviewTask.objects.filter(
         access.area_q(
             user, district="campaign__district_id", street="street_id", community="person__community_id"
@@ -594,9 +713,6 @@ def review_tasks_for(user: User):
 
 def not_yet_seen(user: User, *, today: dt.date | None = None):
     """Recipients in the user's area with no visit in the current half-year: the visit worklist."""
-    from kangfu.subsidies.models import Visit
-    from kangfu.subsidies.services.reviews import half_year
-
     start, end = half_year(today or timezone.localdate())
     recipients = Grant.objects.filter(status=GrantStatus.ACTIVE).values("person_id")
     seen = Visit.objects.filter(visited_on__gte=start, visited_on__lte=end).values("person_id")

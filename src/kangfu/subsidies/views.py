@@ -13,13 +13,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_tables2 import RequestConfig
 
 from kangfu.core import access, audit
 from kangfu.core.exports import xlsx_bytes
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_account, mask_id_number, mask_phone
-from kangfu.core.models import AuditAction, Region, RegionLevel
+from kangfu.core.models import AuditAction
+from kangfu.core.pagination import CappedPaginator
 from kangfu.subsidies import selectors
+from kangfu.subsidies.filters import AppealFilter, ApplicationFilter, GrantFilter, PayrollFilter
 from kangfu.subsidies.forms import (
     AppealDecisionForm,
     AppealForm,
@@ -33,23 +36,23 @@ from kangfu.subsidies.forms import (
     StandardForm,
     VisitForm,
 )
-from kangfu.subsidies.models import (
-    Appeal,
-    AppealStatus,
-    ApplicationStatus,
-    GrantStatus,
-    Kind,
-    PaymentFormat,
-    Recovery,
-    Standard,
-)
+from kangfu.subsidies.models import AppealStatus, ApplicationStatus, Kind
 from kangfu.subsidies.services import appeals, applications, facts, grants, payroll
 from kangfu.subsidies.services import reviews as reviews_service
 from kangfu.subsidies.services import standards as standard_services
+from kangfu.subsidies.tables import AppealTable, ApplicationTable, GrantTable, PayrollTable
 
 
 def _reads(request):
     access.require(request.user, "reads_people")
+
+
+def _paged(request, table, *, per_page: int = 50):
+    """A list table paged as every list is (`people`'s): at most `per_page` rows, a capped count."""
+    RequestConfig(request, paginate={"per_page": per_page, "paginator_class": CappedPaginator}).configure(
+        table
+    )
+    return table
 
 
 @login_required
@@ -63,17 +66,6 @@ def home(request):
 
 
 # ------------------------------------------------------------------ applications
-
-
-def region_choices(user=None, *, street: str = "") -> tuple[list, list]:
-    """Streets (and the chosen street's communities) of the city, for an applicant's household."""
-    streets = list(Region.objects.filter(level=RegionLevel.STREET).values_list("code", "name"))
-    communities = (
-        list(Region.objects.filter(level=RegionLevel.COMMUNITY, parent_id=street).values_list("code", "name"))
-        if street
-        else []
-    )
-    return streets, communities
 
 
 def _applicant(cleaned: dict) -> applications.Applicant:
@@ -98,7 +90,7 @@ def _application_data(cleaned: dict) -> applications.ApplicationData:
 
 def submit_application_form(request, *, actor, communities_url: str):
     """The counter form and the online form are one form; only who files it differs."""
-    streets, communities = region_choices(street=request.POST.get("hukou_street", ""))
+    streets, communities = selectors.household_regions(street=request.POST.get("hukou_street", ""))
     form = ApplicationForm(
         request.POST or None, request.FILES or None, streets=streets, communities=communities
     )
@@ -142,7 +134,7 @@ def application_new(request):
 @login_required
 @require_GET
 def communities(request):
-    _streets, options = region_choices(street=request.GET.get("hukou_street", ""))
+    _streets, options = selectors.household_regions(street=request.GET.get("hukou_street", ""))
     return render(request, "subsidies/partials/community_options.html", {"options": options})
 
 
@@ -150,15 +142,14 @@ def communities(request):
 @require_GET
 def application_list(request):
     _reads(request)
-    status = request.GET.get("status", "")
-    rows = selectors.applications_for(request.user)
-    if status:
-        rows = rows.filter(status=status)
-    return render(
-        request,
-        "subsidies/applications.html",
-        {"rows": rows.order_by("-created_at")[:200], "status": status, "statuses": ApplicationStatus.choices},
+    filterset = ApplicationFilter(
+        request.GET, queryset=selectors.applications_for(request.user).order_by("-created_at", "-id")
     )
+    table = _paged(request, ApplicationTable(filterset.qs))
+    context = {"filter": filterset, "table": table, "statuses": ApplicationStatus.choices}
+    if request.htmx:
+        return render(request, "subsidies/partials/applications_table.html", context)
+    return render(request, "subsidies/applications.html", context)
 
 
 def _application_context(request, application, form=None):
@@ -172,8 +163,7 @@ def _application_context(request, application, form=None):
     ]
     return {
         "app": application,
-        "steps": application.steps.select_related("actor"),
-        "documents": application.documents.all(),
+        **selectors.application_related(application),
         "masked_id": mask_id_number(application.person.id_number),
         "masked_phone": mask_phone(application.phone),
         "masked_account": mask_account(application.bank_account),
@@ -231,28 +221,14 @@ def application_detail(request, pk: int):
 @require_GET
 def grant_list(request):
     _reads(request)
-    rows = selectors.grants_for(request.user)
-    status = request.GET.get("status", GrantStatus.ACTIVE)
-    if status:
-        rows = rows.filter(status=status)
-    kind = request.GET.get("kind", "")
-    if kind:
-        rows = rows.filter(kind=kind)
-    q = request.GET.get("q", "").strip()
-    if q:
-        rows = rows.filter(person__name__startswith=q)
-    return render(
-        request,
-        "subsidies/grants.html",
-        {
-            "rows": rows.order_by("street_id", "person__name")[:300],
-            "status": status,
-            "kind": kind,
-            "q": q,
-            "statuses": GrantStatus.choices,
-            "kinds": Kind.choices,
-        },
+    filterset = GrantFilter(
+        request.GET, queryset=selectors.grants_for(request.user).order_by("street_id", "person__name", "id")
     )
+    table = _paged(request, GrantTable(filterset.qs))
+    context = {"filter": filterset, "table": table}
+    if request.htmx:
+        return render(request, "subsidies/partials/grants_table.html", context)
+    return render(request, "subsidies/grants.html", context)
 
 
 @login_required
@@ -283,14 +259,12 @@ def grant_detail(request, pk: int):
                 elif d["action"] == "resume":
                     grants.grant_resume(actor=request.user, grant=grant, from_month=month, reason=d["reason"])
                 else:
-                    if not d.get("grade"):
-                        raise ValidationError({"grade": ["请填写新等级。"]})
                     grants.grant_regrade(
                         actor=request.user,
                         grant=grant,
                         from_month=month,
                         grade=d["grade"],
-                        category=d.get("category") or grant.periods.last().category,
+                        category=d.get("category") or None,
                         reason=d["reason"],
                     )
             except ValidationError as exc:
@@ -304,22 +278,18 @@ def grant_detail(request, pk: int):
 
 def _grant_context(request, grant, *, form=None, appeal_form=None) -> dict:
     appealable = appeals.appealable_change(grant)
-    grant_appeals = list(grant.appeals.select_related("change", "lodged_by", "decided_by").order_by("-id"))
+    related = selectors.grant_related(grant)
     may_appeal = (
         appealable is not None
-        and not any(a.is_open and a.change_id == appealable.pk for a in grant_appeals)
+        and not any(a.is_open and a.change_id == appealable.pk for a in related["appeals"])
         and appeals.may_lodge(request.user, grant)
     )
     return {
         "grant": grant,
-        "periods": grant.periods.all(),
-        "changes": grant.changes.select_related("actor"),
-        "lines": grant.lines.select_related("payroll").order_by("-month_for", "-id")[:120],
-        "holds": grant.holds.select_related("payroll")[:20],
+        **related,
         "form": form or GrantChangeForm(),
         "masked_account": mask_account(grant.bank_account),
         "may_change": access.policy(request.user).runs_payroll,
-        "appeals": grant_appeals,
         "appealable": appealable,
         "appeal_form": appeal_form
         or (
@@ -341,7 +311,7 @@ def grant_appeal(request, pk: int):
         raise PermissionDenied(appeals.CANNOT_LODGE)
     form = AppealForm(request.POST)
     if form.is_valid():
-        change = grant.changes.filter(pk=form.cleaned_data["change"]).first()
+        change = selectors.grant_change(grant, form.cleaned_data["change"])
         try:
             if change is None:
                 raise ValidationError(appeals.NOT_THE_STOP)
@@ -365,35 +335,23 @@ def grant_appeal(request, pk: int):
 # ------------------------------------------------------------------ appeals (申诉复核)
 
 
-def _appeals_for(user):
-    """Appeals about grants in the user's area, scoped as the grants are."""
-    return Appeal.objects.filter(grant__in=selectors.grants_for(user)).select_related(
-        "grant__person", "grant__street", "change", "lodged_by", "decided_by"
-    )
-
-
 @login_required
 @require_GET
 def appeal_list(request):
     _reads(request)
-    status = request.GET.get("status", AppealStatus.LODGED)
-    rows = _appeals_for(request.user)
-    if status:
-        rows = rows.filter(status=status)
     today = timezone.localdate()
-    return render(
-        request,
-        "subsidies/appeals.html",
-        {
-            "rows": rows.order_by("due_on", "id")[:300],
-            "overdue": _appeals_for(request.user)
-            .filter(status=AppealStatus.LODGED, due_on__lt=today)
-            .count(),
-            "status": status,
-            "statuses": AppealStatus.choices,
-            "today": today,
-        },
+    filterset = AppealFilter(
+        request.GET, queryset=selectors.appeals_for(request.user).order_by("due_on", "id")
     )
+    table = _paged(request, AppealTable(filterset.qs, today=today))
+    context = {
+        "filter": filterset,
+        "table": table,
+        "overdue": selectors.appeals_overdue(request.user, today=today),
+    }
+    if request.htmx:
+        return render(request, "subsidies/partials/appeals_table.html", context)
+    return render(request, "subsidies/appeals.html", context)
 
 
 def _appeal_context(request, appeal, form=None) -> dict:
@@ -414,7 +372,7 @@ def _appeal_context(request, appeal, form=None) -> dict:
 @require_GET
 def appeal_detail(request, pk: int):
     _reads(request)
-    appeal = get_object_or_404(_appeals_for(request.user), pk=pk)
+    appeal = get_object_or_404(selectors.appeals_for(request.user), pk=pk)
     audit.record(
         actor=request.user,
         action=AuditAction.VIEW,
@@ -429,7 +387,7 @@ def appeal_detail(request, pk: int):
 @require_POST
 def appeal_decide(request, pk: int):
     _reads(request)
-    appeal = get_object_or_404(_appeals_for(request.user), pk=pk)
+    appeal = get_object_or_404(selectors.appeals_for(request.user), pk=pk)
     if not appeals.may_decide(request.user, appeal):
         raise PermissionDenied(appeals.NOT_YOUR_DISTRICT)
     form = AppealDecisionForm(request.POST)
@@ -458,17 +416,10 @@ def appeal_decide(request, pk: int):
 # ------------------------------------------------------------------ payroll
 
 
-def _district_of(user) -> Region:
-    region = user.jurisdiction
-    if region is None or region.level != RegionLevel.DISTRICT:
-        raise PermissionDenied("发放由区民政局办理。")
-    return region
-
-
 @login_required
 def payroll_list(request):
     access.require(request.user, "runs_payroll")
-    district = _district_of(request.user)
+    district = selectors.payroll_district(request.user)
     form = PayrollRunForm(request.POST or None, initial={"month": timezone.localdate().replace(day=1)})
     status = 200
     if request.method == "POST":
@@ -486,11 +437,21 @@ def payroll_list(request):
                 )
                 return redirect("subsidies:payroll", pk=run.pk)
         status = 400
-    rows = selectors.payrolls_for(request.user).filter(district=district)[:36]
-    debts = Recovery.objects.filter(payroll__district=district, status="open").select_related(
-        "person", "payroll"
+    filterset = PayrollFilter(
+        request.GET,
+        queryset=selectors.payrolls_for(request.user)
+        .filter(district=district)
+        .select_related("run_by", "locked_by"),
     )
-    context = {"rows": rows, "form": form, "district": district, "debts": debts[:200]}
+    context = {
+        "filter": filterset,
+        "table": _paged(request, PayrollTable(filterset.qs), per_page=36),
+        "form": form,
+        "district": district,
+        "debts": selectors.open_recoveries(request.user, district=district)[:200],
+    }
+    if request.htmx and request.method == "GET":
+        return render(request, "subsidies/partials/payrolls_table.html", context)
     return render(request, "subsidies/payrolls.html", context, status=status)
 
 
@@ -535,7 +496,7 @@ def payroll_detail(request, pk: int):
         "run": run,
         "bank_form": bank_form,
         "report": report,
-        "formats": PaymentFormat.objects.all(),
+        "formats": selectors.payment_formats(),
         **selectors.payroll_summary(run),
     }
     return render(request, "subsidies/payroll.html", context, status=status)
@@ -608,7 +569,7 @@ def standard_list(request):
 def standard_close(request, pk: int):
     """End an open standard at a month, so a new amount can start the month after."""
     access.require(request.user, "sets_standards")
-    standard = get_object_or_404(Standard, pk=pk)
+    standard = selectors.standard_get(pk)
     try:
         last = dt.date.fromisoformat(request.POST.get("valid_to", ""))
         standard_services.standard_save(
@@ -712,12 +673,14 @@ def reviews(request):
         if form.is_valid():
             try:
                 campaign = reviews_service.review_campaign_start(
-                    actor=request.user, district=_district_of(request.user), **form.cleaned_data
+                    actor=request.user, district=selectors.payroll_district(request.user), **form.cleaned_data
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(request, f"已启动，生成 {campaign.tasks.count()} 项复核任务，分派到各街道。")
+                messages.success(
+                    request, f"已启动，生成 {selectors.campaign_size(campaign)} 项复核任务，分派到各街道。"
+                )
                 return redirect("subsidies:reviews")
         status = 400
     tasks = selectors.review_tasks_for(request.user)
@@ -762,9 +725,7 @@ def visits(request):
 @require_POST
 def recovery_repaid(request, pk: int):
     access.require(request.user, "runs_payroll")
-    recovery = get_object_or_404(
-        Recovery.objects.filter(payroll__in=selectors.payrolls_for(request.user)), pk=pk
-    )
+    recovery = get_object_or_404(selectors.recoveries_for(request.user), pk=pk)
     try:
         amount = Decimal(request.POST.get("amount", "").strip())
         payroll.recovery_repaid(

@@ -210,12 +210,21 @@ def grant_resume(*, actor: User | None, grant: Grant, from_month: dt.date, reaso
 
 
 def grant_regrade(
-    *, actor: User | None, grant: Grant, from_month: dt.date, grade: int, category: int, reason: str
+    *,
+    actor: User | None,
+    grant: Grant,
+    from_month: dt.date,
+    grade: int,
+    category: int | None = None,
+    reason: str,
 ) -> Grant:
-    """A new certificate grade applies from its month (back-dated months are recalculated)."""
+    """A new certificate grade applies from its month (back-dated months are recalculated). Without
+    a `category`, the grant's latest period's category stays."""
     _check_month(grant, from_month)
     if not 1 <= grade <= 4:
         raise ValidationError({"grade": [BAD_GRADE]})
+    if category is None:
+        category = GrantPeriod.objects.filter(grant=grant).last().category
     with transaction.atomic():
         if Grant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).count() != 1:
             raise ValidationError(NOT_ACTIVE)

@@ -241,3 +241,61 @@ def test_list_pages_cost_the_same_queries_however_many_rows(login, standards, sh
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(few) == len(many)
+
+
+class TestLists:
+    """Each list is a selector, a FilterSet, a table and a capped pager, as people's list is."""
+
+    def test_the_grant_list_filters_by_name_and_answers_htmx_with_the_table_alone(
+        self, login, standards, applicant, shequ, jiedao, quju
+    ):
+        approve(applicant, shequ, jiedao, quju)
+        client = login(quju)
+        assert applicant.name in page(client.get("/subsidies/grants/", {"q": "周"}))
+        assert applicant.name not in page(client.get("/subsidies/grants/", {"q": "李"}))
+        fragment = page(client.get("/subsidies/grants/", {"q": "周"}, HTTP_HX_REQUEST="true"))
+        assert applicant.name in fragment and "<h1>" not in fragment
+
+    def test_the_grant_list_opens_on_grants_being_paid_and_shows_all_when_asked(
+        self, login, standards, applicant, shequ, jiedao, quju
+    ):
+        from kangfu.subsidies.services import grants
+
+        approve(applicant, shequ, jiedao, quju, living=False)
+        grants.grant_stop(
+            actor=quju, grant=Grant.objects.get(), from_month=M(2026, 11, 1), stop_reason="death"
+        )
+        client = login(quju)
+        assert applicant.name not in page(client.get("/subsidies/grants/"))
+        assert applicant.name in page(client.get("/subsidies/grants/", {"status": ""}))
+
+    def test_an_application_is_found_by_its_number_or_the_applicants_id_number(
+        self, login, standards, applicant, shequ, jiedao, quju
+    ):
+        app = approve(applicant, shequ, jiedao, quju)
+        client = login(quju)
+        assert app.number in page(client.get("/subsidies/applications/", {"q": app.number}))
+        assert app.number in page(client.get("/subsidies/applications/", {"q": applicant.id_number}))
+        assert app.number not in page(client.get("/subsidies/applications/", {"status": "returned"}))
+
+    def test_the_payroll_list_costs_the_same_queries_however_many_months(
+        self, login, standards, applicant, shequ, jiedao, quju, quju2
+    ):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        approve(applicant, shequ, jiedao, quju)
+        district = Grant.objects.first().district
+        client = login(quju)
+        payroll.payroll_lock(
+            actor=quju2, payroll=payroll.payroll_run(actor=quju, district=district, month=M(2026, 9, 1))
+        )
+        with CaptureQueriesContext(connection) as few:
+            client.get("/subsidies/payroll/")
+        for month in (M(2026, 10, 1), M(2026, 11, 1)):
+            payroll.payroll_lock(
+                actor=quju2, payroll=payroll.payroll_run(actor=quju, district=district, month=month)
+            )
+        with CaptureQueriesContext(connection) as many:
+            client.get("/subsidies/payroll/")
+        assert len(few) == len(many)
