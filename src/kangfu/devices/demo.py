@@ -14,7 +14,6 @@ from django.utils import timezone
 from kangfu.core.demo import WUQING
 from kangfu.core.models import OrganisationKind, User
 from kangfu.core.months import add_months_to_day
-from kangfu.devices import services
 from kangfu.devices.models import (
     DISINFECTION_STEPS,
     Category,
@@ -24,6 +23,7 @@ from kangfu.devices.models import (
     Unit,
     UnitStatus,
 )
+from kangfu.devices.services import disinfection, fittings, pricing, rentals
 from kangfu.people.models import Person
 
 # (code, category, [(product, model, monthly rent, deposit, replacement value)]); the seed article's
@@ -468,7 +468,7 @@ def load(out) -> None:
     rng = random.Random(DEMO_SEED)
     outlets = list(Organisation.objects.filter(pk=centre.pk) | Organisation.objects.filter(parent=centre))
     with transaction.atomic():
-        services.policy_of(centre)
+        pricing.policy_of(centre)
         products = build_catalogue(centre=centre, outlets=outlets, rng=rng)
     people = list(Person.objects.filter(district_id=WUQING, vital_status="normal").order_by("pk"))
     if people:
@@ -486,7 +486,7 @@ def simulate_year(*, clerk: User, products: list[Product], people: list[Person],
         for rental in [r for r in open_rentals if due[r.pk] <= day]:
             returned = due.pop(rental.pk)
             damaged = rng.random() < 0.04
-            services.rental_return(
+            rentals.rental_return(
                 actor=clerk,
                 rental=rental,
                 returned_on=returned,
@@ -496,7 +496,7 @@ def simulate_year(*, clerk: User, products: list[Product], people: list[Person],
             )
             unit = Unit.objects.get(pk=rental.unit_id)
             finished = timezone.make_aware(dt.datetime.combine(returned, dt.time(16, 0)))
-            services.disinfection_record(
+            disinfection.disinfection_record(
                 actor=clerk,
                 unit=unit,
                 method=rng.choice(["wipe", "spray", "uv"]),
@@ -514,9 +514,9 @@ def simulate_year(*, clerk: User, products: list[Product], people: list[Person],
                 continue
             unit = rng.choice(units)
             person = rng.choice(people)
-            needed, fitting = services.fitting_needed(person=person, product=product)
+            needed, fitting = fittings.fitting_needed(person=person, product=product)
             if needed or (fitting is not None and not fitting.suitable):
-                services.fitting_record(
+                fittings.fitting_record(
                     actor=clerk,
                     person=person,
                     category=product.category,
@@ -530,11 +530,11 @@ def simulate_year(*, clerk: User, products: list[Product], people: list[Person],
             months = rng.choice([1, 1, 2, 3, 6])
             end = add_months_to_day(day, months) - dt.timedelta(days=1)
             try:
-                rental = services.rental_create(
+                rental = rentals.rental_create(
                     actor=clerk,
                     person=person,
                     today=day,
-                    data=services.RentalData(
+                    data=rentals.RentalData(
                         unit_id=unit.pk,
                         start_date=day,
                         end_date=end,
@@ -545,7 +545,7 @@ def simulate_year(*, clerk: User, products: list[Product], people: list[Person],
                 )
             except ValidationError:  # a rule refused this rental; a clerk would move on too
                 continue
-            services.rental_handover(
+            rentals.rental_handover(
                 actor=clerk,
                 rental=rental,
                 training_content="讲解操作方法、安全注意事项和日常清洁。",

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from kangfu.core.forms import apply_service_errors
-from kangfu.devices import selectors, services
+from kangfu.devices import selectors
 from kangfu.devices.forms import PublicRequestForm, RequestLookupForm
-from kangfu.devices.models import Product, ProductPhoto, RentalRequest
-from kangfu.people.services import id_hash
+from kangfu.devices.services import rental_requests
 
 
 @require_GET
@@ -34,9 +33,7 @@ def catalogue(request):
 
 
 def request_new(request, product_id: int):
-    product = get_object_or_404(
-        Product.objects.select_related("category", "centre"), pk=product_id, is_active=True
-    )
+    product = selectors.public_product(product_id)
     outlets = selectors.outlets_of(product.centre)
     form = PublicRequestForm(
         request.POST or None, outlets=outlets, initial={"desired_start": timezone.localdate(), "months": 1}
@@ -46,8 +43,8 @@ def request_new(request, product_id: int):
         if form.is_valid():
             d = form.cleaned_data
             try:
-                created = services.request_submit(
-                    data=services.RequestData(
+                created = rental_requests.request_submit(
+                    data=rental_requests.RequestData(
                         product_id=product.pk,
                         outlet_id=int(d["outlet"]),
                         name=d["name"],
@@ -74,7 +71,7 @@ def request_done(request, reference: str):
     # Only the browser that filed the request sees this page; others must look it up with the ID.
     if request.session.get("devices_request") != reference:
         return redirect("public:devices_request_status")
-    req = get_object_or_404(RentalRequest.objects.select_related("product", "outlet"), reference=reference)
+    req = selectors.public_request(reference=reference)
     return render(request, "devices/public/request_done.html", {"req": req})
 
 
@@ -85,13 +82,8 @@ def request_status(request):
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            found = (
-                RentalRequest.objects.select_related("product", "outlet")
-                .filter(
-                    reference=form.cleaned_data["reference"],
-                    id_number_hash=id_hash(form.cleaned_data["id_number"]),
-                )
-                .first()
+            found = selectors.public_request_lookup(
+                reference=form.cleaned_data["reference"], id_number=form.cleaned_data["id_number"]
             )
             status = 200 if found else 404
             if found is None:
@@ -102,7 +94,7 @@ def request_status(request):
 @require_GET
 def photo(request, pk: int):
     """A product photo, served by the application (intranets have no other file server)."""
-    item = get_object_or_404(ProductPhoto.objects.filter(product__is_active=True), pk=pk)
+    item = selectors.public_photo(pk)
     kind = "image/png" if item.image.name.lower().endswith(".png") else "image/jpeg"
     response = FileResponse(item.image.open("rb"), content_type=kind)
     response["Cache-Control"] = "public, max-age=86400"

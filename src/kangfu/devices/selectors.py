@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from kangfu.core import access
@@ -18,6 +19,7 @@ from kangfu.devices.models import (
     ChargeKind,
     Disinfection,
     Product,
+    ProductPhoto,
     Rental,
     RentalRequest,
     RentalStatus,
@@ -26,7 +28,9 @@ from kangfu.devices.models import (
     UnitStatus,
 )
 from kangfu.devices.rules import ZERO, money
-from kangfu.people.models import CertificateStatus, DisabilityCategory, DisabilityCertificate
+from kangfu.people.models import CertificateStatus, DisabilityCategory, DisabilityCertificate, Person
+from kangfu.people.selectors import person_by_id_number
+from kangfu.people.services import id_hash
 
 
 def outlets_of(centre: Organisation) -> QuerySet[Organisation]:
@@ -51,6 +55,104 @@ def requests_for(user: User) -> QuerySet[RentalRequest]:
 
 def products_for(user: User) -> QuerySet[Product]:
     return Product.objects.filter(access.device_q(user, field="centre")).select_related("category")
+
+
+# One row in scope, or 404 exactly as if it did not exist (as `people.selectors.person_get_for_user`).
+
+
+def unit_get_for_user(*, user: User, pk: int | str) -> Unit:
+    return get_object_or_404(units_for(user), pk=pk)
+
+
+def rental_get_for_user(*, user: User, pk: int | str) -> Rental:
+    return get_object_or_404(rentals_for(user), pk=pk)
+
+
+def rental_for_print(*, user: User, pk: int | str) -> Rental:
+    """A rental with what its contract and receipt print: the centre and the renter's community."""
+    return get_object_or_404(rentals_for(user).select_related("centre", "person__community"), pk=pk)
+
+
+def request_get_for_user(*, user: User, pk: int | str) -> RentalRequest:
+    return get_object_or_404(requests_for(user), pk=pk)
+
+
+def product_get_for_user(*, user: User, pk: int | str) -> Product:
+    return get_object_or_404(products_for(user), pk=pk)
+
+
+def category_get(*, pk: int | str) -> Category:
+    """Device classes are the national classification, shared by every centre."""
+    return get_object_or_404(Category, pk=pk)
+
+
+def catalogue_rows(products: QuerySet[Product], *, user: User) -> list[tuple[Product, dict[str, int]]]:
+    """Each product with how many of the user's units are in each state, counted in one query."""
+    counts: dict[int, dict[str, int]] = {}
+    for row in units_for(user).values("product_id", "status").annotate(n=Count("id")).order_by():
+        per = counts.setdefault(row["product_id"], dict.fromkeys(UnitStatus.values, 0))
+        per[row["status"]] = row["n"]
+    empty = dict.fromkeys(UnitStatus.values, 0)
+    return [(p, counts.get(p.pk, empty)) for p in products]
+
+
+def rentable_products(user: User) -> QuerySet[Product]:
+    """Products of the user's centre that are out for rent now."""
+    return products_for(user).filter(is_active=True)
+
+
+def rentable_product(*, user: User, pk: int | str | None) -> Product | None:
+    """The product a rental is being made for, or None while the clerk has not chosen one."""
+    if not str(pk or "").isdigit():
+        return None
+    return rentable_products(user).filter(pk=pk).first()
+
+
+def units_to_rent(*, user: User, product: Product) -> list[Unit]:
+    """The product's available units, outlet by outlet, for the rental form's choice."""
+    return list(
+        units_for(user).filter(product=product, status=UnitStatus.AVAILABLE).order_by("outlet_id", "serial")
+    )
+
+
+def unit_history(unit: Unit) -> dict:
+    """A unit's recent events and disinfection records, as its page shows them."""
+    return {
+        "events": unit.events.select_related("actor", "from_outlet", "to_outlet", "rental")[:100],
+        "disinfections": unit.disinfections.select_related("operator")[:20],
+    }
+
+
+def request_person(*, user: User, rental_request: RentalRequest) -> Person | None:
+    """The registered person a request's ID number belongs to, if the user may see them."""
+    return person_by_id_number(rental_request.id_number, user=user)
+
+
+# ---------------------------------------------------------------- public pages (no login)
+
+
+def public_product(pk: int) -> Product:
+    """A product a citizen may ask to rent: only those out for rent."""
+    return get_object_or_404(Product.objects.select_related("category", "centre"), pk=pk, is_active=True)
+
+
+def public_request(*, reference: str) -> RentalRequest:
+    return get_object_or_404(RentalRequest.objects.select_related("product", "outlet"), reference=reference)
+
+
+def public_request_lookup(*, reference: str, id_number: str) -> RentalRequest | None:
+    """A request found only by both its acknowledgement number and the ID number it was filed with,
+    so that knowing one of them shows nothing."""
+    return (
+        RentalRequest.objects.select_related("product", "outlet")
+        .filter(reference=reference, id_number_hash=id_hash(id_number))
+        .first()
+    )
+
+
+def public_photo(pk: int) -> ProductPhoto:
+    """A photo of a product still out for rent; a withdrawn product's photos are not served."""
+    return get_object_or_404(ProductPhoto.objects.filter(product__is_active=True), pk=pk)
 
 
 def public_catalogue(*, category_id: int | None = None, outlet_id: int | None = None) -> list[dict]:

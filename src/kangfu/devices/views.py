@@ -7,12 +7,12 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django_tables2 import RequestConfig
 
 from kangfu.core import access, audit
 from kangfu.core.exports import xlsx_bytes
@@ -20,7 +20,9 @@ from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction
 from kangfu.core.months import add_months_to_day
-from kangfu.devices import selectors, services
+from kangfu.core.pagination import CappedPaginator
+from kangfu.devices import selectors
+from kangfu.devices.filters import ProductFilter, RentalFilter, RequestFilter, UnitFilter
 from kangfu.devices.forms import (
     CancelForm,
     CategoryForm,
@@ -37,17 +39,35 @@ from kangfu.devices.forms import (
     UnitStatusForm,
     UnitTransferForm,
 )
-from kangfu.devices.models import Category, RentalStatus, RequestStatus, UnitStatus
+from kangfu.devices.models import RequestStatus, UnitStatus
 from kangfu.devices.rules import rent_payable
+from kangfu.devices.services import catalogue as catalogue_services
+from kangfu.devices.services import common, disinfection, fittings, pricing
+from kangfu.devices.services import rental_requests as request_services
+from kangfu.devices.services import rentals as rental_services
+from kangfu.devices.services import units as unit_services
+from kangfu.devices.tables import RentalTable, RequestTable, UnitTable
 from kangfu.people import selectors as people_selectors
 from kangfu.people.forms import PersonForm
-from kangfu.people.models import Person
-from kangfu.people.services import DuplicatePerson, PersonData, id_hash, person_create
+from kangfu.people.services import DuplicatePerson, PersonData, person_create
+
+PER_PAGE = 50
 
 
 def _clerk(request):
     access.require(request.user, "runs_devices")
-    return services.require_centre(request.user)
+    return common.require_centre(request.user)
+
+
+def _list_page(request, *, table, template: str, context: dict):
+    """A paged table: the whole page, or only the table for htmx (paging, filtering)."""
+    RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": CappedPaginator}).configure(
+        table
+    )
+    context = {**context, "table": table}
+    if request.htmx:
+        return render(request, "devices/partials/list_table.html", context)
+    return render(request, template, context)
 
 
 @login_required
@@ -64,35 +84,31 @@ def home(request):
 @require_GET
 def catalogue(request):
     _clerk(request)
-    products = selectors.products_for(request.user).order_by("category__code", "name")
-    category = request.GET.get("category")
-    if category:
-        products = products.filter(category_id=category)
-    counts: dict[int, dict[str, int]] = {}
-    for row in (
-        selectors.units_for(request.user).values("product_id", "status").annotate(n=Count("id")).order_by()
-    ):
-        per = counts.setdefault(row["product_id"], dict.fromkeys(UnitStatus.values, 0))
-        per[row["status"]] = row["n"]
-    empty = dict.fromkeys(UnitStatus.values, 0)
-    rows = [(p, counts.get(p.pk, empty)) for p in products]
+    filterset = ProductFilter(
+        request.GET, queryset=selectors.products_for(request.user).order_by("category__code", "name")
+    )
     return render(
         request,
         "devices/catalogue.html",
-        {"rows": rows, "categories": selectors.categories(), "category": category, "statuses": UnitStatus},
+        {
+            "rows": selectors.catalogue_rows(filterset.qs, user=request.user),
+            "filter": filterset,
+            "categories": selectors.categories(),
+            "category": request.GET.get("category"),
+        },
     )
 
 
 @login_required
 def category_edit(request, pk: int | None = None):
     _clerk(request)
-    category = get_object_or_404(Category, pk=pk) if pk else None
+    category = selectors.category_get(pk=pk) if pk else None
     form = CategoryForm(request.POST or None, instance=category)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.category_save(
+                catalogue_services.category_save(
                     actor=request.user,
                     category=category,
                     code=form.cleaned_data["code"],
@@ -111,14 +127,14 @@ def category_edit(request, pk: int | None = None):
 @login_required
 def product_edit(request, pk: int | None = None):
     _clerk(request)
-    product = get_object_or_404(selectors.products_for(request.user), pk=pk) if pk else None
+    product = selectors.product_get_for_user(user=request.user, pk=pk) if pk else None
     form = ProductForm(request.POST or None, instance=product)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             values = {f: form.cleaned_data[f] for f in form.Meta.fields}
             try:
-                services.product_save(actor=request.user, product=product, values=values)
+                catalogue_services.product_save(actor=request.user, product=product, values=values)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -132,12 +148,12 @@ def product_edit(request, pk: int | None = None):
 @login_required
 def product_photo(request, pk: int):
     _clerk(request)
-    product = get_object_or_404(selectors.products_for(request.user), pk=pk)
+    product = selectors.product_get_for_user(user=request.user, pk=pk)
     if request.method != "POST":
         raise Http404
     form = PhotoForm(request.POST, request.FILES)
     if form.is_valid():
-        services.product_photo_add(
+        catalogue_services.product_photo_add(
             actor=request.user,
             product=product,
             image=form.cleaned_data["image"],
@@ -161,26 +177,15 @@ def product_photo(request, pk: int):
 @require_GET
 def units(request):
     centre = _clerk(request)
-    rows = selectors.units_for(request.user).order_by("serial")
-    status = request.GET.get("status")
-    if status:
-        rows = rows.filter(status=status)
-    outlet = request.GET.get("outlet")
-    if outlet:
-        rows = rows.filter(outlet_id=outlet)
-    q = request.GET.get("q", "").strip()
-    if q:
-        rows = rows.filter(serial__startswith=q) | rows.filter(product__name__contains=q)
-    return render(
+    filterset = UnitFilter(request.GET, queryset=selectors.units_for(request.user).order_by("serial"))
+    return _list_page(
         request,
-        "devices/units.html",
-        {
-            "units": rows[:300],
+        table=UnitTable(filterset.qs),
+        template="devices/units.html",
+        context={
+            "filter": filterset,
             "statuses": UnitStatus.choices,
             "outlets": selectors.outlets_of(centre),
-            "status": status,
-            "outlet": outlet,
-            "q": q,
         },
     )
 
@@ -198,7 +203,7 @@ def units_add(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                added = services.units_add(
+                added = unit_services.units_add(
                     actor=request.user,
                     product=form.cleaned_data["product"],
                     outlet=form.cleaned_data["outlet"],
@@ -215,11 +220,10 @@ def units_add(request):
 
 
 def _unit_context(request, unit, **forms):
-    centre = services.require_centre(request.user)
+    centre = common.require_centre(request.user)
     return {
         "unit": unit,
-        "events": unit.events.select_related("actor", "from_outlet", "to_outlet", "rental")[:100],
-        "disinfections": unit.disinfections.select_related("operator")[:20],
+        **selectors.unit_history(unit),
         "status_form": forms.get("status_form") or UnitStatusForm(),
         "transfer_form": forms.get("transfer_form") or UnitTransferForm(outlets=selectors.outlets_of(centre)),
         "disinfection_form": forms.get("disinfection_form")
@@ -236,11 +240,11 @@ def _unit_context(request, unit, **forms):
 @login_required
 def unit_detail(request, pk: int):
     _clerk(request)
-    unit = get_object_or_404(selectors.units_for(request.user), pk=pk)
+    unit = selectors.unit_get_for_user(user=request.user, pk=pk)
     if request.method == "GET":
         return render(request, "devices/unit.html", _unit_context(request, unit))
     action = request.POST.get("action")
-    centre = services.require_centre(request.user)
+    centre = common.require_centre(request.user)
     form_map = {
         "status": ("status_form", UnitStatusForm(request.POST)),
         "transfer": ("transfer_form", UnitTransferForm(request.POST, outlets=selectors.outlets_of(centre))),
@@ -253,11 +257,13 @@ def unit_detail(request, pk: int):
         d = form.cleaned_data
         try:
             if action == "status":
-                services.unit_set_status(actor=request.user, unit=unit, to=d["to"], note=d["note"])
+                unit_services.unit_set_status(actor=request.user, unit=unit, to=d["to"], note=d["note"])
             elif action == "transfer":
-                services.unit_transfer(actor=request.user, unit=unit, to_outlet=d["outlet"], note=d["note"])
+                unit_services.unit_transfer(
+                    actor=request.user, unit=unit, to_outlet=d["outlet"], note=d["note"]
+                )
             else:
-                services.disinfection_record(
+                disinfection.disinfection_record(
                     actor=request.user,
                     unit=unit,
                     method=d["method"],
@@ -284,27 +290,20 @@ def unit_detail(request, pk: int):
 @require_GET
 def requests_list(request):
     _clerk(request)
-    status = request.GET.get("status", RequestStatus.NEW)
-    rows = selectors.requests_for(request.user).filter(status=status)[:200]
-    return render(
-        request, "devices/requests.html", {"rows": rows, "status": status, "statuses": RequestStatus.choices}
-    )
-
-
-def _request_person(request, rental_request):
-    """The registered person a request's ID number belongs to, if the clerk may see them."""
-    return (
-        access.scope_people(Person.objects.all(), request.user)
-        .filter(id_number_hash=id_hash(rental_request.id_number))
-        .first()
+    filterset = RequestFilter(request.GET, queryset=selectors.requests_for(request.user))
+    return _list_page(
+        request,
+        table=RequestTable(filterset.qs),
+        template="devices/requests.html",
+        context={"filter": filterset, "status": filterset.data["status"], "statuses": RequestStatus.choices},
     )
 
 
 @login_required
 def request_detail(request, pk: int):
     _clerk(request)
-    rental_request = get_object_or_404(selectors.requests_for(request.user), pk=pk)
-    person = _request_person(request, rental_request)
+    rental_request = selectors.request_get_for_user(user=request.user, pk=pk)
+    person = selectors.request_person(user=request.user, rental_request=rental_request)
     person_form = None
     decline_form = DeclineForm()
     status = 200
@@ -312,7 +311,7 @@ def request_detail(request, pk: int):
         decline_form = DeclineForm(request.POST)
         if decline_form.is_valid():
             try:
-                services.request_decline(
+                request_services.request_decline(
                     actor=request.user, request=rental_request, reason=decline_form.cleaned_data["reason"]
                 )
             except ValidationError as exc:
@@ -358,7 +357,7 @@ def request_detail(request, pk: int):
     fitting = None
     needs_fitting = False
     if person is not None:
-        needs_fitting, fitting = services.fitting_needed(person=person, product=rental_request.product)
+        needs_fitting, fitting = fittings.fitting_needed(person=person, product=rental_request.product)
     context = {
         "req": rental_request,
         "masked_id": mask_id_number(rental_request.id_number),
@@ -378,7 +377,7 @@ def fitting_new(request):
     person = people_selectors.person_get_for_user(user=request.user, pk=request.GET.get("person", ""))
     form = FittingForm(
         request.POST or None,
-        products=selectors.products_for(request.user).filter(is_active=True),
+        products=selectors.rentable_products(request.user),
         initial={"category": request.GET.get("category"), "assessed_on": timezone.localdate()},
     )
     status = 200
@@ -387,7 +386,7 @@ def fitting_new(request):
             d = dict(form.cleaned_data)
             category = d.pop("category")
             try:
-                services.fitting_record(actor=request.user, person=person, category=category, values=d)
+                fittings.fitting_record(actor=request.user, person=person, category=category, values=d)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -407,8 +406,8 @@ def fitting_new(request):
 # ------------------------------------------------------------------ rentals
 
 
-def _rental_data(cleaned: dict, request_id: int | None) -> services.RentalData:
-    return services.RentalData(
+def _rental_data(cleaned: dict, request_id: int | None) -> rental_services.RentalData:
+    return rental_services.RentalData(
         unit_id=int(cleaned["unit"]),
         start_date=cleaned["start_date"],
         end_date=cleaned["end_date"],
@@ -427,18 +426,14 @@ def _rental_data(cleaned: dict, request_id: int | None) -> services.RentalData:
 def rental_new(request):
     _clerk(request)
     person = people_selectors.person_get_for_user(user=request.user, pk=request.GET.get("person", ""))
-    products = selectors.products_for(request.user).filter(is_active=True)
-    product = products.filter(pk=request.GET.get("product") or 0).first()
+    product = selectors.rentable_product(user=request.user, pk=request.GET.get("product"))
     rental_request = None
     if request.GET.get("request"):
-        rental_request = get_object_or_404(selectors.requests_for(request.user), pk=request.GET["request"])
+        rental_request = selectors.request_get_for_user(user=request.user, pk=request.GET["request"])
     if product is None:
+        products = selectors.rentable_products(request.user)
         return render(request, "devices/rental_pick.html", {"person": person, "products": products})
-    units = list(
-        selectors.units_for(request.user)
-        .filter(product=product, status=UnitStatus.AVAILABLE)
-        .order_by("outlet_id", "serial")
-    )
+    units = selectors.units_to_rent(user=request.user, product=product)
     today = timezone.localdate()
     initial = {"start_date": today, "end_date": today + dt.timedelta(days=29), "delivery_mode": "pickup"}
     if rental_request is not None:
@@ -453,7 +448,7 @@ def rental_new(request):
         if preferred:
             initial["unit"] = preferred[0].pk
     form = RentalForm(request.POST or None, units=units, initial=initial)
-    needs_fitting, fitting = services.fitting_needed(person=person, product=product)
+    needs_fitting, fitting = fittings.fitting_needed(person=person, product=product)
     status = 200
     lines = None
     if request.method == "POST":
@@ -461,7 +456,7 @@ def rental_new(request):
             data = _rental_data(form.cleaned_data, rental_request.pk if rental_request else None)
             if request.POST.get("action") == "quote":
                 try:
-                    lines = services.quote(
+                    lines = pricing.quote(
                         person=person,
                         product=product,
                         start=data.start_date,
@@ -474,7 +469,7 @@ def rental_new(request):
                     status = 400
             else:
                 try:
-                    rental = services.rental_create(actor=request.user, person=person, data=data)
+                    rental = rental_services.rental_create(actor=request.user, person=person, data=data)
                 except ValidationError as exc:
                     apply_service_errors(form, exc)
                     status = 400
@@ -485,7 +480,7 @@ def rental_new(request):
             status = 400
     elif units:
         try:
-            lines = services.quote(
+            lines = pricing.quote(
                 person=person, product=product, start=initial["start_date"], end=initial["end_date"]
             )
         except ValidationError:
@@ -512,22 +507,19 @@ def rental_new(request):
 @require_GET
 def rentals(request):
     _clerk(request)
-    rows = selectors.rentals_for(request.user)
-    view = request.GET.get("view", "open")
-    today = timezone.localdate()
-    if view == "open":
-        rows = rows.filter(status__in=[RentalStatus.RESERVED, RentalStatus.ACTIVE])
-    elif view == "overdue":
-        rows = rows.filter(status=RentalStatus.ACTIVE, end_date__lt=today)
-    elif view in RentalStatus.values:
-        rows = rows.filter(status=view)
-    return render(request, "devices/rentals.html", {"rows": rows[:300], "view": view, "today": today})
+    filterset = RentalFilter(request.GET, queryset=selectors.rentals_for(request.user))
+    return _list_page(
+        request,
+        table=RentalTable(filterset.qs),
+        template="devices/rentals.html",
+        context={"filter": filterset, "view": filterset.data["view"]},
+    )
 
 
 def _rental_context(request, rental, **forms):
     return {
         "rental": rental,
-        "bill": services.bill(rental),
+        "bill": pricing.bill(rental),
         "today": timezone.localdate(),
         "handover_form": forms.get("handover_form") or HandoverForm(),
         "extend_form": forms.get("extend_form") or ExtendForm(),
@@ -541,7 +533,7 @@ def _rental_context(request, rental, **forms):
 @login_required
 def rental_detail(request, pk: int):
     _clerk(request)
-    rental = get_object_or_404(selectors.rentals_for(request.user), pk=pk)
+    rental = selectors.rental_get_for_user(user=request.user, pk=pk)
     if request.method == "GET":
         return render(request, "devices/rental.html", _rental_context(request, rental))
     action = request.POST.get("action")
@@ -559,13 +551,13 @@ def rental_detail(request, pk: int):
         d = form.cleaned_data
         try:
             if action == "handover":
-                services.rental_handover(
+                rental_services.rental_handover(
                     actor=request.user, rental=rental, training_content=d["training_content"]
                 )
             elif action == "extend":
-                services.rental_extend(actor=request.user, rental=rental, new_end=d["new_end"])
+                rental_services.rental_extend(actor=request.user, rental=rental, new_end=d["new_end"])
             elif action == "return":
-                services.rental_return(
+                rental_services.rental_return(
                     actor=request.user,
                     rental=rental,
                     returned_on=d["returned_on"],
@@ -574,7 +566,7 @@ def rental_detail(request, pk: int):
                     damage_charge=d["damage_charge"] or 0,
                 )
             else:
-                services.rental_cancel(actor=request.user, rental=rental, reason=d["reason"])
+                rental_services.rental_cancel(actor=request.user, rental=rental, reason=d["reason"])
         except ValidationError as exc:
             apply_service_errors(form, exc)
         else:
@@ -588,9 +580,7 @@ def rental_detail(request, pk: int):
 @require_GET
 def rental_print(request, pk: int, document: str):
     _clerk(request)
-    rental = get_object_or_404(
-        selectors.rentals_for(request.user).select_related("centre", "person__community"), pk=pk
-    )
+    rental = selectors.rental_for_print(user=request.user, pk=pk)
     if document not in {"contract", "receipt"}:
         raise Http404
     audit.record(
@@ -601,7 +591,7 @@ def rental_print(request, pk: int, document: str):
         summary=f"打印租赁 {rental.number} 的{'合同' if document == 'contract' else '收据'}",
     )
     context = _rental_context(request, rental)
-    context["policy"] = services.policy_of(rental.centre)
+    context["policy"] = pricing.policy_of(rental.centre)
     return render(request, f"devices/print_{document}.html", context)
 
 

@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from kangfu.devices import services
 from kangfu.devices.models import (
     DISINFECTION_STEPS,
     ChargeKind,
@@ -18,6 +17,7 @@ from kangfu.devices.models import (
     Unit,
     UnitStatus,
 )
+from kangfu.devices.services import catalogue, common, disinfection, fittings, pricing, rentals, units
 from kangfu.devices.tests.factories import ProductFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def frozen():
 
 
 def fit(clerk, person, product, suitable=True):
-    return services.fitting_record(
+    return fittings.fitting_record(
         actor=clerk,
         person=person,
         category=product.category,
@@ -47,20 +47,20 @@ def fit(clerk, person, product, suitable=True):
 
 
 def rent(clerk, person, unit, *, start=TODAY, end=dt.date(2026, 12, 22), **extra):
-    return services.rental_create(
+    return rentals.rental_create(
         actor=clerk,
         person=person,
-        data=services.RentalData(unit_id=unit.pk, start_date=start, end_date=end, **extra),
+        data=rentals.RentalData(unit_id=unit.pk, start_date=start, end_date=end, **extra),
     )
 
 
 def hand_over(clerk, rental):
-    return services.rental_handover(actor=clerk, rental=rental, training_content="操作方法和安全注意事项")
+    return rentals.rental_handover(actor=clerk, rental=rental, training_content="操作方法和安全注意事项")
 
 
 def disinfect(clerk, unit, *, steps=ALL_STEPS, passed=True):
     now = timezone.now()
-    return services.disinfection_record(
+    return disinfection.disinfection_record(
         actor=clerk,
         unit=Unit.objects.get(pk=unit.pk),
         method="wipe",
@@ -108,12 +108,12 @@ class TestPricing:
             ChargeKind.SUBSIDY: Decimal("-50.00"),
             ChargeKind.DEPOSIT: Decimal("0.00"),
         }
-        assert services.bill(rental)["rent_total"] == Decimal("50.00")
+        assert pricing.bill(rental)["rent_total"] == Decimal("50.00")
 
     def test_a_subsidy_beyond_the_cap_is_refused_with_the_remaining_amount(
         self, clerk, poor_disabled, unit, centre
     ):
-        policy = services.policy_of(centre)
+        policy = pricing.policy_of(centre)
         policy.subsidy_cap_per_year = Decimal("30.00")
         policy.save()
         fit(clerk, poor_disabled, unit.product)
@@ -124,7 +124,7 @@ class TestPricing:
         assert Unit.objects.get(pk=unit.pk).status == UnitStatus.AVAILABLE
 
     def test_the_cap_holds_across_rentals_of_one_year(self, clerk, poor_disabled, wheelchair, centre):
-        policy = services.policy_of(centre)
+        policy = pricing.policy_of(centre)
         policy.subsidy_cap_per_year = Decimal("80.00")
         policy.save()
         fit(clerk, poor_disabled, wheelchair)
@@ -132,7 +132,7 @@ class TestPricing:
         second = rent(clerk, poor_disabled, UnitFactory(product=wheelchair))
         assert kinds(first)[ChargeKind.SUBSIDY] == Decimal("-50.00")
         assert kinds(second)[ChargeKind.SUBSIDY] == Decimal("-30.00")
-        assert services.subsidy_used(person=poor_disabled, year=2026) == Decimal("80.00")
+        assert pricing.subsidy_used(person=poor_disabled, year=2026) == Decimal("80.00")
 
     def test_a_local_elderly_person_gets_the_discount(self, clerk, unit):
         from kangfu.devices.tests.factories import WENHUAXIANG
@@ -169,15 +169,15 @@ class TestPricing:
                 delivery_from=start,
                 delivery_to=start + dt.timedelta(hours=2),
             )
-        assert caught.value.message_dict["delivery_from"] == [services.DELIVERY_AFTER_END]
+        assert caught.value.message_dict["delivery_from"] == [rentals.DELIVERY_AFTER_END]
         with pytest.raises(ValidationError) as caught:
             rent(clerk, renter, unit, delivery_mode="home", delivery_address="")
-        assert caught.value.message_dict["delivery_address"] == [services.DELIVERY_ADDRESS]
+        assert caught.value.message_dict["delivery_address"] == [rentals.DELIVERY_ADDRESS]
 
     def test_negative_prices_are_refused(self, clerk, wheelchair):
         with pytest.raises(ValidationError) as caught:
-            services.product_save(actor=clerk, product=wheelchair, values={"rent_per_month": Decimal("-1")})
-        assert caught.value.message_dict["rent_per_month"] == [services.NEGATIVE_MONEY]
+            catalogue.product_save(actor=clerk, product=wheelchair, values={"rent_per_month": Decimal("-1")})
+        assert caught.value.message_dict["rent_per_month"] == [common.NEGATIVE_MONEY]
 
 
 class TestLifecycle:
@@ -185,7 +185,7 @@ class TestLifecycle:
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit))
         assert Unit.objects.get(pk=unit.pk).status == UnitStatus.RENTED
-        services.rental_return(actor=clerk, rental=rental, returned_on=TODAY, condition="good")
+        rentals.rental_return(actor=clerk, rental=rental, returned_on=TODAY, condition="good")
         assert Unit.objects.get(pk=unit.pk).status == UnitStatus.RETURNED
         disinfect(clerk, unit)
         assert Unit.objects.get(pk=unit.pk).status == UnitStatus.AVAILABLE
@@ -195,20 +195,16 @@ class TestLifecycle:
     def test_a_unit_not_yet_disinfected_cannot_go_out(self, clerk, renter, poor_disabled, unit):
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit))
-        services.rental_return(
-            actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good"
-        )
+        rentals.rental_return(actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good")
         fit(clerk, poor_disabled, unit.product)
         with pytest.raises(ValidationError) as caught:
             rent(clerk, poor_disabled, unit)
-        assert caught.value.message_dict["unit"] == [services.NOT_CLEANED]
+        assert caught.value.message_dict["unit"] == [rentals.NOT_CLEANED]
 
     def test_a_disinfection_with_missing_steps_cannot_pass(self, clerk, renter, unit):
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit))
-        services.rental_return(
-            actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good"
-        )
+        rentals.rental_return(actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good")
         with pytest.raises(ValidationError) as caught:
             disinfect(clerk, unit, steps=["sort", "clean"])
         assert "消毒（按材质" in caught.value.message_dict["steps"][0]
@@ -217,23 +213,21 @@ class TestLifecycle:
     def test_a_failed_check_keeps_the_unit_in_cleaning(self, clerk, renter, unit):
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit))
-        services.rental_return(
-            actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good"
-        )
+        rentals.rental_return(actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good")
         disinfect(clerk, unit, passed=False)
         assert Unit.objects.get(pk=unit.pk).status == UnitStatus.CLEANING
 
     def test_an_available_unit_cannot_be_disinfected_or_returned(self, clerk, unit):
         with pytest.raises(ValidationError) as caught:
             disinfect(clerk, unit)
-        assert caught.value.messages == [services.NOT_WAITING_FOR_CLEANING]
+        assert caught.value.messages == [disinfection.NOT_WAITING_FOR_CLEANING]
 
     def test_a_rental_that_is_not_out_cannot_be_returned(self, clerk, renter, unit):
         fit(clerk, renter, unit.product)
         rental = rent(clerk, renter, unit)
         with pytest.raises(ValidationError) as caught:
-            services.rental_return(actor=clerk, rental=rental, returned_on=TODAY, condition="good")
-        assert caught.value.messages == [services.RENTAL_NOT_OPEN]
+            rentals.rental_return(actor=clerk, rental=rental, returned_on=TODAY, condition="good")
+        assert caught.value.messages == [rentals.RENTAL_NOT_OPEN]
 
     @pytest.mark.parametrize(
         ("start", "to"),
@@ -248,13 +242,13 @@ class TestLifecycle:
     def test_forbidden_manual_moves_are_refused(self, clerk, wheelchair, start, to):
         unit = UnitFactory(product=wheelchair, status=start)
         with pytest.raises(ValidationError) as caught:
-            services.unit_set_status(actor=clerk, unit=unit, to=to)
+            units.unit_set_status(actor=clerk, unit=unit, to=to)
         assert "不能从" in caught.value.messages[0]
         assert Unit.objects.get(pk=unit.pk).status == start
 
     def test_a_repaired_unit_goes_through_disinfection(self, clerk, unit):
-        services.unit_set_status(actor=clerk, unit=unit, to=UnitStatus.REPAIR)
-        services.unit_set_status(actor=clerk, unit=unit, to=UnitStatus.CLEANING)
+        units.unit_set_status(actor=clerk, unit=unit, to=UnitStatus.REPAIR)
+        units.unit_set_status(actor=clerk, unit=unit, to=UnitStatus.CLEANING)
         disinfect(clerk, unit)
         assert Unit.objects.get(pk=unit.pk).status == UnitStatus.AVAILABLE
 
@@ -262,16 +256,16 @@ class TestLifecycle:
         fit(clerk, renter, unit.product)
         rent(clerk, renter, unit)
         with pytest.raises(ValidationError):
-            services.unit_transfer(actor=clerk, unit=Unit.objects.get(pk=unit.pk), to_outlet=outlet)
+            units.unit_transfer(actor=clerk, unit=Unit.objects.get(pk=unit.pk), to_outlet=outlet)
 
     def test_moves_are_kept_in_the_history(self, clerk, unit, outlet):
-        services.unit_transfer(actor=clerk, unit=unit, to_outlet=outlet)
+        units.unit_transfer(actor=clerk, unit=unit, to_outlet=outlet)
         event = Unit.objects.get(pk=unit.pk).events.first()
         assert (event.from_outlet_id, event.to_outlet_id) == (unit.product.centre_id, outlet.pk)
 
     def test_duplicate_serials_are_refused(self, clerk, wheelchair, centre):
         with pytest.raises(ValidationError) as caught:
-            services.units_add(
+            units.units_add(
                 actor=clerk, product=wheelchair, outlet=centre, serials=["A1", "A1"], acquired_on=TODAY
             )
         assert "A1" in caught.value.message_dict["serials"][0]
@@ -282,10 +276,10 @@ class TestReturnsAndChanges:
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit, end=dt.date(2027, 2, 22)))  # 3 months, 300 元
         with time_machine.travel(dt.datetime(2026, 12, 30, 10, tzinfo=dt.UTC), tick=False):
-            services.rental_return(
+            rentals.rental_return(
                 actor=clerk, rental=rental, returned_on=dt.date(2026, 12, 30), condition="good"
             )
-        bill = services.bill(rental)
+        bill = pricing.bill(rental)
         assert bill["rent_total"] == Decimal("140.00")  # one month 100 (to 12-22) + 8 days × 5
         assert bill["deposit_held"] == Decimal("0.00")
 
@@ -293,7 +287,7 @@ class TestReturnsAndChanges:
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit, end=dt.date(2026, 11, 30)))
         with time_machine.travel(dt.datetime(2026, 12, 3, 10, tzinfo=dt.UTC), tick=False):
-            services.rental_return(
+            rentals.rental_return(
                 actor=clerk, rental=rental, returned_on=dt.date(2026, 12, 3), condition="good"
             )
         assert kinds(rental)[ChargeKind.OVERDUE] == Decimal("15.00")
@@ -302,7 +296,7 @@ class TestReturnsAndChanges:
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit))
         with pytest.raises(ValidationError) as caught:
-            services.rental_return(
+            rentals.rental_return(
                 actor=clerk,
                 rental=rental,
                 returned_on=TODAY,
@@ -311,7 +305,7 @@ class TestReturnsAndChanges:
                 damage_charge=Decimal("9999"),
             )
         assert "1,500.00" in caught.value.message_dict["damage_charge"][0]
-        services.rental_return(
+        rentals.rental_return(
             actor=clerk,
             rental=rental,
             returned_on=TODAY,
@@ -324,24 +318,24 @@ class TestReturnsAndChanges:
     def test_an_extension_costs_what_one_longer_rental_costs(self, clerk, poor_disabled, unit):
         fit(clerk, poor_disabled, unit.product)
         rental = hand_over(clerk, rent(clerk, poor_disabled, unit))
-        services.rental_extend(actor=clerk, rental=rental, new_end=dt.date(2027, 1, 22))
-        bill = services.bill(rental)
+        rentals.rental_extend(actor=clerk, rental=rental, new_end=dt.date(2027, 1, 22))
+        bill = pricing.bill(rental)
         assert bill["rent_total"] == Decimal("100.00")  # 200 rent − 100 subsidy
-        assert services.subsidy_used(person=poor_disabled, year=2026) == Decimal("100.00")
+        assert pricing.subsidy_used(person=poor_disabled, year=2026) == Decimal("100.00")
 
     def test_an_extension_must_end_later(self, clerk, renter, unit):
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit))
         with pytest.raises(ValidationError) as caught:
-            services.rental_extend(actor=clerk, rental=rental, new_end=dt.date(2026, 12, 1))
+            rentals.rental_extend(actor=clerk, rental=rental, new_end=dt.date(2026, 12, 1))
         assert "晚于原到期日期" in caught.value.message_dict["new_end"][0]
 
     def test_cancelling_a_reservation_reverses_the_bill_and_frees_the_unit(self, clerk, poor_disabled, unit):
         fit(clerk, poor_disabled, unit.product)
         rental = rent(clerk, poor_disabled, unit)
-        services.rental_cancel(actor=clerk, rental=rental, reason="本人放弃")
-        assert services.bill(rental)["rent_total"] == Decimal("0.00")
-        assert services.subsidy_used(person=poor_disabled, year=2026) == Decimal("0.00")
+        rentals.rental_cancel(actor=clerk, rental=rental, reason="本人放弃")
+        assert pricing.bill(rental)["rent_total"] == Decimal("0.00")
+        assert pricing.subsidy_used(person=poor_disabled, year=2026) == Decimal("0.00")
         assert Unit.objects.get(pk=unit.pk).status == UnitStatus.AVAILABLE
 
 
@@ -352,7 +346,7 @@ class TestAccess:
         fit(clerk, renter, unit.product)
         rental = rent(clerk, renter, unit)
         with pytest.raises(PermissionDenied):
-            services.rental_handover(actor=other_clerk, rental=rental, training_content="x")
+            rentals.rental_handover(actor=other_clerk, rental=rental, training_content="x")
 
     def test_a_clerk_cannot_rent_to_someone_outside_the_jurisdiction(self, clerk, unit):
         from kangfu.people.tests.factories import PersonFactory
@@ -398,6 +392,6 @@ def test_two_clerks_renting_one_unit_at_once_exactly_one_succeeds(clerk, renter,
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes) == sorted(["ok", services.UNIT_NOT_AVAILABLE])
+    assert sorted(outcomes) == sorted(["ok", units.UNIT_NOT_AVAILABLE])
     assert Rental.objects.filter(unit=unit).count() == 1
     assert Unit.objects.get(pk=unit.pk).status == UnitStatus.RESERVED

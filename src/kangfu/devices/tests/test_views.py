@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from kangfu.core.models import AuditAction, AuditEntry
-from kangfu.devices import services
 from kangfu.devices.models import RentalRequest, RequestStatus, UnitStatus
+from kangfu.devices.services import fittings, pricing, rental_requests, rentals
 from kangfu.devices.tests.factories import UnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,17 +26,17 @@ def page(response) -> str:
 
 
 def rent_now(clerk, person, unit):
-    return services.rental_create(
+    return rentals.rental_create(
         actor=clerk,
         person=person,
-        data=services.RentalData(
+        data=rentals.RentalData(
             unit_id=unit.pk, start_date=dt.date(2026, 11, 23), end_date=dt.date(2026, 12, 22)
         ),
     )
 
 
 def fit(clerk, person, product):
-    services.fitting_record(
+    fittings.fitting_record(
         actor=clerk,
         person=person,
         category=product.category,
@@ -91,8 +91,8 @@ class TestPublic:
         assert not RentalRequest.objects.exists()
 
     def test_the_status_lookup_needs_the_matching_id_number(self, client, unit, centre):
-        request = services.request_submit(
-            data=services.RequestData(
+        request = rental_requests.request_submit(
+            data=rental_requests.RequestData(
                 product_id=unit.product_id,
                 outlet_id=centre.pk,
                 name="赵市民",
@@ -109,8 +109,8 @@ class TestPublic:
         assert "待处理" not in page(response)
 
     def test_the_acknowledgement_page_is_only_for_the_browser_that_filed_it(self, client, unit, centre):
-        request = services.request_submit(
-            data=services.RequestData(
+        request = rental_requests.request_submit(
+            data=rental_requests.RequestData(
                 product_id=unit.product_id,
                 outlet_id=centre.pk,
                 name="赵市民",
@@ -191,7 +191,7 @@ class TestClerkPages:
             f"/devices/rentals/{rental.pk}/", {"action": "cancel", "reason": "冒名取消"}
         )
         assert response.status_code == 404
-        assert services.bill(rental)["rent_total"] > 0
+        assert pricing.bill(rental)["rent_total"] > 0
 
     def test_a_street_officer_cannot_open_the_centre(self, login, owner):
         assert login(owner).get("/devices/").status_code == 403
@@ -216,10 +216,10 @@ class TestClerkPages:
         def add(n):
             for _ in range(n):
                 person = PersonFactory(community_code="120114001007", county="120114")
-                services.rental_create(
+                rentals.rental_create(
                     actor=clerk,
                     person=person,
-                    data=services.RentalData(
+                    data=rentals.RentalData(
                         unit_id=UnitFactory(product=product).pk,
                         start_date=dt.date(2026, 11, 23),
                         end_date=dt.date(2026, 12, 22),
@@ -234,13 +234,46 @@ class TestClerkPages:
             client.get("/devices/rentals/")
         assert len(few) == len(many)
 
+    def test_the_units_list_filters_by_serial_or_product_name(self, login, clerk, centre, wheelchair):
+        from kangfu.devices.tests.factories import ProductFactory
+
+        UnitFactory(product=wheelchair, serial="WC0001")
+        UnitFactory(product=ProductFactory(centre=centre, name="助行器"), serial="ZX0001")
+        client = login(clerk)
+        assert "ZX0001" not in page(client.get("/devices/units/", {"q": "WC"}))
+        body = page(client.get("/devices/units/", {"q": "助行"}))
+        assert "ZX0001" in body and "WC0001" not in body
+
+    def test_the_units_list_answers_htmx_with_the_table_only(self, login, clerk, unit):
+        response = login(clerk).get("/devices/units/", {"page": 1}, HTTP_HX_REQUEST="true")
+        assert "<header" not in page(response) and unit.serial in page(response)
+
+    def test_the_requests_list_opens_on_the_requests_still_waiting(self, login, clerk, unit, centre):
+        def submit(name):
+            return rental_requests.request_submit(
+                data=rental_requests.RequestData(
+                    product_id=unit.product_id,
+                    outlet_id=centre.pk,
+                    name=name,
+                    id_number="120114198105050010",
+                    phone="13700001111",
+                    address="x",
+                    desired_start=dt.date(2026, 11, 25),
+                )
+            )
+
+        submit("待处理人")
+        rental_requests.request_decline(actor=clerk, request=submit("已拒绝人"), reason="暂无库存")
+        client = login(clerk)
+        body = page(client.get("/devices/requests/"))
+        assert "待处理人" in body and "已拒绝人" not in body
+        assert "已拒绝人" in page(client.get("/devices/requests/", {"status": "declined"}))
+
     def test_disinfection_page_makes_the_unit_available(self, login, clerk, renter, unit):
         fit(clerk, renter, unit.product)
         rental = rent_now(clerk, renter, unit)
-        services.rental_handover(actor=clerk, rental=rental, training_content="培训")
-        services.rental_return(
-            actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good"
-        )
+        rentals.rental_handover(actor=clerk, rental=rental, training_content="培训")
+        rentals.rental_return(actor=clerk, rental=rental, returned_on=dt.date(2026, 11, 23), condition="good")
         response = login(clerk).post(
             f"/devices/units/{unit.pk}/",
             {
@@ -292,8 +325,8 @@ class TestStatistics:
         assert login(hedong_admin).get("/devices/stats/").context["f"]["rentals"] == 0
 
     def test_declining_a_request_is_shown_to_the_citizen(self, login, clerk, unit, centre):
-        request = services.request_submit(
-            data=services.RequestData(
+        request = rental_requests.request_submit(
+            data=rental_requests.RequestData(
                 product_id=unit.product_id,
                 outlet_id=centre.pk,
                 name="赵市民",
@@ -311,8 +344,8 @@ class TestStatistics:
 def test_a_requester_not_yet_on_file_is_registered_on_the_spot(login, clerk, unit, centre):
     from kangfu.people.models import Person
 
-    request = services.request_submit(
-        data=services.RequestData(
+    request = rental_requests.request_submit(
+        data=rental_requests.RequestData(
             product_id=unit.product_id,
             outlet_id=centre.pk,
             name="新申请人",
