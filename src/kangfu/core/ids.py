@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -24,8 +25,20 @@ CERT_BAD_CATEGORY = "残疾人证号第19位（残疾类别）应为1至7。"
 CERT_BAD_GRADE = "残疾人证号第20位（残疾等级）应为1至4。"
 PHONE_BAD = "手机号应为以1开头的11位数字，固定电话请带区号（如022-23456789）。"
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789XX")
-_CN_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+# \d alone would take any script's digits (Arabic-Indic, Devanagari …): only ASCII ones are digits here.
+_CN_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$", re.ASCII)
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _is_digits(value: str) -> bool:
+    return bool(_DIGITS.fullmatch(value))
+
+
+def _unified(raw: str) -> str:
+    """NFKC first: fullwidth, superscript and circled digits become the ASCII ones they stand for, so
+    one number has one form everywhere it enters (a page, the API, an import, a feed, a public form);
+    whatever is still not ASCII is then refused by the checks, never stored as a second person."""
+    return unicodedata.normalize("NFKC", raw or "")
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,7 @@ class IdFacts:
 
 
 def _clean(raw: str) -> str:
-    return re.sub(r"\s+", "", (raw or "").translate(_FULLWIDTH)).upper()
+    return re.sub(r"\s+", "", _unified(raw)).upper()
 
 
 def check_character(first17: str) -> str:
@@ -65,14 +78,14 @@ def normalize_id_number(raw: str, *, today: dt.date | None = None) -> IdFacts:
     if not value:
         raise ValidationError(ID_REQUIRED, code="id_required")
     if len(value) == 15:
-        if not value.isdigit():
+        if not _is_digits(value):
             raise ValidationError(ID_BAD_CHARS, code="id_bad_chars")
         first17 = value[:6] + "19" + value[6:]
         _birth_date(first17[6:14])
         value = first17 + check_character(first17)
     if len(value) != 18:
         raise ValidationError(ID_BAD_LENGTH, code="id_bad_length")
-    if not (value[:17].isdigit() and (value[17].isdigit() or value[17] == "X")):
+    if not (_is_digits(value[:17]) and (_is_digits(value[17]) or value[17] == "X")):
         raise ValidationError(ID_BAD_CHARS, code="id_bad_chars")
     birth = _birth_date(value[6:14])
     if birth.year < 1880:
@@ -99,7 +112,7 @@ class CertificateFacts:
 def parse_certificate_number(raw: str, *, id_number: str) -> CertificateFacts:
     """Validate a second-generation disability certificate number against its holder's ID."""
     value = _clean(raw)
-    if len(value) != 20 or not (value[:17].isdigit() and value[18:].isdigit()):
+    if len(value) != 20 or not (_is_digits(value[:17]) and _is_digits(value[18:])):
         raise ValidationError(CERT_BAD_FORMAT, code="cert_bad_format")
     if value[:18] != id_number:
         raise ValidationError(CERT_ID_MISMATCH, code="cert_id_mismatch")
@@ -113,7 +126,7 @@ def parse_certificate_number(raw: str, *, id_number: str) -> CertificateFacts:
 
 def normalize_phone(raw: str) -> str:
     """A mobile or landline number with spaces and the +86 prefix removed; '' stays ''."""
-    value = re.sub(r"[\s()（）]", "", (raw or "").translate(_FULLWIDTH))
+    value = re.sub(r"[\s()（）]", "", _unified(raw))
     if value.startswith("+86"):
         value = value[3:]
     if not value:

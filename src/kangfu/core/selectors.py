@@ -26,7 +26,7 @@ _MAX_SUCCESSIONS = 5
 
 def _padded(code: str | None) -> str | None:
     code = (code or "").strip()
-    if not code.isdigit() or not 2 <= len(code) <= 12:
+    if not (code.isascii() and code.isdigit()) or not 2 <= len(code) <= 12:
         return None
     return code.ljust(12, "0")
 

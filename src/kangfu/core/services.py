@@ -65,7 +65,7 @@ def region_import_csv(*, actor: User | None, text: str, dry_run: bool = False) -
         name = (row.get("name") or "").strip()
         if not code and not name:
             continue
-        if not code.isdigit() or not 2 <= len(code) <= 12:
+        if not (code.isascii() and code.isdigit()) or not 2 <= len(code) <= 12:
             report.errors.append((line, f"区划代码“{code}”应为2至12位数字。"))
             continue
         if not name:

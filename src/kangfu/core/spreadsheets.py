@@ -284,7 +284,7 @@ def parse_category(value: Any) -> int | None:
         return None
     if raw in _CATEGORY_NAMES:
         return _CATEGORY_NAMES[raw]
-    if raw.isdigit() and 1 <= int(raw) <= 7:
+    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 7:
         return int(raw)
     raise ValueError(BAD_CATEGORY.format(value=text(value)))
 

@@ -12,7 +12,6 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from kangfu.core import access, uploads
-from kangfu.core.models import Region
 from kangfu.core.spreadsheets import parse_month
 from kangfu.golive import selectors, services
 from kangfu.golive.forms import MAX_BYTES
@@ -196,7 +195,7 @@ def get_reconciliation(request, month: str, district: str = ""):
         first = parse_month(month)
     except ValueError:
         return Status(400, {"detail": "请填写月份，如 2027-01。"})
-    region = get_object_or_404(Region, code=district) if district else None
+    region = selectors.region_by_code(district) if district else None
     result = reconciliation.reconcile(
         actor=request.user, month=first, districts=reconciliation.districts_for(request.user, region)
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from kangfu.core import access
-from kangfu.core.models import LEVEL_DIGITS, RegionLevel, User
+from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, User
 from kangfu.golive.kinds import KINDS, Kind
 from kangfu.golive.models import ImportJob
 
@@ -27,3 +28,9 @@ def jobs_for(user: User) -> QuerySet[ImportJob]:
     if region.level <= RegionLevel.CITY:
         within |= Q(created_by__isnull=True)  # imports run by an operator's `kangfu import`
     return ImportJob.objects.filter(within, kind__in=kinds).select_related("created_by")
+
+
+def region_by_code(code: str) -> Region:
+    """The region a reconciliation is asked for, by its exact code, or 404 (whether the user may
+    reconcile it is `reconcile.districts_for`'s to say)."""
+    return get_object_or_404(Region, code=code)

@@ -14,7 +14,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kangfu.core import access
 from kangfu.core.forms import apply_service_errors
-from kangfu.core.models import Region
 from kangfu.golive import selectors, services
 from kangfu.golive.forms import MappingForm, ReconcileForm, UploadForm
 from kangfu.golive.kinds import COUNT_LABELS
@@ -215,7 +214,7 @@ def reconcile(request):
     if request.GET and form.is_valid():
         district = None
         if request.GET.get("district"):
-            district = get_object_or_404(Region, code=request.GET["district"])
+            district = selectors.region_by_code(request.GET["district"])
         try:
             districts = reconciliation.districts_for(request.user, district)
             result = reconciliation.reconcile(

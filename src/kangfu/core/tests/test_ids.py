@@ -1,4 +1,5 @@
 import datetime as dt
+import unicodedata
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -108,3 +109,47 @@ def test_a_bad_phone_number_is_refused():
     with pytest.raises(ValidationError) as caught:
         ids.normalize_phone("12345")
     assert caught.value.messages == [ids.PHONE_BAD]
+
+
+# Digits of other scripts: `str.isdigit` and `\d` take them, and int() reads some of them, so one
+# of them in an ID number once made a second record for an existing person (or a 500).
+OTHER_DIGITS = st.sampled_from(
+    [chr(0x0660 + d) for d in range(10)]  # Arabic-Indic
+    + [chr(0x06F0 + d) for d in range(10)]  # Extended Arabic-Indic (Persian)
+    + [chr(0x0966 + d) for d in range(10)]  # Devanagari
+    + [chr(0x1D7CE + d) for d in range(10)]  # mathematical bold digits: NFKC makes them ASCII
+    + ["²", "³", "¹", "①", "⑨", "⁰"]  # superscript and circled: NFKC makes them ASCII
+)
+
+
+@given(valid_ids(), st.integers(min_value=0, max_value=16), OTHER_DIGITS)
+def test_a_digit_of_another_script_is_refused_or_read_as_the_ascii_digit_it_stands_for(
+    number, position, digit
+):
+    """Never a 500, never a number that differs from the ASCII one it was read as."""
+    changed = number[:position] + digit + number[position + 1 :]
+    try:
+        facts = ids.normalize_id_number(changed, today=TODAY)
+    except ValidationError:
+        return
+    assert facts.number.isascii()
+    assert facts.number == unicodedata.normalize("NFKC", changed).upper()
+
+
+@given(
+    valid_ids(), st.integers(min_value=0, max_value=16), st.sampled_from([chr(0x0660 + d) for d in range(10)])
+)
+def test_arabic_indic_digits_are_never_taken_for_ascii_ones(number, position, digit):
+    changed = number[:position] + digit + number[position + 1 :]
+    with pytest.raises(ValidationError) as caught:
+        ids.normalize_id_number(changed, today=TODAY)
+    assert caught.value.messages == [ids.ID_BAD_CHARS]
+
+
+@pytest.mark.parametrize("raw", ["1３９0000111١", "139٠0001111", "¹³⁹00001111"])
+def test_a_phone_number_with_other_scripts_digits_is_refused_or_read_in_ascii(raw):
+    try:
+        value = ids.normalize_phone(raw)
+    except ValidationError:
+        return
+    assert value.isascii() and value == "13900001111"

@@ -139,11 +139,11 @@ class RegionNames(Regions):
 
     def find(self, value: str, *, within: str = "") -> tuple[str | None, str]:
         """(code, problem) for a region written as a code of 2 to 12 digits or as its name."""
-        short = value.isdigit() and len(value) in (2, 4)
+        short = value.isascii() and value.isdigit() and len(value) in (2, 4)
         code = self.code(value.ljust(6, "0") if short else value)
         if code is not None:
             return self._current(code), ""
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
             return None, UNKNOWN_REGION.format(value=value)
         found = sorted(
             {self._current(c) for level in RegionLevel for c in self.by_name.get((level, value), [])}

@@ -222,7 +222,7 @@ class Regions:
     def code(self, raw: str) -> str | None:
         """A code written with 6, 9 or 12 digits, following an abolished code to its successor."""
         digits = raw.strip()
-        if not digits.isdigit() or len(digits) not in (6, 9, 12):
+        if not (digits.isascii() and digits.isdigit()) or len(digits) not in (6, 9, 12):
             return None
         code = digits.ljust(12, "0")
         seen = 0

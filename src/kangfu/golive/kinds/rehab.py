@@ -364,7 +364,7 @@ class RehabCasesKind(Kind):
         raw_risk = text(values.get("risk_level")).removesuffix("级")
         risk = None
         if raw_risk:
-            if raw_risk.isdigit() and 0 <= int(raw_risk) <= 5:
+            if raw_risk.isascii() and raw_risk.isdigit() and 0 <= int(raw_risk) <= 5:
                 risk = int(raw_risk)
             else:
                 found.append(BAD_RISK.format(value=text(values.get("risk_level"))))

@@ -109,7 +109,7 @@ def parse_living(value: str) -> str:
 
 def parse_care_extra(value: str) -> str:
     parts = _split(value)
-    if not all(p.isdigit() and 1 <= int(p) <= 7 for p in parts):
+    if not all(p.isascii() and p.isdigit() and 1 <= int(p) <= 7 for p in parts):
         raise ValidationError(BAD_CARE_EXTRA.format(value=value))
     return ",".join(str(c) for c in sorted({int(p) for p in parts}))
 
@@ -134,7 +134,7 @@ def city_find(value: str) -> Region:
     raw = value.strip()
     code, _problem = RegionNames().find(raw)
     if code is None:
-        prefix = raw[:4] if raw.isdigit() else "（该市代码前4位）"
+        prefix = raw[:4] if raw.isascii() and raw.isdigit() else "（该市代码前4位）"
         raise ValidationError(CITY_UNKNOWN.format(value=value, prefix=prefix))
     region = Region.objects.select_related("parent").get(code=code)
     if region.level != RegionLevel.CITY:
@@ -227,7 +227,9 @@ def _policy(*, actor: User | None, city: Region, wanted: dict[str, str], report:
         if s
     )
     extra = "、".join(
-        DisabilityCategory(int(c)).label if c.isdigit() and int(c) in DisabilityCategory.values else c
+        DisabilityCategory(int(c)).label
+        if c.isascii() and c.isdigit() and int(c) in DisabilityCategory.values
+        else c
         for c in (c.strip() for c in policy.care_extra_categories.split(","))
         if c
     )

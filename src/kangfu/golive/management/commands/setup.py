@@ -25,7 +25,8 @@ class Command(BaseCommand):
             "--care-extra", help="护理补贴扩展到三、四级的残疾类别代码，如 5,6（智力、精神）；空串为不扩展"
         )
         parser.add_argument(
-            "--steps", help="审批环节：community,street,county,district 中的几项，须含 district（默认 community,street,district）"
+            "--steps",
+            help="审批环节：community,street,county,district 中的几项，须含 district（默认 community,street,district）",
         )
         parser.add_argument(
             "--pay-from", choices=["application", "approval"], help="补贴起始月份：申请当月或审批当月"
