@@ -23,6 +23,19 @@ from kangfu.core.uploads import decode_text
 
 NO_HEADER = "没有找到表头：文件前 10 行中没有与所需各列相符的一行（需要：{headers}）。"
 UNREADABLE = "无法读取该文件：请上传 CSV 或 XLSX 文件。"
+XLSX_TOO_BIG = (
+    "表格解压后过大或含大量空白单元格、格式（{detail}），无法安全读取；请只保留数据行和列，"
+    "另存为 CSV 后上传。"
+)
+TOO_MANY_COLUMNS = "第 {line} 行有 {n} 列，超过上限 {limit} 列；请只保留所需各列后上传。"
+TOO_MANY_ROWS = "文件超过 {limit} 行，请分批上传。"
+
+# Bounds on what a spreadsheet may make the server do, checked before a cell is read: an XLSX is a
+# zip of XML, and a few hundred KB can unpack to gigabytes of empty, styled cells ("cell bomb").
+MAX_COLUMNS = 300
+MAX_XML_BYTES = 256 * 1024 * 1024  # a sheet of a million rows of 20 short columns is about 150 MB
+MAX_RATIO = 150  # data XML compresses 5–20×; far beyond that is padding
+MAX_ROWS = 3_000_000
 
 _DATE_PATTERNS = [
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"),
@@ -77,9 +90,12 @@ def read_rows(raw: bytes, file_name: str) -> list[tuple[int, list[Any]]]:
         if "\x00" in text:
             raise ValidationError(UNREADABLE)
         try:
-            return [
-                (n, [_cell(c) for c in row]) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)
-            ]
+            return list(
+                _bounded(
+                    (n, [_cell(c) for c in row])
+                    for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)
+                )
+            )
         except csv.Error as exc:
             # A field past the csv module's limit, typically an unclosed quote that swallowed the
             # rest of the file: the file cannot be read as lines.
@@ -87,9 +103,56 @@ def read_rows(raw: bytes, file_name: str) -> list[tuple[int, list[Any]]]:
     raise ValidationError(UNREADABLE)
 
 
+def guard_xlsx(source: bytes | PurePath | str, *, max_xml_bytes: int = MAX_XML_BYTES) -> None:
+    """Refuse an XLSX that would unpack past the bounds, from the zip's own directory and the sheet's
+    declared dimension: nothing is decompressed but the first kilobytes of the first sheet."""
+    import zipfile
+
+    try:
+        book = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+        members = book.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ValidationError(UNREADABLE) from exc
+    total = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members) or 1
+    if total > max_xml_bytes:
+        raise ValidationError(XLSX_TOO_BIG.format(detail=f"解压后 {total // (1024 * 1024)} MB"))
+    if total / packed > MAX_RATIO and total > 8 * 1024 * 1024:
+        raise ValidationError(XLSX_TOO_BIG.format(detail=f"压缩比 {total // packed}:1"))
+    sheets = sorted(m.filename for m in members if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", m.filename))
+    if not sheets:
+        return
+    with book.open(sheets[0]) as handle:
+        head = handle.read(4096).decode("utf-8", "replace")
+    found = re.search(r'<dimension ref="[A-Z]+\d+:([A-Z]+)(\d+)"', head)
+    if found:
+        columns = 0
+        for letter in found.group(1):
+            columns = columns * 26 + ord(letter) - 64
+        if columns > MAX_COLUMNS:
+            raise ValidationError(TOO_MANY_COLUMNS.format(line=1, n=columns, limit=MAX_COLUMNS))
+        if int(found.group(2)) > MAX_ROWS:
+            raise ValidationError(TOO_MANY_ROWS.format(limit=MAX_ROWS))
+
+
+def _bounded(rows: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, list[Any]]]:
+    """Rows as read, stopping with a clear message at a row too wide or past the row limit; trailing
+    empty cells (a styled but empty column) do not count."""
+    for n, cells in rows:
+        if n > MAX_ROWS:
+            raise ValidationError(TOO_MANY_ROWS.format(limit=MAX_ROWS))
+        if len(cells) > MAX_COLUMNS:
+            while cells and cells[-1] in (None, ""):
+                cells.pop()
+            if len(cells) > MAX_COLUMNS:
+                raise ValidationError(TOO_MANY_COLUMNS.format(line=n, n=len(cells), limit=MAX_COLUMNS))
+        yield n, cells
+
+
 def _xlsx_rows(raw: bytes) -> list[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
+    guard_xlsx(raw)
     try:
         # data_only: a formula cell gives the value Excel computed, not the formula.
         book = load_workbook(io.BytesIO(raw), data_only=True)
@@ -102,11 +165,12 @@ def _xlsx_rows(raw: bytes) -> list[tuple[int, list[Any]]]:
         for row in range(cells.min_row, cells.max_row + 1):
             for col in range(cells.min_col, cells.max_col + 1):
                 merged[(row, col)] = top_left
-    rows = []
-    for row in sheet.iter_rows():
-        values = [_cell(merged.get((c.row, c.column), c.value)) for c in row]
-        rows.append((row[0].row if row else len(rows) + 1, values))
-    return rows
+    return list(
+        _bounded(
+            (row[0].row if row else n, [_cell(merged.get((c.row, c.column), c.value)) for c in row])
+            for n, row in enumerate(sheet.iter_rows(), start=1)
+        )
+    )
 
 
 @dataclass
@@ -186,17 +250,19 @@ def iter_file_rows(path: PurePath, file_name: str | None = None) -> Iterator[tup
     rows is never held in memory. CSV in UTF-8 or GBK; XLSX through calamine (first sheet)."""
     suffix = PurePath(file_name or str(path)).suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
-        yield from _calamine_rows(path)
+        if suffix != ".xls":
+            guard_xlsx(path)
+        yield from _bounded(_calamine_rows(path))
         return
     if suffix not in (".csv", ".txt"):
         raise ValidationError(UNREADABLE)
     encoding = _encoding_of(path)
     with open(path, encoding=encoding, errors="strict", newline="") as handle:
         try:
-            for n, row in enumerate(csv.reader(handle), start=1):
-                if any("\x00" in c for c in row):
+            for n, cells in _bounded((n, row) for n, row in enumerate(csv.reader(handle), start=1)):
+                if any("\x00" in c for c in cells):
                     raise ValidationError(UNREADABLE)
-                yield n, [_cell(c) for c in row]
+                yield n, [_cell(c) for c in cells]
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ValidationError(UNREADABLE) from exc
 
