@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
 from kangfu.core import access, audit
-from kangfu.core.exports import xlsx_bytes
+from kangfu.core.exports import xlsx_response
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction
@@ -49,7 +49,7 @@ from kangfu.devices.services import units as unit_services
 from kangfu.devices.tables import RentalTable, RequestTable, UnitTable
 from kangfu.people import selectors as people_selectors
 from kangfu.people.forms import PersonForm
-from kangfu.people.services import DuplicatePerson, PersonData, person_create
+from kangfu.people.services import PersonData, person_create
 
 PER_PAGE = 50
 
@@ -336,9 +336,7 @@ def request_detail(request, pk: int):
                         hukou_type=person_form.cleaned_data["hukou_type"],
                     ),
                 )
-            except DuplicatePerson as exc:
-                apply_service_errors(person_form, exc)
-            except ValidationError as exc:
+            except ValidationError as exc:  # a DuplicatePerson is one too, and says so
                 apply_service_errors(person_form, exc)
             else:
                 messages.success(request, "已登记，请继续适配评估或办理租赁。")
@@ -646,15 +644,11 @@ def _stats_xlsx(request, figures: dict) -> HttpResponse:
     rows += [["网点", "租赁笔数"]] + [[r["name"], r["n"]] for r in figures["by_outlet"]] + [[]]
     rows += [["残疾类别", "人数"]] + [[k, v] for k, v in figures["by_disability"].items()] + [[]]
     rows += [["年龄段", "人数"]] + [[k, v] for k, v in figures["by_age"].items()]
-    content = xlsx_bytes(title="辅具租赁统计", header=["辅具租赁统计"], rows=rows)
-    audit.record(
+    return xlsx_response(
         actor=request.user,
-        action=AuditAction.EXPORT,
+        filename=f"devices-{figures['year']}.xlsx",
+        sheets=[("辅具租赁统计", ["辅具租赁统计"], rows)],
         object_type="devices.statistics",
         summary=f"导出 {figures['year']} 年辅具租赁统计",
+        changes={"year": figures["year"]},
     )
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="devices-{figures["year"]}.xlsx"'
-    return response

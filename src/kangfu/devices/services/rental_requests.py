@@ -14,6 +14,7 @@ from django.utils import timezone
 from kangfu.core import audit
 from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.core.models import AuditAction, Organisation, OrganisationKind, User
+from kangfu.core.transitions import advance
 from kangfu.devices.models import Product, RentalRequest, RequestStatus
 from kangfu.devices.services.common import MAX_MONTHS, check_same_centre, local_today
 from kangfu.people.services import id_hash
@@ -98,11 +99,15 @@ def request_submit(*, data: RequestData) -> RentalRequest:
 def request_decline(*, actor: User, request: RentalRequest, reason: str) -> RentalRequest:
     check_same_centre(actor, request.centre_id)
     with transaction.atomic():
-        changed = RentalRequest.objects.filter(pk=request.pk, status=RequestStatus.NEW).update(
-            status=RequestStatus.DECLINED, decline_reason=reason, handled_by=actor, handled_at=timezone.now()
+        advance(
+            RentalRequest.objects.filter(pk=request.pk),
+            expected=RequestStatus.NEW,
+            message=REQUEST_DONE,
+            status=RequestStatus.DECLINED,
+            decline_reason=reason,
+            handled_by=actor,
+            handled_at=timezone.now(),
         )
-        if changed != 1:
-            raise ValidationError(REQUEST_DONE)
         audit.record(
             actor=actor,
             action=AuditAction.UPDATE,

@@ -1,8 +1,9 @@
 """Rentals: reserve a unit for a person and book the bill, hand it over with training, extend, take it
 back, or cancel before hand-over.
 
-Exactly one of two clerks renting the same unit at once succeeds: the unit is taken by a conditional
-update, and the database's partial unique index allows one open rental per unit whatever happens.
+Every change of a rental's state, and of its unit's, goes through `core.transitions.advance`: of two
+clerks acting on one rental or renting one unit at once, one succeeds and the other gets a `Conflict`
+(the API's 409). The database's partial unique index allows one open rental per unit whatever happens.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils import timezone
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, User
 from kangfu.core.months import add_months_to_day
+from kangfu.core.transitions import Conflict, advance
 from kangfu.devices import rules
 from kangfu.devices.models import (
     ChargeKind,
@@ -42,6 +44,7 @@ from kangfu.devices.services.common import (
 )
 from kangfu.devices.services.fittings import fitting_needed
 from kangfu.devices.services.pricing import BAD_PERIOD, book, policy_of, quote, rules_policy
+from kangfu.devices.services.rental_requests import REQUEST_DONE
 from kangfu.devices.services.units import UNIT_NOT_AVAILABLE, move_unit
 from kangfu.people.models import Person
 
@@ -52,6 +55,7 @@ PERIOD_TOO_LONG = "单次租期最长 {months} 个月，到期可续租。"
 START_TOO_EARLY = "起租日期不能早于今天 {days} 天以上。"
 RENTAL_NOT_OPEN = "该租赁不在租用中，不能办理归还。"
 RENTAL_NOT_RESERVED = "该租赁不是待交付状态。"
+RENTAL_CHANGED = "该租赁不在租用中，或刚被他人修改，不能续租。"
 EXTEND_NOT_LATER = "续租后的到期日期应晚于原到期日期 {end}。"
 RETURN_BEFORE_START = "归还日期不能早于起租日期 {start}。"
 DAMAGE_TOO_HIGH = "损坏赔偿不能超过设备重置价值 {value} 元。"
@@ -85,8 +89,8 @@ def _check_period(start: dt.date, end: dt.date) -> None:
 
 def rental_create(*, actor: User, person: Person, data: RentalData, today: dt.date | None = None) -> Rental:
     """Reserve a unit for a person and book the bill. Exactly one of two clerks renting the same
-    unit at once succeeds: the unit is taken by a conditional update, and the open-rental index
-    refuses a second open rental whatever happens."""
+    unit at once succeeds; the other gets a `Conflict`, whether the unit's conditional update or the
+    open-rental index stops them. A rental made for a citizen's request answers it, once."""
     centre = require_centre(actor)
     today = today or local_today()
     if not access.scope_people(Person.objects.filter(pk=person.pk), actor).exists():
@@ -114,6 +118,9 @@ def rental_create(*, actor: User, person: Person, data: RentalData, today: dt.da
         raise ValidationError(NEEDS_FITTING.format(category=product.category.name))
     if fitting is not None and not fitting.suitable:
         raise ValidationError(FITTING_UNSUITABLE.format(category=product.category.name))
+    if unit.status in (UnitStatus.RESERVED, UnitStatus.RENTED):
+        # Someone else has just rented it: the same answer as losing the race below.
+        raise Conflict({"unit": [UNIT_NOT_AVAILABLE]})
     if unit.status != UnitStatus.AVAILABLE:
         raise ValidationError(
             {
@@ -154,20 +161,28 @@ def rental_create(*, actor: User, person: Person, data: RentalData, today: dt.da
                 delivery_to=data.delivery_to,
                 created_by=actor,
             )
-            move_unit(
-                unit,
-                to=UnitStatus.RESERVED,
-                expected=[UnitStatus.AVAILABLE],
-                actor=actor,
-                rental=rental,
-                note="预订",
-            )
+            try:
+                move_unit(
+                    unit,
+                    to=UnitStatus.RESERVED,
+                    expected=[UnitStatus.AVAILABLE],
+                    actor=actor,
+                    rental=rental,
+                    note="预订",
+                )
+            except Conflict:
+                raise Conflict({"unit": [UNIT_NOT_AVAILABLE]}) from None
             rental.number = f"ZL{data.start_date:%Y}{rental.pk:06d}"
             Rental.objects.filter(pk=rental.pk).update(number=rental.number)
             book(rental, lines, actor=actor, on=today)
             if data.request_id:
-                RentalRequest.objects.filter(pk=data.request_id, status=RequestStatus.NEW).update(
-                    status=RequestStatus.HANDLED, handled_by=actor, handled_at=timezone.now()
+                advance(
+                    RentalRequest.objects.filter(pk=data.request_id, centre=centre),
+                    expected=RequestStatus.NEW,
+                    message=REQUEST_DONE,
+                    status=RequestStatus.HANDLED,
+                    handled_by=actor,
+                    handled_at=timezone.now(),
                 )
             audit.record(
                 actor=actor,
@@ -178,7 +193,8 @@ def rental_create(*, actor: User, person: Person, data: RentalData, today: dt.da
                 changes={"payable": str(rules.rent_payable(lines))},
             )
     except IntegrityError:
-        raise ValidationError({"unit": [UNIT_NOT_AVAILABLE]}) from None
+        # The open-rental index: another clerk's rental of this unit committed first.
+        raise Conflict({"unit": [UNIT_NOT_AVAILABLE]}) from None
     return rental
 
 
@@ -195,8 +211,7 @@ def _advance(
     **updates,
 ) -> None:
     """Move a rental on from `expected` (and its unit with it) only if nobody moved it first."""
-    if Rental.objects.filter(pk=rental.pk, status=expected).update(**updates) != 1:
-        raise ValidationError(error)
+    advance(Rental.objects.filter(pk=rental.pk), expected=expected, message=error, **updates)
     move_unit(rental.unit, to=unit_to, expected=[unit_from], actor=actor, rental=rental, note=note)
     audit.record(
         actor=actor, action=AuditAction.UPDATE, obj=rental, person_id=rental.person_id, summary=summary
@@ -294,11 +309,13 @@ def rental_extend(*, actor: User, rental: Rental, new_end: dt.date) -> Rental:
     _check_period(rental.start_date, new_end)
     with transaction.atomic():
         Person.objects.select_for_update().filter(pk=rental.person_id).first()
-        changed = Rental.objects.filter(
-            pk=rental.pk, status=RentalStatus.ACTIVE, end_date=rental.end_date
-        ).update(end_date=new_end)
-        if changed != 1:
-            raise ValidationError("该租赁不在租用中，或刚被他人修改，不能续租。")
+        # The end date the clerk saw must still be the rental's, so two extensions do not stack.
+        advance(
+            Rental.objects.filter(pk=rental.pk, end_date=rental.end_date),
+            expected=RentalStatus.ACTIVE,
+            message=RENTAL_CHANGED,
+            end_date=new_end,
+        )
         _reprice(rental, new_end=new_end, actor=actor, on=local_today(), why=f"续租至 {new_end}")
         audit.record(
             actor=actor,

@@ -1,7 +1,7 @@
 """Serial-numbered units: into stock, between outlets, and through their states.
 
-A unit moves only by a conditional update (its status must still be what the service expects), so two
-clerks acting on one unit at once cannot both succeed.
+A unit moves only through `core.transitions.advance` (its status must still be what the service
+expects), so of two clerks acting on one unit at once the second gets a `Conflict`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from kangfu.core import audit
 from kangfu.core.models import AuditAction, Organisation, User
+from kangfu.core.transitions import Conflict, advance
 from kangfu.devices.models import Product, Rental, Unit, UnitEvent, UnitStatus
 from kangfu.devices.services.common import check_same_centre
 
@@ -22,6 +23,9 @@ UNIT_NOT_AVAILABLE = "该设备当前不可出租（可能刚被他人租出，�
 FORBIDDEN_MOVE = "设备状态不能从“{old}”改为“{new}”。"
 MOVE_BUSY = "已预订或租出的设备不能调拨。"
 DUPLICATE_SERIAL = "设备编号已存在：{serials}。"
+
+# A unit in these states is promised to or with a renter: it stays where it is.
+BUSY = (UnitStatus.RESERVED, UnitStatus.RENTED)
 
 # Moves a clerk may make by hand; the rental and disinfection services make the others.
 MANUAL_MOVES = {
@@ -87,16 +91,18 @@ def move_unit(
     rental: Rental | None = None,
     note: str = "",
 ) -> None:
-    """Change a unit's status only if it is still in one of the expected states."""
-    expected = list(expected)
-    changed = Unit.objects.filter(pk=unit.pk, status__in=expected).update(
-        status=to, status_changed_at=timezone.now()
-    )
-    if changed != 1:
-        current = Unit.objects.filter(pk=unit.pk).values_list("status", flat=True).first()
-        if to == UnitStatus.RESERVED:
-            raise ValidationError({"unit": [UNIT_NOT_AVAILABLE]})
-        raise ValidationError(FORBIDDEN_MOVE.format(old=UnitStatus(current).label, new=UnitStatus(to).label))
+    """Change a unit's status only if it is still in one of the expected states, and write the line
+    of its history; otherwise `Conflict`. A building block of this package's services, which hold
+    the transaction and write the audit row."""
+    rows = Unit.objects.filter(pk=unit.pk)
+    try:
+        advance(rows, expected=expected, message="", status=to, status_changed_at=timezone.now())
+    except Conflict:
+        # Say the state the unit is in now: the one the clerk saw is no longer true.
+        current = rows.values_list("status", flat=True).get()
+        raise Conflict(
+            FORBIDDEN_MOVE.format(old=UnitStatus(current).label, new=UnitStatus(to).label)
+        ) from None
     UnitEvent.objects.create(
         unit=unit, actor=actor, from_status=unit.status, to_status=to, rental=rental, note=note
     )
@@ -128,13 +134,12 @@ def unit_transfer(*, actor: User, unit: Unit, to_outlet: Organisation, note: str
     if to_outlet.pk != unit.product.centre_id and to_outlet.parent_id != unit.product.centre_id:
         raise ValidationError({"outlet": ["网点不属于该租赁中心。"]})
     with transaction.atomic():
-        changed = (
-            Unit.objects.filter(pk=unit.pk)
-            .exclude(status__in=[UnitStatus.RESERVED, UnitStatus.RENTED])
-            .update(outlet=to_outlet)
+        advance(
+            Unit.objects.filter(pk=unit.pk),
+            expected=[s for s in UnitStatus.values if s not in BUSY],
+            message=MOVE_BUSY,
+            outlet=to_outlet,
         )
-        if changed != 1:
-            raise ValidationError(MOVE_BUSY)
         UnitEvent.objects.create(
             unit=unit, actor=actor, from_outlet_id=unit.outlet_id, to_outlet=to_outlet, note=note or "调拨"
         )

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from kangfu.core.transitions import Conflict
 from kangfu.devices.models import (
     DISINFECTION_STEPS,
     ChargeKind,
@@ -17,7 +18,16 @@ from kangfu.devices.models import (
     Unit,
     UnitStatus,
 )
-from kangfu.devices.services import catalogue, common, disinfection, fittings, pricing, rentals, units
+from kangfu.devices.services import (
+    catalogue,
+    common,
+    disinfection,
+    fittings,
+    pricing,
+    rental_requests,
+    rentals,
+    units,
+)
 from kangfu.devices.tests.factories import ProductFactory, UnitFactory
 
 pytestmark = pytest.mark.django_db
@@ -339,6 +349,74 @@ class TestReturnsAndChanges:
         assert Unit.objects.get(pk=unit.pk).status == UnitStatus.AVAILABLE
 
 
+class TestConflicts:
+    """Two clerks acting on one thing at once: the second is told someone acted first (a Conflict,
+    the API's 409), and nothing of theirs is kept."""
+
+    def test_renting_a_unit_someone_has_just_rented_is_a_conflict(self, clerk, renter, poor_disabled, unit):
+        fit(clerk, renter, unit.product)
+        fit(clerk, poor_disabled, unit.product)
+        rent(clerk, renter, unit)
+        with pytest.raises(Conflict) as caught:
+            rent(clerk, poor_disabled, unit)
+        assert caught.value.message_dict["unit"] == [units.UNIT_NOT_AVAILABLE]
+        assert Rental.objects.filter(unit=unit).count() == 1
+
+    def test_a_rental_handed_over_twice_is_a_conflict(self, clerk, renter, unit):
+        fit(clerk, renter, unit.product)
+        rental = rent(clerk, renter, unit)
+        stale = Rental.objects.get(pk=rental.pk)
+        hand_over(clerk, rental)
+        with pytest.raises(Conflict) as caught:
+            hand_over(clerk, stale)
+        assert caught.value.messages == [rentals.RENTAL_NOT_RESERVED]
+        assert Unit.objects.get(pk=unit.pk).events.filter(to_status=UnitStatus.RENTED).count() == 1
+
+    def test_an_extension_of_an_end_date_already_changed_is_a_conflict(self, clerk, renter, unit):
+        fit(clerk, renter, unit.product)
+        rental = hand_over(clerk, rent(clerk, renter, unit))
+        stale = Rental.objects.get(pk=rental.pk)
+        rentals.rental_extend(actor=clerk, rental=rental, new_end=dt.date(2027, 1, 22))
+        with pytest.raises(Conflict):
+            rentals.rental_extend(actor=clerk, rental=stale, new_end=dt.date(2027, 2, 22))
+        assert Rental.objects.get(pk=rental.pk).end_date == dt.date(2027, 1, 22)
+
+    def test_a_unit_moved_meanwhile_is_refused_with_the_state_it_is_in_now(self, clerk, unit):
+        stale = Unit.objects.get(pk=unit.pk)
+        units.unit_set_status(actor=clerk, unit=unit, to=UnitStatus.RETIRED)
+        with pytest.raises(Conflict) as caught:
+            units.unit_set_status(actor=clerk, unit=stale, to=UnitStatus.REPAIR)
+        assert caught.value.messages == ["设备状态不能从“已报废”改为“维修中”。"]
+
+    def test_a_unit_rented_meanwhile_is_not_transferred(self, clerk, renter, unit, outlet):
+        fit(clerk, renter, unit.product)
+        stale = Unit.objects.select_related("product").get(pk=unit.pk)
+        rent(clerk, renter, unit)
+        with pytest.raises(Conflict) as caught:
+            units.unit_transfer(actor=clerk, unit=stale, to_outlet=outlet)
+        assert caught.value.messages == [units.MOVE_BUSY]
+
+    def test_a_request_is_answered_once(self, clerk, renter, unit, centre):
+        request = rental_requests.request_submit(
+            data=rental_requests.RequestData(
+                product_id=unit.product_id,
+                outlet_id=centre.pk,
+                name=renter.name,
+                id_number=renter.id_number,
+                phone="13700001111",
+                address="x",
+                desired_start=TODAY,
+            )
+        )
+        fit(clerk, renter, unit.product)
+        rent(clerk, renter, unit, request_id=request.pk)
+        with pytest.raises(Conflict) as caught:
+            rental_requests.request_decline(actor=clerk, request=request, reason="暂无库存")
+        assert caught.value.messages == [rental_requests.REQUEST_DONE]
+        with pytest.raises(Conflict):
+            rent(clerk, renter, UnitFactory(product=unit.product), request_id=request.pk)
+
+
 class TestAccess:
     def test_a_clerk_of_another_centre_cannot_act_on_this_centres_rental(
         self, clerk, other_clerk, renter, unit
@@ -382,7 +460,7 @@ def test_two_clerks_renting_one_unit_at_once_exactly_one_succeeds(clerk, renter,
             barrier.wait()
             rent(clerk, person, unit)
             outcomes.append("ok")
-        except ValidationError as exc:
+        except Conflict as exc:
             outcomes.append(exc.message_dict["unit"][0])
         finally:
             thread_connection.close()
