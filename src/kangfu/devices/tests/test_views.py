@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from kangfu.core.models import AuditAction, AuditEntry
+from kangfu.core.tests import files
 from kangfu.devices.models import RentalRequest, RequestStatus, UnitStatus
 from kangfu.devices.services import fittings, pricing, rental_requests, rentals
 from kangfu.devices.tests.factories import UnitFactory
@@ -375,7 +376,7 @@ def test_a_requester_not_yet_on_file_is_registered_on_the_spot(login, clerk, uni
 
 
 class TestPhotos:
-    PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    PNG = files.PNG
 
     def test_a_photo_is_uploaded_and_shown_in_the_public_catalogue(self, login, clerk, client, unit):
         from django.core.files.uploadedfile import SimpleUploadedFile

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from kangfu.core import spreadsheets
 from kangfu.core.models import AuditAction, AuditEntry
+from kangfu.core.tests import files
 from kangfu.people.tests.factories import make_id_number
 from kangfu.rehab.models import (
     Application,
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.django_db
 
 REASON = "患者在急诊室发生冲动伤人，需了解既往危险性评估"
 NOT_FOUND = "没有找到该人员的精康档案"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PNG = files.PNG
 
 
 def text(response) -> str:

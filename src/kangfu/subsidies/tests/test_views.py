@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
 from kangfu.core.models import AuditAction, AuditEntry
+from kangfu.core.tests import files
 from kangfu.subsidies.models import Application, ApplicationStatus, Grant
 from kangfu.subsidies.services import applications, payroll
 from kangfu.subsidies.tests.factories import approve
@@ -43,7 +44,7 @@ def online_form(person, **extra):
 
 class TestPublic:
     def test_a_citizen_applies_online_with_documents_and_sees_the_number(self, client, standards, applicant):
-        scan = SimpleUploadedFile("证.pdf", b"%PDF-1.4 test", content_type="application/pdf")
+        scan = SimpleUploadedFile("证.pdf", files.PDF, content_type="application/pdf")
         response = client.post("/public/subsidies/apply/", {**online_form(applicant), "documents": [scan]})
         app = Application.objects.get()
         assert response.status_code == 302
