@@ -63,6 +63,8 @@ class ApplicationForm(forms.Form):
 
 @localise
 class DecisionForm(forms.Form):
+    # The version the page showed: a second click, or a colleague first, is refused, not applied twice.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     decision = forms.ChoiceField(
         label="结论",
         choices=[(Decision.PASS, "通过"), (Decision.RETURN, "退回补正"), (Decision.REJECT, "不予批准")],

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
 from kangfu.core import access, audit
-from kangfu.core.exports import xlsx_bytes
+from kangfu.core.exports import xlsx_response
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_account, mask_id_number, mask_phone
 from kangfu.core.models import AuditAction
@@ -115,8 +115,7 @@ def submit_application_form(request, *, actor, communities_url: str):
 
 @login_required
 def application_new(request):
-    if access.policy(request.user).subsidy_step != "community":
-        raise PermissionDenied(access.NOT_ALLOWED)
+    applications.check_may_file(request.user)
     form, created = submit_application_form(
         request, actor=request.user, communities_url="subsidies:communities"
     )
@@ -154,7 +153,7 @@ def application_list(request):
 
 def _application_context(request, application, form=None):
     step = applications.current_step(application)
-    may_decide = step is not None and applications._may_act(request.user, application, step)
+    may_decide = applications.may_decide(request.user, application)
     explanations = [
         facts.explain(
             person=application.person, kind=kind, on=timezone.localdate(), district=application.district_id
@@ -169,7 +168,7 @@ def _application_context(request, application, form=None):
         "masked_account": mask_account(application.bank_account),
         "current_step": step,
         "may_decide": may_decide,
-        "form": form or DecisionForm(),
+        "form": form or DecisionForm(initial={"version": application.version}),
         "explanations": explanations,
         "kind_labels": dict(Kind.choices),
     }
@@ -202,6 +201,7 @@ def application_detail(request, pk: int):
                 application=application,
                 decision=form.cleaned_data["decision"],
                 opinion=form.cleaned_data["opinion"],
+                version=form.cleaned_data["version"],
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -610,22 +610,28 @@ def indicator_page(request):
             ]
             for r in figures["rows"]
         ]
-        content = xlsx_bytes(
-            title="两项补贴指标",
-            header=["月份", "生活补贴人数", "护理补贴人数", "新批准", "停发", "发放金额", "其中补发", "追回"],
-            rows=rows,
-        )
-        audit.record(
+        return xlsx_response(
             actor=request.user,
-            action=AuditAction.EXPORT,
+            filename="subsidies-indicators.xlsx",
+            sheets=[
+                (
+                    "两项补贴指标",
+                    [
+                        "月份",
+                        "生活补贴人数",
+                        "护理补贴人数",
+                        "新批准",
+                        "停发",
+                        "发放金额",
+                        "其中补发",
+                        "追回",
+                    ],
+                    rows,
+                )
+            ],
             object_type="subsidies.indicators",
             summary="导出两项补贴指标",
         )
-        response = HttpResponse(
-            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        response["Content-Disposition"] = 'attachment; filename="subsidies-indicators.xlsx"'
-        return response
     charts = {
         "recipients": {
             "labels": [f"{r['month']:%Y-%m}" for r in figures["rows"]],

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, User
+from kangfu.core.transitions import Conflict, advance
 from kangfu.core.workdays import add_working_days
 from kangfu.subsidies.models import (
     Appeal,
@@ -134,9 +135,7 @@ def appeal_lodge(
     except IntegrityError:
         # Two clerks recording the same appeal at once: the constraint lets one through.
         open_appeal = Appeal.objects.filter(change=change, status=AppealStatus.LODGED).first()
-        raise ValidationError(
-            ALREADY_OPEN.format(due=open_appeal.due_on if open_appeal else lodged_on)
-        ) from None
+        raise Conflict(ALREADY_OPEN.format(due=open_appeal.due_on if open_appeal else lodged_on)) from None
     return appeal
 
 
@@ -187,13 +186,15 @@ def appeal_decide(*, actor: User, appeal: Appeal, upheld: bool, opinion: str) ->
         raise ValidationError({"opinion": [NEEDS_OPINION]})
     outcome = AppealStatus.UPHELD if upheld else AppealStatus.REJECTED
     with transaction.atomic():
-        if (
-            Appeal.objects.filter(pk=appeal.pk, status=AppealStatus.LODGED).update(
-                status=outcome, decided_by=actor, decided_at=timezone.now(), opinion=opinion.strip()
-            )
-            != 1
-        ):
-            raise ValidationError(ALREADY_DECIDED)
+        advance(
+            Appeal.objects.filter(pk=appeal.pk),
+            expected=AppealStatus.LODGED,
+            message=ALREADY_DECIDED,
+            status=outcome,
+            decided_by=actor,
+            decided_at=timezone.now(),
+            opinion=opinion.strip(),
+        )
         appeal.refresh_from_db()
         if upheld:
             reinstated = _reinstate(appeal, actor)

@@ -20,6 +20,7 @@ from kangfu.core import access, audit
 from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.core.models import AuditAction, RegionLevel, User
 from kangfu.core.months import month_start
+from kangfu.core.transitions import Conflict, advance
 from kangfu.people.models import Person
 from kangfu.people.selectors import person_by_id_number
 from kangfu.people.services import PersonData, id_hash, person_create
@@ -46,6 +47,7 @@ SAME_PERSON = "提交人不能审批自己提交的申请（职责分离）。"
 NOT_ELIGIBLE = "不符合条件，不能批准：{reasons}"
 NEEDS_OPINION = "退回或不予批准须填写原因。"
 NOT_RETURNED = "只有退回补正的申请可以重新提交。"
+NOT_AT_COUNTER = "窗口受理由社区办理。"
 
 ORDER = [Step.COMMUNITY, Step.STREET, Step.COUNTY, Step.DISTRICT]
 # The status that says a step was passed, when a later step follows it.
@@ -193,6 +195,18 @@ def application_submit(
     return application
 
 
+def check_may_file(actor: User) -> None:
+    """Only the community (社区受理) files an application at the counter; anyone may file online."""
+    if access.policy(actor).subsidy_step != Step.COMMUNITY:
+        raise PermissionDenied(NOT_AT_COUNTER)
+
+
+def may_decide(actor: User, application: Application) -> bool:
+    """Whether `actor` may decide the step the application waits for now."""
+    step = current_step(application)
+    return step is not None and _may_act(actor, application, step)
+
+
 def _may_act(actor: User, application: Application, step: str) -> bool:
     if access.policy(actor).subsidy_step != step:
         return False
@@ -206,12 +220,22 @@ def _may_act(actor: User, application: Application, step: str) -> bool:
 
 
 def application_decide(
-    *, actor: User, application: Application, decision: str, opinion: str = "", today: dt.date | None = None
+    *,
+    actor: User,
+    application: Application,
+    decision: str,
+    opinion: str = "",
+    today: dt.date | None = None,
+    version: int | None = None,
 ) -> Application:
-    """Pass, return for correction or reject at the step the application waits for."""
+    """Pass, return for correction or reject at the step the application waits for. `version` is the
+    one the decider saw (a page's hidden field, an API client's copy): if the application has moved
+    since (a double click, a colleague first), nothing happens and `Conflict` says so."""
+    if version is not None and version != application.version:
+        raise Conflict(TAKEN)
     step = current_step(application)
     if step is None:
-        raise ValidationError(TAKEN)
+        raise Conflict(TAKEN)
     if not _may_act(actor, application, step):
         raise PermissionDenied(NOT_YOUR_STEP.format(step=Step(step).label))
     if decision in (Decision.RETURN, Decision.REJECT) and not opinion.strip():
@@ -234,16 +258,15 @@ def application_decide(
         Decision.REJECT: ApplicationStatus.REJECTED,
     }[Decision(decision)]
     with transaction.atomic():
-        changed = Application.objects.filter(
-            pk=application.pk, status=application.status, version=application.version, waiting_step=step
-        ).update(
+        advance(
+            Application.objects.filter(pk=application.pk, waiting_step=step),
+            expected=application.status,
+            version=application.version,
+            message=TAKEN,
             status=new_status,
             waiting_step=following if decision == Decision.PASS else "",
             status_note=opinion if decision != Decision.PASS else "",
-            version=application.version + 1,
         )
-        if changed != 1:
-            raise ValidationError(TAKEN)
         ApplicationStep.objects.create(
             application=application,
             step=step,
@@ -287,15 +310,16 @@ def application_resubmit(
             "status": ApplicationStatus.SUBMITTED,
             "waiting_step": steps_for(application.district_id)[0],
             "status_note": "",
-            "version": application.version + 1,
         }
         if bank_name:
             updates["bank_name"] = bank_name
-        changed = Application.objects.filter(
-            pk=application.pk, status=ApplicationStatus.RETURNED, version=application.version
-        ).update(**updates)
-        if changed != 1:
-            raise ValidationError(NOT_RETURNED)
+        advance(
+            Application.objects.filter(pk=application.pk),
+            expected=ApplicationStatus.RETURNED,
+            version=application.version,
+            message=NOT_RETURNED,
+            **updates,
+        )
         if bank_account:
             application.refresh_from_db()
             application.bank_account = re.sub(r"\s+", "", bank_account)

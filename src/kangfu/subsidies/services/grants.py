@@ -14,6 +14,7 @@ from django.utils import timezone
 from kangfu.core import audit
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.core.months import add_months, month_start
+from kangfu.core.transitions import advance
 from kangfu.people.models import LifeEventKind
 from kangfu.subsidies.models import (
     Application,
@@ -150,13 +151,13 @@ def grant_stop(
     recovered by the next payroll."""
     _check_month(grant, from_month)
     with transaction.atomic():
-        if (
-            Grant.objects.filter(pk=grant.pk)
-            .exclude(status=GrantStatus.STOPPED)
-            .update(status=GrantStatus.STOPPED, end_month=add_months(from_month, -1))
-            != 1
-        ):
-            raise ValidationError(ALREADY_STOPPED)
+        advance(
+            Grant.objects.filter(pk=grant.pk),
+            expected=[GrantStatus.ACTIVE, GrantStatus.SUSPENDED],
+            message=ALREADY_STOPPED,
+            status=GrantStatus.STOPPED,
+            end_month=add_months(from_month, -1),
+        )
         _rewrite_from(grant, from_month)
         _change(
             grant,
@@ -173,11 +174,12 @@ def grant_stop(
 def grant_suspend(*, actor: User | None, grant: Grant, from_month: dt.date, reason: str) -> Grant:
     _check_month(grant, from_month)
     with transaction.atomic():
-        if (
-            Grant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).update(status=GrantStatus.SUSPENDED)
-            != 1
-        ):
-            raise ValidationError(NOT_ACTIVE)
+        advance(
+            Grant.objects.filter(pk=grant.pk),
+            expected=GrantStatus.ACTIVE,
+            message=NOT_ACTIVE,
+            status=GrantStatus.SUSPENDED,
+        )
         before = _rewrite_from(grant, from_month)
         GrantPeriod.objects.create(
             grant=grant,
@@ -195,11 +197,12 @@ def grant_suspend(*, actor: User | None, grant: Grant, from_month: dt.date, reas
 def grant_resume(*, actor: User | None, grant: Grant, from_month: dt.date, reason: str) -> Grant:
     _check_month(grant, from_month)
     with transaction.atomic():
-        if (
-            Grant.objects.filter(pk=grant.pk, status=GrantStatus.SUSPENDED).update(status=GrantStatus.ACTIVE)
-            != 1
-        ):
-            raise ValidationError(NOT_SUSPENDED)
+        advance(
+            Grant.objects.filter(pk=grant.pk),
+            expected=GrantStatus.SUSPENDED,
+            message=NOT_SUSPENDED,
+            status=GrantStatus.ACTIVE,
+        )
         before = _rewrite_from(grant, from_month)
         GrantPeriod.objects.create(
             grant=grant, from_month=from_month, grade=before.grade, category=before.category, reason=reason
@@ -226,8 +229,14 @@ def grant_regrade(
     if category is None:
         category = GrantPeriod.objects.filter(grant=grant).last().category
     with transaction.atomic():
-        if Grant.objects.filter(pk=grant.pk, status=GrantStatus.ACTIVE).count() != 1:
-            raise ValidationError(NOT_ACTIVE)
+        # Claimed by a conditional UPDATE (the status stays as it is), not read and then written: a
+        # stop committed first is seen and refuses the regrade, and one that comes later waits for it.
+        advance(
+            Grant.objects.filter(pk=grant.pk),
+            expected=GrantStatus.ACTIVE,
+            message=NOT_ACTIVE,
+            status=GrantStatus.ACTIVE,
+        )
         _rewrite_from(grant, from_month)
         GrantPeriod.objects.create(
             grant=grant, from_month=from_month, grade=grade, category=category, reason=reason
@@ -251,13 +260,13 @@ def grant_reinstate(
     on appeal): the months since are recalculated, so the next payroll back-pays them in full."""
     _check_month(grant, from_month)
     with transaction.atomic():
-        if (
-            Grant.objects.filter(pk=grant.pk, status=from_status).update(
-                status=GrantStatus.ACTIVE, end_month=None
-            )
-            != 1
-        ):
-            raise ValidationError(NOT_STOPPED)
+        advance(
+            Grant.objects.filter(pk=grant.pk),
+            expected=from_status,
+            message=NOT_STOPPED,
+            status=GrantStatus.ACTIVE,
+            end_month=None,
+        )
         _rewrite_from(grant, from_month)
         GrantPeriod.objects.create(
             grant=grant, from_month=from_month, grade=grade, category=category, reason=reason
@@ -281,13 +290,13 @@ def grant_transfer(
     if street.parent_id == grant.district_id:
         raise ValidationError({"street": [SAME_DISTRICT]})
     with transaction.atomic():
-        if (
-            Grant.objects.filter(pk=grant.pk)
-            .exclude(status=GrantStatus.STOPPED)
-            .update(moving_street=street, moving_from=from_month)
-            != 1
-        ):
-            raise ValidationError(ALREADY_STOPPED)
+        advance(
+            Grant.objects.filter(pk=grant.pk),
+            expected=[GrantStatus.ACTIVE, GrantStatus.SUSPENDED],
+            message=ALREADY_STOPPED,
+            moving_street=street,
+            moving_from=from_month,
+        )
         GrantChange.objects.create(
             grant=grant, action=ChangeAction.TRANSFER, effective_month=from_month, reason=reason, actor=actor
         )

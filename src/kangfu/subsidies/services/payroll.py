@@ -21,9 +21,10 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from kangfu.core import access, audit
-from kangfu.core.exports import safe_cell, xlsx_bytes
+from kangfu.core.exports import XLSX, safe_cell, xlsx_workbook
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.core.months import month_start
+from kangfu.core.transitions import advance
 from kangfu.subsidies.models import (
     BankStatus,
     Grant,
@@ -202,7 +203,10 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
             raise ValidationError(LOCKED)
         payroll_compute(payroll=payroll, district=district, month=month)
         totals = PayrollLine.objects.filter(payroll=payroll).aggregate(total=Sum("amount"), n=Count("id"))
-        Payroll.objects.filter(pk=payroll.pk).update(
+        advance(
+            Payroll.objects.filter(pk=payroll.pk),
+            expected=[PayrollStatus.RUNNING, PayrollStatus.DRAFT],
+            message=LOCKED,
             status=PayrollStatus.DRAFT,
             run_by=actor,
             run_at=timezone.now(),
@@ -287,13 +291,14 @@ def payroll_lock(*, actor: User | None, payroll: Payroll) -> Payroll:
         if payroll.run_by_id == actor.pk:
             raise PermissionDenied(SAME_PERSON)
     with transaction.atomic():
-        if (
-            Payroll.objects.filter(pk=payroll.pk, status=PayrollStatus.DRAFT).update(
-                status=PayrollStatus.LOCKED, locked_by=actor, locked_at=timezone.now()
-            )
-            != 1
-        ):
-            raise ValidationError(NOT_DRAFT)
+        advance(
+            Payroll.objects.filter(pk=payroll.pk),
+            expected=PayrollStatus.DRAFT,
+            message=NOT_DRAFT,
+            status=PayrollStatus.LOCKED,
+            locked_by=actor,
+            locked_at=timezone.now(),
+        )
         held = HeldGrant.objects.filter(payroll=payroll).values("grant_id")
         district_grants = Grant.objects.filter(district_id=payroll.district_id)
         seen_by_run = Q(recalc_marked_at__isnull=True) | Q(recalc_marked_at__lte=payroll.run_at)
@@ -347,17 +352,24 @@ def _settle_recoveries(payroll: Payroll, actor: User | None) -> None:
 def _settle(
     recovery: Recovery, amount: Decimal, *, how: str, payroll: Payroll | None, actor: User | None, note: str
 ) -> None:
+    """Take `amount` off an open debt, from the outstanding amount the caller saw: if the debt was
+    settled or changed meanwhile (an offset at a lock, another clerk's entry), nothing is taken."""
+    left = recovery.outstanding - amount
+    advance(
+        Recovery.objects.filter(pk=recovery.pk, outstanding=recovery.outstanding),
+        expected=RecoveryStatus.OPEN,
+        message=DEBT_CHANGED,
+        outstanding=left,
+        status=RecoveryStatus.SETTLED if left <= 0 else RecoveryStatus.OPEN,
+    )
     Settlement.objects.create(
         recovery=recovery, payroll=payroll, amount=amount, how=how, note=note, actor=actor
-    )
-    left = recovery.outstanding - amount
-    Recovery.objects.filter(pk=recovery.pk).update(
-        outstanding=left, status=RecoveryStatus.SETTLED if left <= 0 else RecoveryStatus.OPEN
     )
     recovery.outstanding = left
 
 
 NOT_OWED = "追回金额应大于 0 且不超过尚欠的 {outstanding} 元。"
+DEBT_CHANGED = "该笔欠款已有变化（已抵扣或已登记退回），请刷新后查看。"
 
 
 def recovery_repaid(*, actor: User, recovery: Recovery, amount: Decimal, note: str = "") -> Recovery:
@@ -368,7 +380,7 @@ def recovery_repaid(*, actor: User, recovery: Recovery, amount: Decimal, note: s
     ):
         raise PermissionDenied(access.NOT_ALLOWED)
     with transaction.atomic():
-        recovery = Recovery.objects.select_for_update().get(pk=recovery.pk)
+        recovery = Recovery.objects.get(pk=recovery.pk)
         if not (0 < amount <= recovery.outstanding):
             raise ValidationError({"amount": [NOT_OWED.format(outstanding=recovery.outstanding)]})
         _settle(recovery, amount, how="repaid", payroll=None, actor=actor, note=note or "已退回")
@@ -496,9 +508,7 @@ def payment_file(*, actor: User, payroll: Payroll, fmt: str, bank: str = "defaul
         for row in rows:
             writer.writerow([safe_cell(v) for v in row])
         return out.getvalue().encode("utf-8-sig"), "text/csv"
-    return xlsx_bytes(title=f"{payroll.month:%Y%m}发放", header=header, rows=rows), (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    return xlsx_workbook([(f"{payroll.month:%Y%m}发放", header, rows)]), XLSX
 
 
 # ------------------------------------------------------------------ bank results

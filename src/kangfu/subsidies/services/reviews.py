@@ -13,6 +13,7 @@ from django.utils import timezone
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Region, User
 from kangfu.core.months import add_months, month_start
+from kangfu.core.transitions import advance
 from kangfu.people.models import Person
 from kangfu.subsidies.models import (
     Grant,
@@ -75,13 +76,17 @@ def review_task_decide(
     ):
         raise PermissionDenied(NOT_YOUR_STREET)
     with transaction.atomic():
-        if (
-            ReviewTask.objects.filter(pk=task.pk, outcome=ReviewOutcome.PENDING).update(
-                outcome=outcome, method=method, note=note, decided_by=actor, decided_at=timezone.now()
-            )
-            != 1
-        ):
-            raise ValidationError(TASK_DONE)
+        advance(
+            ReviewTask.objects.filter(pk=task.pk),
+            field="outcome",
+            expected=ReviewOutcome.PENDING,
+            message=TASK_DONE,
+            outcome=outcome,
+            method=method,
+            note=note,
+            decided_by=actor,
+            decided_at=timezone.now(),
+        )
         if outcome in (ReviewOutcome.FAILED, ReviewOutcome.ABSENT):
             first_unpaid = add_months(month_start(timezone.localdate()), 1)
             for grant in Grant.objects.filter(person_id=task.person_id).exclude(status=GrantStatus.STOPPED):
