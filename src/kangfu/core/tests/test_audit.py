@@ -47,6 +47,28 @@ def test_a_failed_login_is_audited_with_the_username_tried(client, owner):
     assert entry.actor_username == "owner"
 
 
+def test_after_signing_in_a_user_is_told_when_they_last_did_and_of_failed_attempts_since(client, owner):
+    first = client.post(
+        "/login/", {"username": "owner", "password": PASSWORD}, REMOTE_ADDR="10.1.2.3", follow=True
+    )
+    assert "这是您第一次登录。" in [str(m) for m in first.context["messages"]]
+    client.post("/logout/")
+    client.post("/login/", {"username": "owner", "password": "wrong-password"})
+    client.post("/login/", {"username": "owner", "password": "wrong-password"})
+    again = client.post("/login/", {"username": "owner", "password": PASSWORD}, follow=True)
+    (notice,) = [str(m) for m in again.context["messages"]]
+    assert notice.startswith("上次登录：") and "（来自 10.1.2.3）" in notice
+    assert "此后有 2 次失败的登录尝试" in notice
+
+
+def test_a_deactivated_account_is_signed_out_at_its_next_request(client, owner):
+    client.post("/login/", {"username": "owner", "password": PASSWORD})
+    assert client.get("/").status_code == 200
+    type(owner).objects.filter(pk=owner.pk).update(is_active=False)
+    response = client.get("/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
 def test_changes_keep_sensitive_values_out_of_the_trail():
     changes = audit.diff(
         {"name": "张三", "id_number": "120101198001011234"},
