@@ -11,6 +11,7 @@ from ninja.security import HttpBearer
 
 from kangfu.core.services import api_token_user
 from kangfu.core.transitions import Conflict
+from kangfu.devices.api import router as devices_router
 from kangfu.golive.api import router as golive_router
 from kangfu.matching.api import router as matching_router
 from kangfu.people.api import router as people_router
@@ -34,6 +35,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_router("/people", people_router)
+api.add_router("/devices", devices_router)
 api.add_router("/matching", matching_router)
 api.add_router("/rehab", rehab_router)
 api.add_router("/golive", golive_router)
