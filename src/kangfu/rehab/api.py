@@ -13,7 +13,7 @@ from ninja.files import UploadedFile
 
 from kangfu.core import access, audit, uploads
 from kangfu.core.ids import normalize_id_number
-from kangfu.core.models import AuditAction, Region
+from kangfu.core.models import AuditAction
 from kangfu.people.selectors import person_by_id_number
 from kangfu.rehab import selectors
 from kangfu.rehab.forms import stats_year
@@ -121,7 +121,7 @@ def upload_roster(
     request, source: Form[str], district: Form[str], received_on: Form[dt.date], file: File[UploadedFile]
 ):
     uploads.check_upload(file, allowed=(".csv", ".xlsx"), max_bytes=5 * 1024 * 1024)
-    region = Region.objects.filter(code=district).first()
+    region = selectors.region_by_code(district)
     if region is None:
         return Status(400, {"detail": "没有这个区划代码。"})
     roster = rosters.roster_preview(
@@ -142,7 +142,7 @@ def upload_roster(
 )
 def confirm_roster(request, roster_id: int):
     access.require(request.user, "rehab_intake")
-    roster = RosterImport.objects.filter(access.district_q(request.user), pk=roster_id).first()
+    roster = selectors.rosters_for(request.user).filter(pk=roster_id).first()
     if roster is None:
         return Status(404, {"detail": "未找到该记录。"})
     return _roster_out(rosters.roster_confirm(actor=request.user, roster=roster))

@@ -15,17 +15,19 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from kangfu.core import access
-from kangfu.core.models import Organisation, OrganisationKind, User
+from kangfu.core.models import LEVEL_DIGITS, Organisation, OrganisationKind, Region, RegionLevel, User
 from kangfu.rehab import scales
 from kangfu.rehab.models import (
     OPEN_CASE_STATES,
     SERVED_STATES,
     Activity,
+    ActivityPhoto,
     Application,
     ApplicationState,
     Assessment,
@@ -33,12 +35,14 @@ from kangfu.rehab.models import (
     CaseStatus,
     DischargeReason,
     EmergencyAccess,
+    Intake,
     MonthlyCount,
     Outcome,
     OutcomeCount,
     Placement,
     PlacementOutcome,
     RegisteredPerson,
+    RosterImport,
     Scale,
     ServiceType,
     SharePart,
@@ -118,10 +122,55 @@ def own_case(user: User, pk: int) -> Case:
         raise Http404("未找到该记录。") from None
 
 
+def intake_of(case: Case) -> Intake | None:
+    """The case's intake interview, or None before one is held."""
+    return (
+        getattr(case, "intake", None)
+        if Case.objects.filter(pk=case.pk, intake__isnull=False).exists()
+        else None
+    )
+
+
+def placement_of(case: Case, pk: int) -> Placement:
+    """One vocational placement of `case` (already in the user's scope), or 404."""
+    return get_object_or_404(Placement, pk=pk, case=case)
+
+
+def assessments_for(user: User):
+    """Assessments of the cases the user's institution serves (to amend one)."""
+    return Assessment.objects.filter(access.case_q(user, prefix="case__"))
+
+
+def current_scales():
+    """The scales in use, one version each, as offered on a case's page."""
+    return Scale.objects.filter(is_current=True).order_by("code")
+
+
+def current_scale(code: str) -> Scale | None:
+    return Scale.objects.filter(code=code, is_current=True).first()
+
+
 def applications_for(user: User):
     if not access.policy(user).rehab_intake:
         return Application.objects.none()
     return Application.objects.filter(access.people_q(user, prefix="person__"))
+
+
+def application_for(user: User, pk: int) -> Application:
+    """One application of a person in the user's jurisdiction, or 404 as if it did not exist."""
+    return access.get_in_scope(
+        Application.objects.select_related("person", "institution"), user, prefix="person__", pk=pk
+    )
+
+
+def rosters_for(user: User):
+    """The 卫健 and 残联 rosters uploaded for the districts of the user's jurisdiction."""
+    return RosterImport.objects.filter(access.district_q(user))
+
+
+def region_by_code(code: str) -> Region | None:
+    """The region of exactly this code (a roster names its district by its 12 digits)."""
+    return Region.objects.filter(code=code).first()
 
 
 def transfers_in(user: User):
@@ -132,6 +181,20 @@ def transfers_in(user: User):
 def transfers_out(user: User):
     ids = access.rehab_org_ids(user)
     return Transfer.objects.filter(from_org_id__in=ids) if ids else Transfer.objects.none()
+
+
+def transfer_for(user: User, pk: int) -> Transfer:
+    """A referral the user's institution sent, or one it received while it waits or once accepted
+    (never after declining it); otherwise 404 as if it did not exist."""
+    ids = access.rehab_org_ids(user)
+    transfer = get_object_or_404(
+        Transfer.objects.select_related("person", "from_org", "to_org", "case"), pk=pk
+    )
+    if transfer.from_org_id in ids:
+        return transfer
+    if transfer.to_org_id in ids and transfer.state in VISIBLE_TRANSFER_STATES:
+        return transfer
+    raise Http404("未找到该记录。")
 
 
 def institutions_for(user: User):
@@ -159,6 +222,29 @@ def referral_targets(user: User):
     return Organisation.objects.filter(kind__in=kinds, is_active=True).exclude(
         pk__in=access.rehab_org_ids(user)
     )
+
+
+def referral_institutions(user: User):
+    """Institutions an application may be referred to: those of the user's district (a street
+    officer refers to the district's institutions) or, for the city, of the city."""
+    region = user.jurisdiction
+    if region is None:
+        return Organisation.objects.none()
+    digits = min(LEVEL_DIGITS[RegionLevel(region.level)], 6)
+    return Organisation.objects.filter(
+        kind=OrganisationKind.REHAB_INSTITUTION, is_active=True, region__code__startswith=region.code[:digits]
+    ).order_by("name")
+
+
+def sites_for(user: User):
+    """The service sites of the user's institution."""
+    return Organisation.objects.filter(parent=access.rehab_home(user), kind=OrganisationKind.REHAB_SITE)
+
+
+def case_institution_name(case_id: int) -> str | None:
+    """Who serves a case, and nothing of the case itself (its content is clinical data): what a
+    comparison item about a 精康 client may show."""
+    return Case.objects.filter(pk=case_id).values_list("institution__name", flat=True).first()
 
 
 # ------------------------------------------------------------------ worklists
@@ -441,8 +527,18 @@ def activities_for(user: User):
     return Activity.objects.filter(institution_id__in=ids) if ids else Activity.objects.none()
 
 
+def photos_for(user: User):
+    """Photos of the activities of the user's institution."""
+    return ActivityPhoto.objects.filter(activity__in=activities_for(user))
+
+
 def staff_for(user: User):
     return StaffMember.objects.filter(organisation__in=institutions_for(user))
+
+
+def staff_of(orgs) -> QuerySet[StaffMember]:
+    """The staff of institutions already read in the user's scope (`institutions_for`)."""
+    return StaffMember.objects.filter(organisation__in=orgs)
 
 
 def training_hours(staff_ids: list[int], year: int) -> dict[int, Decimal]:

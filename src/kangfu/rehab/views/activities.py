@@ -14,7 +14,7 @@ from kangfu.core.forms import apply_service_errors
 from kangfu.core.models import AuditAction
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
-from kangfu.rehab.models import ActivityPhoto, CaseStatus, ServiceType
+from kangfu.rehab.models import CaseStatus, ServiceType
 from kangfu.rehab.services import activities as activity_services
 from kangfu.rehab.services.common import require_home
 from kangfu.rehab.views.common import _sites
@@ -139,12 +139,7 @@ def activity_detail(request, pk: int):
 @require_GET
 def activity_photo(request, pk: int):
     require_home(request.user)
-    photo = get_object_or_404(
-        ActivityPhoto.objects.filter(activity__in=selectors.activities_for(request.user)).select_related(
-            "activity"
-        ),
-        pk=pk,
-    )
+    photo = get_object_or_404(selectors.photos_for(request.user).select_related("activity"), pk=pk)
     # A photo shows the people who attended: each of them has it on their trail.
     _audit_read(
         request,

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kangfu.core import access, audit
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number
-from kangfu.core.models import LEVEL_DIGITS, AuditAction, Organisation, OrganisationKind, RegionLevel
+from kangfu.core.models import AuditAction, OrganisationKind
 from kangfu.people.selectors import person_by_id_number
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
@@ -97,27 +97,13 @@ def applications(request):
 
 def _application(request, pk: int) -> Application:
     access.require(request.user, "rehab_intake")
-    return access.get_in_scope(
-        Application.objects.select_related("person", "institution"), request.user, prefix="person__", pk=pk
-    )
-
-
-def _institution_choices(user):
-    """Institutions an application may be referred to: those of the user's district (a street
-    officer refers to the district's institutions) or, for the city, of the city."""
-    region = user.jurisdiction
-    if region is None:
-        return Organisation.objects.none()
-    digits = min(LEVEL_DIGITS[RegionLevel(region.level)], 6)
-    return Organisation.objects.filter(
-        kind=OrganisationKind.REHAB_INSTITUTION, is_active=True, region__code__startswith=region.code[:digits]
-    ).order_by("name")
+    return selectors.application_for(request.user, pk)
 
 
 @login_required
 def application_detail(request, pk: int):
     application = _application(request, pk)
-    refer_form = f.ReferForm(institutions=_institution_choices(request.user))
+    refer_form = f.ReferForm(institutions=selectors.referral_institutions(request.user))
     reject_form = f.ReasonForm()
     status = 200
     if request.method == "POST":
@@ -127,7 +113,9 @@ def application_detail(request, pk: int):
                 application_services.application_register(actor=request.user, application=application)
                 messages.success(request, "已初核登记。")
             elif action == "refer":
-                refer_form = f.ReferForm(request.POST, institutions=_institution_choices(request.user))
+                refer_form = f.ReferForm(
+                    request.POST, institutions=selectors.referral_institutions(request.user)
+                )
                 if not refer_form.is_valid():
                     raise ValidationError("请选择转介机构。")
                 application_services.application_refer(
@@ -178,7 +166,7 @@ def application_detail(request, pk: int):
 @require_POST
 def applications_refer(request):
     access.require(request.user, "rehab_intake")
-    form = f.ReferForm(request.POST, institutions=_institution_choices(request.user))
+    form = f.ReferForm(request.POST, institutions=selectors.referral_institutions(request.user))
     ids = [_pk(i) for i in request.POST.getlist("ids")]
     if None in ids:
         messages.error(request, BAD_IDS)

@@ -8,10 +8,9 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
-from kangfu.core import access
 from kangfu.core.forms import apply_service_errors
 from kangfu.rehab import forms as f
-from kangfu.rehab.models import Assessment, Scale
+from kangfu.rehab import selectors
 from kangfu.rehab.services import assessments
 from kangfu.rehab.services.common import require_home
 from kangfu.rehab.views.common import _own
@@ -20,7 +19,7 @@ from kangfu.rehab.views.common import _own
 @login_required
 def case_assess(request, pk: int, code: str):
     case = _own(request, pk)
-    scale = Scale.objects.filter(code=code, is_current=True).first()
+    scale = selectors.current_scale(code)
     if scale is None:
         raise Http404
     form_class = f.assessment_form_class(scale.definition)
@@ -56,10 +55,7 @@ def case_assess(request, pk: int, code: str):
 def assessment_amend(request, pk: int):
     require_home(request.user)
     original = get_object_or_404(
-        Assessment.objects.filter(access.case_q(request.user, prefix="case__")).select_related(
-            "scale", "case__person"
-        ),
-        pk=pk,
+        selectors.assessments_for(request.user).select_related("scale", "case__person"), pk=pk
     )
     case = original.case
     form_class = f.assessment_form_class(original.scale.definition, amend=True)

@@ -12,7 +12,7 @@ from kangfu.core.ids import mask_id_number
 from kangfu.core.models import AuditAction
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
-from kangfu.rehab.models import Case, CaseStatus, Scale, SharePart
+from kangfu.rehab.models import CaseStatus, SharePart
 from kangfu.rehab.services import cases as case_services
 from kangfu.rehab.services.common import require_home
 from kangfu.rehab.views.common import _case_errors, _handle, _own
@@ -54,7 +54,7 @@ def _case_context(request, view: selectors.CaseView) -> dict:
         "parts": view.parts,
         "part_labels": [label for value, label in SharePart.choices if value in view.parts],
         "today": timezone.localdate(),
-        "scales": Scale.objects.filter(is_current=True).order_by("code"),
+        "scales": selectors.current_scales(),
     }
     if view.full:
         context.update(
@@ -81,11 +81,7 @@ def _case_context(request, view: selectors.CaseView) -> dict:
     if view.sees(SharePart.FOLLOW_UPS):
         context["follow_ups"] = case.follow_ups.select_related("by")[:20]
     if view.sees(SharePart.INTAKE):
-        context["intake"] = (
-            getattr(case, "intake", None)
-            if Case.objects.filter(pk=case.pk, intake__isnull=False).exists()
-            else None
-        )
+        context["intake"] = selectors.intake_of(case)
     return context
 
 

@@ -11,9 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 
-from kangfu.core import access
 from kangfu.core.forms import apply_service_errors
-from kangfu.core.models import Organisation, OrganisationKind
 from kangfu.rehab import selectors
 from kangfu.rehab.models import Case
 from kangfu.rehab.services.common import require_home
@@ -66,5 +64,4 @@ def _case_errors(request, case: Case, form) -> HttpResponse:
 
 
 def _sites(request):
-    home = access.rehab_home(request.user)
-    return Organisation.objects.filter(parent=home, kind=OrganisationKind.REHAB_SITE)
+    return selectors.sites_for(request.user)

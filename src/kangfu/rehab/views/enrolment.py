@@ -17,7 +17,6 @@ from kangfu.core.forms import apply_service_errors
 from kangfu.core.models import AuditAction
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
-from kangfu.rehab.models import Case
 from kangfu.rehab.services import enrolment
 from kangfu.rehab.views.common import _case_errors, _handle, _own, _sites
 
@@ -94,7 +93,8 @@ def case_enrol(request, pk: int):
             try:
                 enrolment.case_enrol(
                     actor=request.user,
-                    case=Case.objects.get(pk=case.pk),
+                    # The case as stored: validating the form has written its values on `case`.
+                    case=selectors.own_case(request.user, case.pk),
                     data=enrolment.EnrolmentData(
                         enrolled_on=d["enrolled_on"],
                         worker=d["worker"],
@@ -202,9 +202,7 @@ def case_agreement(request, pk: int):
 @login_required
 def case_intake(request, pk: int):
     case = _own(request, pk)
-    instance = (
-        getattr(case, "intake", None) if Case.objects.filter(pk=pk, intake__isnull=False).exists() else None
-    )
+    instance = selectors.intake_of(case)
     form = f.IntakeForm(
         request.POST or None, instance=instance, initial={"interviewed_on": timezone.localdate()}
     )

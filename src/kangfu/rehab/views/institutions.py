@@ -15,7 +15,7 @@ from kangfu.core import access
 from kangfu.core.models import Organisation
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
-from kangfu.rehab.models import ServiceType, StaffMember
+from kangfu.rehab.models import ServiceType
 from kangfu.rehab.services import institutions as institution_services
 
 
@@ -30,9 +30,9 @@ def institutions(request):
         selectors.institutions_for(request.user).select_related("rehab_profile").order_by("region_id", "name")
     )
     staff = list(
-        StaffMember.objects.filter(organisation__in=orgs, left_on__isnull=True).values_list(
-            "pk", "organisation_id", "direct_service"
-        )
+        selectors.staff_of(orgs)
+        .filter(left_on__isnull=True)
+        .values_list("pk", "organisation_id", "direct_service")
     )
     hours = selectors.training_hours([s[0] for s in staff], year)
     per_org: dict[int, dict] = {}
@@ -68,7 +68,7 @@ def institution_detail(request, pk: int):
         else {"capacity": 0}
     )
     staff_form = f.StaffForm()
-    staff_qs = StaffMember.objects.filter(organisation=org)
+    staff_qs = selectors.staff_of([org])
     status = 200
     if request.method == "POST":
         if not may_edit:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from kangfu.core.forms import apply_service_errors
 from kangfu.rehab import forms as f
-from kangfu.rehab.models import Placement
+from kangfu.rehab import selectors
 from kangfu.rehab.services import placements
 from kangfu.rehab.views.common import _own
 
@@ -17,7 +17,7 @@ from kangfu.rehab.views.common import _own
 @login_required
 def case_placement(request, pk: int, placement: int | None = None):
     case = _own(request, pk)
-    instance = get_object_or_404(Placement, pk=placement, case=case) if placement else None
+    instance = selectors.placement_of(case, placement) if placement else None
     form = f.PlacementForm(request.POST or None, instance=instance)
     status = 200
     if request.method == "POST":

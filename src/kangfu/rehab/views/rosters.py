@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from kangfu.core import access
 from kangfu.core.forms import apply_service_errors
 from kangfu.rehab import forms as f
-from kangfu.rehab.models import RosterImport
+from kangfu.rehab import selectors
 from kangfu.rehab.services import rosters
 
 
@@ -38,21 +38,20 @@ def roster_upload(request):
             else:
                 return redirect("rehab:roster", pk=roster.pk)
         status = 400
-    recent = RosterImport.objects.filter(access.district_q(request.user)).defer("content")[:20]
+    recent = selectors.rosters_for(request.user).defer("content")[:20]
     return render(request, "rehab/rosters.html", {"form": form, "recent": recent}, status=status)
 
 
 @login_required
 def roster_detail(request, pk: int):
     access.require(request.user, "rehab_intake")
-    roster = get_object_or_404(
-        RosterImport.objects.filter(access.district_q(request.user)).defer("content"), pk=pk
-    )
+    roster = get_object_or_404(selectors.rosters_for(request.user).defer("content"), pk=pk)
     if request.method == "POST":
         try:
             if request.POST.get("action") == "confirm":
+                # With its content, which the page left out.
                 roster = rosters.roster_confirm(
-                    actor=request.user, roster=RosterImport.objects.get(pk=roster.pk)
+                    actor=request.user, roster=selectors.rosters_for(request.user).get(pk=roster.pk)
                 )
                 r = roster.result
                 messages.success(

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from kangfu.core import access, audit
-from kangfu.core.exports import xlsx_workbook
-from kangfu.core.models import AuditAction, Organisation, OrganisationKind
+from kangfu.core import access
+from kangfu.core.exports import xlsx_response
+from kangfu.core.models import Organisation, OrganisationKind
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
 from kangfu.rehab.models import EmploymentType
@@ -49,18 +49,13 @@ def stats(request):
     figures = selectors.stats(request.user, year=year, institution=institution)
     tables = _stats_tables(figures)
     if request.GET.get("export") == "xlsx" and status == 200:
-        audit.record(
+        return xlsx_response(
             actor=request.user,
-            action=AuditAction.EXPORT,
+            filename=f"rehab-{year}.xlsx",
+            sheets=[(t["title"], t["header"], t["rows"]) for t in tables],
             object_type="rehab.statistics",
             summary=f"导出 {year} 年精康统计",
         )
-        content = xlsx_workbook([(t["title"], t["header"], t["rows"]) for t in tables])
-        response = HttpResponse(
-            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        response["Content-Disposition"] = f'attachment; filename="rehab-{year}.xlsx"'
-        return response
     labels = [f"{m}月" for m in range(1, 13)]
     charts = {
         "flow": {

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -94,16 +94,7 @@ def transfer_new(request):
 
 def _transfer(request, pk: int) -> Transfer:
     require_home(request.user)
-    ids = access.rehab_org_ids(request.user)
-    transfer = get_object_or_404(
-        Transfer.objects.select_related("person", "from_org", "to_org", "case"), pk=pk
-    )
-    if transfer.from_org_id in ids:
-        return transfer
-    # The receiver sees a referral while it waits or once accepted; never after declining it.
-    if transfer.to_org_id in ids and transfer.state in selectors.VISIBLE_TRANSFER_STATES:
-        return transfer
-    raise Http404("未找到该记录。")
+    return selectors.transfer_for(request.user, pk)
 
 
 @login_required
