@@ -50,6 +50,27 @@ def person_get_for_user(*, user: User, pk: int | str) -> Person:
     )
 
 
+def _item_for_user(queryset: QuerySet, *, user: User, person_pk: int, pk: int):
+    return access.get_in_scope(
+        queryset.select_related("person"), user, prefix="person__", pk=pk, person_id=person_pk
+    )
+
+
+def guardian_get_for_user(*, user: User, person_pk: int, pk: int) -> Guardian:
+    """One guardian of one person in scope (both numbers from the URL must agree), or 404."""
+    return _item_for_user(Guardian.objects.all(), user=user, person_pk=person_pk, pk=pk)
+
+
+def certificate_get_for_user(*, user: User, person_pk: int, pk: int) -> DisabilityCertificate:
+    """One certificate of one person in scope, or 404."""
+    return _item_for_user(DisabilityCertificate.objects.all(), user=user, person_pk=person_pk, pk=pk)
+
+
+def income_period_get_for_user(*, user: User, person_pk: int, pk: int) -> IncomePeriod:
+    """One income period of one person in scope, or 404."""
+    return _item_for_user(IncomePeriod.objects.all(), user=user, person_pk=person_pk, pk=pk)
+
+
 def person_by_id_number(number: str, *, user: User | None = None) -> Person | None:
     """The one person an ID number names (normalised: spaces, a lowercase x, a 15-digit number), within
     `user`'s jurisdiction when given, else anywhere (a service acting for the system, such as routing

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
 from kangfu.core import access, audit
-from kangfu.core.exports import xlsx_bytes
+from kangfu.core.exports import xlsx_response
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction, RegionLevel
@@ -31,7 +31,7 @@ from kangfu.people.forms import (
     LifeEventForm,
     PersonForm,
 )
-from kangfu.people.models import DisabilityCertificate, Guardian, IncomePeriod, Person
+from kangfu.people.models import Person
 from kangfu.people.tables import PersonTable
 
 TABS = [
@@ -98,23 +98,15 @@ def person_export(request):
                 p.get_vital_status_display(),
             ]
 
-    content = xlsx_bytes(
-        title="人员名单",
-        header=["姓名", "身份证号", "性别", "年龄", "街道（乡镇）", "社区（村）", "残疾类别/等级", "状态"],
-        rows=lines(),
-    )
-    audit.record(
+    header = ["姓名", "身份证号", "性别", "年龄", "街道（乡镇）", "社区（村）", "残疾类别/等级", "状态"]
+    return xlsx_response(
         actor=request.user,
-        action=AuditAction.EXPORT,
+        filename=f"people-{today:%Y%m%d}.xlsx",
+        sheets=[("人员名单", header, lines())],
         object_type="people.person",
         summary=f"导出人员名单 {total} 人",
         changes={"filters": {k: v for k, v in request.GET.items() if v}, "rows": total},
     )
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="people-{today:%Y%m%d}.xlsx"'
-    return response
 
 
 @login_required
@@ -270,12 +262,6 @@ def _sub_form_post(request, pk: int, *, tab: str, form_class, form_key: str, act
     return render(request, "people/detail.html", context, status=status)
 
 
-def _scoped_item(model, person_pk: int, item: int, user):
-    return access.get_in_scope(
-        model.objects.select_related("person"), user, prefix="person__", pk=item, person_id=person_pk
-    )
-
-
 @login_required
 @require_POST
 def guardian_add(request, pk: int):
@@ -293,7 +279,7 @@ def guardian_add(request, pk: int):
 @require_POST
 def guardian_delete(request, pk: int, item: int):
     access.require(request.user, "writes_people")
-    guardian = _scoped_item(Guardian, pk, item, request.user)
+    guardian = selectors.guardian_get_for_user(user=request.user, person_pk=pk, pk=item)
     services.guardian_remove(actor=request.user, guardian=guardian)
     messages.success(request, "已删除。")
     return redirect(reverse("people:detail", args=[pk]) + "?tab=guardians")
@@ -316,7 +302,7 @@ def certificate_add(request, pk: int):
 @require_POST
 def certificate_cancel(request, pk: int, item: int):
     access.require(request.user, "writes_people")
-    cert = _scoped_item(DisabilityCertificate, pk, item, request.user)
+    cert = selectors.certificate_get_for_user(user=request.user, person_pk=pk, pk=item)
     return _sub_form_post(
         request,
         pk,
@@ -344,7 +330,7 @@ def income_add(request, pk: int):
 @require_POST
 def income_end(request, pk: int, item: int):
     access.require(request.user, "writes_people")
-    period = _scoped_item(IncomePeriod, pk, item, request.user)
+    period = selectors.income_period_get_for_user(user=request.user, person_pk=pk, pk=item)
     return _sub_form_post(
         request,
         pk,
