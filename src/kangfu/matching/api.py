@@ -9,12 +9,9 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from kangfu.core import access, uploads
-from kangfu.core.models import RegionLevel
 from kangfu.core.spreadsheets import parse_month
 from kangfu.matching import comparison, selectors, services
-from kangfu.matching.models import FeedSource
 from kangfu.matching.rules import RULE_NAMES
-from kangfu.matching.tasks import run_comparison
 
 router = Router(tags=["数据比对"])
 
@@ -88,7 +85,7 @@ def upload_feed(
     request, source: Form[str], period: Form[str], file: File[UploadedFile], confirm: Form[bool] = False
 ):
     access.require(request.user, "runs_payroll")
-    found = FeedSource.objects.filter(name=source).first()
+    found = selectors.feed_source_named(source)
     if found is None:
         return Status(404, {"detail": f"没有数据来源“{source}”。"})
     try:
@@ -116,12 +113,9 @@ class RunIn(Schema):
 
 @router.post("/runs", response={202: RunOut, 400: ErrorOut}, summary="开始比对（按令牌账号所在区）")
 def start_run(request, payload: RunIn):
-    access.require(request.user, "runs_payroll")
-    district = request.user.jurisdiction
-    if district is None or district.level != RegionLevel.DISTRICT:
-        return Status(400, {"detail": "比对按区进行，令牌账号须为区级。"})
-    run = comparison.run_start(actor=request.user, district=district, period=payload.period)
-    run_comparison.enqueue(run.pk)
+    run = comparison.run_request(
+        actor=request.user, district=request.user.jurisdiction, period=payload.period
+    )
     run.refresh_from_db()
     return Status(
         202,

@@ -10,6 +10,7 @@ moved, the case close).
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -39,6 +40,7 @@ NOT_YOURS = "该疑点不在您的辖区。"
 NEEDS_NOTE = "排除疑点须写明核实情况和依据。"
 NOT_DISTRICT = "只能转交给本区的其他街道。"
 NO_NEW_STREET = "迁入地只写到区，无法确定迁入街道：请先在一人一档中更新户籍所在社区，再审批转移。"
+NOT_A_DISTRICT = "比对按区进行，须由区级账号发起。"
 
 
 def run_start(*, actor: User | None, district: Region, period: dt.date) -> ComparisonRun:
@@ -49,6 +51,21 @@ def run_start(*, actor: User | None, district: Region, period: dt.date) -> Compa
     if district.level != RegionLevel.DISTRICT:
         raise ValidationError("比对按区进行。")
     return ComparisonRun.objects.create(district=district, period=month_start(period), started_by=actor)
+
+
+def run_request(*, actor: User, district: Region | None, period: dt.date) -> ComparisonRun:
+    """A run a user asks for, from the page or the API alike: checked, created, and its work queued
+    once the run is committed (a worker must find the row it is given)."""
+    # Here rather than at the top: the task module imports this one for `run_execute`.
+    from kangfu.matching.tasks import run_comparison
+
+    access.require(actor, "runs_payroll")
+    if district is None or district.level != RegionLevel.DISTRICT:
+        raise ValidationError(NOT_A_DISTRICT)
+    with transaction.atomic():
+        run = run_start(actor=actor, district=district, period=period)
+        transaction.on_commit(partial(run_comparison.enqueue, run.pk))
+    return run
 
 
 STAGE = "kangfu_found"  # a temporary table: private to the run's connection, gone with it
@@ -154,7 +171,9 @@ def _item_for(actor: User, item: Item) -> None:
 
 
 def _advance(item: Item, *, expected: str, **updates) -> None:
-    advance(Item.objects.filter(pk=item.pk), expected=expected, version=item.version, message=TAKEN, **updates)
+    advance(
+        Item.objects.filter(pk=item.pk), expected=expected, version=item.version, message=TAKEN, **updates
+    )
 
 
 def item_confirm(*, actor: User, item: Item, note: str, effective_month: dt.date | None = None) -> Item:

@@ -9,8 +9,16 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from kangfu.core import access
-from kangfu.core.models import User
-from kangfu.matching.models import ComparisonRun, FeedImport, FeedRow, ImportStatus, Item, ItemStatus
+from kangfu.core.models import Region, RegionLevel, User
+from kangfu.matching.models import (
+    ComparisonRun,
+    FeedImport,
+    FeedRow,
+    FeedSource,
+    ImportStatus,
+    Item,
+    ItemStatus,
+)
 from kangfu.matching.rules import RULE_NAMES
 
 OPEN = [ItemStatus.OPEN, ItemStatus.CONFIRMED]
@@ -29,8 +37,41 @@ def runs_for(user: User):
     )
 
 
+def imports():
+    """Every feed import: a feed covers the whole city, and only the district's payroll role, which
+    runs comparisons, reads them (its matched lines are scoped by `feed_rows_for`)."""
+    return FeedImport.objects.select_related("source")
+
+
 def imports_recent():
-    return FeedImport.objects.select_related("source").order_by("-created_at")[:50]
+    return imports().order_by("-created_at")[:50]
+
+
+def feed_rows_for(user: User, feed: FeedImport):
+    """A feed's lines as a user may see them: unmatched ones, and those matched to a person in scope."""
+    return feed.rows.filter(Q(person__isnull=True) | access.people_q(user, prefix="person__")).select_related(
+        "person"
+    )
+
+
+def feed_matched_lines(feed: FeedImport) -> int:
+    """Lines of the feed matched to a person; an ambiguous line is kept once per candidate, so this
+    counts lines, not rows."""
+    return feed.rows.filter(person__isnull=False).values("line").distinct().count()
+
+
+def feed_source_named(name: str) -> FeedSource | None:
+    return FeedSource.objects.filter(name=name).first()
+
+
+def streets_of_district(district_code: str):
+    """The streets an item may be handed on to: those of its district."""
+    return Region.objects.filter(level=RegionLevel.STREET, code__startswith=district_code[:6])
+
+
+def street_by_code(code: str) -> Region | None:
+    """The street a code names (the 9 digits people type, or all 12), or None."""
+    return Region.objects.filter(code=(code or "").ljust(12, "0"), level=RegionLevel.STREET).first()
 
 
 def more_evidence(item: Item):

@@ -5,23 +5,21 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from kangfu.core import access, audit
-from kangfu.core.exports import xlsx_bytes
+from kangfu.core.exports import xlsx_response
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number
-from kangfu.core.models import AuditAction, Region, RegionLevel
+from kangfu.core.models import AuditAction
 from kangfu.matching import comparison, selectors, services
 from kangfu.matching.forms import FeedUploadForm, ItemActionForm, RunForm
-from kangfu.matching.models import FeedImport, ItemStatus
+from kangfu.matching.models import ItemStatus
 from kangfu.matching.rules import RULE_NAMES
-from kangfu.matching.tasks import run_comparison
-from kangfu.rehab.models import Case as RehabCase
+from kangfu.rehab import selectors as rehab_selectors
 
 
 def _reads(request):
@@ -36,15 +34,19 @@ def home(request):
     if request.method == "POST":
         if not rights.runs_payroll:
             raise PermissionDenied(access.NOT_ALLOWED)
-        district = request.user.jurisdiction
-        if form.is_valid() and district is not None and district.level == RegionLevel.DISTRICT:
-            run = comparison.run_start(
-                actor=request.user, district=district, period=form.cleaned_data["period"]
-            )
-            run_comparison.enqueue(run.pk)
-            messages.success(request, "比对已开始。")
-            return redirect("matching:home")
-        messages.error(request, "比对按区进行，请填写月份。")
+        if form.is_valid():
+            try:
+                comparison.run_request(
+                    actor=request.user, district=request.user.jurisdiction, period=form.cleaned_data["period"]
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    messages.error(request, message)
+            else:
+                messages.success(request, "比对已开始。")
+                return redirect("matching:home")
+        else:
+            messages.error(request, "比对按区进行，请填写月份。")
     items = selectors.items_for(request.user)
     rule = request.GET.get("rule", "")
     status = request.GET.get("status", "open")
@@ -87,22 +89,15 @@ def _export(request, items):
         ]
         for i in items.order_by("street_id", "rule")[:50000]
     ]
-    audit.record(
+    return xlsx_response(
         actor=request.user,
-        action=AuditAction.EXPORT,
+        filename="items.xlsx",
+        sheets=[
+            ("疑点", ["月份", "规则", "姓名", "身份证号", "街道", "说明", "涉及金额", "状态", "期限"], rows)
+        ],
         object_type="matching.item",
         summary=f"导出疑点 {len(rows)} 条",
     )
-    content = xlsx_bytes(
-        title="疑点",
-        header=["月份", "规则", "姓名", "身份证号", "街道", "说明", "涉及金额", "状态", "期限"],
-        rows=rows,
-    )
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = 'attachment; filename="items.xlsx"'
-    return response
 
 
 @login_required
@@ -144,7 +139,7 @@ def feeds(request):
 @login_required
 def feed_detail(request, pk: int):
     access.require(request.user, "runs_payroll")
-    feed = get_object_or_404(FeedImport.objects.select_related("source"), pk=pk)
+    feed = get_object_or_404(selectors.imports(), pk=pk)
     if request.method == "POST":
         try:
             if request.POST.get("action") == "confirm":
@@ -159,11 +154,8 @@ def feed_detail(request, pk: int):
             messages.error(request, "；".join(exc.messages))
         return redirect("matching:feed", pk=feed.pk)
     # A feed covers the whole city; matched lines are shown only for people in the user's own scope.
-    rows = feed.rows.filter(
-        Q(person__isnull=True) | access.people_q(request.user, prefix="person__")
-    ).select_related("person")[:200]
-    # An ambiguous line is kept once per candidate: count lines, not rows.
-    matched = feed.rows.filter(person__isnull=False).values("line").distinct().count()
+    rows = selectors.feed_rows_for(request.user, feed)[:200]
+    matched = selectors.feed_matched_lines(feed)
     return render(request, "matching/feed.html", {"feed": feed, "rows": rows, "matched": matched})
 
 
@@ -186,9 +178,7 @@ def item_detail(request, pk: int):
                 elif action == "dismiss":
                     comparison.item_dismiss(actor=request.user, item=item, note=d["note"])
                 elif action == "transfer":
-                    street = Region.objects.filter(
-                        code=(d["street"] or "").ljust(12, "0"), level=RegionLevel.STREET
-                    ).first()
+                    street = selectors.street_by_code(d["street"])
                     if street is None:
                         raise ValidationError({"street": ["请填写本区街道的区划代码。"]})
                     comparison.item_transfer(actor=request.user, item=item, street=street, note=d["note"])
@@ -211,14 +201,10 @@ def item_detail(request, pk: int):
         "masked_id": mask_id_number(item.person.id_number),
         "more_evidence": selectors.more_evidence(item),
         # A 精康 item shows who serves the person and nothing of the case itself (clinical data).
-        "institution": RehabCase.objects.filter(pk=item.case_id)
-        .values_list("institution__name", flat=True)
-        .first()
-        if item.case_id
-        else None,
+        "institution": rehab_selectors.case_institution_name(item.case_id) if item.case_id else None,
         "may_resolve": access.region_in_jurisdiction(request.user, item.street_id)
         and item.status == ItemStatus.OPEN,
         "may_approve": access.policy(request.user).runs_payroll and item.status == ItemStatus.CONFIRMED,
-        "streets": Region.objects.filter(level=RegionLevel.STREET, code__startswith=item.district_id[:6]),
+        "streets": selectors.streets_of_district(item.district_id),
     }
     return render(request, "matching/item.html", context, status=200 if request.method == "GET" else 400)

@@ -43,14 +43,18 @@ def test_another_system_pushes_a_feed_and_gets_the_line_report(client, token):
     assert FeedImport.objects.get().status == "preview"
 
 
-def test_a_run_is_started_and_its_items_read_through_the_api(client, token, death_item):
+def test_a_run_is_started_and_its_items_read_through_the_api(
+    client, token, death_item, django_capture_on_commit_callbacks
+):
     Item.objects.all().delete()
-    response = client.post(
-        "/api/v1/matching/runs",
-        json.dumps({"period": "2026-11-01"}),
-        content_type="application/json",
-        **token,
-    )
+    # The run is queued once it is committed, which a test's transaction never is: run it then.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/matching/runs",
+            json.dumps({"period": "2026-11-01"}),
+            content_type="application/json",
+            **token,
+        )
     assert response.status_code == 202
     run = client.get(f"/api/v1/matching/runs/{response.json()['id']}", **token).json()
     assert run["status"] == "done"

@@ -51,9 +51,13 @@ def test_a_street_officer_cannot_upload_feeds(login, jiedao):
     assert login(jiedao).get("/matching/feeds/").status_code == 403
 
 
-def test_the_district_runs_the_comparison_from_the_page(login, quju, death_item):
+def test_the_district_runs_the_comparison_from_the_page(
+    login, quju, death_item, django_capture_on_commit_callbacks
+):
     Item.objects.all().delete()
-    response = login(quju).post("/matching/", {"period": "2026-11-01"})
+    # The run is queued once it is committed, which a test's transaction never is: run it then.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(quju).post("/matching/", {"period": "2026-11-01"})
     assert response.status_code == 302
     run = ComparisonRun.objects.order_by("-pk").first()
     assert (run.status, run.progress) == ("done", 100)
