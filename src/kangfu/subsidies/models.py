@@ -412,6 +412,10 @@ class Payroll(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     run_at = models.DateTimeField("计算时间", null=True, blank=True)
+    # A run is queued as a task (`payroll_start`): when it started, and why it did not finish, if it
+    # did not. Running with no error and a recent start means a computation is under way.
+    started_at = models.DateTimeField("开始计算时间", null=True, blank=True)
+    error = models.CharField("计算未完成的原因", max_length=500, blank=True)
     locked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

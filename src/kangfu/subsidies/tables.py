@@ -8,7 +8,8 @@ import django_tables2 as tables
 from django.utils import timezone
 from django.utils.html import format_html
 
-from kangfu.subsidies.models import Appeal, Application, Grant, Payroll, PayrollSource
+from kangfu.subsidies.models import Appeal, Application, Grant, Payroll, PayrollSource, PayrollStatus
+from kangfu.subsidies.services.payroll import payroll_busy
 
 
 class ApplicationTable(tables.Table):
@@ -121,6 +122,8 @@ class PayrollTable(tables.Table):
 
     def render_status(self, record):
         legacy = "（原系统迁入）" if record.source == PayrollSource.LEGACY else ""
+        if record.status == PayrollStatus.RUNNING and not payroll_busy(record):
+            return "计算未完成" + legacy
         return record.get_status_display() + legacy
 
     def render_run(self, record):

@@ -36,7 +36,7 @@ from kangfu.subsidies.forms import (
     StandardForm,
     VisitForm,
 )
-from kangfu.subsidies.models import AppealStatus, ApplicationStatus, Kind
+from kangfu.subsidies.models import AppealStatus, ApplicationStatus, Kind, PayrollStatus
 from kangfu.subsidies.services import appeals, applications, facts, grants, payroll
 from kangfu.subsidies.services import reviews as reviews_service
 from kangfu.subsidies.services import standards as standard_services
@@ -425,16 +425,13 @@ def payroll_list(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                run = payroll.payroll_run(
+                run = payroll.payroll_start(
                     actor=request.user, district=district, month=form.cleaned_data["month"]
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                messages.success(
-                    request,
-                    f"已计算 {run.month:%Y年%m月}：{run.line_count} 条，合计 {run.total} 元。请另一位审核人核对后锁定。",
-                )
+                messages.success(request, _started(run))
                 return redirect("subsidies:payroll", pk=run.pk)
         status = 400
     filterset = PayrollFilter(
@@ -455,10 +452,22 @@ def payroll_list(request):
     return render(request, "subsidies/payrolls.html", context, status=status)
 
 
+def _started(run) -> str:
+    return f"已开始计算 {run.month:%Y年%m月} 的发放。计算在后台进行，完成后在本页显示结果；请另一位审核人核对后锁定。"
+
+
 @login_required
 def payroll_detail(request, pk: int):
     access.require(request.user, "runs_payroll")
     run = get_object_or_404(selectors.payrolls_for(request.user), pk=pk)
+    if request.htmx and request.method == "GET":
+        # The running page asks every few seconds; once the run is over it reloads whole, totals and all.
+        response = render(
+            request, "subsidies/partials/payroll_state.html", {"run": run, "busy": payroll.payroll_busy(run)}
+        )
+        if run.status != PayrollStatus.RUNNING:
+            response["HX-Refresh"] = "true"
+        return response
     bank_form = BankResultForm()
     report = None
     status = 200
@@ -470,8 +479,8 @@ def payroll_detail(request, pk: int):
                 messages.success(request, "已锁定。本月发放不再变动，可以导出发放文件。")
                 return redirect("subsidies:payroll", pk=run.pk)
             if action == "rerun":
-                payroll.payroll_run(actor=request.user, district=run.district, month=run.month)
-                messages.success(request, "已重新计算。")
+                payroll.payroll_start(actor=request.user, district=run.district, month=run.month)
+                messages.success(request, _started(run))
                 return redirect("subsidies:payroll", pk=run.pk)
             if action == "bank":
                 bank_form = BankResultForm(request.POST, request.FILES)
@@ -494,6 +503,7 @@ def payroll_detail(request, pk: int):
     run.refresh_from_db()
     context = {
         "run": run,
+        "busy": payroll.payroll_busy(run),
         "bank_form": bank_form,
         "report": report,
         "formats": selectors.payment_formats(),

@@ -1,5 +1,9 @@
 """The monthly payroll of one district: set-based SQL, one transaction, one run at a time.
 
+A run is started by `payroll_start` (the page, the API): it marks the month running and queues the
+computation as a task once its transaction commits; the task runs `payroll_run`, the synchronous
+computation that the demo, commands, benchmarks and tests call directly.
+
 A run (1) re-checks every active grant against the rules, set-based, and holds those that no longer
 qualify; (2) inserts, in one INSERT … SELECT, the difference between entitlement and what locked
 payrolls paid, for the month and for earlier months marked for recalculation. Re-running an unlocked
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,6 +54,12 @@ NOT_A_DISTRICT = "发放按区进行，请选择区。"
 FUTURE_MONTH = "不能计算未来月份的发放。"
 NOT_LOCKED_YET = "发放锁定后才能导出发放文件。"
 LEGACY_PAYROLL = "这是上线前原系统的发放记录（迁入），已由原系统发放，不能导出发放文件或导入银行结果。"
+ALREADY_RUNNING = "该月发放正在计算，请稍候查看结果。"
+RUN_FAILED = "计算出错，未保存任何结果。请重新计算；仍不成功的，请联系系统管理员。"
+
+# A run that has not finished after this long has lost its worker (a run is one transaction, so it
+# left nothing behind): it may be started again.
+STALE_AFTER = dt.timedelta(hours=1)
 
 PAID_LINE_TYPES = ("regular", "arrears", "recovery")
 
@@ -185,9 +196,8 @@ def _district(region: Region) -> Region:
     return region
 
 
-def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payroll:
-    """Compute (or recompute) a district's payroll for a month. Nothing is half-done: the run is one
-    transaction, and the payroll row is locked for it, so two runs of one month go one after the other."""
+def _check_run(actor: User | None, district: Region, month: dt.date) -> dt.date:
+    """Who may run which month: the district's own payroll officers, this month or earlier."""
     _district(district)
     if actor is not None and not (
         access.policy(actor).runs_payroll and access.region_in_jurisdiction(actor, district.code)
@@ -196,6 +206,90 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
     month = month_start(month)
     if month > month_start(timezone.localdate()):
         raise ValidationError({"month": [FUTURE_MONTH]})
+    return month
+
+
+def _busy_q(now: dt.datetime) -> Q:
+    return Q(status=PayrollStatus.RUNNING, error="", started_at__gt=now - STALE_AFTER)
+
+
+def payroll_busy(payroll: Payroll, *, now: dt.datetime | None = None) -> bool:
+    """A computation of this payroll is under way: started, not finished, not failed, not stale (the
+    condition of `_busy_q`, on a row already read)."""
+    return (
+        payroll.status == PayrollStatus.RUNNING
+        and not payroll.error
+        and payroll.started_at is not None
+        and payroll.started_at > (now or timezone.now()) - STALE_AFTER
+    )
+
+
+def payroll_start(*, actor: User | None, district: Region, month: dt.date) -> Payroll:
+    """Start computing a district's payroll for a month, the way the page and the API do: the month is
+    marked running at once (a conditional update, so a second click or a colleague's start while it
+    runs is a `Conflict`), and the computation is queued as a task when this transaction commits.
+    The task runs `payroll_run` as `actor`, who is then the one who computed it and may not lock it."""
+    # The task module imports this one: imported here, when a run is started.
+    from kangfu.subsidies.tasks import compute_payroll
+
+    month = _check_run(actor, district, month)
+    now = timezone.now()
+    with transaction.atomic():
+        payroll, created = Payroll.objects.get_or_create(
+            district=district,
+            month=month,
+            defaults={"status": PayrollStatus.RUNNING, "started_at": now, "run_by": actor},
+        )
+        if not created:
+            if payroll.status == PayrollStatus.LOCKED:
+                raise ValidationError(LOCKED)
+            advance(
+                Payroll.objects.filter(pk=payroll.pk).exclude(_busy_q(now)),
+                expected=[PayrollStatus.DRAFT, PayrollStatus.RUNNING],
+                message=ALREADY_RUNNING,
+                status=PayrollStatus.RUNNING,
+                started_at=now,
+                error="",
+                run_by=actor,
+            )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=payroll,
+            summary=f"开始计算 {district.label} {month:%Y-%m} 发放",
+        )
+        transaction.on_commit(
+            functools.partial(compute_payroll.enqueue, payroll.pk, actor.pk if actor is not None else None)
+        )
+    payroll.refresh_from_db()
+    return payroll
+
+
+def payroll_execute(*, payroll: Payroll, actor: User | None) -> Payroll:
+    """The task's body: `payroll_run` for a started payroll. A refusal or a crash leaves the lines as
+    they were (the run is one transaction) and says why on the row, for the page to show; the next
+    start clears it. A crash is raised again, so the task backend keeps its traceback."""
+    try:
+        return payroll_run(actor=actor, district=payroll.district, month=payroll.month)
+    except (ValidationError, PermissionDenied) as exc:
+        _failed(payroll, "；".join(getattr(exc, "messages", None) or [str(exc)]))
+    except Exception:
+        _failed(payroll, RUN_FAILED)
+        raise
+    payroll.refresh_from_db()
+    return payroll
+
+
+def _failed(payroll: Payroll, message: str) -> None:
+    # Not a change of state: the row stays running (it cannot be locked) with the reason beside it.
+    Payroll.objects.filter(pk=payroll.pk, status=PayrollStatus.RUNNING).update(error=message[:500])
+
+
+def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payroll:
+    """Compute (or recompute) a district's payroll for a month, synchronously: the task's work, and
+    what the demo, commands and tests call. Nothing is half-done: the run is one transaction, and the
+    payroll row is locked for it, so two runs of one month go one after the other."""
+    month = _check_run(actor, district, month)
     with transaction.atomic():
         payroll, _created = Payroll.objects.get_or_create(district=district, month=month)
         payroll = Payroll.objects.select_for_update().get(pk=payroll.pk)
@@ -208,6 +302,7 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
             expected=[PayrollStatus.RUNNING, PayrollStatus.DRAFT],
             message=LOCKED,
             status=PayrollStatus.DRAFT,
+            error="",
             run_by=actor,
             run_at=timezone.now(),
             total=totals["total"] or Decimal("0.00"),

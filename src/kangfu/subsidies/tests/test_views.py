@@ -132,10 +132,12 @@ class TestStaff:
         assert client.get(f"/subsidies/grants/{Grant.objects.first().pk}/").status_code == 404
 
     def test_the_payroll_pages_run_lock_and_export(
-        self, login, standards, applicant, shequ, jiedao, quju, quju2
+        self, login, standards, applicant, shequ, jiedao, quju, quju2, django_capture_on_commit_callbacks
     ):
         approve(applicant, shequ, jiedao, quju)
-        response = login(quju).post("/subsidies/payroll/", {"month": "2026-11-01"})
+        # The run is a task queued when the start commits (the tests' backend runs it at once).
+        with django_capture_on_commit_callbacks(execute=True):
+            response = login(quju).post("/subsidies/payroll/", {"month": "2026-11-01"})
         run = payroll.Payroll.objects.get()
         assert response.status_code == 302
         assert "1500.00" in page(login(quju).get(f"/subsidies/payroll/{run.pk}/"))
