@@ -24,6 +24,8 @@ def write_demo_env(path: Path) -> bool:
         f"KANGFU_DATA_KEYS=demo1:{key}\n"
         f"KANGFU_INDEX_KEY={index}\n"
         "KANGFU_INSECURE_HTTP=1\n"
+        "# The demo signs in with a password alone; a real deployment leaves two-factor sign-in on.\n"
+        "KANGFU_TWO_FACTOR=0\n"
         "KANGFU_TASK_BACKEND=django_tasks.backends.immediate.ImmediateBackend\n"
     )
     path.write_text(content)

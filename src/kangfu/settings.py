@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "ninja",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "kangfu.core",
     "kangfu.people",
     "kangfu.rehab",
@@ -68,9 +71,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "kangfu.core.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "kangfu.core.middleware.SessionLifetimeMiddleware",
+    "kangfu.core.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -210,6 +215,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("KANGFU_LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Two-factor sign-in for the roles that approve, pay and audit (core.twofactor): on unless turned off
+# (the demo turns it off so that every role's day can be walked through without a phone).
+KANGFU_TWO_FACTOR = env.bool("KANGFU_TWO_FACTOR", True)
+OTP_TOTP_ISSUER = "康复服务管理平台"
 
 # Lists stop counting past this many rows; at a million people an exact count costs more than it tells.
 KANGFU_LIST_COUNT_CAP = env.int("KANGFU_LIST_COUNT_CAP", 10000)

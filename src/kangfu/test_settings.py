@@ -11,6 +11,8 @@ os.environ.setdefault(
     "t2:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,t1:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
 )
 os.environ.setdefault("KANGFU_INDEX_KEY", "aW5kZXgta2V5LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3")
+# Tests of other things sign in with a password alone; core/tests/test_twofactor.py turns it on.
+os.environ.setdefault("KANGFU_TWO_FACTOR", "0")
 os.environ.setdefault("KANGFU_TASK_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
 
 from kangfu.settings import *  # noqa: F403

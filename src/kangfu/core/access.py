@@ -39,10 +39,12 @@ class RolePolicy:
     rehab_intake: bool = False  # 精康: receive applications and rosters, register, refer to institutions
     runs_rehab: bool = False  # 精康: the cases of the user's own institution (and what is shared with it)
     reads_rehab_stats: bool = False  # 精康: counts for the jurisdiction, never clinical content
+    second_factor: bool = False  # must sign in with a second factor (core.twofactor) where enforced
 
 
 POLICIES: dict[str, RolePolicy] = {
     Role.CITY_ADMIN: RolePolicy(
+        second_factor=True,
         reads_people=True,
         writes_people=True,
         reveals=True,
@@ -53,6 +55,7 @@ POLICIES: dict[str, RolePolicy] = {
         reads_rehab_stats=True,
     ),
     Role.DISTRICT_ADMIN: RolePolicy(
+        second_factor=True,
         reads_people=True,
         writes_people=True,
         reveals=True,
@@ -64,6 +67,7 @@ POLICIES: dict[str, RolePolicy] = {
         reads_rehab_stats=True,
     ),
     Role.STREET_OFFICER: RolePolicy(
+        second_factor=True,  # approves at the street step and confirms comparison items
         reads_people=True,
         writes_people=True,
         reveals=True,
@@ -81,8 +85,8 @@ POLICIES: dict[str, RolePolicy] = {
     Role.DEVICE_CLERK: RolePolicy(
         reads_people=True, writes_people=True, runs_devices=True, reads_device_stats=True
     ),
-    Role.DPF_REVIEWER: RolePolicy(reads_people=True, subsidy_step="county"),
-    Role.AUDITOR: RolePolicy(reads_audit=True),
+    Role.DPF_REVIEWER: RolePolicy(reads_people=True, subsidy_step="county", second_factor=True),
+    Role.AUDITOR: RolePolicy(reads_audit=True, second_factor=True),
 }
 NO_RIGHTS = RolePolicy()
 

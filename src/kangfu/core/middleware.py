@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from kangfu.core.audit import audit_context
 
@@ -51,4 +53,28 @@ class SessionLifetimeMiddleware:
                 logout(request)
                 messages.info(request, SESSION_TOO_OLD)
                 return redirect(settings.LOGIN_URL)
+        return self.get_response(request)
+
+
+class SecondFactorMiddleware:
+    """Where two-factor sign-in is enforced, a user of a role that needs it reaches nothing but the
+    second-factor page, sign-out and static files until it is passed (the API has its own tokens)."""
+
+    EXEMPT = ("/two-factor/", "/logout/", "/static/", "/api/", "/public/", "/first-login/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from kangfu.core import twofactor
+
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(self.EXEMPT)
+            and twofactor.required(user)
+            and not user.is_verified()
+        ):
+            return redirect(f"{reverse('two_factor')}?next={quote(request.get_full_path())}")
         return self.get_response(request)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("two-factor/", views.two_factor, name="two_factor"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     # An account made by an import or by `kangfu setup` sets its own password here, once
     # (kangfu.golive.services.accounts.first_login_link makes the link).

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from base64 import b32encode
+
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from kangfu.core import access, audit, selectors, services
+from kangfu.core import access, audit, selectors, services, twofactor
 from kangfu.core.filters import AuditFilter
 from kangfu.core.forms import CsvUploadForm
 from kangfu.core.models import AuditAction, Role
@@ -79,6 +83,38 @@ def audit_log(request):
     RequestConfig(request, paginate={"per_page": 50, "paginator_class": CappedPaginator}).configure(table)
     template = "core/partials/audit_table.html" if request.htmx else "core/audit.html"
     return render(request, template, {"filter": filterset, "table": table})
+
+
+@login_required
+def two_factor(request):
+    """The second step of signing in (core.twofactor): enrol an authenticator app the first time, then
+    a code (or a recovery code) every time. Too many wrong codes end the session."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = ""
+    target = target or reverse("home")
+    if request.user.is_verified():
+        return redirect(target)
+    device = twofactor.confirmed_device(request.user)
+    pending = None if device else twofactor.pending_device(request.user)
+    context = {"next": target, "enrolling": pending is not None}
+    if request.method == "POST":
+        code = request.POST.get("code", "")[:16]
+        if pending is not None:
+            codes = twofactor.enrol(request=request, device=pending, code=code)
+            if codes:
+                return render(request, "registration/two_factor.html", {"codes": codes, "next": target})
+        elif twofactor.verify(request=request, code=code):
+            request.session.pop("kangfu_otp_tries", None)
+            return redirect(target)
+        if twofactor.too_many_tries(request):
+            logout(request)
+            messages.error(request, twofactor.TOO_MANY)
+            return redirect("login")
+        context["error"] = twofactor.WRONG_CODE
+    if pending is not None:
+        context.update(qr=twofactor.qr_svg(pending, request.user), secret=b32encode(pending.bin_key).decode())
+    return render(request, "registration/two_factor.html", context, status=400 if "error" in context else 200)
 
 
 @login_required
