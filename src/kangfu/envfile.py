@@ -15,6 +15,10 @@ def write_demo_env(path: Path) -> bool:
     # The static root exists from the start, so the file server has a directory to watch.
     (path.parent / "static").mkdir(parents=True, exist_ok=True)
     if path.exists():
+        # A demo file written before a setting existed gets the demo's value of it, keys untouched.
+        text = path.read_text()
+        if "KANGFU_TWO_FACTOR=" not in text:
+            path.write_text(text.rstrip("\n") + "\nKANGFU_TWO_FACTOR=0\n")
         return False
     key = base64.b64encode(os.urandom(32)).decode()
     index = base64.b64encode(os.urandom(32)).decode()
