@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from kangfu.core.models import User
-from kangfu.core.spreadsheets import parse_date, text
+from kangfu.core import access
+from kangfu.core.ids import normalize_id_number
+from kangfu.core.models import Region, RegionLevel, User
+from kangfu.core.spreadsheets import id_text, parse_date, text
+from kangfu.people.models import Person
+from kangfu.people.services import id_hash
 
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
 COUNT_LABELS = {NEW: "新增", CHANGED: "变更", UNCHANGED: "未变"}
@@ -125,3 +130,171 @@ def dated(
 def problems(found: list[str]) -> None:
     if found:
         raise ValueError("；".join(found))
+
+
+def choice(values: dict[str, Any], key: str, table: dict[str, str], message: str, found: list[str]) -> str:
+    """A cell read through `table`, the words files use for each value; '' for an empty cell, and for
+    a word not in it, whose problem (`message`) is added to `found`."""
+    raw = text(values.get(key))
+    if not raw:
+        return ""
+    if raw not in table:
+        found.append(message.format(value=raw))
+        return ""
+    return table[raw]
+
+
+# ------------------------------------------------------------------ what several kinds look up
+# A line names its person by ID number and its places by code or name, whatever the kind.
+
+ID_COLUMN = Column(
+    "id_number",
+    "身份证号",
+    ("公民身份号码", "身份证号码", "证件号码", "证件号", "社会保障号码", "身份证"),
+    True,
+)
+NAME_COLUMN = Column("name", "姓名", ("名字", "人员姓名", "残疾人姓名", "户主姓名", "申请人姓名"), True)
+
+UNKNOWN_COMMUNITY = "居住社区“{value}”不是已知的社区（村）代码或名称。"
+AMBIGUOUS_COMMUNITY = "居住社区“{value}”在多个街道都有，请加上街道列或写社区代码。"
+NOT_A_COMMUNITY = "居住社区“{value}”不是社区（村）一级的区划。"
+UNKNOWN_PERSON = "登记中没有该身份证号的人员，请先导入人员。"
+NAME_DIFFERS = "姓名“{file}”与登记中的“{registry}”不一致，以登记为准。"
+
+
+def clean_id(values: dict[str, Any], found: list[str], today: dt.date | None = None) -> str:
+    """The ID number in its 18-character form, or '' with the problem added to `found`."""
+    try:
+        return normalize_id_number(
+            id_text(values.get("id_number")), today=today or timezone.localdate()
+        ).number
+    except ValueError as exc:
+        found.append(str(exc))
+    except ValidationError as exc:
+        found.append(exc.messages[0])
+    return ""
+
+
+_SUFFIXES = (
+    "社区居民委员会",
+    "社区居委会",
+    "居民委员会",
+    "村民委员会",
+    "居委会",
+    "村委会",
+    "办事处",
+    "社区",
+    "街道",
+    "村",
+)
+
+
+def name_key(name: str) -> str:
+    """A region's name without what files add or leave out: 九江路社区居委会, 九江路社区 and 九江路 are
+    one community; 大营门街道 and 大营门街道办事处 one street."""
+    key = "".join(name.split())
+    for _round in range(2):
+        for suffix in _SUFFIXES:
+            if key.endswith(suffix) and len(key) > len(suffix) + 1:
+                key = key[: -len(suffix)]
+                break
+    return key
+
+
+def registered(
+    records: list[Record], actor, fields: tuple[str, ...], *, unknown: str, elsewhere: str
+) -> None:
+    """Find the registry's person of each line of a chunk by ID number (one query, and one for scope):
+    `record.target` becomes {"person": {fields…}}; a line for someone unknown or outside the actor's
+    scope gets `unknown` or `elsewhere`; a name that differs from the registry's is flagged."""
+    hashes = {r.values["id_number"]: id_hash(r.values["id_number"]) for r in records if not r.error}
+    people = {
+        row["id_number_hash"]: row
+        for row in Person.objects.filter(id_number_hash__in=set(hashes.values())).values(
+            "pk", "id_number_hash", "name", *fields
+        )
+    }
+    visible = set(people)
+    if actor is not None and people:
+        visible = set(
+            access.scope_people(
+                Person.objects.filter(pk__in=[p["pk"] for p in people.values()]), actor
+            ).values_list("id_number_hash", flat=True)
+        )
+    for record in records:
+        if record.error:
+            continue
+        digest = hashes[record.values["id_number"]]
+        if digest not in people:
+            record.error = unknown
+        elif digest not in visible:
+            record.error = elsewhere
+        else:
+            person = people[digest]
+            record.target = {"person": person}
+            if record.values.get("name") and record.values["name"] != person["name"]:
+                record.flags.append(NAME_DIFFERS.format(file=record.values["name"], registry=person["name"]))
+
+
+class Regions:
+    """Region codes and names in memory for one import: a million lines resolve without a query."""
+
+    def __init__(self) -> None:
+        self.level: dict[str, int] = {}
+        self.by_name: dict[tuple[int, str], list[str]] = defaultdict(list)
+        fields = ["code", "name", "level"]
+        fields.append("successor_id")
+        self.successor: dict[str, str] = {}
+        for row in Region.objects.values_list(*fields):
+            code, name, level = row[:3]
+            self.level[code] = level
+            self.by_name[(level, name)].append(code)
+            if name_key(name) != name:
+                self.by_name[(level, name_key(name))].append(code)
+            if row[3]:
+                self.successor[code] = row[3]
+        # Provinces served here (their streets are loaded): a name that several regions of China share,
+        # 和平区 in Tianjin and in Shenyang, means the one served.
+        self.served = {code[:2] for code, level in self.level.items() if level == RegionLevel.STREET}
+
+    def code(self, raw: str) -> str | None:
+        """A code written with 6, 9 or 12 digits, following an abolished code to its successor."""
+        digits = raw.strip()
+        if not (digits.isascii() and digits.isdigit()) or len(digits) not in (6, 9, 12):
+            return None
+        code = digits.ljust(12, "0")
+        seen = 0
+        while code in self.successor and seen < 5:
+            code, seen = self.successor[code], seen + 1
+        return code if code in self.level else None
+
+    def community(self, value: str, street: str = "") -> tuple[str | None, str]:
+        """(code, problem) for a community given by code or by name (within a street if given)."""
+        code = self.code(value)
+        if code is not None:
+            if self.level[code] != RegionLevel.COMMUNITY:
+                return None, NOT_A_COMMUNITY.format(value=value)
+            return code, ""
+        candidates = self.named(RegionLevel.COMMUNITY, value)
+        if street:
+            streets = [self.code(street)] if self.code(street) else self.named(RegionLevel.STREET, street)
+            candidates = [c for c in candidates if any(c.startswith(s[:9]) for s in streets)]
+        if not candidates:
+            return None, UNKNOWN_COMMUNITY.format(value=value)
+        if len(candidates) > 1:
+            return None, AMBIGUOUS_COMMUNITY.format(value=value)
+        return candidates[0], ""
+
+    def named(self, level: int, value: str) -> list[str]:
+        """Regions of a level by name as written, or else by its key (without 居委会, 街道 …)."""
+        return self.by_name.get((level, value)) or sorted(set(self.by_name.get((level, name_key(value)), [])))
+
+    def any(self, value: str) -> str | None:
+        """A region of any level by code, or by a name that only one region has."""
+        code = self.code(value)
+        if code is not None:
+            return code
+        found = [c for level in range(1, 6) for c in self.named(level, value) if c not in self.successor]
+        if len(found) > 1:
+            found = [c for c in found if c[:2] in self.served]
+        return found[0] if len(found) == 1 else None

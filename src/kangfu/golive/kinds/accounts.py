@@ -29,8 +29,7 @@ from kangfu.core.models import (
     User,
 )
 from kangfu.core.spreadsheets import text
-from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, problems, register
-from kangfu.golive.kinds.people import Regions
+from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, Regions, problems, register
 
 NO_USERNAME = "缺少用户名。"
 BAD_USERNAME = "用户名“{value}”只能由字母、数字和 @ . + - _ 组成，且不超过 150 个字符。"

@@ -46,8 +46,22 @@ from kangfu.devices.models import (
     UnitEvent,
     UnitStatus,
 )
-from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, dated, problems, register
-from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, NAME_DIFFERS, UNKNOWN_PERSON, clean_id
+from kangfu.golive.kinds import (
+    CHANGED,
+    ID_COLUMN,
+    NAME_COLUMN,
+    NAME_DIFFERS,
+    NEW,
+    UNCHANGED,
+    UNKNOWN_PERSON,
+    Column,
+    Kind,
+    Record,
+    clean_id,
+    dated,
+    problems,
+    register,
+)
 from kangfu.people.models import Person
 from kangfu.people.services import id_hash
 

@@ -39,8 +39,23 @@ from django.utils import timezone
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Organisation, OrganisationKind, RegionLevel, User, ancestor_code
 from kangfu.core.spreadsheets import text
-from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, dated, problems, register
-from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, UNKNOWN_PERSON, clean_id, registered
+from kangfu.golive.kinds import (
+    CHANGED,
+    ID_COLUMN,
+    NAME_COLUMN,
+    NEW,
+    UNCHANGED,
+    UNKNOWN_PERSON,
+    Column,
+    Kind,
+    Record,
+    choice,
+    clean_id,
+    dated,
+    problems,
+    register,
+    registered,
+)
 from kangfu.rehab.models import (
     OPEN_CASE_STATES,
     SERVED_STATES,
@@ -99,89 +114,50 @@ NOT_KEPT = "没有最近随访日期，{fields}无处保存，未导入（随访
 IMPORTED_NOTE = "原系统随访记录（导入）"
 SDSS_NOTE = "；SDSS 总分 {total}（原系统，无逐项得分，不作为评估）"
 
+# The words former systems use for each value, grouped by the value they mean.
 _STATUS = {
-    "已建档": CaseStatus.ENROLLED,
-    "建档": CaseStatus.ENROLLED,
-    "已入组": CaseStatus.ENROLLED,
-    "入组": CaseStatus.ENROLLED,
-    "已签约": CaseStatus.ENROLLED,
-    "服务中": CaseStatus.ACTIVE,
-    "在服务": CaseStatus.ACTIVE,
-    "康复中": CaseStatus.ACTIVE,
-    "正常服务": CaseStatus.ACTIVE,
-    "在管": CaseStatus.ACTIVE,
-    "暂停": CaseStatus.SUSPENDED,
-    "暂停服务": CaseStatus.SUSPENDED,
-    "中止": CaseStatus.SUSPENDED,
-    "中止服务": CaseStatus.SUSPENDED,
+    **dict.fromkeys(("已建档", "建档", "已入组", "入组", "已签约"), CaseStatus.ENROLLED),
+    **dict.fromkeys(("服务中", "在服务", "康复中", "正常服务", "在管"), CaseStatus.ACTIVE),
+    **dict.fromkeys(("暂停", "暂停服务", "中止", "中止服务"), CaseStatus.SUSPENDED),
 }
 _INSIGHT = {
-    "完全": Insight.FULL,
-    "自知力完全": Insight.FULL,
-    "有": Insight.FULL,
-    "不全": Insight.PARTIAL,
-    "部分": Insight.PARTIAL,
-    "自知力不全": Insight.PARTIAL,
-    "缺失": Insight.NONE,
-    "无": Insight.NONE,
-    "自知力缺失": Insight.NONE,
+    **dict.fromkeys(("完全", "自知力完全", "有"), Insight.FULL),
+    **dict.fromkeys(("不全", "部分", "自知力不全"), Insight.PARTIAL),
+    **dict.fromkeys(("缺失", "无", "自知力缺失"), Insight.NONE),
 }
 _ADHERENCE = {
-    "规律": Adherence.REGULAR,
-    "规律服药": Adherence.REGULAR,
-    "间断": Adherence.INTERMITTENT,
-    "间断服药": Adherence.INTERMITTENT,
-    "不规律": Adherence.INTERMITTENT,
-    "不服药": Adherence.NONE,
-    "未服药": Adherence.NONE,
+    **dict.fromkeys(("规律", "规律服药"), Adherence.REGULAR),
+    **dict.fromkeys(("间断", "间断服药", "不规律"), Adherence.INTERMITTENT),
+    **dict.fromkeys(("不服药", "未服药"), Adherence.NONE),
 }
 _MODE = {
-    "到站": ContactMode.SITE,
-    "到站服务": ContactMode.SITE,
-    "来站": ContactMode.SITE,
-    "门诊": ContactMode.SITE,
-    "入户": ContactMode.HOME,
-    "上门": ContactMode.HOME,
-    "家访": ContactMode.HOME,
-    "居家": ContactMode.HOME,
+    **dict.fromkeys(("到站", "到站服务", "来站", "门诊"), ContactMode.SITE),
+    **dict.fromkeys(("入户", "上门", "家访", "居家"), ContactMode.HOME),
     "电话": ContactMode.PHONE,
     "视频": ContactMode.VIDEO,
     "微信": ContactMode.WECHAT,
 }
-_STABILITY = {
-    "稳定": Stability.STABLE,
-    "基本稳定": Stability.BASIC,
-    "不稳定": Stability.UNSTABLE,
-}
+_STABILITY = {"稳定": Stability.STABLE, "基本稳定": Stability.BASIC, "不稳定": Stability.UNSTABLE}
 _ROSTER = {
-    "卫健": ApplicationSource.HEALTH_LIST,
-    "卫健部门": ApplicationSource.HEALTH_LIST,
-    "卫健名单": ApplicationSource.HEALTH_LIST,
-    "卫健委": ApplicationSource.HEALTH_LIST,
-    "严重精神障碍患者名单": ApplicationSource.HEALTH_LIST,
-    ApplicationSource.HEALTH_LIST.label: ApplicationSource.HEALTH_LIST,
-    "残联": ApplicationSource.FEDERATION_LIST,
-    "残联名单": ApplicationSource.FEDERATION_LIST,
-    "持证精神残疾人名单": ApplicationSource.FEDERATION_LIST,
-    "持证": ApplicationSource.FEDERATION_LIST,
-    ApplicationSource.FEDERATION_LIST.label: ApplicationSource.FEDERATION_LIST,
-    "否": "",
-    "无": "",
-    "不在册": "",
-    "未在册": "",
+    **dict.fromkeys(
+        (
+            "卫健",
+            "卫健部门",
+            "卫健名单",
+            "卫健委",
+            "严重精神障碍患者名单",
+            ApplicationSource.HEALTH_LIST.label,
+        ),
+        ApplicationSource.HEALTH_LIST,
+    ),
+    **dict.fromkeys(
+        ("残联", "残联名单", "持证精神残疾人名单", "持证", ApplicationSource.FEDERATION_LIST.label),
+        ApplicationSource.FEDERATION_LIST,
+    ),
+    **dict.fromkeys(("否", "无", "不在册", "未在册"), ""),
 }
 _LISTED_WITHOUT_SOURCE = {"是", "在册", "已在册"}
 _INSTITUTION_KINDS = (OrganisationKind.REHAB_INSTITUTION, OrganisationKind.REHAB_SITE)
-
-
-def _choice(values: dict[str, Any], key: str, table: dict[str, str], message: str, found: list[str]) -> str:
-    raw = text(values.get(key))
-    if not raw:
-        return ""
-    if raw not in table:
-        found.append(message.format(value=raw))
-        return ""
-    return table[raw]
 
 
 def _district(region_id: str) -> str:
@@ -354,7 +330,7 @@ class RehabCasesKind(Kind):
         if roster in _LISTED_WITHOUT_SOURCE:
             found.append(ROSTER_NEEDS_SOURCE)
         elif roster:
-            out["roster"] = _choice(values, "roster", _ROSTER, BAD_ROSTER, found)
+            out["roster"] = choice(values, "roster", _ROSTER, BAD_ROSTER, found)
         out["listed_on"] = dated(values, "listed_on", "在册日期", found, self.today)
         problems(found)
         return out
@@ -368,10 +344,10 @@ class RehabCasesKind(Kind):
                 risk = int(raw_risk)
             else:
                 found.append(BAD_RISK.format(value=text(values.get("risk_level"))))
-        insight = _choice(values, "insight", _INSIGHT, BAD_INSIGHT, found)
-        adherence = _choice(values, "adherence", _ADHERENCE, BAD_ADHERENCE, found)
-        mode = _choice(values, "mode", _MODE, BAD_MODE, found)
-        stability = _choice(values, "stability", _STABILITY, BAD_STABILITY, found)
+        insight = choice(values, "insight", _INSIGHT, BAD_INSIGHT, found)
+        adherence = choice(values, "adherence", _ADHERENCE, BAD_ADHERENCE, found)
+        mode = choice(values, "mode", _MODE, BAD_MODE, found)
+        stability = choice(values, "stability", _STABILITY, BAD_STABILITY, found)
         next_on = dated(values, "next_on", "下次随访日期", found, self.today, future=True)
         raw_sdss = text(values.get("sdss"))
         sdss = None

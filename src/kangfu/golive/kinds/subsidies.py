@@ -21,8 +21,21 @@ from kangfu.core import access, audit, bulk
 from kangfu.core.models import AuditAction, RegionLevel
 from kangfu.core.months import add_months
 from kangfu.core.spreadsheets import parse_category, parse_grade, parse_month, text
-from kangfu.golive.kinds import CHANGED, NEW, UNCHANGED, Column, Kind, Record, problems, register
-from kangfu.golive.kinds.people import ID_COLUMN, NAME_COLUMN, Regions, clean_id, registered
+from kangfu.golive.kinds import (
+    CHANGED,
+    ID_COLUMN,
+    NAME_COLUMN,
+    NEW,
+    UNCHANGED,
+    Column,
+    Kind,
+    Record,
+    Regions,
+    clean_id,
+    problems,
+    register,
+    registered,
+)
 from kangfu.people.models import CertificateStatus, DisabilityCertificate, IncomePeriod, IncomeStatus
 from kangfu.subsidies.models import (
     ChangeAction,
