@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "kangfu.core.middleware.SessionLifetimeMiddleware",
     "kangfu.core.middleware.SecondFactorMiddleware",
+    "kangfu.core.middleware.PublicFormThrottleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from kangfu.core.audit import audit_context
 
@@ -77,4 +78,32 @@ class SecondFactorMiddleware:
             and not user.is_verified()
         ):
             return redirect(f"{reverse('two_factor')}?next={quote(request.get_full_path())}")
+        return self.get_response(request)
+
+
+class PublicFormThrottleMiddleware:
+    """Every POST to a public page (no account) is counted per address and per ID number
+    (core.throttle): a question after a few tries in ten minutes, a refusal after many in an hour,
+    and no field longer than a form could need. The form's own view never sees what is turned back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.shortcuts import render
+
+        from kangfu.core import throttle
+
+        if request.method != "POST" or not request.path.startswith("/public/"):
+            return self.get_response(request)
+        if throttle.too_long(request):
+            return render(request, "core/public/refused.html", {"message": throttle.TOO_LONG}, status=400)
+        if request.path == reverse("public:challenge"):
+            return self.get_response(request)
+        verdict = throttle.judge(request)
+        if verdict == "refuse":
+            return render(request, "core/public/refused.html", {"message": throttle.TOO_MANY}, status=429)
+        if verdict == "challenge":
+            back = request.path if url_has_allowed_host_and_scheme(request.path, None) else "/"
+            return redirect(f"{reverse('public:challenge')}?next={quote(back)}")
         return self.get_response(request)

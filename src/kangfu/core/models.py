@@ -281,3 +281,18 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.name}"
+
+
+class PublicAttempt(models.Model):
+    """One submission of a public form (全程网办, rental requests, status lookups), kept for an hour to
+    limit how often one address, or one ID number, may try (core.throttle). The ID number is kept only
+    as its keyed hash."""
+
+    at = models.DateTimeField(default=timezone.now)
+    key = models.CharField(max_length=80)  # "ip:<address>" or "id:<blind index>"
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "at"], name="public_attempt_key_at")]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.at:%H:%M:%S}"

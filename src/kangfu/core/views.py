@@ -17,7 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from kangfu.core import access, audit, selectors, services, twofactor
+from kangfu.core import access, audit, selectors, services, throttle, twofactor
 from kangfu.core.filters import AuditFilter
 from kangfu.core.forms import CsvUploadForm
 from kangfu.core.models import AuditAction, Role
@@ -115,6 +115,20 @@ def two_factor(request):
     if pending is not None:
         context.update(qr=twofactor.qr_svg(pending, request.user), secret=b32encode(pending.bin_key).decode())
     return render(request, "registration/two_factor.html", context, status=400 if "error" in context else 200)
+
+
+def public_challenge(request):
+    """The question a public form asks after a few tries in a short while (core.throttle)."""
+    target = request.POST.get("next") or request.GET.get("next") or "/"
+    if not target.startswith("/public/") or not url_has_allowed_host_and_scheme(target, None):
+        target = "/public/subsidies/apply/"
+    context = {"next": target}
+    if request.method == "POST":
+        if throttle.answer(request, request.POST.get("answer", "")[:4]):
+            return redirect(target)
+        context["error"] = throttle.WRONG_ANSWER
+    context["question"] = throttle.new_question(request)
+    return render(request, "core/public/challenge.html", context, status=400 if "error" in context else 200)
 
 
 @login_required
