@@ -17,6 +17,7 @@ from kangfu.matching.api import router as matching_router
 from kangfu.people.api import router as people_router
 from kangfu.people.services import StaleEdit
 from kangfu.rehab.api import router as rehab_router
+from kangfu.subsidies.api import router as subsidies_router
 
 
 class TokenAuth(HttpBearer):
@@ -35,6 +36,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 api.add_router("/people", people_router)
+api.add_router("/subsidies", subsidies_router)
 api.add_router("/devices", devices_router)
 api.add_router("/matching", matching_router)
 api.add_router("/rehab", rehab_router)

@@ -48,6 +48,8 @@ NOT_ELIGIBLE = "不符合条件，不能批准：{reasons}"
 NEEDS_OPINION = "退回或不予批准须填写原因。"
 NOT_RETURNED = "只有退回补正的申请可以重新提交。"
 NOT_AT_COUNTER = "窗口受理由社区办理。"
+BAD_DECISION = "结论应为通过、退回补正或不予批准。"
+DECISIONS = (Decision.PASS, Decision.RETURN, Decision.REJECT)
 
 ORDER = [Step.COMMUNITY, Step.STREET, Step.COUNTY, Step.DISTRICT]
 # The status that says a step was passed, when a later step follows it.
@@ -231,6 +233,8 @@ def application_decide(
     """Pass, return for correction or reject at the step the application waits for. `version` is the
     one the decider saw (a page's hidden field, an API client's copy): if the application has moved
     since (a double click, a colleague first), nothing happens and `Conflict` says so."""
+    if decision not in DECISIONS:
+        raise ValidationError({"decision": [BAD_DECISION]})
     if version is not None and version != application.version:
         raise Conflict(TAKEN)
     step = current_step(application)

@@ -14,13 +14,14 @@ from django.utils import timezone
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.core.months import month_start
-from kangfu.subsidies.models import Grant, Standard
+from kangfu.subsidies.models import Grant, Kind, Standard
 
 OVERLAP = "与已有标准（{grades}级，{start} 起）的期间重叠，请先给原标准设截止月份。"
 NOT_A_MONTH = "请填写月份的第一天。"
 BAD_GRADES = "残疾等级应在 1 至 4 之间，且起不大于至。"
 NEGATIVE = "金额不能为负数。"
 BAD_REGION = "标准只能按市或区设定。"
+BAD_KIND = "补贴类别应为生活补贴（living）或护理补贴（care）。"
 
 
 def mark_for_recalculation(grants, month: dt.date) -> int:
@@ -49,8 +50,10 @@ def standard_save(
 ) -> Standard:
     if actor is not None and not access.policy(actor).sets_standards:
         raise PermissionDenied(access.NOT_ALLOWED)
-    if region.level not in (RegionLevel.CITY, RegionLevel.DISTRICT):
+    if region is None or region.level not in (RegionLevel.CITY, RegionLevel.DISTRICT):
         raise ValidationError({"region": [BAD_REGION]})
+    if kind not in Kind.values:
+        raise ValidationError({"kind": [BAD_KIND]})
     if not (1 <= grade_min <= grade_max <= 4):
         raise ValidationError({"grade_max": [BAD_GRADES]})
     if amount < 0:
