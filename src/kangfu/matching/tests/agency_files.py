@@ -1,4 +1,5 @@
-"""The people and the files of the acceptance scenario (test_acceptance_agency_files.py).
+"""The people and the files of the acceptance scenario (test_acceptance_agency_files.py): the
+registry and the former system's recipients for go-live, and the eleven files of November.
 
 Written from DOMAIN.md, not from the code: ID numbers are built by the GB 11643-1999 check, and the
 files look as agencies send them — GBK with a title row, UTF-8 with a BOM, XLSX with date cells,
@@ -400,3 +401,230 @@ def recipients_file() -> bytes:
 
 def recipient_lines() -> int:
     return sum(len(p.grants) for p in EVERYONE)
+
+
+# ------------------------------------------------------------------ November's files from the agencies
+
+
+def _id(key: str) -> str:
+    return CAST[key].number
+
+
+UNKNOWN_DEAD = id_number(M(1960, 5, 5), county="120104")  # a valid number nobody registered here
+UNKNOWN_INJURED = id_number(M(1966, 6, 6), county="120104")
+MANGLED_MOVER = CAST["entitled_dibao"]  # the move file's line 6: Excel kept 15 digits of this number
+
+FEEDS: dict[str, tuple[str, dict[str, str], str, str]] = {
+    # source name: (kind, mapping {field: header}, file name, --month as the clerk typed it)
+    "公安死亡": (
+        "death",
+        {"id_number": "公民身份号码", "name": "姓名", "birth_date": "出生日期", "event_date": "死亡日期"},
+        "死亡人员.csv",
+        "2026-11",
+    ),
+    "司法服刑": (
+        "prison",
+        {"id_number": "身份证号", "name": "姓名", "event_date": "判决生效日期"},
+        "服刑人员.csv",
+        "2026年11月",
+    ),
+    "司法刑满释放": ("release", {"id_number": "身份证号", "event_date": "释放日期"}, "释放.csv", "202611"),
+    "法院宣告失踪": (
+        "declared_missing",
+        {"id_number": "身份证号", "event_date": "判决生效日期"},
+        "宣告失踪.csv",
+        "2026/11",
+    ),
+    "公安户籍迁移": (
+        "move",
+        {"id_number": "公民身份号码", "name": "姓名", "event_date": "迁出日期", "region": "迁入地区划代码"},
+        "户籍迁移.xlsx",
+        "2026-11",
+    ),
+    "残联证件业务": (
+        "cert_mixed",
+        {
+            "id_number": "身份证号码",
+            "name": "姓名",
+            "business": "业务类型",
+            "category": "残疾类别",
+            "grade": "残疾等级",
+            "event_date": "办理日期",
+            "region": "迁入地",
+        },
+        "残联月报.xlsx",
+        "2026年11月",
+    ),
+    "低保名单": ("dibao", {"id_number": "身份证号", "name": "姓名"}, "低保.csv", "202611"),
+    "低保边缘名单": ("dibao_edge", {"id_number": "身份证号", "name": "姓名"}, "低保边缘.csv", "2026-11"),
+    "特困供养名单": (
+        "tekun",
+        {"id_number": "身份证号", "name": "姓名", "event_date": "纳入日期"},
+        "特困.csv",
+        "2026/11",
+    ),
+    "老年人护理补贴名单": (
+        "elderly_care",
+        {"id_number": "身份证号", "name": "姓名", "event_date": "享受起始年月", "amount": "月发放金额"},
+        "老年护理.xlsx",
+        "2026-11",
+    ),
+    "人社工伤护理费": (
+        "work_injury",
+        {"id_number": "身份证号", "name": "姓名", "event_date": "享受起始年月", "amount": "月护理费"},
+        "工伤.csv",
+        "2026年11月",
+    ),
+}
+
+
+def _death_file() -> bytes:
+    # line 1 title, 2 header; 3 a death; 4 a line without an ID that fits two people; 5 blank;
+    # 6 an ID Excel wrote as a number (unreadable); 7 a line of empty cells; 8 line 3 again, with a
+    # lowercase x and the date written in Chinese; 9 someone not registered here.
+    return gbk_csv(
+        [
+            ["河西区死亡人员信息（公安，2026年10月）"],
+            ["序号", "姓名", "公民身份号码", "出生日期", "死亡日期"],
+            [1, "赵建国", _id("dead"), "", "2026-08-15"],
+            [2, "王秀英", "", "1950-03-08", "2026/9/25"],
+            [],
+            [3, "刘某", "1.20104E+17", "", "2026-09-01"],
+            ["", "", "", "", ""],
+            [4, "赵建国", _id("dead").lower(), "", "2026年8月15日"],
+            [5, "路人甲", UNKNOWN_DEAD, "", "2026-10-03"],
+        ]
+    )
+
+
+def _prison_file() -> bytes:
+    return bom_csv(
+        [
+            ["身份证号", "姓名", "判决生效日期"],
+            [_id("prison"), "钱卫东", "2026-09-20"],
+            [_id("released"), "孙志强", "2026/8/10"],
+        ]
+    )
+
+
+def _release_file() -> bytes:
+    return bom_csv([["身份证号", "释放日期"], [_id("released"), "2026-10-25"]])
+
+
+def _missing_file() -> bytes:
+    return utf8_csv([["身份证号", "判决生效日期"], [_id("missing"), "2026年9月15日"]])
+
+
+def _move_file() -> bytes:
+    # line 6: an 18-digit number typed into a number cell keeps 15 significant digits
+    mangled = float(int(MANGLED_MOVER.number[:15]) * 1000)
+    return xlsx(
+        [
+            ["户籍迁移人员（公安，2026年11月）"],
+            ["序号", "姓名", "公民身份号码", "迁出日期", "迁入地区划代码"],
+            [1, "李淑珍", _id("moved_away"), day(M(2026, 9, 15)), BEIJING_CHAOYANG],
+            [2, "周海燕", _id("transfer"), day(M(2026, 11, 2)), NANKAI_COMMUNITY],
+            [3, FILLERS[0].name, FILLERS[0].number, day(M(2026, 10, 8)), "120103002001"],
+            [4, MANGLED_MOVER.name, mangled, day(M(2026, 10, 9)), "120104001001"],
+        ]
+    )
+
+
+def _mixed_file() -> bytes:
+    header = ["序号", "姓名", "身份证号码", "业务类型", "残疾类别", "残疾等级", "办理日期", "迁入地"]
+    return xlsx(
+        [
+            ["河西区残疾人证业务月报（2026年10月）"],
+            header,
+            [1, "孔繁星", _id("entitled_new"), "新办", "精神", 1, day(M(2026, 10, 9)), ""],  # line 3
+            [2, "曹玉梅", _id("new_but_tekun"), "新办", "4", "一级", "2026/10/12", ""],  # 4
+            [3, "严峻", _id("new_but_injured"), "新办", "肢体残疾", "2级", day(M(2026, 10, 15)), ""],  # 5
+            [4, "吴长青", _id("cancelled"), "注销", "", "", "2026-08-31", ""],  # 6
+            [5, "王德华", _id("within_band"), "等级变更", "", "一级", day(M(2026, 9, 1)), ""],  # 7
+            [6, "冯桂兰", _id("within_band_low"), "等级变更", "肢体", "4", day(M(2026, 9, 3)), ""],  # 8
+            [7, "陈立新", _id("downgrade"), "等级变更", "", "三", day(M(2026, 9, 10)), ""],  # 9, no category
+            [8, "褚丽娟", _id("upgrade"), "等级变更", "肢体", "二级", day(M(2026, 5, 20)), ""],  # 10
+            [9, "郑小红", _id("renewed"), "换领", "智力", "三级", day(M(2026, 10, 10)), ""],  # 11
+            [10, "周海燕", _id("transfer"), "迁移", "精神", "一级", "", NANKAI_COMMUNITY],  # 12
+        ]
+    )
+
+
+DIBAO_ROSTER = [
+    p
+    for p in EVERYONE
+    if p.income == "低保"
+    and p.key not in ("dibao_left", "dibao_ended")  # left 低保: absent from November's roster
+    and ("living" in p.grants or p.key in ("entitled_dibao", "hukou_elsewhere"))
+]
+EDGE_ROSTER = [p for p in EVERYONE if p.income == "低保边缘"]
+
+
+def _roster_id(p: Someone) -> str:
+    if p.key == "point_zero_15":
+        return p.old_number + ".0"  # a first-generation number that went through a float
+    if p.key == "point_zero_18":
+        return p.number + ".0"
+    return p.number.lower()  # a lowercase x where there is one
+
+
+def _dibao_file() -> bytes:
+    rows: list[list[object]] = [
+        ["天津市河西区城乡低保在保人员名单（2026年11月）"],
+        ["序号", "姓名", "身份证号", "保障人口", "月保障金"],
+    ]
+    rows += [[n, p.name, _roster_id(p), 2, "1,010"] for n, p in enumerate(DIBAO_ROSTER, start=1)]
+    return gbk_csv([[f'"{c}"' if "," in str(c) else c for c in row] for row in rows])
+
+
+def _edge_file() -> bytes:
+    return bom_csv([["姓名", "身份证号"], *[[p.name, p.number] for p in EDGE_ROSTER]])
+
+
+def _tekun_file() -> bytes:
+    return gbk_csv(
+        [
+            ["特困供养人员名单"],
+            ["姓名", "身份证号", "纳入日期"],
+            ["尤宝珍", _id("tekun"), "2026年9月5日"],
+            ["曹玉梅", _id("new_but_tekun"), "2020-01-01"],
+        ]
+    )
+
+
+def _elderly_file() -> bytes:
+    return xlsx(
+        [
+            ["姓名", "身份证号", "享受起始年月", "月发放金额"],
+            ["沈玉兰", _id("elderly_higher"), day(M(2026, 8, 1)), "300.00"],  # a date cell
+            ["韩秀云", _id("elderly_lower"), "2026.10", "150元"],
+        ]
+    )
+
+
+def _injury_file() -> bytes:
+    return gbk_csv(
+        [
+            ["工伤保险长期待遇（生活护理费）享受人员"],
+            ["姓名", "身份证号", "享受起始年月", "月护理费"],
+            ["卫国强", _id("injury_early"), "2024年10月", "2100"],
+            ["蒋春生", _id("injury_late"), "2026/7", "1800"],
+            ["严峻", _id("new_but_injured"), "202609", "1500"],
+            ["外区人", UNKNOWN_INJURED, "2024.10", "1200"],
+        ]
+    )
+
+
+FILES = {
+    "公安死亡": _death_file,
+    "司法服刑": _prison_file,
+    "司法刑满释放": _release_file,
+    "法院宣告失踪": _missing_file,
+    "公安户籍迁移": _move_file,
+    "残联证件业务": _mixed_file,
+    "低保名单": _dibao_file,
+    "低保边缘名单": _edge_file,
+    "特困供养名单": _tekun_file,
+    "老年人护理补贴名单": _elderly_file,
+    "人社工伤护理费": _injury_file,
+}

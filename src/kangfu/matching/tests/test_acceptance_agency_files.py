@@ -14,303 +14,48 @@ The former system paid every recipient through 2026-09; Kangfu's own payroll pai
 comparison and the payroll of 2026-11 are what is checked. "Overpaid" counts months before November
 (the month compared is never paid yet).
 
-The scenario is built once per module inside a transaction rolled back at the end; each test runs in
-a savepoint of it.
+The people and the files are in agency_files.py, the scenario built from them in agency_world.py: once
+per module, inside a transaction rolled back at the end; each test runs in a savepoint of it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied
-from django.core.management import call_command
 from django.db import transaction
 
-from kangfu.core.models import Region, Role
-from kangfu.core.tests.factories import OrganisationFactory, UserFactory
-from kangfu.golive.models import ImportJob
-from kangfu.matching import comparison, services
-from kangfu.matching.models import ComparisonRun, Confidence, FeedImport, FeedRow, Item, ItemStatus
+from kangfu.core.models import Region
+from kangfu.matching import comparison
+from kangfu.matching.models import Confidence, FeedRow, Item, ItemStatus
 from kangfu.matching.tests.agency_files import (
-    BEIJING_CHAOYANG,
     CAST,
     DAYINGMEN,
+    DIBAO_ROSTER,
+    EDGE_ROSTER,
     EVERYONE,
     FILLERS,
     HEXI,
+    MANGLED_MOVER,
     NANKAI,
     NANKAI_COMMUNITY,
     NANKAI_STREET,
     XIAWAFANG,
-    Someone,
-    bom_csv,
-    day,
-    gbk_csv,
-    id_number,
-    people_file,
     recipient_lines,
-    recipients_file,
-    utf8_csv,
-    xlsx,
 )
+from kangfu.matching.tests.agency_world import DECEMBER, NOVEMBER, OCTOBER, World, build, months, travel
 from kangfu.people import services as people_services
-from kangfu.people.models import Person
-from kangfu.people.services import id_hash
 from kangfu.subsidies import selectors as subsidy_selectors
-from kangfu.subsidies.models import Grant, GrantPeriod, GrantStatus, HeldGrant, Payroll, Recovery
-from kangfu.subsidies.seed import seed_tianjin
+from kangfu.subsidies.models import Grant, GrantPeriod, GrantStatus, HeldGrant, Recovery
 from kangfu.subsidies.services import payroll as payroll_services
 
 pytestmark = pytest.mark.django_db
 
 M = dt.date
 D = Decimal
-LIVE = "2026-10"
-OCTOBER, NOVEMBER, DECEMBER = M(2026, 10, 1), M(2026, 11, 1), M(2026, 12, 1)
-
-
-def travel(when: dt.date):
-    return time_machine.travel(dt.datetime(when.year, when.month, when.day, 10, tzinfo=dt.UTC), tick=False)
-
-
-def months(first: dt.date, last: dt.date) -> list[dt.date]:
-    out, month = [], first
-    while month <= last:
-        out.append(month)
-        month = M(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return out
-
-
-# ------------------------------------------------------------------ the agencies' files
-
-
-def _id(key: str) -> str:
-    return CAST[key].number
-
-
-UNKNOWN_DEAD = id_number(M(1960, 5, 5), county="120104")  # a valid number nobody registered here
-UNKNOWN_INJURED = id_number(M(1966, 6, 6), county="120104")
-MANGLED_MOVER = CAST["entitled_dibao"]  # the move file's line 6: Excel kept 15 digits of this number
-
-FEEDS: dict[str, tuple[str, dict[str, str], str, str]] = {
-    # source name: (kind, mapping {field: header}, file name, --month as the clerk typed it)
-    "公安死亡": (
-        "death",
-        {"id_number": "公民身份号码", "name": "姓名", "birth_date": "出生日期", "event_date": "死亡日期"},
-        "死亡人员.csv",
-        "2026-11",
-    ),
-    "司法服刑": (
-        "prison",
-        {"id_number": "身份证号", "name": "姓名", "event_date": "判决生效日期"},
-        "服刑人员.csv",
-        "2026年11月",
-    ),
-    "司法刑满释放": ("release", {"id_number": "身份证号", "event_date": "释放日期"}, "释放.csv", "202611"),
-    "法院宣告失踪": (
-        "declared_missing",
-        {"id_number": "身份证号", "event_date": "判决生效日期"},
-        "宣告失踪.csv",
-        "2026/11",
-    ),
-    "公安户籍迁移": (
-        "move",
-        {"id_number": "公民身份号码", "name": "姓名", "event_date": "迁出日期", "region": "迁入地区划代码"},
-        "户籍迁移.xlsx",
-        "2026-11",
-    ),
-    "残联证件业务": (
-        "cert_mixed",
-        {
-            "id_number": "身份证号码",
-            "name": "姓名",
-            "business": "业务类型",
-            "category": "残疾类别",
-            "grade": "残疾等级",
-            "event_date": "办理日期",
-            "region": "迁入地",
-        },
-        "残联月报.xlsx",
-        "2026年11月",
-    ),
-    "低保名单": ("dibao", {"id_number": "身份证号", "name": "姓名"}, "低保.csv", "202611"),
-    "低保边缘名单": ("dibao_edge", {"id_number": "身份证号", "name": "姓名"}, "低保边缘.csv", "2026-11"),
-    "特困供养名单": (
-        "tekun",
-        {"id_number": "身份证号", "name": "姓名", "event_date": "纳入日期"},
-        "特困.csv",
-        "2026/11",
-    ),
-    "老年人护理补贴名单": (
-        "elderly_care",
-        {"id_number": "身份证号", "name": "姓名", "event_date": "享受起始年月", "amount": "月发放金额"},
-        "老年护理.xlsx",
-        "2026-11",
-    ),
-    "人社工伤护理费": (
-        "work_injury",
-        {"id_number": "身份证号", "name": "姓名", "event_date": "享受起始年月", "amount": "月护理费"},
-        "工伤.csv",
-        "2026年11月",
-    ),
-}
-
-
-def _death_file() -> bytes:
-    # line 1 title, 2 header; 3 a death; 4 a line without an ID that fits two people; 5 blank;
-    # 6 an ID Excel wrote as a number (unreadable); 7 a line of empty cells; 8 line 3 again, with a
-    # lowercase x and the date written in Chinese; 9 someone not registered here.
-    return gbk_csv(
-        [
-            ["河西区死亡人员信息（公安，2026年10月）"],
-            ["序号", "姓名", "公民身份号码", "出生日期", "死亡日期"],
-            [1, "赵建国", _id("dead"), "", "2026-08-15"],
-            [2, "王秀英", "", "1950-03-08", "2026/9/25"],
-            [],
-            [3, "刘某", "1.20104E+17", "", "2026-09-01"],
-            ["", "", "", "", ""],
-            [4, "赵建国", _id("dead").lower(), "", "2026年8月15日"],
-            [5, "路人甲", UNKNOWN_DEAD, "", "2026-10-03"],
-        ]
-    )
-
-
-def _prison_file() -> bytes:
-    return bom_csv(
-        [
-            ["身份证号", "姓名", "判决生效日期"],
-            [_id("prison"), "钱卫东", "2026-09-20"],
-            [_id("released"), "孙志强", "2026/8/10"],
-        ]
-    )
-
-
-def _release_file() -> bytes:
-    return bom_csv([["身份证号", "释放日期"], [_id("released"), "2026-10-25"]])
-
-
-def _missing_file() -> bytes:
-    return utf8_csv([["身份证号", "判决生效日期"], [_id("missing"), "2026年9月15日"]])
-
-
-def _move_file() -> bytes:
-    # line 6: an 18-digit number typed into a number cell keeps 15 significant digits
-    mangled = float(int(MANGLED_MOVER.number[:15]) * 1000)
-    return xlsx(
-        [
-            ["户籍迁移人员（公安，2026年11月）"],
-            ["序号", "姓名", "公民身份号码", "迁出日期", "迁入地区划代码"],
-            [1, "李淑珍", _id("moved_away"), day(M(2026, 9, 15)), BEIJING_CHAOYANG],
-            [2, "周海燕", _id("transfer"), day(M(2026, 11, 2)), NANKAI_COMMUNITY],
-            [3, FILLERS[0].name, FILLERS[0].number, day(M(2026, 10, 8)), "120103002001"],
-            [4, MANGLED_MOVER.name, mangled, day(M(2026, 10, 9)), "120104001001"],
-        ]
-    )
-
-
-def _mixed_file() -> bytes:
-    header = ["序号", "姓名", "身份证号码", "业务类型", "残疾类别", "残疾等级", "办理日期", "迁入地"]
-    return xlsx(
-        [
-            ["河西区残疾人证业务月报（2026年10月）"],
-            header,
-            [1, "孔繁星", _id("entitled_new"), "新办", "精神", 1, day(M(2026, 10, 9)), ""],  # line 3
-            [2, "曹玉梅", _id("new_but_tekun"), "新办", "4", "一级", "2026/10/12", ""],  # 4
-            [3, "严峻", _id("new_but_injured"), "新办", "肢体残疾", "2级", day(M(2026, 10, 15)), ""],  # 5
-            [4, "吴长青", _id("cancelled"), "注销", "", "", "2026-08-31", ""],  # 6
-            [5, "王德华", _id("within_band"), "等级变更", "", "一级", day(M(2026, 9, 1)), ""],  # 7
-            [6, "冯桂兰", _id("within_band_low"), "等级变更", "肢体", "4", day(M(2026, 9, 3)), ""],  # 8
-            [7, "陈立新", _id("downgrade"), "等级变更", "", "三", day(M(2026, 9, 10)), ""],  # 9, no category
-            [8, "褚丽娟", _id("upgrade"), "等级变更", "肢体", "二级", day(M(2026, 5, 20)), ""],  # 10
-            [9, "郑小红", _id("renewed"), "换领", "智力", "三级", day(M(2026, 10, 10)), ""],  # 11
-            [10, "周海燕", _id("transfer"), "迁移", "精神", "一级", "", NANKAI_COMMUNITY],  # 12
-        ]
-    )
-
-
-DIBAO_ROSTER = [
-    p
-    for p in EVERYONE
-    if p.income == "低保"
-    and p.key not in ("dibao_left", "dibao_ended")  # left 低保: absent from November's roster
-    and ("living" in p.grants or p.key in ("entitled_dibao", "hukou_elsewhere"))
-]
-EDGE_ROSTER = [p for p in EVERYONE if p.income == "低保边缘"]
-
-
-def _roster_id(p: Someone) -> str:
-    if p.key == "point_zero_15":
-        return p.old_number + ".0"  # a first-generation number that went through a float
-    if p.key == "point_zero_18":
-        return p.number + ".0"
-    return p.number.lower()  # a lowercase x where there is one
-
-
-def _dibao_file() -> bytes:
-    rows: list[list[object]] = [
-        ["天津市河西区城乡低保在保人员名单（2026年11月）"],
-        ["序号", "姓名", "身份证号", "保障人口", "月保障金"],
-    ]
-    rows += [[n, p.name, _roster_id(p), 2, "1,010"] for n, p in enumerate(DIBAO_ROSTER, start=1)]
-    return gbk_csv([[f'"{c}"' if "," in str(c) else c for c in row] for row in rows])
-
-
-def _edge_file() -> bytes:
-    return bom_csv([["姓名", "身份证号"], *[[p.name, p.number] for p in EDGE_ROSTER]])
-
-
-def _tekun_file() -> bytes:
-    return gbk_csv(
-        [
-            ["特困供养人员名单"],
-            ["姓名", "身份证号", "纳入日期"],
-            ["尤宝珍", _id("tekun"), "2026年9月5日"],
-            ["曹玉梅", _id("new_but_tekun"), "2020-01-01"],
-        ]
-    )
-
-
-def _elderly_file() -> bytes:
-    return xlsx(
-        [
-            ["姓名", "身份证号", "享受起始年月", "月发放金额"],
-            ["沈玉兰", _id("elderly_higher"), day(M(2026, 8, 1)), "300.00"],  # a date cell
-            ["韩秀云", _id("elderly_lower"), "2026.10", "150元"],
-        ]
-    )
-
-
-def _injury_file() -> bytes:
-    return gbk_csv(
-        [
-            ["工伤保险长期待遇（生活护理费）享受人员"],
-            ["姓名", "身份证号", "享受起始年月", "月护理费"],
-            ["卫国强", _id("injury_early"), "2024年10月", "2100"],
-            ["蒋春生", _id("injury_late"), "2026/7", "1800"],
-            ["严峻", _id("new_but_injured"), "202609", "1500"],
-            ["外区人", UNKNOWN_INJURED, "2024.10", "1200"],
-        ]
-    )
-
-
-FILES = {
-    "公安死亡": _death_file,
-    "司法服刑": _prison_file,
-    "司法刑满释放": _release_file,
-    "法院宣告失踪": _missing_file,
-    "公安户籍迁移": _move_file,
-    "残联证件业务": _mixed_file,
-    "低保名单": _dibao_file,
-    "低保边缘名单": _edge_file,
-    "特困供养名单": _tekun_file,
-    "老年人护理补贴名单": _elderly_file,
-    "人社工伤护理费": _injury_file,
-}
 
 
 # ------------------------------------------------------------------ what is expected, by hand
@@ -467,125 +212,10 @@ EXPECTED_RECOVERIES = {
 }
 
 
-# ------------------------------------------------------------------ the scenario, built once
-
-
-@dataclass
-class World:
-    people: dict[str, Person]
-    key_of: dict[int, str]
-    users: dict[str, object]
-    jobs: dict[str, ImportJob]
-    feeds: dict[str, FeedImport]
-    outputs: dict[str, str]
-    run: ComparisonRun
-    raised: dict[tuple[str, str], Item]
-    october: Payroll
-    november: Payroll
-    problems: dict[str, str] = field(default_factory=dict)
-
-    def person(self, key: str) -> Person:
-        return self.people[key]
-
-    def items_of(self, key: str) -> dict[str, Item]:
-        return {rule: item for (k, rule), item in self.raised.items() if k == key}
-
-    def lines(self, key: str, payroll: Payroll | None = None) -> list[tuple[str, dt.date, Decimal, str]]:
-        payroll = payroll or self.november
-        return sorted(
-            (line.kind, line.month_for, line.amount, line.line_type)
-            for line in payroll.lines.filter(person=self.people[key])
-        )
-
-
-def _user(username: str, role: str, region: str):
-    organisation = OrganisationFactory(name=f"{username}的单位", region_id=region)
-    return UserFactory(username=username, role=role, jurisdiction_id=region, organisation=organisation)
-
-
-def _command(*args: str) -> str:
-    out = io.StringIO()
-    call_command(*args, stdout=out)
-    return out.getvalue()
-
-
-def _resolve(world: World, key: str, item: Item, when: dt.date) -> None:
-    """As the street and the district would: the namesake who is alive is dismissed; everything
-    else planted is confirmed by the street of residence and approved by the paying district."""
-    street = {DAYINGMEN: world.users["dayingmen"], XIAWAFANG: world.users["xiawafang"]}.get(item.street_id)
-    if street is None:
-        world.problems[key] = f"item sent to street {item.street_id}"
-        return
-    try:
-        with travel(when):
-            if key == "namesake_b":
-                comparison.item_dismiss(actor=street, item=item, note="经入户核实本人健在，非同一人")
-                return
-            comparison.item_confirm(actor=street, item=item, note="已入户核实")
-        with travel(when + dt.timedelta(days=1)):
-            comparison.item_approve(actor=world.users["hexi"], item=Item.objects.get(pk=item.pk))
-    except Exception as exc:
-        world.problems[key] = f"{item.rule}: {type(exc).__name__}: {exc}"
-
-
-def _build(tmp) -> World:
-    seed_tianjin()
-    users = {
-        "dayingmen": _user("acc_dayingmen", Role.STREET_OFFICER, DAYINGMEN),
-        "xiawafang": _user("acc_xiawafang", Role.STREET_OFFICER, XIAWAFANG),
-        "hexi": _user("acc_hexi", Role.DISTRICT_ADMIN, HEXI),
-        "hexi_lock": _user("acc_hexi_lock", Role.DISTRICT_ADMIN, HEXI),
-    }
-    hexi = Region.objects.get(code=HEXI)
-    outputs: dict[str, str] = {}
-    # Go-live: the registry, then the former system's recipients with the months it paid.
-    with travel(M(2026, 9, 28)):
-        (tmp / "名册.xlsx").write_bytes(people_file())
-        (tmp / "享受对象.csv").write_bytes(recipients_file())
-        outputs["people"] = _command("import", "people", str(tmp / "名册.xlsx"), "--confirm")
-        outputs["recipients"] = _command(
-            "import", "recipients", str(tmp / "享受对象.csv"), "--confirm", "--live-from", LIVE
-        )
-    jobs = {kind: ImportJob.objects.filter(kind=kind).latest("pk") for kind in ("people", "recipients")}
-    people = {}
-    for p in EVERYONE:
-        people[p.key] = Person.objects.get(id_number_hash=id_hash(p.number))
-    key_of = {person.pk: key for key, person in people.items()}
-    # October: Kangfu's first payroll, computed by one officer and locked by another.
-    with travel(M(2026, 10, 20)):
-        october = payroll_services.payroll_run(actor=users["hexi"], district=hexi, month=OCTOBER)
-    with travel(M(2026, 10, 21)):
-        october = payroll_services.payroll_lock(actor=users["hexi_lock"], payroll=october)
-    # November's files, each through `kangfu feed import … --confirm`.
-    feeds = {}
-    with travel(M(2026, 11, 3)):
-        for name, (kind, mapping, file_name, month) in FEEDS.items():
-            services.feed_source_save(actor=users["hexi"], name=name, kind=kind, mapping=mapping)
-            path = tmp / file_name
-            path.write_bytes(FILES[name]())
-            outputs[name] = _command("feed", "import", name, str(path), "--month", month, "--confirm")
-            feeds[name] = FeedImport.objects.filter(source__name=name).latest("pk")
-    with travel(M(2026, 11, 5)):
-        run = comparison.run_execute(
-            comparison.run_start(actor=users["hexi"], district=hexi, period=NOVEMBER)
-        )
-    raised = {(key_of.get(i.person_id, f"?{i.person_id}"), i.rule): i for i in Item.objects.filter(run=run)}
-    world = World(people, key_of, users, jobs, feeds, outputs, run, raised, october, october)
-    for (key, rule), item in raised.items():
-        if (key, rule) in EXPECTED_ITEMS or key == "namesake_b":
-            _resolve(world, key, item, M(2026, 11, 6))
-    # November's payroll, after the items were settled.
-    with travel(M(2026, 11, 20)):
-        november = payroll_services.payroll_run(actor=users["hexi"], district=hexi, month=NOVEMBER)
-    with travel(M(2026, 11, 21)):
-        world.november = payroll_services.payroll_lock(actor=users["hexi_lock"], payroll=november)
-    return world
-
-
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock(), transaction.atomic():
-        yield _build(tmp_path_factory.mktemp("agency_files"))
+        yield build(tmp_path_factory.mktemp("agency_files"), planted=EXPECTED_ITEMS)
         transaction.set_rollback(True)
 
 
