@@ -28,6 +28,8 @@ demo: env
 
 test: env
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: env

@@ -14,7 +14,6 @@ from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models.functions import Substr
 from django.utils import timezone
 
 from kangfu.core import access, audit
@@ -26,8 +25,7 @@ from kangfu.matching import rules
 from kangfu.matching.models import ComparisonRun, Direction, FeedKind, Item, ItemStatus, RunStatus
 from kangfu.people import services as people_services
 from kangfu.people.models import LifeEventKind
-from kangfu.rehab.models import SERVED_STATES, DischargeReason
-from kangfu.rehab.models import Case as RehabCase
+from kangfu.rehab import selectors as rehab_selectors
 from kangfu.rehab.services import cases as rehab_cases
 from kangfu.subsidies import rules as subsidy_rules
 from kangfu.subsidies.models import Grant, GrantPeriod, GrantStatus, Kind, StopReason
@@ -404,21 +402,20 @@ def _close_cases(item: Item) -> None:
     row = item.feed_row
     kind = row.kind if row else ""
     dead = kind in rules.DEATH_KINDS or (row is None and "死亡" in item.explanation)
-    cases = RehabCase.objects.filter(person_id=item.person_id, status__in=SERVED_STATES)
-    if not dead and row is not None and row.region_id:
-        # still served in the district they moved to: not this item's business
-        cases = cases.annotate(served_in=Substr("district_id", 1, 6)).exclude(served_in=row.region_id[:6])
+    # moved: still served in the district they moved to is not this item's business
+    moved_to = row.region_id[:6] if not dead and row is not None and row.region_id else None
+    cases = rehab_selectors.served_cases_of(item.person_id, outside_district=moved_to)
     day = (row.event_date if row else None) or item.period
     what = rules.DEATH_WORDS.get(kind, "死亡") if dead else "户籍迁出"
     note = (
         f"数据比对：{row.feed.source.name if row else '外部数据'} {day:%Y-%m-%d} {what}，经街道核实、区审批"
     )
-    for case in cases.order_by("pk"):
+    for case in cases:
         on = min(max(day, case.enrolled_on or day), timezone.localdate())
         rehab_cases.case_discharge(
             actor=None,
             case=case,
             on=on,
-            reason=DischargeReason.DECEASED if dead else DischargeReason.MOVED,
+            reason=rehab_selectors.DISCHARGE_DECEASED if dead else rehab_selectors.DISCHARGE_MOVED,
             note=note,
         )

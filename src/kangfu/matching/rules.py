@@ -31,7 +31,7 @@ from kangfu.matching.models import (
     source_kinds,
 )
 from kangfu.people.models import IncomeStatus, VitalStatus
-from kangfu.rehab.models import SERVED_STATES, DischargeReason
+from kangfu.rehab.selectors import DISCHARGE_DECEASED, DISCHARGE_LABELS, DISCHARGE_MOVED, SERVED
 from kangfu.subsidies.models import ApplicationStatus, BenefitKind, Kind, Policy
 from kangfu.subsidies.services.facts import policy_for, standard_amount
 
@@ -684,7 +684,7 @@ def rehab_case_ended(ctx: Context) -> list[Finding]:
         .filter(person__district_id=ctx.district)
         .annotate(
             served=FilteredRelation(
-                "person__rehab_cases", condition=Q(person__rehab_cases__status__in=SERVED_STATES)
+                "person__rehab_cases", condition=Q(person__rehab_cases__status__in=SERVED)
             )
         )
         .filter(served__isnull=False)
@@ -716,7 +716,7 @@ def rehab_case_ended(ctx: Context) -> list[Finding]:
         dead = kind in DEATH_KINDS
         names = "、".join(dict.fromkeys(institutions[person_id].values()))
         event = DEATH_WORDS[kind] if dead else "户籍迁出服务机构所在区"
-        reason = DischargeReason.DECEASED if dead else DischargeReason.MOVED
+        reason = DISCHARGE_LABELS[DISCHARGE_DECEASED if dead else DISCHARGE_MOVED]
         found.append(
             Finding(
                 person_id=person_id,
@@ -725,7 +725,7 @@ def rehab_case_ended(ctx: Context) -> list[Finding]:
                 feed_row_id=pk,
                 confidence=confidence,
                 explanation=f"{source}：{f'{day:%Y-%m-%d}' if day else '日期不详'} {event}；"
-                f"仍为{names}的精康服务对象，应结案（{reason.label}）",
+                f"仍为{names}的精康服务对象，应结案（{reason}）",
             )
         )
     return found

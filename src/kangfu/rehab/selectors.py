@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Substr
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -587,3 +588,23 @@ def person_tab_context(request, person) -> dict:
         context["status_labels"] = dict(CaseStatus.choices)
         context["applications"] = applications_for(user).filter(person=person).order_by("-received_on")[:5]
     return context
+
+
+# What the monthly comparison (matching) reads of 精康, by name: it reaches rehab only through its
+# services and selectors (the import contracts in pyproject.toml).
+SERVED = SERVED_STATES
+DISCHARGE_DECEASED = DischargeReason.DECEASED
+DISCHARGE_MOVED = DischargeReason.MOVED
+DISCHARGE_LABELS = {
+    DischargeReason.DECEASED: DischargeReason.DECEASED.label,
+    DischargeReason.MOVED: DischargeReason.MOVED.label,
+}
+
+
+def served_cases_of(person_id: int, *, outside_district: str | None = None):
+    """A person's cases still served (enrolled, active, suspended), in key order; with
+    `outside_district` (a 6-digit prefix) only those served elsewhere than that district."""
+    cases = Case.objects.filter(person_id=person_id, status__in=SERVED_STATES)
+    if outside_district:
+        cases = cases.annotate(served_in=Substr("district_id", 1, 6)).exclude(served_in=outside_district)
+    return cases.order_by("pk")

@@ -65,7 +65,9 @@ def test_a_typical_applicant_qualifies_for_both(kind):
             "care",
             "elderly_care",
             rules.Facts(
-                benefits=frozenset({"elderly_care"}), elderly_care_amount=Decimal("300"), amount=Decimal("200")
+                benefits=frozenset({"elderly_care"}),
+                elderly_care_amount=Decimal("300"),
+                amount=Decimal("200"),
             ),
             POLICY,
             False,
@@ -74,7 +76,9 @@ def test_a_typical_applicant_qualifies_for_both(kind):
             "care",
             "elderly_care",
             rules.Facts(
-                benefits=frozenset({"elderly_care"}), elderly_care_amount=Decimal("150"), amount=Decimal("200")
+                benefits=frozenset({"elderly_care"}),
+                elderly_care_amount=Decimal("150"),
+                amount=Decimal("200"),
             ),
             POLICY,
             True,
