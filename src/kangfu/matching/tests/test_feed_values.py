@@ -287,5 +287,11 @@ def test_a_grade_change_without_a_category_keeps_the_persons_category(people):
     with time_machine.travel(dt.datetime(2026, 11, 6, 10, tzinfo=dt.UTC), tick=False):
         comparison.item_confirm(actor=street, item=item, note="已见新证")
         comparison.item_approve(actor=district, item=Item.objects.get(pk=item.pk))
+    # 生活补贴 goes on at grade 3, category kept; 护理补贴 stops (its months unpaid from then on)
     latest = GrantPeriod.objects.filter(grant__person=people["regraded"]).order_by("-from_month", "-id")
-    assert {(p.grade, p.category) for p in latest if p.from_month == M(2026, 10, 1)} == {(3, 4)}
+    assert {
+        (p.grant.kind, p.grade, p.category, p.paid) for p in latest if p.from_month == M(2026, 10, 1)
+    } == {
+        ("living", 3, 4, True),
+        ("care", 2, 4, False),
+    }

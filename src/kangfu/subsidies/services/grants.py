@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -65,6 +65,32 @@ def _rewrite_from(grant: Grant, month: dt.date) -> GrantPeriod | None:
         running.to_month = add_months(month, -1)
         running.save(update_fields=["to_month"])
     return running
+
+
+def _set_from(grant: Grant, month: dt.date, **changes) -> None:
+    """From `month` on, every period of the grant takes `changes` and keeps the rest of what it says:
+    the period running through `month` is split there. A stop, a suspension or a resumption changes
+    only whether the months are paid, so a grade a later certificate set is still there when the grant
+    is paid again; a new grade changes only the grade, so a suspended month stays unpaid."""
+    running = (
+        GrantPeriod.objects.filter(grant=grant, from_month__lt=month)
+        .filter(Q(to_month__isnull=True) | Q(to_month__gte=month))
+        .order_by("-from_month", "-id")
+        .first()
+    )
+    if running is not None:
+        GrantPeriod.objects.create(
+            grant=grant,
+            from_month=month,
+            to_month=running.to_month,
+            grade=running.grade,
+            category=running.category,
+            paid=running.paid,
+            reason=running.reason,
+        )
+        running.to_month = add_months(month, -1)
+        running.save(update_fields=["to_month"])
+    GrantPeriod.objects.filter(grant=grant, from_month__gte=month).update(**changes)
 
 
 def _change(
@@ -158,7 +184,7 @@ def grant_stop(
             status=GrantStatus.STOPPED,
             end_month=add_months(from_month, -1),
         )
-        _rewrite_from(grant, from_month)
+        _set_from(grant, from_month, paid=False, reason=reason or StopReason(stop_reason).label)
         _change(
             grant,
             actor=actor,
@@ -180,15 +206,7 @@ def grant_suspend(*, actor: User | None, grant: Grant, from_month: dt.date, reas
             message=NOT_ACTIVE,
             status=GrantStatus.SUSPENDED,
         )
-        before = _rewrite_from(grant, from_month)
-        GrantPeriod.objects.create(
-            grant=grant,
-            from_month=from_month,
-            grade=before.grade if before else 1,
-            category=before.category if before else 1,
-            paid=False,
-            reason=reason,
-        )
+        _set_from(grant, from_month, paid=False, reason=reason)
         _change(grant, actor=actor, action=ChangeAction.SUSPEND, month=from_month, reason=reason)
     grant.refresh_from_db()
     return grant
@@ -203,10 +221,7 @@ def grant_resume(*, actor: User | None, grant: Grant, from_month: dt.date, reaso
             message=NOT_SUSPENDED,
             status=GrantStatus.ACTIVE,
         )
-        before = _rewrite_from(grant, from_month)
-        GrantPeriod.objects.create(
-            grant=grant, from_month=from_month, grade=before.grade, category=before.category, reason=reason
-        )
+        _set_from(grant, from_month, paid=True, reason=reason)
         _change(grant, actor=actor, action=ChangeAction.RESUME, month=from_month, reason=reason)
     grant.refresh_from_db()
     return grant
@@ -231,16 +246,14 @@ def grant_regrade(
     with transaction.atomic():
         # Claimed by a conditional UPDATE (the status stays as it is), not read and then written: a
         # stop committed first is seen and refuses the regrade, and one that comes later waits for it.
+        # A suspended grant takes the new grade too (its months stay unpaid): paid again, it pays it.
         advance(
             Grant.objects.filter(pk=grant.pk),
-            expected=GrantStatus.ACTIVE,
+            expected=[GrantStatus.ACTIVE, GrantStatus.SUSPENDED],
             message=NOT_ACTIVE,
-            status=GrantStatus.ACTIVE,
+            status=F("status"),
         )
-        _rewrite_from(grant, from_month)
-        GrantPeriod.objects.create(
-            grant=grant, from_month=from_month, grade=grade, category=category, reason=reason
-        )
+        _set_from(grant, from_month, grade=grade, category=category, reason=reason)
         _change(grant, actor=actor, action=ChangeAction.REGRADE, month=from_month, reason=reason)
     grant.refresh_from_db()
     return grant
@@ -256,8 +269,10 @@ def grant_reinstate(
     category: int,
     reason: str,
 ) -> Grant:
-    """Pay a stopped or suspended grant again from `from_month` at the grade given (a stop found wrong
-    on appeal): the months since are recalculated, so the next payroll back-pays them in full."""
+    """Pay a stopped or suspended grant again from `from_month` (a stop found wrong on appeal), at the
+    grades its periods hold from then on; the months since are recalculated, so the next payroll
+    back-pays them in full. `grade` and `category` serve only a grant stopped before stops kept their
+    periods, which has none from that month."""
     _check_month(grant, from_month)
     with transaction.atomic():
         advance(
@@ -267,10 +282,14 @@ def grant_reinstate(
             status=GrantStatus.ACTIVE,
             end_month=None,
         )
-        _rewrite_from(grant, from_month)
-        GrantPeriod.objects.create(
-            grant=grant, from_month=from_month, grade=grade, category=category, reason=reason
+        _set_from(grant, from_month, paid=True, reason=reason)
+        covered = GrantPeriod.objects.filter(grant=grant).filter(
+            Q(to_month__isnull=True) | Q(to_month__gte=from_month)
         )
+        if not covered.exists():
+            GrantPeriod.objects.create(
+                grant=grant, from_month=from_month, grade=grade, category=category, reason=reason
+            )
         _change(grant, actor=actor, action=ChangeAction.RESUME, month=from_month, reason=reason)
     grant.refresh_from_db()
     return grant

@@ -143,7 +143,7 @@ JOIN subsidies_grantperiod gp ON gp.grant_id = g.id AND gp.paid AND gp.from_mont
 JOIN subsidies_standard s ON s.kind = g.kind AND s.region_id IN (%(district)s, %(city)s)
      AND gp.grade BETWEEN s.grade_min AND s.grade_max
      AND s.valid_from <= %(month)s AND (s.valid_to IS NULL OR s.valid_to >= %(month)s)
-WHERE g.district_id = %(district)s AND g.recalc_from IS NULL AND s.amount <> 0
+WHERE g.district_id = %(district)s AND (g.recalc_from IS NULL OR g.recalc_from > %(month)s) AND s.amount <> 0
   AND NOT EXISTS (SELECT 1 FROM subsidies_heldgrant h WHERE h.payroll_id = %(payroll)s AND h.grant_id = g.id)
   {district_override}
 """
@@ -164,7 +164,7 @@ FROM (
     JOIN subsidies_standard s ON s.kind = g.kind AND s.region_id IN (%(district)s, %(city)s)
          AND gp.grade BETWEEN s.grade_min AND s.grade_max
          AND s.valid_from <= mo.month AND (s.valid_to IS NULL OR s.valid_to >= mo.month)
-    WHERE g.district_id = %(district)s AND g.recalc_from IS NOT NULL
+    WHERE g.district_id = %(district)s AND g.recalc_from <= %(month)s
       AND NOT EXISTS (SELECT 1 FROM subsidies_heldgrant h WHERE h.payroll_id = %(payroll)s AND h.grant_id = g.id)
       {district_override}
     UNION ALL
@@ -172,7 +172,7 @@ FROM (
     FROM subsidies_payrollline l
     JOIN subsidies_payroll p ON p.id = l.payroll_id
     JOIN subsidies_grant g ON g.id = l.grant_id
-    WHERE g.district_id = %(district)s AND g.recalc_from IS NOT NULL AND p.status = 'locked'
+    WHERE g.district_id = %(district)s AND g.recalc_from <= %(month)s AND p.status = 'locked'
       AND l.bank_status <> 'failed' AND l.month_for >= g.recalc_from
       AND NOT EXISTS (SELECT 1 FROM subsidies_heldgrant h WHERE h.payroll_id = %(payroll)s AND h.grant_id = g.id)
 ) x
@@ -397,7 +397,8 @@ def payroll_lock(*, actor: User | None, payroll: Payroll) -> Payroll:
         held = HeldGrant.objects.filter(payroll=payroll).values("grant_id")
         district_grants = Grant.objects.filter(district_id=payroll.district_id)
         seen_by_run = Q(recalc_marked_at__isnull=True) | Q(recalc_marked_at__lte=payroll.run_at)
-        district_grants.filter(recalc_from__isnull=False).exclude(pk__in=held).filter(seen_by_run).update(
+        # A mark from a later month (a change effective next month) waits for that month's payroll.
+        district_grants.filter(recalc_from__lte=payroll.month).exclude(pk__in=held).filter(seen_by_run).update(
             recalc_from=None
         )
         district_grants.filter(pk__in=held).filter(
