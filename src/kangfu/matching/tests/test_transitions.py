@@ -17,7 +17,9 @@ def test_a_row_moves_from_the_state_seen_and_a_second_try_is_a_conflict(matching
     item = Item.objects.get(pk=matching_item.pk)
     assert (item.status, item.version) == (ItemStatus.CONFIRMED, 2)
     with pytest.raises(Conflict) as caught:  # the same click again: the row is no longer open
-        advance(rows, expected=ItemStatus.OPEN, version=1, message="已被他人办理", status=ItemStatus.DISMISSED)
+        advance(
+            rows, expected=ItemStatus.OPEN, version=1, message="已被他人办理", status=ItemStatus.DISMISSED
+        )
     assert caught.value.messages == ["已被他人办理"]
     assert Item.objects.get(pk=matching_item.pk).status == ItemStatus.CONFIRMED
 
