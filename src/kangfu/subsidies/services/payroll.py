@@ -398,9 +398,9 @@ def payroll_lock(*, actor: User | None, payroll: Payroll) -> Payroll:
         district_grants = Grant.objects.filter(district_id=payroll.district_id)
         seen_by_run = Q(recalc_marked_at__isnull=True) | Q(recalc_marked_at__lte=payroll.run_at)
         # A mark from a later month (a change effective next month) waits for that month's payroll.
-        district_grants.filter(recalc_from__lte=payroll.month).exclude(pk__in=held).filter(seen_by_run).update(
-            recalc_from=None
-        )
+        district_grants.filter(recalc_from__lte=payroll.month).exclude(pk__in=held).filter(
+            seen_by_run
+        ).update(recalc_from=None)
         district_grants.filter(pk__in=held).filter(
             Q(recalc_from__isnull=True) | Q(recalc_from__gt=payroll.month)
         ).update(recalc_from=payroll.month)
