@@ -681,7 +681,6 @@ SELECT f.*, p.street_id FROM found f JOIN people p ON p.id = f.person_id
 
 def duckdb_seconds(folder: Path) -> tuple[float, dict]:
     import duckdb
-    from django.db import connection
 
     from kangfu.core.selectors import provinces_in_service
     from kangfu.matching.rules import Context
@@ -694,7 +693,6 @@ def duckdb_seconds(folder: Path) -> tuple[float, dict]:
         s.strip() for s in policy.living_income_statuses.split(",") if s.strip() and s.strip() != "dibao"
     )
     accepted = {s.strip() for s in policy.living_income_statuses.split(",") if s.strip()} or {"dibao"}
-    sqlite = connection.vendor == "sqlite"  # NULLs sort first there, last on PostgreSQL
     sql = DUCKDB_SQL.format(
         d=folder,
         district=DISTRICT,
@@ -712,8 +710,9 @@ def duckdb_seconds(folder: Path) -> tuple[float, dict]:
         other_statuses=", ".join(f"'{s}'" for s in others) or "NULL",
         extended=", ".join(str(int(c)) for c in policy.care_extra_categories.split(",") if c.strip()) or "0",
         provinces=", ".join(f"'{p}'" for p in provinces_in_service() if p.isdigit()) or "'--'",
-        asc="NULLS FIRST" if sqlite else "NULLS LAST",
-        desc="NULLS LAST" if sqlite else "NULLS FIRST",
+        # matching.rules sorts dateless lines last on both databases (EARLIEST_DATED, LATEST_DATED)
+        asc="NULLS LAST",
+        desc="NULLS LAST",
     )
     con = duckdb.connect()
     started = time.perf_counter()

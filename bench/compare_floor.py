@@ -93,7 +93,7 @@ def _event(rule: str, d: Dialect, rows: str, describe: str, verb: str = "停发"
         f"""
         SELECT g.id AS grant_id, g.person_id, e.id AS row_id, e.confidence, e.event_date, e.kind,
                e.source_name, {stop} AS stop
-        FROM (SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.person_id ORDER BY x.event_date, x.id) AS k
+        FROM (SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.person_id ORDER BY CASE WHEN x.event_date IS NULL THEN 1 ELSE 0 END, x.event_date, x.id) AS k
               FROM ({rows}) x) e
         JOIN subsidies_grant g ON g.person_id = e.person_id
         WHERE e.k = 1 AND {ACTIVE}""",
@@ -123,7 +123,7 @@ def _moved_within(d: Dialect, served: str) -> str:
         GROUP BY e.person_id""",
         f"""WITH e AS (
             SELECT x.* FROM (
-                SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.person_id ORDER BY r.event_date DESC, r.id DESC) AS k
+                SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.person_id ORDER BY CASE WHEN r.event_date IS NULL THEN 1 ELSE 0 END, r.event_date DESC, r.id DESC) AS k
                 FROM ({_rows(("move",), f"AND r.region_id IS NOT NULL AND r.region_id NOT LIKE %(prefix)s AND {served}")}) r
             ) x WHERE x.k = 1)""",
     )
@@ -287,7 +287,7 @@ def _grade_changed(ctx: Context, d: Dialect) -> str:
         FROM per JOIN people_person p ON p.id = per.person_id""",
         f"""WITH c AS (
             SELECT x.* FROM (
-                SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.person_id ORDER BY r.event_date DESC, r.id DESC) AS k
+                SELECT r.*, ROW_NUMBER() OVER (PARTITION BY r.person_id ORDER BY CASE WHEN r.event_date IS NULL THEN 1 ELSE 0 END, r.event_date DESC, r.id DESC) AS k
                 FROM ({_rows(("cert_change",), "AND r.grade IS NOT NULL")}) r) x
             WHERE x.k = 1),
         h AS (

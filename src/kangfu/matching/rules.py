@@ -186,6 +186,12 @@ def _benefit_rows(kinds: tuple[str, ...], source_kind: str, source_name: str) ->
           AND (b.end_date IS NULL OR b.end_date >= %(period)s)"""
 
 
+# A line without a date sorts after the dated ones on both databases (SQLite puts NULL first in an
+# ascending order, PostgreSQL last): the same feeds must give the same month and money on either.
+EARLIEST_DATED = "CASE WHEN e.event_date IS NULL THEN 1 ELSE 0 END, e.event_date, e.id"
+LATEST_DATED = "CASE WHEN e.event_date IS NULL THEN 1 ELSE 0 END, e.event_date DESC, e.id DESC"
+
+
 def _first_per_person(rows: str, order: str) -> str:
     return f"""
         SELECT x.* FROM (
@@ -242,7 +248,7 @@ def _event_stop(
         f"""
         SELECT g.id AS grant_id, g.person_id, g.street_id, e.id AS row_id, e.confidence, e.event_date,
                e.source_kind, e.source_name, {stop} AS stop
-        FROM ({_first_per_person(rows, "e.event_date, e.id")}) e
+        FROM ({_first_per_person(rows, EARLIEST_DATED)}) e
         JOIN subsidies_grant g ON g.person_id = e.person_id
         WHERE {ACTIVE_GRANT}""",
         f"""{describe(sql)} || '，补贴仍在发放；应自 ' || {sql.month("stop")} || ' 起{verb}'
@@ -306,7 +312,7 @@ def moved_within(ctx: Context) -> Sql | None:
                || MIN(COALESCE(now.name, d.name, substr(e.region_id, 1, 6))) || '，补贴仍由本区发放；应自 '
                || {sql.month(sql.next_month("%(period)s"))} || ' 起转由迁入区发放',
                0, {sql.next_month("%(period)s")}
-        FROM ({_first_per_person(rows, "e.event_date DESC, e.id DESC")}) e
+        FROM ({_first_per_person(rows, LATEST_DATED)}) e
         JOIN subsidies_grant g ON g.person_id = e.person_id AND {ACTIVE_GRANT}
         JOIN people_person {RESIDENCE} ON {RESIDENCE}.id = e.person_id
         LEFT JOIN core_region d ON d.code = substr(e.region_id, 1, 6) || '000000'
@@ -411,7 +417,7 @@ def grade_changed(ctx: Context) -> Sql | None:
     months = sql.greatest("0", sql.months("month", "%(period)s"))
     return Sql(
         f"""
-        WITH c AS ({_first_per_person(rows, "e.event_date DESC, e.id DESC")}),
+        WITH c AS ({_first_per_person(rows, LATEST_DATED)}),
         hit AS (
             SELECT h.*, COALESCE(h.row_category, h.old_category) AS new_category FROM (
                 SELECT g.id AS grant_id, g.person_id, g.kind, g.street_id, g.start_month, c.id AS row_id,

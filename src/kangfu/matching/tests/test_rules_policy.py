@@ -382,6 +382,21 @@ def test_the_tekun_roster_stops_both_subsidies_from_the_month_after_entering_it(
     }
 
 
+def test_a_roster_line_with_a_date_counts_before_one_without_on_both_databases(district):
+    """The same person twice on the 特困 roster, once dated and once not: the dated line sets the stop
+    month and the money, on SQLite as on PostgreSQL (which sort a missing date at opposite ends)."""
+    person = recipient(1)
+    paid_through_october(district)
+    feed(
+        "tekun",
+        "特困供养名单",
+        {"id_number": "身份证号", "event_date": "纳入日期"},
+        [f"{person.id_number},", f"{person.id_number},2026-09-05"],
+    )
+    item = run(district)[(person.pk, "tekun")]
+    assert (item.effective_month, item.amount_at_stake) == (M(2026, 10, 1), Decimal("500.00"))
+
+
 def test_a_declaration_of_disappearance_suspends_the_grants_from_the_month_after(
     district, street_officer, district_officer
 ):
