@@ -34,7 +34,7 @@ def _is_digits(value: str) -> bool:
     return bool(_DIGITS.fullmatch(value))
 
 
-def _unified(raw: str) -> str:
+def unified(raw: str) -> str:
     """NFKC first: fullwidth, superscript and circled digits become the ASCII ones they stand for, so
     one number has one form everywhere it enters (a page, the API, an import, a feed, a public form);
     whatever is still not ASCII is then refused by the checks, never stored as a second person."""
@@ -52,7 +52,7 @@ class IdFacts:
 
 
 def _clean(raw: str) -> str:
-    return re.sub(r"\s+", "", _unified(raw)).upper()
+    return re.sub(r"\s+", "", unified(raw)).upper()
 
 
 def check_character(first17: str) -> str:
@@ -126,7 +126,7 @@ def parse_certificate_number(raw: str, *, id_number: str) -> CertificateFacts:
 
 def normalize_phone(raw: str) -> str:
     """A mobile or landline number with spaces and the +86 prefix removed; '' stays ''."""
-    value = re.sub(r"[\s()（）]", "", _unified(raw))
+    value = re.sub(r"[\s()（）]", "", unified(raw))
     if value.startswith("+86"):
         value = value[3:]
     if not value:

@@ -12,7 +12,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from kangfu.core import crypto
-from kangfu.core.ids import _unified
+from kangfu.core.ids import unified
 from kangfu.core.models import PublicAttempt
 
 CHALLENGE_AFTER = 5  # tries in CHALLENGE_WINDOW
@@ -32,7 +32,7 @@ def keys(request) -> list[str]:
     from kangfu.core.middleware import client_ip
 
     found = [f"ip:{client_ip(request) or '?'}"]
-    number = _unified(request.POST.get("id_number", "")).strip().upper()
+    number = unified(request.POST.get("id_number", "")).strip().upper()
     if number:
         found.append("id:" + crypto.blind_index(number, purpose="throttle")[:64])
     return found

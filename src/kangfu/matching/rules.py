@@ -31,7 +31,7 @@ from kangfu.matching.models import (
     source_kinds,
 )
 from kangfu.people.models import IncomeStatus, VitalStatus
-from kangfu.rehab.selectors import DISCHARGE_DECEASED, DISCHARGE_LABELS, DISCHARGE_MOVED, SERVED
+from kangfu.rehab.selectors import DISCHARGE_DECEASED, DISCHARGE_MOVED, SERVED
 from kangfu.subsidies.models import ApplicationStatus, BenefitKind, Kind, Policy
 from kangfu.subsidies.services.facts import policy_for, standard_amount
 
@@ -52,6 +52,13 @@ class Context:
         if key not in cache:
             cache[key] = standard_amount(kind=kind, district=self.district, grade=grade, month=self.period)
         return cache[key]
+
+    def provinces(self) -> list[str]:
+        """The provinces this deployment serves, read once per run."""
+        cache = self.__dict__.setdefault("_provinces", [])
+        if not cache:
+            cache.append(provinces_in_service())
+        return cache[0]
 
     def policy(self) -> Policy:
         """The district's policy (its own, else its city's), read once per run."""
@@ -275,9 +282,9 @@ def prison(ctx: Context) -> Sql | None:
     )
 
 
-def _served(column: str) -> str:
+def _served(ctx: Context, column: str) -> str:
     """Whether a region code lies in the provinces this deployment serves (its streets are loaded)."""
-    provinces = ", ".join(f"'{p}'" for p in provinces_in_service() if p.isdigit()) or "'--'"
+    provinces = ", ".join(f"'{p}'" for p in ctx.provinces() if p.isdigit()) or "'--'"
     return f"substr({column}, 1, 2) IN ({provinces})"
 
 
@@ -286,7 +293,9 @@ def moved_out(ctx: Context) -> Sql | None:
     A move to another district served here is a transfer (`moved_within`), not a stop."""
     return _event_stop(
         ctx,
-        _feed_rows(ctx, FeedKind.MOVE, where=f"AND (r.region_id IS NULL OR NOT {_served('r.region_id')})"),
+        _feed_rows(
+            ctx, FeedKind.MOVE, where=f"AND (r.region_id IS NULL OR NOT {_served(ctx, 'r.region_id')})"
+        ),
         lambda d: f"source_name || '：' || {d.day('event_date')} || ' 户籍迁出本市'",
     )
 
@@ -299,7 +308,7 @@ def moved_within(ctx: Context) -> Sql | None:
     rows = _feed_rows(
         ctx,
         FeedKind.MOVE,
-        where=f"AND r.region_id IS NOT NULL AND r.region_id NOT LIKE %(prefix)s AND {_served('r.region_id')}",
+        where=f"AND r.region_id IS NOT NULL AND r.region_id NOT LIKE %(prefix)s AND {_served(ctx, 'r.region_id')}",
     )
     if rows is None:
         return None
@@ -722,7 +731,7 @@ def rehab_case_ended(ctx: Context) -> list[Finding]:
         dead = kind in DEATH_KINDS
         names = "、".join(dict.fromkeys(institutions[person_id].values()))
         event = DEATH_WORDS[kind] if dead else "户籍迁出服务机构所在区"
-        reason = DISCHARGE_LABELS[DISCHARGE_DECEASED if dead else DISCHARGE_MOVED]
+        reason = (DISCHARGE_DECEASED if dead else DISCHARGE_MOVED).label
         found.append(
             Finding(
                 person_id=person_id,

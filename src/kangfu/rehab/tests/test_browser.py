@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from kangfu.core.tests import files
 from kangfu.core.tests.factories import PASSWORD
 from kangfu.rehab.models import Case, CaseStatus
 from kangfu.rehab.tests import factories as f
@@ -15,13 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NAME = "赵康复"
 INSTITUTION = "西青区精神障碍社区康复服务中心"
-# A one-page PDF, small enough to write here: what a scanner would give for the signed agreement.
-AGREEMENT_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
+# A one-page PDF: what a scanner would give for the signed agreement.
+AGREEMENT_PDF = files.PDF
 
 # SDSS answers (0 无异常, 1 确有功能缺陷, 2 严重功能缺陷, 9 不适用): unmarried, so 婚姻职能 is not applicable.
 SDSS_BASELINE = {
