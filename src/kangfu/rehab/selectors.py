@@ -595,10 +595,6 @@ def person_tab_context(request, person) -> dict:
 SERVED = SERVED_STATES
 DISCHARGE_DECEASED = DischargeReason.DECEASED
 DISCHARGE_MOVED = DischargeReason.MOVED
-DISCHARGE_LABELS = {
-    DischargeReason.DECEASED: DischargeReason.DECEASED.label,
-    DischargeReason.MOVED: DischargeReason.MOVED.label,
-}
 
 
 def served_cases_of(person_id: int, *, outside_district: str | None = None):
