@@ -79,8 +79,8 @@ def owner(db):
 
 @pytest.fixture
 def colleague(db):
-    """A psychiatrist whose jurisdiction covers the same street: may read, not write or reveal."""
-    return _user("colleague", Role.PSYCHIATRIST, DAYINGMEN)
+    """A 残联 reviewer whose jurisdiction covers the same street: may read, not write or reveal."""
+    return _user("colleague", Role.DPF_REVIEWER, DAYINGMEN)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ confirmed to someone who lacks it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -40,6 +41,19 @@ class RolePolicy:
     runs_rehab: bool = False  # 精康: the cases of the user's own institution (and what is shared with it)
     reads_rehab_stats: bool = False  # 精康: counts for the jurisdiction, never clinical content
     second_factor: bool = False  # must sign in with a second factor (core.twofactor) where enforced
+    # 精康 clinicians: of the registry, only the people their institution serves or is referred (plus
+    # an open break-the-glass); never 两项补贴, 数据比对 or the registry's statistics.
+    serves_only: bool = False
+
+    @property
+    def reads_civil_affairs(self) -> bool:
+        """两项补贴, 数据比对 and statistics over the registry: civil affairs' business."""
+        return self.reads_people and not self.serves_only
+
+    @property
+    def registers_people(self) -> bool:
+        """Registering someone new: a clinician would not see the record it made."""
+        return self.writes_people and not self.serves_only
 
 
 POLICIES: dict[str, RolePolicy] = {
@@ -79,9 +93,9 @@ POLICIES: dict[str, RolePolicy] = {
         reads_people=True, writes_people=True, reveals=True, subsidy_step="community", rehab_intake=True
     ),
     Role.REHAB_WORKER: RolePolicy(
-        reads_people=True, writes_people=True, reads_clinical=True, runs_rehab=True
+        reads_people=True, writes_people=True, reads_clinical=True, runs_rehab=True, serves_only=True
     ),
-    Role.PSYCHIATRIST: RolePolicy(reads_people=True, reads_clinical=True, runs_rehab=True),
+    Role.PSYCHIATRIST: RolePolicy(reads_people=True, reads_clinical=True, runs_rehab=True, serves_only=True),
     Role.DEVICE_CLERK: RolePolicy(
         reads_people=True, writes_people=True, runs_devices=True, reads_device_stats=True
     ),
@@ -105,12 +119,33 @@ def policy(user: User) -> RolePolicy:
     return POLICIES.get(user.role, NO_RIGHTS)
 
 
+# Which people a clinician's institution serves or is referred, as a filter: registered by the app
+# that knows (rehab), since core imports no app.
+_served: Callable[[User, str], Q] | None = None
+
+
+def register_served(people_served_q: Callable[[User, str], Q]) -> None:
+    global _served
+    _served = people_served_q
+
+
 def people_q(user: User, *, prefix: str = "") -> Q:
-    """A filter for rows about people in the user's jurisdiction.
+    """A filter for rows about people the user may read: those in the user's jurisdiction, and for
+    a clinician (`serves_only`) only those of them its institution serves or is referred.
 
     `prefix` reaches the person from a related row, e.g. `person__` for certificates. Person rows
     carry their city, district, street and community, so the filter is one indexed equality.
     """
+    q = reachable_q(user, prefix=prefix)
+    if policy(user).serves_only:
+        q &= _served(user, prefix) if _served is not None else Q(pk__in=[])
+    return q
+
+
+def reachable_q(user: User, *, prefix: str = "") -> Q:
+    """People the user may name by their full ID number in order to act (a hospital refers its
+    patient, an institution receives an application): the jurisdiction, whatever the role. Lists,
+    records and searches go through `people_q`."""
     region: Region | None = user.jurisdiction if user.is_authenticated else None
     if not policy(user).reads_people or region is None:
         return Q(pk__in=[])
@@ -128,6 +163,14 @@ def get_in_scope(queryset: QuerySet, user: User, *, prefix: str = "", **lookup):
     """One row by `lookup` if it is in scope; otherwise 404, exactly as if it did not exist."""
     try:
         return scope_people(queryset, user, prefix=prefix).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404("未找到该记录。") from None
+
+
+def get_reachable(queryset: QuerySet, user: User, **lookup):
+    """One row of a person the user names to act on (`reachable_q`), or 404."""
+    try:
+        return queryset.filter(reachable_q(user)).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
         raise Http404("未找到该记录。") from None
 
@@ -189,7 +232,7 @@ def area_q(user: User, *, city: str = "", district: str = "", street: str = "", 
     """Rows placed by their own region columns (an application's community, street and district, a
     grant's district and street), scoped like people: the column of the user's level must match."""
     region = user.jurisdiction if user.is_authenticated else None
-    if region is None or not policy(user).reads_people:
+    if region is None or not policy(user).reads_civil_affairs:
         return Q(pk__in=[])
     level = RegionLevel(region.level)
     column = {

@@ -14,5 +14,5 @@ class MatchingConfig(AppConfig):
         register_blind_index(BlindIndex("matching.FeedRow", "id_hash", "id_number", ID_PURPOSE))
 
         register_menu(
-            MenuEntry("matching", "数据比对", "matching:home", "reads_people", 40),
+            MenuEntry("matching", "数据比对", "matching:home", "reads_civil_affairs", 40),
         )

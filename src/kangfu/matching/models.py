@@ -140,6 +140,12 @@ class FeedImport(models.Model):
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The district whose payroll office uploaded it: a preview is its business alone (read, confirm,
+    # discard); once confirmed, the feed is evidence for every district's comparison. Empty for a
+    # feed read by a command (the system itself).
+    district = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="上传区"
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
 

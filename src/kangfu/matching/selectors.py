@@ -37,14 +37,19 @@ def runs_for(user: User):
     )
 
 
-def imports():
-    """Every feed import: a feed covers the whole city, and only the district's payroll role, which
-    runs comparisons, reads them (its matched lines are scoped by `feed_rows_for`)."""
-    return FeedImport.objects.select_related("source")
+def imports_for(user: User):
+    """The feed imports a district's payroll office reads: every confirmed one (a feed covers the
+    whole city and is evidence for every district's comparison; its matched lines are scoped by
+    `feed_rows_for`), and the previews and discarded uploads of its own district."""
+    if not access.policy(user).runs_payroll:
+        return FeedImport.objects.none()
+    return FeedImport.objects.filter(
+        Q(status=ImportStatus.CONFIRMED) | access.area_q(user, district="district_id")
+    ).select_related("source")
 
 
-def imports_recent():
-    return imports().order_by("-created_at")[:50]
+def imports_recent(user: User):
+    return imports_for(user).order_by("-created_at")[:50]
 
 
 def feed_rows_for(user: User, feed: FeedImport):

@@ -12,7 +12,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from kangfu.core import access, audit
-from kangfu.core.models import AuditAction, User
+from kangfu.core.models import AuditAction, RegionLevel, User
 from kangfu.core.months import month_start
 from kangfu.matching import feeds
 from kangfu.matching.models import (
@@ -33,12 +33,30 @@ NOT_PREVIEW = "只有待确认的导入可以确认或放弃。"
 BAD_MAPPING = "列对应中的字段“{field}”不存在；可用字段：{fields}。"
 NO_VALID = "没有任何有效行，不能确认。"
 NEEDS_BUSINESS = "按业务类型分列的残联数据须对应“业务类型”列。"
+NOT_YOURS = "这份导入由其他区上传，只有上传的区可以确认或放弃。"
 ONLY_MIXED = "只有“残疾人证业务（残联，按业务类型）”来源按业务类型分列；其他来源的每一行都是该来源的类别。"
 
 
 def _require(actor: User | None) -> None:
     if actor is not None and not access.policy(actor).runs_payroll:
         raise PermissionDenied(access.NOT_ALLOWED)
+
+
+def _require_own(actor: User | None, feed: FeedImport) -> None:
+    """Only the district that uploaded a preview confirms or discards it (the system, for a
+    command's own)."""
+    _require(actor)
+    if actor is None:
+        return
+    if feed.district_id is None or not access.region_in_jurisdiction(actor, feed.district_id):
+        raise PermissionDenied(NOT_YOURS)
+
+
+def _uploader_district(actor: User | None) -> str | None:
+    region = actor.jurisdiction if actor is not None else None
+    if region is None or region.level < RegionLevel.DISTRICT:
+        return None
+    return region.ancestor(RegionLevel.DISTRICT)
 
 
 def feed_source_save(*, actor: User | None, name: str, kind: str, mapping: dict[str, str]) -> FeedSource:
@@ -81,6 +99,7 @@ def feed_preview(
             duplicates=feeds.duplicates(parsed.records),
             blank_lines=parsed.blank,
             imported_by=actor,
+            district_id=_uploader_district(actor),
         )
         rows = [
             FeedRow(
@@ -148,7 +167,7 @@ def _match(feed: FeedImport) -> None:
 
 
 def feed_confirm(*, actor: User | None, feed: FeedImport) -> FeedImport:
-    _require(actor)
+    _require_own(actor, feed)
     if feed.valid_lines == 0:
         raise ValidationError(NO_VALID)
     try:
@@ -176,7 +195,7 @@ def feed_confirm(*, actor: User | None, feed: FeedImport) -> FeedImport:
 
 
 def feed_discard(*, actor: User | None, feed: FeedImport) -> FeedImport:
-    _require(actor)
+    _require_own(actor, feed)
     with transaction.atomic():
         if (
             FeedImport.objects.filter(pk=feed.pk, status=ImportStatus.PREVIEW).update(

@@ -23,7 +23,7 @@ from kangfu.rehab import selectors as rehab_selectors
 
 
 def _reads(request):
-    access.require(request.user, "reads_people")
+    access.require(request.user, "reads_civil_affairs")
 
 
 @login_required
@@ -132,14 +132,17 @@ def feeds(request):
                 return redirect("matching:feed", pk=feed.pk)
         status = 400
     return render(
-        request, "matching/feeds.html", {"form": form, "imports": selectors.imports_recent()}, status=status
+        request,
+        "matching/feeds.html",
+        {"form": form, "imports": selectors.imports_recent(request.user)},
+        status=status,
     )
 
 
 @login_required
 def feed_detail(request, pk: int):
     access.require(request.user, "runs_payroll")
-    feed = get_object_or_404(selectors.imports(), pk=pk)
+    feed = get_object_or_404(selectors.imports_for(request.user), pk=pk)
     if request.method == "POST":
         try:
             if request.POST.get("action") == "confirm":

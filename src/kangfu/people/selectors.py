@@ -71,10 +71,12 @@ def income_period_get_for_user(*, user: User, person_pk: int, pk: int) -> Income
     return _item_for_user(IncomePeriod.objects.all(), user=user, person_pk=person_pk, pk=pk)
 
 
-def person_by_id_number(number: str, *, user: User | None = None) -> Person | None:
-    """The one person an ID number names (normalised: spaces, a lowercase x, a 15-digit number), within
-    `user`'s jurisdiction when given, else anywhere (a service acting for the system, such as routing
+def person_by_id_number(number: str, *, user: User | None = None, to_act: bool = False) -> Person | None:
+    """The one person an ID number names (normalised: spaces, a lowercase x, a 15-digit number), among
+    the people `user` reads when given, else anywhere (a service acting for the system, such as routing
     an application to the household's community); None if there is none or the number is malformed.
+    With `to_act`, anyone in the user's jurisdiction: a clinician names a patient it does not serve
+    yet in order to refer it or receive its application (`access.reachable_q`).
     Every "find a person by ID number" goes through here."""
     try:
         normal = normalize_id_number(number, today=timezone.localdate()).number
@@ -82,7 +84,7 @@ def person_by_id_number(number: str, *, user: User | None = None) -> Person | No
         return None
     people = Person.objects.filter(id_number_hash=id_hash(normal))
     if user is not None:
-        people = access.scope_people(people, user)
+        people = people.filter(access.reachable_q(user) if to_act else access.people_q(user))
     return people.first()
 
 

@@ -187,6 +187,8 @@ def person_create(*, actor: User | None, data: PersonData) -> Person:
     """Register a person. A known ID number raises DuplicatePerson pointing at the existing record."""
     values = _clean(data)
     _ensure_can_write(actor, values["community_id"])
+    if actor is not None and not access.policy(actor).registers_people:
+        raise PermissionDenied(access.NOT_ALLOWED)
     existing = (
         Person.objects.filter(id_number_hash=values["id_number_hash"]).values_list("pk", flat=True).first()
     )

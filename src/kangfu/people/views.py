@@ -134,7 +134,7 @@ def _person_data(cleaned: dict) -> services.PersonData:
 
 @login_required
 def person_create(request):
-    access.require(request.user, "writes_people")
+    access.require(request.user, "registers_people")
     form = PersonForm(request.POST or None, user=request.user)
     status = 200
     if request.method == "POST":

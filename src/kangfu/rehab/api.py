@@ -67,7 +67,7 @@ def create_application(request, payload: ApplicationIn):
         message = BAD_SOURCE.format(choices="、".join(APPLICATION_SOURCES))
         return Status(400, {"detail": message, "errors": {"source": [message]}})
     number = normalize_id_number(payload.id_number).number
-    person = person_by_id_number(number, user=request.user)
+    person = person_by_id_number(number, user=request.user, to_act=True)
     if person is None:
         return Status(404, {"detail": "该身份证号未在一人一档中登记。"})
     application = applications.application_create(

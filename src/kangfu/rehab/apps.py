@@ -14,9 +14,10 @@ class RehabConfig(AppConfig):
     verbose_name = "精康融合行动"
 
     def ready(self) -> None:
+        from kangfu.core import access
         from kangfu.core.registry import MenuEntry, register_menu
         from kangfu.people import tabs
-        from kangfu.rehab.selectors import person_tab_context
+        from kangfu.rehab.selectors import people_served_q, person_tab_context
 
         register_menu(
             MenuEntry("rehab", "精康融合", "rehab:home", "runs_rehab", 20),
@@ -25,5 +26,6 @@ class RehabConfig(AppConfig):
         )
 
         tabs.register(tabs.PersonTab("rehab", "rehab/partials/person_tab.html", person_tab_context))
+        access.register_served(people_served_q)
         # The scale files are part of the release: every migrate brings the database up to them.
         post_migrate.connect(_load_scales, sender=self, dispatch_uid="rehab_load_scales")

@@ -79,6 +79,32 @@ def cases_for(user: User):
     return Case.objects.filter(access.case_q(user))
 
 
+def people_served_q(user: User, prefix: str = "") -> Q:
+    """The people a clinician's institution serves or was referred (or it referred), and the one an
+    open emergency access names: what `core.access.people_q` lets a clinician read of the registry."""
+    ids = access.rehab_org_ids(user)
+    if not ids:
+        return Q(pk__in=[])
+    key = f"{prefix}id__in"
+    return (
+        Q(**{key: Case.objects.filter(institution_id__in=ids).values("person_id")})
+        | Q(
+            **{
+                key: Transfer.objects.filter(
+                    Q(from_org_id__in=ids) | Q(to_org_id__in=ids, state__in=VISIBLE_TRANSFER_STATES)
+                ).values("person_id")
+            }
+        )
+        | Q(
+            **{
+                key: EmergencyAccess.objects.filter(user=user, expires_at__gt=timezone.now()).values(
+                    "person_id"
+                )
+            }
+        )
+    )
+
+
 def emergency_grant(user: User, person_id: int) -> EmergencyAccess | None:
     if not access.policy(user).reads_clinical:
         return None
@@ -574,7 +600,17 @@ def person_tab_context(request, person) -> dict:
             .select_related("from_org")
         )
         context["emergency"] = emergency_grant(user, person.pk)
-        context["other_cases"] = Case.objects.filter(person=person).exclude(institution_id__in=ids).exists()
+        # Whether another institution holds a record is itself clinical: only an open emergency
+        # access (audited, one person at a time) shows them.
+        context["other_cases"] = (
+            list(
+                Case.objects.filter(person=person)
+                .exclude(institution_id__in=ids)
+                .select_related("institution")
+            )
+            if context["emergency"]
+            else []
+        )
     elif not (rights.rehab_intake or rights.reads_rehab_stats):
         # Whether someone receives mental-health rehabilitation is health data: a device or subsidy
         # clerk reading the same record learns nothing of it.

@@ -10,5 +10,5 @@ class ReportsConfig(AppConfig):
         from kangfu.core.registry import MenuEntry, register_menu
 
         register_menu(
-            MenuEntry("reports", "统计", "reports:overview", "reads_people", 60),
+            MenuEntry("reports", "统计", "reports:overview", "reads_civil_affairs", 60),
         )

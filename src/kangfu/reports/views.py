@@ -9,7 +9,7 @@ from kangfu.reports import selectors
 @login_required
 @require_GET
 def overview(request):
-    access.require(request.user, "reads_people")
+    access.require(request.user, "reads_civil_affairs")
     by_region = selectors.people_by_subregion(user=request.user)
     by_category = selectors.certificates_by_category(user=request.user)
     charts = {

@@ -10,5 +10,5 @@ class SubsidiesConfig(AppConfig):
         from kangfu.core.registry import MenuEntry, register_menu
 
         register_menu(
-            MenuEntry("subsidies", "两项补贴", "subsidies:home", "reads_people", 30),
+            MenuEntry("subsidies", "两项补贴", "subsidies:home", "reads_civil_affairs", 30),
         )

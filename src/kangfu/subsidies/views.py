@@ -44,7 +44,7 @@ from kangfu.subsidies.tables import AppealTable, ApplicationTable, GrantTable, P
 
 
 def _reads(request):
-    access.require(request.user, "reads_people")
+    access.require(request.user, "reads_civil_affairs")
 
 
 def _paged(request, table, *, per_page: int = 50):

@@ -217,8 +217,10 @@ def registered(
     visible = set(people)
     if actor is not None and people:
         visible = set(
-            access.scope_people(
-                Person.objects.filter(pk__in=[p["pk"] for p in people.values()]), actor
+            # Lines name people by full ID number to act on them (a clinic's legacy cases before any
+            # of them is served here): the jurisdiction decides, as for a referral.
+            Person.objects.filter(
+                access.reachable_q(actor), pk__in=[p["pk"] for p in people.values()]
             ).values_list("id_number_hash", flat=True)
         )
     for record in records:

@@ -174,6 +174,7 @@ class PeopleKind(Kind):
     )
     columns = PERSON_COLUMNS
     no_person = NO_COMMUNITY
+    ability = "registers_people"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -2,12 +2,13 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from kangfu.core.models import Role
 from kangfu.core.tests.factories import UserFactory
 from kangfu.matching.models import ComparisonRun, FeedImport, Item, ItemStatus
-from kangfu.matching.services import feed_source_save
+from kangfu.matching.services import NOT_YOURS, feed_confirm, feed_source_save
 from kangfu.matching.tests.conftest import HEXI
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +46,33 @@ def test_a_feed_is_uploaded_previewed_and_confirmed_through_the_pages(login, quj
     client.post(f"/matching/feeds/{feed.pk}/", {"action": "confirm"})
     feed.refresh_from_db()
     assert (feed.status, feed.valid_lines, len(feed.errors)) == ("confirmed", 1, 1)
+
+
+def test_a_preview_is_the_uploading_districts_alone_until_it_is_confirmed(client, quju):
+    """Another district's payroll office can neither read, discard nor confirm an upload it did
+    not make; once confirmed, the feed is evidence every district reads (its lines scoped)."""
+    heping = UserFactory(username="hp", role=Role.DISTRICT_ADMIN, jurisdiction_id="120101000000")
+    source = feed_source_save(
+        actor=None, name="公安死亡", kind="death", mapping={"id_number": "身份证号", "event_date": "死亡日期"}
+    )
+    upload = SimpleUploadedFile("d.csv", "身份证号,死亡日期\n120103197011210016,2026-10-01\n".encode())
+    client.force_login(quju)
+    client.post("/matching/feeds/", {"source": source.pk, "period": "2026-11-01", "file": upload})
+    feed = FeedImport.objects.get()
+    assert feed.district_id == HEXI
+
+    client.force_login(heping)
+    assert client.get(f"/matching/feeds/{feed.pk}/").status_code == 404
+    assert f"/matching/feeds/{feed.pk}/" not in client.get("/matching/feeds/").content.decode()
+    for action in ("confirm", "discard"):
+        assert client.post(f"/matching/feeds/{feed.pk}/", {"action": action}).status_code == 404
+    with pytest.raises(PermissionDenied, match=NOT_YOURS):
+        feed_confirm(actor=heping, feed=feed)
+    feed.refresh_from_db()
+    assert feed.status == "preview"
+
+    feed_confirm(actor=quju, feed=feed)
+    assert client.get(f"/matching/feeds/{feed.pk}/").status_code == 200
 
 
 def test_a_street_officer_cannot_upload_feeds(login, jiedao):

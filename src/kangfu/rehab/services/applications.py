@@ -98,7 +98,7 @@ def application_create(*, actor: User, person: Person, data: ApplicationData) ->
     with transaction.atomic():
         # The application lands in the person's district worklist: only someone whose jurisdiction
         # covers the person may start one (404 otherwise, as everywhere).
-        person = access.get_in_scope(Person.objects.select_for_update(), actor, pk=person.pk)
+        person = access.get_reachable(Person.objects.select_for_update(), actor, pk=person.pk)
         open_business(person, actor)
         application = Application.objects.create(
             person=person,

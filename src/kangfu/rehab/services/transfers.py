@@ -76,8 +76,8 @@ def transfer_send(*, actor: User, person: Person, data: TransferData, case: Case
         require_own_case(actor, case)
         person = case.person
     else:
-        # A hospital refers its own patient, found in the registry by the worker's jurisdiction.
-        access.get_in_scope(Person.objects.all(), actor, pk=person.pk)
+        # A hospital refers its own patient, named by ID number in the worker's jurisdiction.
+        access.get_reachable(Person.objects.all(), actor, pk=person.pk)
     errors: dict[str, str] = {}
     to_org = data.to_org
     if to_org.pk in access.rehab_org_ids(actor):

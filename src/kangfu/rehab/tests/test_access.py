@@ -132,7 +132,7 @@ class TestPersonTab:
         context = selectors.person_tab_context(SimpleNamespace(user=rehab_worker), case.person)
         assert context["clinical"] is True
         assert list(context["cases"]) == [case]
-        assert context["other_cases"] is False
+        assert context["other_cases"] == []
 
 
 class TestStats:
@@ -162,3 +162,65 @@ class TestStats:
         assert selectors.stats(rehab_worker, year=2026)["open_cases"] == 1
         assert selectors.stats(other_worker, year=2026)["open_cases"] == 0
         assert selectors.stats(admin, year=2026)["open_cases"] == 2
+
+
+class TestClinicianSeesOnlyThePeopleItServes:
+    """A clinician reads the registry only for the people its institution serves or is referred;
+    anything else only through break-the-glass, and nothing of 两项补贴 or 数据比对."""
+
+    def test_the_people_list_holds_the_served_and_no_one_else(self, client, case, rehab_worker, doctor):
+        stranger = f.patient(name="邻居甲")
+        for clinician, sees in ((rehab_worker, {case.person.pk}), (doctor, set())):
+            client.force_login(clinician)
+            body = client.get("/people/").content.decode()
+            assert stranger.name not in body
+            assert client.get(f"/people/{stranger.pk}/").status_code == 404
+            assert {p.pk for p in selectors_people(clinician)} == sees
+
+    def test_civil_affairs_business_is_closed_to_clinicians(self, client, doctor, rehab_worker, case):
+        for clinician in (doctor, rehab_worker):
+            client.force_login(clinician)
+            menu = client.get("/").content.decode()
+            for label in ("两项补贴", "数据比对"):
+                assert label not in menu
+            for url in ("/subsidies/", "/subsidies/grants/", "/matching/", "/reports/"):
+                assert client.get(url).status_code == 403, url
+
+    def test_a_hospital_refers_its_patient_by_id_number_and_then_reads_that_record_alone(
+        self, client, doctor, institution
+    ):
+        patient = f.patient()
+        client.force_login(doctor)
+        assert client.get(f"/people/{patient.pk}/").status_code == 404
+        response = client.post(
+            "/rehab/transfers/new/",
+            {
+                "id_number": patient.id_number,
+                "to_org": institution.pk,
+                "kind": TransferKind.HOSPITAL_TO_COMMUNITY,
+                "reason": "出院，转社区康复",
+                "sent_on": TODAY.isoformat(),
+            },
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert client.get(f"/people/{patient.pk}/").status_code == 200
+
+    def test_the_tab_does_not_tell_of_another_institutions_record(self, case, other_worker):
+        context = selectors.person_tab_context(SimpleNamespace(user=other_worker), case.person)
+        assert context["other_cases"] == []
+
+    def test_break_the_glass_opens_the_one_record_for_four_hours(self, client, case, doctor):
+        emergency.emergency_open(actor=doctor, person=case.person, reason=REASON)
+        client.force_login(doctor)
+        assert client.get(f"/people/{case.person.pk}/").status_code == 200
+        context = selectors.person_tab_context(SimpleNamespace(user=doctor), case.person)
+        assert [c.pk for c in context["other_cases"]] == [case.pk]
+        with time_machine.travel(NOW + dt.timedelta(hours=4, seconds=1), tick=False):
+            client.force_login(doctor)  # a new sign-in: the old session timed out meanwhile
+            assert client.get(f"/people/{case.person.pk}/").status_code == 404
+
+
+def selectors_people(user):
+    from kangfu.people.selectors import person_list
+
+    return person_list(user=user)

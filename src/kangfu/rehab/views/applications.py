@@ -33,7 +33,7 @@ def application_new(request):
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            person = person_by_id_number(data["id_number"], user=request.user)
+            person = person_by_id_number(data["id_number"], user=request.user, to_act=True)
             if person is None:
                 form.add_error("id_number", NOT_REGISTERED)
             else:
