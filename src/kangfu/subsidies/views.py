@@ -273,6 +273,14 @@ def grant_detail(request, pk: int):
                 messages.success(request, "已登记，下次发放时按新情况计算。")
                 return redirect("subsidies:grant", pk=grant.pk)
         status = 400
+    else:
+        audit.record(
+            actor=request.user,
+            action=AuditAction.VIEW,
+            obj=grant,
+            person_id=grant.person_id,
+            summary=f"查看补贴资格 {grant}",
+        )
     return render(request, "subsidies/grant.html", _grant_context(request, grant, form=form), status=status)
 
 
@@ -501,6 +509,9 @@ def payroll_detail(request, pk: int):
             messages.error(request, "；".join(getattr(exc, "messages", [str(exc)])))
             return redirect("subsidies:payroll", pk=run.pk)
     run.refresh_from_db()
+    if request.method == "GET":
+        # The page names recipients (exceptions, failed payments): a read of people's data.
+        audit.record(actor=request.user, action=AuditAction.VIEW, obj=run, summary=f"查看发放 {run}")
     context = {
         "run": run,
         "busy": payroll.payroll_busy(run),

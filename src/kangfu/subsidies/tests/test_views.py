@@ -164,6 +164,22 @@ class TestStaff:
         grant.refresh_from_db()
         assert (grant.status, grant.end_month) == ("stopped", M(2026, 10, 1))
 
+    def test_reading_a_grant_or_a_payroll_leaves_an_audit_row(
+        self, login, standards, applicant, shequ, jiedao, quju
+    ):
+        approve(applicant, shequ, jiedao, quju)
+        grant = Grant.objects.get(kind="care")
+        run = payroll.payroll_run(actor=quju, district=grant.district, month=M(2026, 11, 1))
+        client = login(quju)
+        client.get(f"/subsidies/grants/{grant.pk}/")
+        client.get(f"/subsidies/payroll/{run.pk}/")
+        client.get(f"/subsidies/payroll/{run.pk}/", headers={"HX-Request": "true"})  # the poll is not a read
+        views = AuditEntry.objects.filter(action=AuditAction.VIEW, actor=quju)
+        assert sorted(views.values_list("object_type", "person_id"), key=str) == [
+            ("subsidies.grant", applicant.pk),
+            ("subsidies.payroll", None),
+        ]
+
     def test_only_the_city_administrator_edits_standards(self, login, standards, quju, city_admin):
         data = {"kind": "care", "grade_min": 3, "grade_max": 4, "amount": "100", "valid_from": "2027-01-01"}
         assert login(quju).post("/subsidies/standards/", data).status_code == 403
