@@ -29,7 +29,7 @@ from kangfu.core import access, audit
 from kangfu.core.exports import XLSX, safe_cell, xlsx_workbook
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.core.months import month_start
-from kangfu.core.transitions import advance
+from kangfu.core.transitions import Conflict, advance
 from kangfu.subsidies.models import (
     BankStatus,
     Grant,
@@ -385,31 +385,47 @@ def payroll_lock(*, actor: User | None, payroll: Payroll) -> Payroll:
             raise PermissionDenied(access.NOT_ALLOWED)
         if payroll.run_by_id == actor.pk:
             raise PermissionDenied(SAME_PERSON)
-    with transaction.atomic():
-        advance(
-            Payroll.objects.filter(pk=payroll.pk),
-            expected=PayrollStatus.DRAFT,
-            message=NOT_DRAFT,
-            status=PayrollStatus.LOCKED,
-            locked_by=actor,
-            locked_at=timezone.now(),
-        )
-        held = HeldGrant.objects.filter(payroll=payroll).values("grant_id")
-        district_grants = Grant.objects.filter(district_id=payroll.district_id)
-        seen_by_run = Q(recalc_marked_at__isnull=True) | Q(recalc_marked_at__lte=payroll.run_at)
-        # A mark from a later month (a change effective next month) waits for that month's payroll.
-        district_grants.filter(recalc_from__lte=payroll.month).exclude(pk__in=held).filter(
-            seen_by_run
-        ).update(recalc_from=None)
-        district_grants.filter(pk__in=held).filter(
-            Q(recalc_from__isnull=True) | Q(recalc_from__gt=payroll.month)
-        ).update(recalc_from=payroll.month)
-        _settle_recoveries(payroll, actor)
-        if payroll.source != PayrollSource.LEGACY:
-            grants.transfers_due(actor=actor, district=payroll.district_id, month=payroll.month)
-        audit.record(actor=actor, action=AuditAction.UPDATE, obj=payroll, summary=f"锁定 {payroll} 发放")
+    rows = Payroll.objects.filter(pk=payroll.pk)
+    if actor is not None:
+        # The author is checked again by the statement that locks: a re-run by the same person may
+        # have finished since `payroll` was read (a second tab), and must not be locked by them.
+        rows = rows.exclude(run_by=actor)
+    try:
+        with transaction.atomic():
+            advance(
+                rows,
+                expected=PayrollStatus.DRAFT,
+                message=NOT_DRAFT,
+                status=PayrollStatus.LOCKED,
+                locked_by=actor,
+                locked_at=timezone.now(),
+            )
+            payroll.refresh_from_db()  # the run as locked: a colleague's re-run may have replaced it
+            _locked(payroll, actor)
+    except Conflict:
+        if actor is not None and Payroll.objects.filter(pk=payroll.pk, run_by=actor).exists():
+            raise PermissionDenied(SAME_PERSON) from None
+        raise
     payroll.refresh_from_db()
     return payroll
+
+
+def _locked(payroll: Payroll, actor: User | None) -> None:
+    """What locking a payroll settles, in the lock's transaction."""
+    held = HeldGrant.objects.filter(payroll=payroll).values("grant_id")
+    district_grants = Grant.objects.filter(district_id=payroll.district_id)
+    seen_by_run = Q(recalc_marked_at__isnull=True) | Q(recalc_marked_at__lte=payroll.run_at)
+    # A mark from a later month (a change effective next month) waits for that month's payroll.
+    district_grants.filter(recalc_from__lte=payroll.month).exclude(pk__in=held).filter(seen_by_run).update(
+        recalc_from=None
+    )
+    district_grants.filter(pk__in=held).filter(
+        Q(recalc_from__isnull=True) | Q(recalc_from__gt=payroll.month)
+    ).update(recalc_from=payroll.month)
+    _settle_recoveries(payroll, actor)
+    if payroll.source != PayrollSource.LEGACY:
+        grants.transfers_due(actor=actor, district=payroll.district_id, month=payroll.month)
+    audit.record(actor=actor, action=AuditAction.UPDATE, obj=payroll, summary=f"锁定 {payroll} 发放")
 
 
 def _settle_recoveries(payroll: Payroll, actor: User | None) -> None:

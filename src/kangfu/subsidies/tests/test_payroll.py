@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.db.models import Sum
 
+from kangfu.core.transitions import Conflict
 from kangfu.people.models import LifeEventKind
 from kangfu.people.services import life_event_record
 from kangfu.subsidies.models import (
@@ -447,3 +448,68 @@ def test_the_care_subsidy_beside_an_elderly_care_allowance_is_paid_only_while_it
     run = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 11, 1))
     assert run.lines.filter(kind=Kind.CARE).exists() == paid
     assert HeldGrant.objects.filter(payroll=run, grant__kind=Kind.CARE).exists() != paid
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions need PostgreSQL")
+def test_a_reviewer_who_re_runs_cannot_lock_in_another_tab_while_the_re_run_commits(
+    standards, hexi, applicant, shequ, jiedao, quju, quju2
+):
+    """Separation of duties against timing: quju computed the month; quju2, the reviewer, presses
+    re-run and, while it is committing, locks in a second tab from the page read before. The lock
+    waits for the re-run and is then refused: quju2 computed what would be locked."""
+    import threading
+    import time
+
+    approve(applicant, shequ, jiedao, quju)
+    with travel(M(2026, 11, 20)):
+        seen = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 11, 1))
+    rerun_holds_the_row = threading.Event()
+    outcome = {}
+
+    def rerun():
+        from django.db import connection as thread_connection
+        from django.db import transaction
+
+        try:
+            with travel(M(2026, 11, 20)), transaction.atomic():
+                payroll.payroll_run(actor=quju2, district=hexi, month=M(2026, 11, 1))
+                rerun_holds_the_row.set()
+                time.sleep(1.0)  # the lock below is now waiting on the payroll row
+        finally:
+            thread_connection.close()
+
+    def lock():
+        from django.db import connection as thread_connection
+
+        rerun_holds_the_row.wait(10)
+        try:
+            payroll.payroll_lock(actor=quju2, payroll=seen)
+            outcome["lock"] = "locked"
+        except PermissionDenied as exc:
+            outcome["lock"] = str(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=rerun), threading.Thread(target=lock)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcome == {"lock": payroll.SAME_PERSON}
+    after = payroll.Payroll.objects.get()
+    assert (after.status, after.run_by_id, after.locked_by_id) == (PayrollStatus.DRAFT, quju2.pk, None)
+
+
+def test_a_payroll_being_computed_cannot_be_locked_or_started_again(
+    standards, hexi, applicant, shequ, jiedao, quju, quju2
+):
+    approve(applicant, shequ, jiedao, quju)
+    with travel(M(2026, 11, 20)):
+        run = payroll.payroll_run(actor=quju, district=hexi, month=M(2026, 11, 1))
+        payroll.payroll_start(actor=quju, district=hexi, month=M(2026, 11, 1))  # queued, not yet run
+        with pytest.raises(Conflict, match=payroll.ALREADY_RUNNING):
+            payroll.payroll_start(actor=quju2, district=hexi, month=M(2026, 11, 1))
+        with pytest.raises(Conflict, match=payroll.NOT_DRAFT):
+            payroll.payroll_lock(actor=quju2, payroll=run)
+    assert payroll.Payroll.objects.get().status == PayrollStatus.RUNNING
