@@ -47,8 +47,9 @@ class RolePolicy:
 
     @property
     def reads_civil_affairs(self) -> bool:
-        """两项补贴, 数据比对 and statistics over the registry: civil affairs' business."""
-        return self.reads_people and not self.serves_only
+        """两项补贴, 数据比对 and statistics over the registry: civil affairs' business, not a clinic's
+        or a rental centre's (which read the registry for their own clients)."""
+        return self.reads_people and not self.serves_only and not self.runs_devices
 
     @property
     def registers_people(self) -> bool:

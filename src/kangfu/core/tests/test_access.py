@@ -84,3 +84,28 @@ def test_region_checks_follow_the_code_tree(owner):
     assert access.region_in_jurisdiction(owner, JIUJIANGLU)
     assert not access.region_in_jurisdiction(owner, FUJIANLU)
     assert set(access.regions_in_jurisdiction(owner).values_list("level", flat=True)) == {4, 5}
+
+
+@pytest.mark.parametrize(
+    ("role", "civil_affairs"),
+    [
+        (Role.CITY_ADMIN, True),
+        (Role.DISTRICT_ADMIN, True),
+        (Role.STREET_OFFICER, True),
+        (Role.COMMUNITY_WORKER, True),
+        (Role.DPF_REVIEWER, True),
+        (Role.DEVICE_CLERK, False),
+        (Role.REHAB_WORKER, False),
+        (Role.PSYCHIATRIST, False),
+        (Role.AUDITOR, False),
+    ],
+)
+def test_a_menu_shows_what_the_role_does(client, role, civil_affairs):
+    """两项补贴, 数据比对 and the registry's statistics are civil affairs' business: a rental clerk or a
+    clinician reads the registry for its own clients, and neither sees nor opens those pages."""
+    user = UserFactory(role=role, jurisdiction_id=HEXI)
+    client.force_login(user)
+    menu = client.get("/").content.decode()
+    assert ("两项补贴" in menu, "数据比对" in menu) == (civil_affairs, civil_affairs)
+    for url in ("/subsidies/", "/matching/", "/reports/"):
+        assert (client.get(url).status_code == 200) == civil_affairs, url
