@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 from kangfu.subsidies import selectors
 from kangfu.subsidies.forms import StatusLookupForm
 from kangfu.subsidies.models import BankStatus
-from kangfu.subsidies.views import submit_application_form
+from kangfu.subsidies.views.applications import submit_application_form
 
 
 def apply(request):

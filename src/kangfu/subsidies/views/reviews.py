@@ -1,0 +1,98 @@
+"""Pages of the annual review (年度复核) and the twice-yearly visits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from kangfu.core import access
+from kangfu.core.forms import apply_service_errors
+from kangfu.subsidies import selectors
+from kangfu.subsidies.forms import (
+    CampaignForm,
+    ReviewDecisionForm,
+    VisitForm,
+)
+from kangfu.subsidies.services import reviews as reviews_service
+from kangfu.subsidies.views.common import reads
+
+
+@login_required
+def reviews(request):
+    reads(request)
+    rights = access.policy(request.user)
+    form = CampaignForm(
+        request.POST or None,
+        initial={"year": timezone.localdate().year, "due_date": dt.date(timezone.localdate().year, 5, 31)},
+    )
+    status = 200
+    if request.method == "POST":
+        if request.POST.get("action") == "decide":
+            task = get_object_or_404(selectors.review_tasks_for(request.user), pk=request.POST.get("task"))
+            decision = ReviewDecisionForm(request.POST)
+            if decision.is_valid():
+                try:
+                    reviews_service.review_task_decide(actor=request.user, task=task, **decision.cleaned_data)
+                except ValidationError as exc:
+                    messages.error(request, "；".join(exc.messages))
+                else:
+                    messages.success(request, f"{task.person.name}：已登记复核结果。")
+            else:
+                messages.error(request, "请选择复核结果。")
+            return redirect(request.get_full_path())
+        if not rights.runs_payroll:
+            raise PermissionDenied(access.NOT_ALLOWED)
+        if form.is_valid():
+            try:
+                campaign = reviews_service.review_campaign_start(
+                    actor=request.user, district=selectors.payroll_district(request.user), **form.cleaned_data
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(
+                    request, f"已启动，生成 {selectors.campaign_size(campaign)} 项复核任务，分派到各街道。"
+                )
+                return redirect("subsidies:reviews")
+        status = 400
+    tasks = selectors.review_tasks_for(request.user)
+    pending = tasks.filter(outcome="pending").order_by("street_id", "person__name")
+    context = {
+        "form": form,
+        "may_start": rights.runs_payroll,
+        "pending": pending[:200],
+        "pending_count": pending.count(),
+        "done_count": tasks.exclude(outcome="pending").count(),
+        "decision_form": ReviewDecisionForm(),
+    }
+    return render(request, "subsidies/reviews.html", context, status=status)
+
+
+@login_required
+def visits(request):
+    reads(request)
+    people, (start, end) = selectors.not_yet_seen(request.user)
+    form = VisitForm(request.POST or None, initial={"visited_on": timezone.localdate()})
+    status = 200
+    if request.method == "POST":
+        person = get_object_or_404(people, pk=request.POST.get("person"))
+        if form.is_valid():
+            try:
+                reviews_service.visit_record(actor=request.user, person=person, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, f"已登记与 {person.name} 的见面。")
+                return redirect("subsidies:visits")
+        status = 400
+    return render(
+        request,
+        "subsidies/visits.html",
+        {"people": people[:200], "count": people.count(), "start": start, "end": end, "form": form},
+        status=status,
+    )

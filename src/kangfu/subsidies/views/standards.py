@@ -1,0 +1,143 @@
+"""Pages of the standards (amounts) and the indicators."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from kangfu.core import access
+from kangfu.core.exports import xlsx_response
+from kangfu.core.forms import apply_service_errors
+from kangfu.subsidies import selectors
+from kangfu.subsidies.forms import (
+    StandardForm,
+)
+from kangfu.subsidies.services import standards as standard_services
+from kangfu.subsidies.views.common import reads
+
+
+@login_required
+def standard_list(request):
+    reads(request)
+    rights = access.policy(request.user)
+    form = StandardForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not rights.sets_standards:
+            raise PermissionDenied(access.NOT_ALLOWED)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                standard_services.standard_save(
+                    actor=request.user,
+                    standard=None,
+                    region=request.user.jurisdiction,
+                    kind=d["kind"],
+                    grade_min=d["grade_min"],
+                    grade_max=d["grade_max"],
+                    amount=d["amount"],
+                    valid_from=d["valid_from"],
+                    valid_to=d["valid_to"],
+                    note=d["note"],
+                )
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                messages.success(request, "已保存标准；受影响的月份将在下次发放时补发或追回差额。")
+                return redirect("subsidies:standards")
+        status = 400
+    return render(
+        request,
+        "subsidies/standards.html",
+        {"rows": selectors.current_standards(), "form": form, "may_edit": rights.sets_standards},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def standard_close(request, pk: int):
+    """End an open standard at a month, so a new amount can start the month after."""
+    access.require(request.user, "sets_standards")
+    standard = selectors.standard_get(pk)
+    try:
+        last = dt.date.fromisoformat(request.POST.get("valid_to", ""))
+        standard_services.standard_save(
+            actor=request.user,
+            standard=standard,
+            region=standard.region,
+            kind=standard.kind,
+            grade_min=standard.grade_min,
+            grade_max=standard.grade_max,
+            amount=standard.amount,
+            valid_from=standard.valid_from,
+            valid_to=last,
+            note=standard.note,
+        )
+    except (ValueError, ValidationError) as exc:
+        messages.error(request, "；".join(getattr(exc, "messages", ["请填写截止月份（某月第一天）。"])))
+    else:
+        messages.success(request, "已设定截止月份。")
+    return redirect("subsidies:standards")
+
+
+@login_required
+@require_GET
+def indicator_page(request):
+    reads(request)
+    figures = selectors.indicators(request.user)
+    if request.GET.get("export") == "xlsx":
+        rows = [
+            [
+                f"{r['month']:%Y-%m}",
+                r["living"],
+                r["care"],
+                r["approved"],
+                r["stopped"],
+                str(r["paid"]),
+                str(r["arrears"]),
+                str(r["recovered"]),
+            ]
+            for r in figures["rows"]
+        ]
+        return xlsx_response(
+            actor=request.user,
+            filename="subsidies-indicators.xlsx",
+            sheets=[
+                (
+                    "两项补贴指标",
+                    [
+                        "月份",
+                        "生活补贴人数",
+                        "护理补贴人数",
+                        "新批准",
+                        "停发",
+                        "发放金额",
+                        "其中补发",
+                        "追回",
+                    ],
+                    rows,
+                )
+            ],
+            object_type="subsidies.indicators",
+            summary="导出两项补贴指标",
+        )
+    charts = {
+        "recipients": {
+            "labels": [f"{r['month']:%Y-%m}" for r in figures["rows"]],
+            "series": [
+                {"name": "生活补贴", "values": [r["living"] for r in figures["rows"]]},
+                {"name": "护理补贴", "values": [r["care"] for r in figures["rows"]]},
+            ],
+        },
+        "paid": {
+            "labels": [f"{r['month']:%Y-%m}" for r in figures["rows"]],
+            "values": [float(r["paid"]) for r in figures["rows"]],
+        },
+    }
+    return render(request, "subsidies/indicators.html", {"f": figures, "charts": charts})
