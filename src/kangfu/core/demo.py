@@ -125,6 +125,16 @@ def demo_accounts(community_code: str) -> list[DemoAccount]:
         DemoAccount(
             "shequ", "社区网格员", Role.COMMUNITY_WORKER, "community", community_code, "大营门街道的一个社区"
         ),
+        # A second worker of the same community: the one who filed a counter application cannot
+        # accept it (separation of duties), so the chain needs a colleague to go on.
+        DemoAccount(
+            "shequ2",
+            "社区网格员（二）",
+            Role.COMMUNITY_WORKER,
+            "community",
+            community_code,
+            "与 shequ 同一社区；受理 shequ 窗口提交的申请",
+        ),
         DemoAccount(
             "xiqing.admin",
             "西青区民政局 管理员",

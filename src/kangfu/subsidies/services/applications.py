@@ -44,6 +44,7 @@ ALREADY_OPEN = "该申请人已有办理中的申请（{number}），请勿重�
 TAKEN = "该申请已被他人处理或已变化，请刷新后查看。"
 NOT_YOUR_STEP = "该申请当前在“{step}”环节，您的岗位不能办理。"
 SAME_PERSON = "提交人不能审批自己提交的申请（职责分离）。"
+ANOTHER_COLLEAGUE = "须由本社区另一名工作人员受理（提交人不能受理自己提交的申请）。"
 NOT_ELIGIBLE = "不符合条件，不能批准：{reasons}"
 NEEDS_OPINION = "退回或不予批准须填写原因。"
 NOT_RETURNED = "只有退回补正的申请可以重新提交。"
@@ -204,9 +205,20 @@ def check_may_file(actor: User) -> None:
 
 
 def may_decide(actor: User, application: Application) -> bool:
-    """Whether `actor` may decide the step the application waits for now."""
+    """Whether `actor` may decide the step the application waits for now. The one who filed it may
+    hold the step's post and still not pass it (separation of duties), so a page never offers them a
+    decision that would be refused."""
     step = current_step(application)
-    return step is not None and _may_act(actor, application, step)
+    return step is not None and _may_act(actor, application, step) and application.submitted_by_id != actor.pk
+
+
+def who_must_act(actor: User, application: Application) -> str:
+    """Who must take the step instead of `actor`, when `actor` holds its post but filed the
+    application; empty otherwise (the page's heading already names the step waited for)."""
+    step = current_step(application)
+    if step is not None and _may_act(actor, application, step) and application.submitted_by_id == actor.pk:
+        return ANOTHER_COLLEAGUE
+    return ""
 
 
 def _may_act(actor: User, application: Application, step: str) -> bool:

@@ -136,6 +136,7 @@ def _application_context(request, application, form=None):
         "masked_account": mask_account(application.bank_account),
         "current_step": step,
         "may_decide": may_decide,
+        "who_must_act": applications.who_must_act(request.user, application),
         "form": form or DecisionForm(initial={"version": application.version}),
         "explanations": explanations,
         "kind_labels": dict(Kind.choices),
