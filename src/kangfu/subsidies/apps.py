@@ -8,7 +8,10 @@ class SubsidiesConfig(AppConfig):
 
     def ready(self) -> None:
         from kangfu.core.registry import MenuEntry, register_menu
+        from kangfu.people import tabs
+        from kangfu.subsidies.selectors import person_tab_context
 
         register_menu(
             MenuEntry("subsidies", "两项补贴", "subsidies:home", "reads_civil_affairs", 30),
         )
+        tabs.register(tabs.PersonTab("subsidies", "subsidies/partials/person_tab.html", person_tab_context))

@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from kangfu.core import access
+from kangfu.core.ids import mask_account
 from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, User
 from kangfu.core.months import add_months, month_start
 from kangfu.people.models import (
@@ -472,3 +473,20 @@ def certificates_expiring(user: User, *, today: dt.date | None = None, months: i
         .select_related("person", "person__street")
         .order_by("expires_on")
     )
+
+
+def person_tab_context(request, person: Person) -> dict:
+    """The 两项补贴 tab of a person's record: their grants and applications as the user may see them
+    (scoped like the lists, bank accounts masked); roles that do not read civil affairs see none."""
+    user = request.user
+    if not access.policy(user).reads_civil_affairs:
+        return {"subsidies_hidden": True}
+    grants = list(grants_for(user).filter(person=person).order_by("kind", "id"))
+    for grant in grants:
+        grant.masked_account = mask_account(grant.bank_account)
+    return {
+        "subsidy_grants": grants,
+        "subsidy_applications": list(
+            applications_for(user).filter(person=person).order_by("-applied_on", "-id")[:50]
+        ),
+    }
