@@ -137,7 +137,7 @@ def upload_roster(
 
 @router.post(
     "/rosters/{int:roster_id}/confirm",
-    response={200: RosterOut, 400: ErrorOut, 404: ErrorOut},
+    response={200: RosterOut, 400: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="确认导入名单",
 )
 def confirm_roster(request, roster_id: int):

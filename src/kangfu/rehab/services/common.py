@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from kangfu.core import access
 from kangfu.core.models import Organisation, RegionLevel, User
+from kangfu.core.transitions import Conflict
 from kangfu.rehab.models import Case
 
 CHECK_DAYS = getattr(settings, "KANGFU_REHAB_CHECK_DAYS", 5)
@@ -55,6 +56,9 @@ def require_own_case(actor: User, case: Case) -> None:
 
 
 def _advance(model, pk: int, *, expected: Iterable[str], field_name: str = "status", **updates) -> None:
-    changed = model.objects.filter(pk=pk, **{f"{field_name}__in": list(expected)}).update(**updates)
-    if changed != 1:
-        raise ValidationError(STATE_CHANGED, code="stale")
+    """The conditional UPDATE of `core.transitions.advance` for one row by primary key, raising its
+    `Conflict(STATE_CHANGED)` (a 409 in the API). Written out rather than delegated because rehab
+    bumps `version` with an F() expression, which `advance` would read as the version to compare."""
+    rows = model.objects.filter(pk=pk, **{f"{field_name}__in": list(expected)})
+    if rows.update(**updates) != 1:
+        raise Conflict(STATE_CHANGED, code="stale")

@@ -21,6 +21,7 @@ from kangfu.core import access, audit
 from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.core.models import AuditAction, AuditEntry, Region, RegionLevel, User
 from kangfu.core.spreadsheets import iter_chunks, parse
+from kangfu.core.transitions import Conflict
 from kangfu.core.workdays import add_working_days
 from kangfu.people.models import Person
 from kangfu.people.services import id_hash, phone_hash
@@ -268,7 +269,7 @@ def roster_confirm(*, actor: User, roster: RosterImport) -> RosterImport:
             raise ValidationError(ALREADY.format(day=today), code="duplicate") from None
         if changed != 1:
             roster.refresh_from_db()
-            raise ValidationError(NOT_PREVIEW.format(status=roster.get_status_display()), code="stale")
+            raise Conflict(NOT_PREVIEW.format(status=roster.get_status_display()), code="stale")
         analysis = _analyse(roster)
         new_people = [
             Person(
@@ -379,7 +380,7 @@ def roster_discard(*, actor: User, roster: RosterImport) -> RosterImport:
         if changed != 1:
             # Name the status it has now (confirmed by someone else, or already discarded).
             roster.refresh_from_db()
-            raise ValidationError(NOT_PREVIEW.format(status=roster.get_status_display()), code="stale")
+            raise Conflict(NOT_PREVIEW.format(status=roster.get_status_display()), code="stale")
         audit.record(
             actor=actor, action=AuditAction.UPDATE, obj=roster, summary=f"放弃导入：{roster.file_name}"
         )

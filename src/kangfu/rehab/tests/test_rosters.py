@@ -15,6 +15,7 @@ from kangfu.core import access
 from kangfu.core.ids import ID_BAD_CHECK
 from kangfu.core.models import AuditEntry, Region, Role
 from kangfu.core.tests.factories import UserFactory
+from kangfu.core.transitions import Conflict
 from kangfu.people.models import Person
 from kangfu.people.services import id_hash
 from kangfu.people.tests.factories import make_id_number
@@ -272,10 +273,18 @@ class TestConfirm:
         roster = preview(admin, csv_bytes(mixed))
         rosters.roster_confirm(actor=admin, roster=roster)
         applications = Application.objects.count()
-        with pytest.raises(ValidationError) as exc:
+        with pytest.raises(Conflict) as exc:
             rosters.roster_confirm(actor=admin, roster=RosterImport.objects.get(pk=roster.pk))
         assert exc.value.messages == [rosters.NOT_PREVIEW.format(status="已导入")]
         assert Application.objects.count() == applications
+
+    def test_confirming_twice_through_the_api_answers_409(self, admin, mixed, api):
+        roster = preview(admin, csv_bytes(mixed))
+        call = api(admin)
+        assert call("post", f"/rosters/{roster.pk}/confirm").status_code == 200
+        again = call("post", f"/rosters/{roster.pk}/confirm")
+        assert again.status_code == 409
+        assert again.json()["detail"] == rosters.NOT_PREVIEW.format(status="已导入")
 
     def test_the_same_file_is_never_imported_twice(self, admin, mixed):
         raw = csv_bytes(mixed)

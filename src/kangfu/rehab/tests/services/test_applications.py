@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from kangfu.core.models import AuditEntry, CalendarDay
+from kangfu.core.transitions import Conflict
 from kangfu.rehab.models import Application, ApplicationSource, ApplicationState, Case, CaseStatus
 from kangfu.rehab.services import applications, common
 from kangfu.rehab.tests import factories as f
@@ -141,9 +142,8 @@ class TestApplications:
             actor=admin, application=application, on=dt.date(2026, 11, 17)
         )
         audited = AuditEntry.objects.count()
-        with pytest.raises(ValidationError) as exc:
+        with pytest.raises(Conflict) as exc:
             applications.application_register(actor=admin, application=application, on=TODAY)
-        assert exc.value.code == "stale"
         assert messages(exc) == [common.STATE_CHANGED]
         application.refresh_from_db()
         assert (application.state, application.registered_on, application.refer_due) == (
