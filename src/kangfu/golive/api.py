@@ -4,7 +4,6 @@ and reads the reconciliation, with the pages' rules and scope."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
@@ -16,7 +15,6 @@ from kangfu.core.spreadsheets import parse_month
 from kangfu.golive import selectors, services
 from kangfu.golive.forms import MAX_BYTES
 from kangfu.golive.services import reconcile as reconciliation
-from kangfu.golive.tasks import apply_job, check_job
 
 router = Router(tags=["上线迁移"])
 
@@ -124,21 +122,7 @@ def create_job(request, kind: Form[str], file: File[UploadedFile], live_from: Fo
     _kinds(request)
     uploads.check_upload(file, allowed=services.ALLOWED, max_bytes=MAX_BYTES)
     options = {"live_from": live_from} if live_from else {}
-    if hasattr(file, "temporary_file_path"):  # a large upload is on disk already: stream it from there
-        job = services.job_create(
-            actor=request.user,
-            kind=kind,
-            file_name=file.name,
-            path=Path(file.temporary_file_path()),
-            options=options,
-        )
-    else:
-        job = services.job_create(
-            actor=request.user, kind=kind, file_name=file.name, content=file.read(), options=options
-        )
-    if services.needs_check(job):
-        check_job.enqueue(job.pk)
-    job.refresh_from_db()
+    job = services.job_upload(actor=request.user, kind=kind, upload=file, options=options)
     return Status(201, services.job_summary(job))
 
 
@@ -163,10 +147,8 @@ def set_mapping(request, job_id: int, payload: MappingIn):
         job=_job(request, job_id),
         mapping=payload.mapping,
         header_line=payload.header_line,
+        queue=True,
     )
-    if services.needs_check(job):
-        check_job.enqueue(job.pk)
-    job.refresh_from_db()
     return services.job_summary(job)
 
 
@@ -176,9 +158,7 @@ def set_mapping(request, job_id: int, payload: MappingIn):
     summary="确认导入有效行",
 )
 def confirm_job(request, job_id: int):
-    job = services.job_confirm(actor=request.user, job=_job(request, job_id))
-    apply_job.enqueue(job.pk)
-    job.refresh_from_db()
+    job = services.job_confirm(actor=request.user, job=_job(request, job_id), queue=True)
     return Status(202, services.job_summary(job))
 
 

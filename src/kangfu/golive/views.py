@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +18,6 @@ from kangfu.golive.kinds import COUNT_LABELS
 from kangfu.golive.models import JobStatus
 from kangfu.golive.services import accounts
 from kangfu.golive.services import reconcile as reconciliation
-from kangfu.golive.tasks import apply_job, check_job
 
 
 def _kinds(request):
@@ -40,27 +37,12 @@ def home(request):
             upload = form.cleaned_data["file"]
             options = {"live_from": form.cleaned_data["live_from"]} if form.cleaned_data["live_from"] else {}
             try:
-                if hasattr(upload, "temporary_file_path"):
-                    job = services.job_create(
-                        actor=request.user,
-                        kind=form.cleaned_data["kind"],
-                        file_name=upload.name,
-                        path=Path(upload.temporary_file_path()),
-                        options=options,
-                    )
-                else:
-                    job = services.job_create(
-                        actor=request.user,
-                        kind=form.cleaned_data["kind"],
-                        file_name=upload.name,
-                        content=upload.read(),
-                        options=options,
-                    )
+                job = services.job_upload(
+                    actor=request.user, kind=form.cleaned_data["kind"], upload=upload, options=options
+                )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
-                if services.needs_check(job):
-                    check_job.enqueue(job.pk)
                 return redirect("golive:job", pk=job.pk)
         status = 400
     jobs = selectors.jobs_for(request.user)[:30]
@@ -106,13 +88,16 @@ def job_mapping(request, pk: int):
         return redirect("golive:job", pk=job.pk)
     try:
         job = services.job_remap(
-            actor=request.user, job=job, mapping=form.mapping(), header_line=form.cleaned_data["header_line"]
+            actor=request.user,
+            job=job,
+            mapping=form.mapping(),
+            header_line=form.cleaned_data["header_line"],
+            queue=True,
         )
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect("golive:job", pk=job.pk)
-    if services.needs_check(job):
-        check_job.enqueue(job.pk)
+    if not job.message:
         messages.success(request, "已按新的列对应重新检查。")
     return redirect("golive:job", pk=job.pk)
 
@@ -122,11 +107,10 @@ def job_mapping(request, pk: int):
 def job_confirm(request, pk: int):
     job = _job(request, pk)
     try:
-        job = services.job_confirm(actor=request.user, job=job)
+        job = services.job_confirm(actor=request.user, job=job, queue=True)
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
         return redirect("golive:job", pk=job.pk)
-    apply_job.enqueue(job.pk)
     messages.success(request, "已确认，正在导入有效行。")
     return redirect("golive:job", pk=job.pk)
 
@@ -136,11 +120,9 @@ def job_confirm(request, pk: int):
 def job_recheck(request, pk: int):
     job = _job(request, pk)
     try:
-        job = services.job_recheck(actor=request.user, job=job)
+        services.job_recheck(actor=request.user, job=job, queue=True)
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
-    else:
-        check_job.enqueue(job.pk)
     return redirect("golive:job", pk=job.pk)
 
 

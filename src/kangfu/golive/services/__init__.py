@@ -182,13 +182,37 @@ def job_create(
 
 
 def needs_check(job: ImportJob) -> bool:
-    """Whether the caller should queue the line-by-line check of a job it just created or remapped."""
+    """Whether the line-by-line check of a job just created or remapped is to run."""
     return job.status == JobStatus.UPLOADED and not job.message
 
 
-def job_recheck(*, actor: User | None, job: ImportJob) -> ImportJob:
+def _queue_check(job: ImportJob) -> ImportJob:
+    # The task module imports this one: imported here, when work is queued.
+    from kangfu.golive.tasks import check_job
+
+    if needs_check(job):
+        check_job.enqueue(job.pk)
+        job.refresh_from_db()
+    return job
+
+
+def job_upload(*, actor: User | None, kind: str, upload, options: dict[str, Any] | None = None) -> ImportJob:
+    """A file uploaded through a page or the API: stored (streamed from disk where Django spooled a
+    large one) and its check queued, as `job_create` and then `tasks.check_job`. A command checks
+    in its own process instead."""
+    if hasattr(upload, "temporary_file_path"):
+        path = Path(upload.temporary_file_path())
+        job = job_create(actor=actor, kind=kind, file_name=upload.name, path=path, options=options)
+    else:
+        job = job_create(
+            actor=actor, kind=kind, file_name=upload.name, content=upload.read(), options=options
+        )
+    return _queue_check(job)
+
+
+def job_recheck(*, actor: User | None, job: ImportJob, queue: bool = False) -> ImportJob:
     """Read a file again line by line although the same file was imported before (the registry may
-    have been edited since); the caller queues the check."""
+    have been edited since); with `queue`, the check is queued (pages, API), else the caller runs it."""
     _require(actor, kind_for(job.kind))
     moved = ImportJob.objects.filter(pk=job.pk, status=JobStatus.DONE, confirmed_at=None).update(
         status=JobStatus.UPLOADED, message="", counts={}, errors=[], flags=[], error_count=0, progress=0
@@ -196,11 +220,19 @@ def job_recheck(*, actor: User | None, job: ImportJob) -> ImportJob:
     if moved != 1:
         raise ValidationError(NOT_SAME_FILE)
     job.refresh_from_db()
-    return job
+    return _queue_check(job) if queue else job
 
 
-def job_remap(*, actor: User | None, job: ImportJob, mapping: dict[str, str], header_line: int | None = None):
-    """Set which header each field is read from (and where the header is); the check runs again."""
+def job_remap(
+    *,
+    actor: User | None,
+    job: ImportJob,
+    mapping: dict[str, str],
+    header_line: int | None = None,
+    queue: bool = False,
+) -> ImportJob:
+    """Set which header each field is read from (and where the header is); the check runs again
+    (queued with `queue`, else run by the caller)."""
     kind_cls = kind_for(job.kind)
     _require(actor, kind_cls)
     if job.status not in (JobStatus.UPLOADED, JobStatus.PREVIEW, JobStatus.FAILED):
@@ -224,7 +256,7 @@ def job_remap(*, actor: User | None, job: ImportJob, mapping: dict[str, str], he
     job.message = MISSING_COLUMNS.format(columns="、".join(missing)) if missing else ""
     job.status = JobStatus.UPLOADED
     job.save(update_fields=["mapping", "message", "status", "header_line", "headers"])
-    return job
+    return _queue_check(job) if queue else job
 
 
 def _progress_path(job: ImportJob) -> Path:
@@ -385,9 +417,10 @@ def job_check(job: ImportJob) -> ImportJob:
 # ------------------------------------------------------------------ confirm, apply, discard
 
 
-def job_confirm(*, actor: User | None, job: ImportJob) -> ImportJob:
-    """Accept the report: the valid lines are imported (by the queued `tasks.apply_job`), the others
-    stay in the report. A job whose import was killed can be confirmed again."""
+def job_confirm(*, actor: User | None, job: ImportJob, queue: bool = False) -> ImportJob:
+    """Accept the report: the valid lines are imported (by `tasks.apply_job`, queued with `queue`,
+    else `job_apply` run by the caller), the others stay in the report. A job whose import was
+    killed can be confirmed again."""
     kind_cls = kind_for(job.kind)
     _require(actor, kind_cls)
     if not any(job.counts.get(k) for k in (NEW, CHANGED)) and not job.counts.get(UNCHANGED):
@@ -407,6 +440,11 @@ def job_confirm(*, actor: User | None, job: ImportJob) -> ImportJob:
             actor=actor, action=AuditAction.IMPORT, obj=job, summary=f"确认{kind_cls.label}导入 {job}"
         )
     job.refresh_from_db()
+    if queue:
+        from kangfu.golive.tasks import apply_job
+
+        apply_job.enqueue(job.pk)
+        job.refresh_from_db()
     return job
 
 
