@@ -24,9 +24,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from kangfu.core import access, audit
-from kangfu.core.exports import XLSX, safe_cell, xlsx_workbook
+from kangfu.core.exports import XLSX, safe_cell
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.core.months import month_start
 from kangfu.core.transitions import Conflict, advance
@@ -47,6 +49,7 @@ from kangfu.subsidies.models import (
 )
 from kangfu.subsidies.services import facts, grants
 
+CENT = Decimal("0.01")
 LOCKED = "该月发放已锁定，不能重新计算。"
 NOT_DRAFT = "只有待审核的发放可以锁定。"
 SAME_PERSON = "计算人不能锁定自己计算的发放（职责分离）。"
@@ -600,7 +603,8 @@ def payment_file(*, actor: User, payroll: Payroll, fmt: str, bank: str = "defaul
             "id_number": p.id_number,
             "bank_name": p.bank_name,
             "bank_account": p.bank_account,
-            "amount": f"{p.amount:.2f}",
+            # The CSV carries the amount as the banks read it (two decimals); the XLSX as a number.
+            "amount": f"{p.amount:.2f}" if fmt == "csv" else p.amount.quantize(CENT),
             "street": p.street,
             "lines": " ".join(str(i) for i in p.line_ids),
             "memo": f"两项补贴{payroll.month:%Y%m}",
@@ -620,7 +624,41 @@ def payment_file(*, actor: User, payroll: Payroll, fmt: str, bank: str = "defaul
         for row in rows:
             writer.writerow([safe_cell(v) for v in row])
         return out.getvalue().encode("utf-8-sig"), "text/csv"
-    return xlsx_workbook([(f"{payroll.month:%Y%m}发放", header, rows)]), XLSX
+    keys = [key for _header, key in columns]
+    total = sum((p.amount for p in paid), Decimal("0.00")).quantize(CENT)
+    return _bank_xlsx(f"{payroll.month:%Y%m}发放", header, rows, keys=keys, total=total), XLSX
+
+
+def _bank_xlsx(title: str, header: list[str], rows: list[list], *, keys: list[str], total: Decimal) -> bytes:
+    """The payment file as a workbook whose amounts are numbers shown with two decimals (so the
+    clerk's and the bank's sums work) and whose last row is the total the bank checks against.
+    Text is neutralised as every export's is (`core.exports.safe_cell`); ID and account numbers stay
+    text, so Excel does not round them."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=title[:31])
+    sheet.append(list(header))
+
+    def cells(values: list) -> list:
+        out = []
+        for key, value in zip(keys, values, strict=True):
+            if key == "amount" and isinstance(value, Decimal):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = "0.00"
+                out.append(cell)
+            else:
+                out.append(safe_cell(value))
+        return out
+
+    for row in rows:
+        sheet.append(cells(row))
+    if "amount" in keys:
+        last = [""] * len(keys)
+        last[0 if keys[0] != "amount" else 1 % len(keys)] = f"合计（{len(rows)} 人）"
+        last[keys.index("amount")] = total
+        sheet.append(cells(last))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 # ------------------------------------------------------------------ bank results
