@@ -30,10 +30,52 @@ from kangfu.matching.models import (
     ImportStatus,
     source_kinds,
 )
-from kangfu.people.models import IncomeStatus, VitalStatus
+from kangfu.people.models import (
+    CertificateStatus,
+    DisabilityCertificate,
+    IncomePeriod,
+    IncomeStatus,
+    Person,
+    VitalStatus,
+)
 from kangfu.rehab.selectors import DISCHARGE_DECEASED, DISCHARGE_MOVED, SERVED
-from kangfu.subsidies.models import ApplicationStatus, BenefitKind, Kind, Policy
+from kangfu.subsidies.models import (
+    Application,
+    ApplicationStatus,
+    BankStatus,
+    BenefitKind,
+    Grant,
+    GrantPeriod,
+    GrantStatus,
+    Kind,
+    OtherBenefit,
+    Payroll,
+    PayrollLine,
+    PayrollStatus,
+    Policy,
+)
 from kangfu.subsidies.services.facts import policy_for, standard_amount
+
+
+class T:
+    """The tables the SQL below joins and the stored values it compares, as the models define them: a
+    renamed table or a changed choice fails here, at import, not as a rule silently finding nothing."""
+
+    person = Person._meta.db_table
+    certificate = DisabilityCertificate._meta.db_table
+    income_period = IncomePeriod._meta.db_table
+    grant = Grant._meta.db_table
+    grant_period = GrantPeriod._meta.db_table
+    payroll = Payroll._meta.db_table
+    payroll_line = PayrollLine._meta.db_table
+    other_benefit = OtherBenefit._meta.db_table
+    application = Application._meta.db_table
+    stopped = GrantStatus.STOPPED.value
+    locked = PayrollStatus.LOCKED.value
+    failed = BankStatus.FAILED.value
+    valid = CertificateStatus.VALID.value
+    dibao = IncomeStatus.DIBAO.value
+
 
 ZERO = Decimal("0.00")
 DEATH_KINDS = (FeedKind.DEATH, FeedKind.DECLARED_DEATH, FeedKind.CREMATION)
@@ -188,7 +230,7 @@ def _benefit_rows(kinds: tuple[str, ...], source_kind: str, source_name: str) ->
                CAST(NULL AS varchar(12)) AS region_id, CAST(NULL AS integer) AS grade,
                CAST(NULL AS integer) AS category, b.amount,
                'high' AS confidence, '{source_kind}' AS source_kind, '{source_name}' AS source_name
-        FROM subsidies_otherbenefit b
+        FROM {T.other_benefit} b
         WHERE b.kind IN ({", ".join(f"'{k}'" for k in kinds)})
           AND (b.end_date IS NULL OR b.end_date >= %(period)s)"""
 
@@ -206,7 +248,7 @@ def _first_per_person(rows: str, order: str) -> str:
         ) x WHERE x.k = 1"""
 
 
-ACTIVE_GRANT = "g.district_id = %(district)s AND g.status <> 'stopped'"
+ACTIVE_GRANT = f"g.district_id = %(district)s AND g.status <> '{T.stopped}'"
 # An item goes to the street where the person lives, which can visit, not to the grant's street
 # (they differ after a move within the city); the district that pays the grant approves it.
 RESIDENCE = "residence"
@@ -228,14 +270,14 @@ def _stopping(ctx: Context, hits: str, explanation: str, *, extra: tuple[str, ..
                    MIN(h.source_kind) AS source_kind, MIN(h.source_name) AS source_name,
                    COALESCE(SUM(l.amount), 0) AS amount, MIN(h.stop) AS stop{more}
             FROM hit h
-            LEFT JOIN subsidies_payrollline l ON l.grant_id = h.grant_id AND l.month_for >= h.stop
-                AND l.month_for < %(period)s AND l.bank_status <> 'failed'
-                AND l.payroll_id IN (SELECT p.id FROM subsidies_payroll p WHERE p.status = 'locked')
+            LEFT JOIN {T.payroll_line} l ON l.grant_id = h.grant_id AND l.month_for >= h.stop
+                AND l.month_for < %(period)s AND l.bank_status <> '{T.failed}'
+                AND l.payroll_id IN (SELECT p.id FROM {T.payroll} p WHERE p.status = '{T.locked}')
             GROUP BY h.person_id
         )
         SELECT per.person_id, grant_id, CAST(NULL AS bigint), row_id, confidence, {RESIDENCE}.street_id,
                {explanation}, amount, stop
-        FROM per JOIN people_person {RESIDENCE} ON {RESIDENCE}.id = per.person_id""",
+        FROM per JOIN {T.person} {RESIDENCE} ON {RESIDENCE}.id = per.person_id""",
         _params(ctx, **params),
     )
 
@@ -256,7 +298,7 @@ def _event_stop(
         SELECT g.id AS grant_id, g.person_id, g.street_id, e.id AS row_id, e.confidence, e.event_date,
                e.source_kind, e.source_name, {stop} AS stop
         FROM ({_first_per_person(rows, EARLIEST_DATED)}) e
-        JOIN subsidies_grant g ON g.person_id = e.person_id
+        JOIN {T.grant} g ON g.person_id = e.person_id
         WHERE {ACTIVE_GRANT}""",
         f"""{describe(sql)} || '，补贴仍在发放；应自 ' || {sql.month("stop")} || ' 起{verb}'
             || CASE WHEN amount > 0 THEN '，已多发 ' || {sql.money("amount")} || ' 元' ELSE '' END""",
@@ -322,8 +364,8 @@ def moved_within(ctx: Context) -> Sql | None:
                || {sql.month(sql.next_month("%(period)s"))} || ' 起转由迁入区发放',
                0, {sql.next_month("%(period)s")}
         FROM ({_first_per_person(rows, LATEST_DATED)}) e
-        JOIN subsidies_grant g ON g.person_id = e.person_id AND {ACTIVE_GRANT}
-        JOIN people_person {RESIDENCE} ON {RESIDENCE}.id = e.person_id
+        JOIN {T.grant} g ON g.person_id = e.person_id AND {ACTIVE_GRANT}
+        JOIN {T.person} {RESIDENCE} ON {RESIDENCE}.id = e.person_id
         LEFT JOIN core_region d ON d.code = substr(e.region_id, 1, 6) || '000000'
         LEFT JOIN core_region now ON now.code = d.successor_id
         WHERE substr(COALESCE(now.code, d.code, e.region_id), 1, 6) <> substr(%(district)s, 1, 6)
@@ -378,8 +420,8 @@ def certificate_expired(ctx: Context) -> Sql:
         SELECT g.id AS grant_id, g.person_id, g.street_id, CAST(NULL AS bigint) AS row_id,
                'high' AS confidence, c.expires_on AS event_date, '' AS source_kind, '' AS source_name,
                {stop} AS stop
-        FROM subsidies_grant g
-        LEFT JOIN people_disabilitycertificate c ON c.person_id = g.person_id AND c.status = 'valid'
+        FROM {T.grant} g
+        LEFT JOIN {T.certificate} c ON c.person_id = g.person_id AND c.status = '{T.valid}'
         WHERE {ACTIVE_GRANT} AND (c.id IS NULL OR c.expires_on < %(period)s) {cured}""",
         f"""CASE WHEN event_date IS NULL THEN '没有有效的残疾人证'
             ELSE '残疾人证已于 ' || {sql.day("event_date")} || ' 到期未换发' END
@@ -431,11 +473,11 @@ def grade_changed(ctx: Context) -> Sql | None:
             SELECT h.*, COALESCE(h.row_category, h.old_category) AS new_category FROM (
                 SELECT g.id AS grant_id, g.person_id, g.kind, g.street_id, g.start_month, c.id AS row_id,
                        c.confidence, c.event_date, c.grade AS new_grade, c.category AS row_category,
-                       (SELECT p.grade FROM subsidies_grantperiod p WHERE p.grant_id = g.id
+                       (SELECT p.grade FROM {T.grant_period} p WHERE p.grant_id = g.id
                         ORDER BY p.from_month DESC, p.id DESC LIMIT 1) AS old_grade,
-                       (SELECT p.category FROM subsidies_grantperiod p WHERE p.grant_id = g.id
+                       (SELECT p.category FROM {T.grant_period} p WHERE p.grant_id = g.id
                         ORDER BY p.from_month DESC, p.id DESC LIMIT 1) AS old_category
-                FROM c JOIN subsidies_grant g ON g.person_id = c.person_id
+                FROM c JOIN {T.grant} g ON g.person_id = c.person_id
                 WHERE {ACTIVE_GRANT}
             ) h
         ),
@@ -463,7 +505,7 @@ def grade_changed(ctx: Context) -> Sql | None:
                || CASE WHEN care_text IS NOT NULL AND living_text IS NOT NULL THEN care_text || '；' || living_text
                        ELSE COALESCE(care_text, living_text) END,
                amount, month
-        FROM per JOIN people_person {RESIDENCE} ON {RESIDENCE}.id = per.person_id""",
+        FROM per JOIN {T.person} {RESIDENCE} ON {RESIDENCE}.id = per.person_id""",
         _params(ctx, back_pay_from=add_months(ctx.period, -policy.back_pay_months)),
     )
 
@@ -488,17 +530,17 @@ def left_dibao(ctx: Context) -> Sql | None:
     if "dibao_edge" in others and (edge := _feed_rows(ctx, FeedKind.DIBAO_EDGE)) is not None:
         on_other_roster = f"AND NOT EXISTS (SELECT 1 FROM ({edge}) r WHERE r.person_id = g.person_id)"
     other_basis = (
-        f"""AND NOT EXISTS (SELECT 1 FROM people_incomeperiod i WHERE i.person_id = g.person_id
+        f"""AND NOT EXISTS (SELECT 1 FROM {T.income_period} i WHERE i.person_id = g.person_id
                 AND i.status IN ({", ".join(f"'{s}'" for s in others)})
                 AND i.start_date <= %(month_end)s AND (i.end_date IS NULL OR i.end_date >= %(period)s))"""
         if others
         else ""
     )
     # The registry's end of 低保, when none of the person's 低保 periods runs beyond the month.
-    ended = """(SELECT MAX(i.end_date) FROM people_incomeperiod i WHERE i.person_id = g.person_id
-                 AND i.status = 'dibao'
-                 AND NOT EXISTS (SELECT 1 FROM people_incomeperiod o WHERE o.person_id = g.person_id
-                     AND o.status = 'dibao' AND (o.end_date IS NULL OR o.end_date > %(month_end)s)))"""
+    ended = f"""(SELECT MAX(i.end_date) FROM {T.income_period} i WHERE i.person_id = g.person_id
+                 AND i.status = '{T.dibao}'
+                 AND NOT EXISTS (SELECT 1 FROM {T.income_period} o WHERE o.person_id = g.person_id
+                     AND o.status = '{T.dibao}' AND (o.end_date IS NULL OR o.end_date > %(month_end)s)))"""
     stop = sql.greatest(f"COALESCE({sql.next_month('x.event_date')}, %(period)s)", "x.start_month")
     return _stopping(
         ctx,
@@ -507,7 +549,7 @@ def left_dibao(ctx: Context) -> Sql | None:
                x.event_date, '' AS source_kind, '' AS source_name, {stop} AS stop
         FROM (
             SELECT g.id AS grant_id, g.person_id, g.street_id, g.start_month, {ended} AS event_date
-            FROM subsidies_grant g
+            FROM {T.grant} g
             WHERE {ACTIVE_GRANT} AND g.kind = 'living'
               AND NOT EXISTS (SELECT 1 FROM ({roster}) r WHERE r.person_id = g.person_id)
               {on_other_roster} {other_basis}
@@ -560,9 +602,9 @@ def _same_nature(ctx: Context) -> str:
         SELECT y.*, {_standard(ctx, "'care'", "y.grade")} AS ours FROM (
             SELECT g.id AS grant_id, g.person_id, g.street_id, g.start_month, e.id AS row_id, e.confidence,
                    e.event_date, e.source_kind, e.source_name, e.amount AS other_amount,
-                   (SELECT p.grade FROM subsidies_grantperiod p WHERE p.grant_id = g.id
+                   (SELECT p.grade FROM {T.grant_period} p WHERE p.grant_id = g.id
                     ORDER BY p.from_month DESC, p.id DESC LIMIT 1) AS grade
-            FROM ({first}) e JOIN subsidies_grant g ON g.person_id = e.person_id
+            FROM ({first}) e JOIN {T.grant} g ON g.person_id = e.person_id
             WHERE {ACTIVE_GRANT} AND g.kind = 'care'
         ) y"""
 
@@ -604,7 +646,7 @@ def allowance_kept(ctx: Context) -> Sql:
                MIN(x.source_name || '：每月 ' || {sql.money("x.other_amount")} || ' 元，不高于重度残疾人护理补贴每月 '
                    || {sql.money("x.ours")} || ' 元，择高保留重度残疾人护理补贴'),
                0, CAST(NULL AS date)
-        FROM ({pairs}) x JOIN people_person {RESIDENCE} ON {RESIDENCE}.id = x.person_id
+        FROM ({pairs}) x JOIN {T.person} {RESIDENCE} ON {RESIDENCE}.id = x.person_id
         WHERE x.other_amount <= x.ours
           AND NOT EXISTS (SELECT 1 FROM matching_item i WHERE i.person_id = x.person_id
               AND i.rule = 'overlap_kept' AND i.period < %(period)s AND i.status <> 'dismissed')
@@ -629,10 +671,10 @@ def _may_be_granted(ctx: Context, kind: str) -> str:
     )
     benefits = [BenefitKind.WORK_INJURY_CARE] + ([BenefitKind.ORPHAN] if kind == Kind.LIVING else [])
     return f"""p.vital_status = '{VitalStatus.NORMAL}' AND p.hukou_region_id LIKE %(prefix)s
-        AND NOT EXISTS (SELECT 1 FROM people_incomeperiod i WHERE i.person_id = e.person_id
+        AND NOT EXISTS (SELECT 1 FROM {T.income_period} i WHERE i.person_id = e.person_id
             AND i.status = '{IncomeStatus.TEKUN}' AND i.start_date <= %(period)s
             AND (i.end_date IS NULL OR i.end_date >= %(period)s))
-        AND NOT EXISTS (SELECT 1 FROM subsidies_otherbenefit b WHERE b.person_id = e.person_id
+        AND NOT EXISTS (SELECT 1 FROM {T.other_benefit} b WHERE b.person_id = e.person_id
             AND b.kind IN ({", ".join(f"'{b}'" for b in benefits)}) AND b.start_date <= %(period)s
             AND (b.end_date IS NULL OR b.end_date >= %(period)s)){on_roster}"""
 
@@ -653,9 +695,9 @@ def entitled_not_receiving(ctx: Context) -> Sql | None:
     sql = _dialect()
 
     def without(kind: str) -> str:
-        return f"""NOT EXISTS (SELECT 1 FROM subsidies_grant g WHERE g.person_id = e.person_id
-                    AND g.kind = '{kind}' AND g.status <> 'stopped')
-            AND NOT EXISTS (SELECT 1 FROM subsidies_application a WHERE a.person_id = e.person_id
+        return f"""NOT EXISTS (SELECT 1 FROM {T.grant} g WHERE g.person_id = e.person_id
+                    AND g.kind = '{kind}' AND g.status <> '{T.stopped}')
+            AND NOT EXISTS (SELECT 1 FROM {T.application} a WHERE a.person_id = e.person_id
                     AND a.status NOT IN ('{ApplicationStatus.APPROVED}', '{ApplicationStatus.REJECTED}'))
             AND {_may_be_granted(ctx, kind)}"""
 
@@ -666,7 +708,7 @@ def entitled_not_receiving(ctx: Context) -> Sql | None:
             SELECT e.person_id, e.id AS row_id, e.confidence, p.street_id, {care} AS amount,
                    '新办或变更为' || CAST(e.grade AS varchar(2)) || '级残疾人证，未享受重度残疾人护理补贴（每月 '
                    || {sql.money(care)} || ' 元）' AS text, 1 AS rank
-            FROM ({severe}) e JOIN people_person p ON p.id = e.person_id
+            FROM ({severe}) e JOIN {T.person} p ON p.id = e.person_id
             WHERE {without(Kind.CARE)}""")
     if poor is not None:
         living = _standard(ctx, "'living'", "c.grade")
@@ -675,8 +717,8 @@ def entitled_not_receiving(ctx: Context) -> Sql | None:
             SELECT e.person_id, e.id AS row_id, e.confidence, p.street_id, {living} AS amount,
                    '在' || e.source_name || '中且持有效残疾人证，未享受困难残疾人生活补贴（每月 '
                    || {sql.money(living)} || ' 元）' AS text, 2 AS rank
-            FROM ({poor}) e JOIN people_person p ON p.id = e.person_id
-            JOIN people_disabilitycertificate c ON c.person_id = e.person_id AND c.status = 'valid'
+            FROM ({poor}) e JOIN {T.person} p ON p.id = e.person_id
+            JOIN {T.certificate} c ON c.person_id = e.person_id AND c.status = '{T.valid}'
                 AND (c.expires_on IS NULL OR c.expires_on >= %(period)s)
             WHERE {without(Kind.LIVING)}""")
     return Sql(
