@@ -15,7 +15,9 @@ from kangfu.subsidies.models import (
     Grant,
     GrantStatus,
     Kind,
+    LineType,
     Payroll,
+    PayrollLine,
     PayrollStatus,
     Standard,
     Step,
@@ -103,6 +105,27 @@ class PayrollFilter(django_filters.FilterSet):
     class Meta:
         model = Payroll
         fields = ["status", "month_from", "month_to"]
+
+
+class PayrollLineFilter(django_filters.FilterSet):
+    """The lines of one payroll, as the reviewer narrows them before locking: by street, by a
+    person's name or ID number, by kind and type. `streets` are the (code, name) pairs offered."""
+
+    q = django_filters.CharFilter(label="姓名开头或身份证号", method="filter_q")
+    street = django_filters.ChoiceFilter(label="街道", field_name="street_id", choices=(), empty_label="全部")
+    kind = django_filters.ChoiceFilter(label="项目", choices=Kind.choices, empty_label="全部")
+    line_type = django_filters.ChoiceFilter(label="类型", choices=LineType.choices, empty_label="全部")
+
+    class Meta:
+        model = PayrollLine
+        fields = ["q", "street", "kind", "line_type"]
+
+    def __init__(self, *args, streets=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["street"].extra["choices"] = list(streets)
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(_person_q(value))
 
 
 class StandardFilter(django_filters.FilterSet):

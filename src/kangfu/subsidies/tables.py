@@ -8,7 +8,16 @@ import django_tables2 as tables
 from django.utils import timezone
 from django.utils.html import format_html
 
-from kangfu.subsidies.models import Appeal, Application, Grant, Payroll, PayrollSource, PayrollStatus
+from kangfu.core.ids import mask_id_number
+from kangfu.subsidies.models import (
+    Appeal,
+    Application,
+    Grant,
+    Payroll,
+    PayrollLine,
+    PayrollSource,
+    PayrollStatus,
+)
 from kangfu.subsidies.services.payroll import payroll_busy
 
 
@@ -131,6 +140,47 @@ class PayrollTable(tables.Table):
 
     def render_locked(self, record):
         return _who_when(record.locked_by, record.locked_at)
+
+
+NUM = {"td": {"class": "num"}, "th": {"class": "num"}}
+
+
+class PayrollLineTable(tables.Table):
+    """A payroll's lines as the reviewer checks them: who, what, for which month, how much."""
+
+    person = tables.Column(
+        verbose_name="姓名",
+        accessor="person__name",
+        linkify=("subsidies:grant", {"pk": tables.A("grant_id")}),
+    )
+    id_number = tables.Column(verbose_name="身份证号", accessor="person__id_number")
+    street = tables.Column(verbose_name="街道", accessor="street__name")
+    kind = tables.Column(verbose_name="项目", accessor="get_kind_display")
+    line_type = tables.Column(verbose_name="类型", accessor="get_line_type_display")
+    month_for = tables.DateColumn(verbose_name="所属月份", format="Y-m")
+    amount = tables.Column(verbose_name="金额（元）", attrs=NUM)
+    bank_status = tables.Column(verbose_name="银行反馈", accessor="get_bank_status_display")
+
+    class Meta:
+        model = PayrollLine
+        fields = ()
+        sequence = (
+            "person",
+            "id_number",
+            "street",
+            "kind",
+            "line_type",
+            "month_for",
+            "amount",
+            "bank_status",
+        )
+        orderable = False
+        attrs = {"class": "table table-compact"}
+        empty_text = "没有符合条件的发放明细。"
+
+    def render_id_number(self, value):
+        # Masked as everywhere on the pages; the full number is only in the audited payment file.
+        return mask_id_number(value)
 
 
 def _who_when(user, at) -> str:

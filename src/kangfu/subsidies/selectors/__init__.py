@@ -252,6 +252,33 @@ def payroll_summary(payroll: Payroll) -> dict:
     }
 
 
+def payroll_lines(payroll: Payroll) -> QuerySet[PayrollLine]:
+    """The lines of a payroll already read through `payrolls_for`, in the order the reviewer reads
+    them: street, person, kind, month."""
+    return (
+        PayrollLine.objects.filter(payroll=payroll)
+        .select_related("person", "street")
+        .order_by("street_id", "person__name", "person_id", "kind", "month_for", "id")
+    )
+
+
+def payroll_line_totals(lines: QuerySet[PayrollLine]) -> dict:
+    """Count and sum of (filtered) lines, quantized: SQLite's SUM can come back without its cents."""
+    totals = lines.order_by().aggregate(n=Count("id"), total=Sum("amount"))
+    return {"n": totals["n"], "total": (totals["total"] or Decimal("0")).quantize(Decimal("0.01"))}
+
+
+def payroll_streets(payroll: Payroll) -> list[tuple[str, str]]:
+    """The streets the payroll's lines are in, for its street filter."""
+    return list(
+        Region.objects.filter(
+            code__in=PayrollLine.objects.filter(payroll=payroll).values("street_id").distinct()
+        )
+        .order_by("code")
+        .values_list("code", "name")
+    )
+
+
 def current_standards() -> QuerySet[Standard]:
     return Standard.objects.select_related("region").order_by("region_id", "kind", "grade_min", "-valid_from")
 

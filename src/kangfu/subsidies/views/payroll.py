@@ -16,14 +16,14 @@ from kangfu.core import access, audit
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.models import AuditAction
 from kangfu.subsidies import selectors
-from kangfu.subsidies.filters import PayrollFilter
+from kangfu.subsidies.filters import PayrollFilter, PayrollLineFilter
 from kangfu.subsidies.forms import (
     BankResultForm,
     PayrollRunForm,
 )
 from kangfu.subsidies.models import PayrollStatus
 from kangfu.subsidies.services import payroll
-from kangfu.subsidies.tables import PayrollTable
+from kangfu.subsidies.tables import PayrollLineTable, PayrollTable
 from kangfu.subsidies.views.common import paged
 
 
@@ -71,6 +71,10 @@ def _started(run) -> str:
 def payroll_detail(request, pk: int):
     access.require(request.user, "runs_payroll")
     run = get_object_or_404(selectors.payrolls_for(request.user), pk=pk)
+    if request.htmx and request.method == "GET" and request.htmx.target == "payroll-lines":
+        # The lines narrowed or paged: a read of people's data like the page itself.
+        audit.record(actor=request.user, action=AuditAction.VIEW, obj=run, summary=f"查看发放明细 {run}")
+        return render(request, "subsidies/partials/payroll_lines.html", _lines_context(request, run))
     if request.htmx and request.method == "GET":
         # The running page asks every few seconds; once the run is over it reloads whole, totals and all.
         response = render(
@@ -122,8 +126,23 @@ def payroll_detail(request, pk: int):
         "report": report,
         "formats": selectors.payment_formats(),
         **selectors.payroll_summary(run),
+        **(_lines_context(request, run) if run.status != PayrollStatus.RUNNING else {}),
     }
     return render(request, "subsidies/payroll.html", context, status=status)
+
+
+def _lines_context(request, run) -> dict:
+    """The payroll's lines, filtered and paged as every list is, with the totals of what is shown:
+    what the reviewer checks before locking."""
+    filterset = PayrollLineFilter(
+        request.GET, queryset=selectors.payroll_lines(run), streets=selectors.payroll_streets(run)
+    )
+    return {
+        "run": run,
+        "line_filter": filterset,
+        "lines": paged(request, PayrollLineTable(filterset.qs)),
+        "line_totals": selectors.payroll_line_totals(filterset.qs),
+    }
 
 
 @login_required
