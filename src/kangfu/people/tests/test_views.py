@@ -19,6 +19,19 @@ from kangfu.people.tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def community_worker(db):
+    """九江路社区's 网格员: their jurisdiction is the community itself."""
+    from kangfu.core.models import Role
+    from kangfu.core.tests.factories import OrganisationFactory, UserFactory
+
+    org = OrganisationFactory(name="九江路社区居委会", region_id=JIUJIANGLU)
+    return UserFactory(
+        username="wangge", role=Role.COMMUNITY_WORKER, jurisdiction_id=JIUJIANGLU, organisation=org
+    )
+
+
 NEW_PERSON = {
     "name": "王小明",
     "id_number": "120103197011210016",
@@ -197,6 +210,27 @@ class TestCreateAndEdit:
 
     def test_a_read_only_colleague_cannot_open_the_form(self, login, colleague):
         assert login(colleague).get("/people/new/").status_code == 403
+
+    def test_a_community_worker_is_offered_its_street_and_community(self, login, community_worker):
+        body = page(login(community_worker).get("/people/new/"))
+        assert 'value="120103001000" selected' in body and f'value="{JIUJIANGLU}"' in body
+
+    def test_a_community_worker_registers_a_person_of_its_community(self, login, community_worker):
+        response = login(community_worker).post("/people/new/", NEW_PERSON)
+        person = Person.objects.get()
+        assert response.status_code == 302 and person.community_id == JIUJIANGLU
+
+    def test_a_community_worker_edits_a_person_of_its_community(self, login, community_worker, person):
+        client = login(community_worker)
+        form = client.get(f"/people/{person.pk}/edit/")
+        assert f'value="{JIUJIANGLU}" selected' in page(form)
+        response = client.post(
+            f"/people/{person.pk}/edit/",
+            {**NEW_PERSON, "name": "张三丰", "id_number": person.id_number, "version": person.version},
+        )
+        assert response.status_code == 302
+        person.refresh_from_db()
+        assert person.name == "张三丰"
 
     def test_community_options_are_limited_to_the_jurisdiction(self, login, owner):
         client = login(owner)
