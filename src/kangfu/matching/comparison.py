@@ -36,6 +36,7 @@ DUE_DAYS = 10  # results by the 10th of the month (民发〔2022〕79号)
 TAKEN = "该疑点已被他人办理或已变化，请刷新后查看。"
 NOT_YOURS = "该疑点不在您的辖区。"
 NEEDS_NOTE = "排除疑点须写明核实情况和依据。"
+NEEDS_BASIS = "确认疑点须写明核实情况和依据（如死亡证明、判决书、入户核实）。"
 NOT_DISTRICT = "只能转交给本区的其他街道。"
 NO_NEW_STREET = "迁入地只写到区，无法确定迁入街道：请先在一人一档中更新户籍所在社区，再审批转移。"
 NOT_A_DISTRICT = "比对按区进行，须由区级账号发起。"
@@ -175,8 +176,12 @@ def _advance(item: Item, *, expected: str, **updates) -> None:
 
 
 def item_confirm(*, actor: User, item: Item, note: str, effective_month: dt.date | None = None) -> Item:
-    """The street confirms what the data says; the change goes to the district for approval."""
+    """The street confirms what the data says; the change goes to the district for approval. The
+    basis is required here, not on the page, so that the API cannot confirm a death on no evidence:
+    the district approves a stop on what the street wrote."""
     _item_for(actor, item)
+    if not (note or "").strip():
+        raise ValidationError({"note": [NEEDS_BASIS]})
     with transaction.atomic():
         _advance(
             item,

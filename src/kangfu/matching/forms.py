@@ -41,4 +41,9 @@ class ItemActionForm(forms.Form):
         label="核实情况及依据", max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     effective_month = forms.DateField(label="停发/变更自（某月第一天）", widget=DateInput, required=False)
-    street = forms.CharField(label="转交街道（区划代码）", max_length=12, required=False)
+    street = forms.ChoiceField(label="转交街道", required=False, choices=())
+
+    def __init__(self, *args, streets=(), **kwargs):
+        """`streets`: those the item may be handed on to, so that nobody types a region code."""
+        super().__init__(*args, **kwargs)
+        self.fields["street"].choices = [("", "（转交时选择）")] + [(s.code, s.name) for s in streets]

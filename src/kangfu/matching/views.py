@@ -21,6 +21,8 @@ from kangfu.matching.models import ItemStatus
 from kangfu.matching.rules import RULE_NAMES
 from kangfu.rehab import selectors as rehab_selectors
 
+CHOOSE_STREET = "请选择要转交的本区街道。"
+
 
 def _reads(request):
     access.require(request.user, "reads_civil_affairs")
@@ -168,7 +170,10 @@ def item_detail(request, pk: int):
     item = get_object_or_404(
         selectors.items_for(request.user).select_related("feed_row__feed__source"), pk=pk
     )
-    form = ItemActionForm(request.POST or None, initial={"effective_month": item.effective_month})
+    streets = [s for s in selectors.streets_of_district(item.district_id) if s.code != item.street_id]
+    form = ItemActionForm(
+        request.POST or None, initial={"effective_month": item.effective_month}, streets=streets
+    )
     if request.method == "POST":
         action = request.POST.get("action")
         if form.is_valid():
@@ -183,7 +188,7 @@ def item_detail(request, pk: int):
                 elif action == "transfer":
                     street = selectors.street_by_code(d["street"])
                     if street is None:
-                        raise ValidationError({"street": ["请填写本区街道的区划代码。"]})
+                        raise ValidationError({"street": [CHOOSE_STREET]})
                     comparison.item_transfer(actor=request.user, item=item, street=street, note=d["note"])
                 elif action == "approve":
                     comparison.item_approve(actor=request.user, item=item)
@@ -208,6 +213,5 @@ def item_detail(request, pk: int):
         "may_resolve": access.region_in_jurisdiction(request.user, item.street_id)
         and item.status == ItemStatus.OPEN,
         "may_approve": access.policy(request.user).runs_payroll and item.status == ItemStatus.CONFIRMED,
-        "streets": selectors.streets_of_district(item.district_id),
     }
     return render(request, "matching/item.html", context, status=200 if request.method == "GET" else 400)

@@ -97,3 +97,12 @@ def test_a_run_that_fails_leaves_no_items(death_item, monkeypatch):
     run.refresh_from_db()
     assert run.status == "failed"
     assert not Item.objects.exists()
+
+
+def test_a_confirmation_needs_a_basis_and_changes_nothing_without_one(death_item, street_officer):
+    for note in ("", "   "):
+        with pytest.raises(ValidationError) as caught:
+            comparison.item_confirm(actor=street_officer, item=death_item, note=note)
+        assert caught.value.message_dict == {"note": [comparison.NEEDS_BASIS]}
+    death_item.refresh_from_db()
+    assert (death_item.status, death_item.version) == (ItemStatus.OPEN, 1)

@@ -141,3 +141,42 @@ def test_the_monthly_summary_counts_applications_started_from_found_entitlements
     submit(person, living=False, applied_on=dt.date(2026, 11, 18))
     row = next(r for r in monthly(quju) if r["month"] == dt.date(2026, 11, 1))
     assert (row["raised"], row["applications"]) == (1, 1)
+
+
+def test_a_street_cannot_confirm_an_item_on_the_page_without_writing_its_basis(login, jiedao, death_item):
+    from kangfu.matching.comparison import NEEDS_BASIS
+
+    response = login(jiedao).post(f"/matching/items/{death_item.pk}/", {"action": "confirm", "note": ""})
+    assert response.status_code == 400
+    assert NEEDS_BASIS in response.content.decode()
+    assert Item.objects.get().status == ItemStatus.OPEN
+
+
+def test_an_item_is_transferred_by_choosing_a_street_of_the_district(login, jiedao, death_item):
+    from kangfu.core.models import Region, RegionLevel
+
+    other = (
+        Region.objects.filter(level=RegionLevel.STREET, code__startswith=HEXI[:6])
+        .exclude(code=death_item.street_id)
+        .first()
+    )
+    client = login(jiedao)
+    page = client.get(f"/matching/items/{death_item.pk}/").content.decode()
+    assert f'<option value="{other.code}">{other.name}</option>' in page
+    response = client.post(
+        f"/matching/items/{death_item.pk}/",
+        {"action": "transfer", "street": other.code, "note": "户籍在该街道"},
+    )
+    assert response.status_code == 302
+    assert Item.objects.get().street_id == other.code
+
+
+def test_a_run_says_what_it_found_in_chinese(login, quju, death_item):
+    run = ComparisonRun.objects.get()
+    ComparisonRun.objects.filter(pk=run.pk).update(found={"death": 3, "prison": 1, "entitled": 2})
+    client = login(quju)
+    for url in ("/matching/", f"/matching/runs/{run.pk}/"):
+        body = client.get(url).content.decode()
+        assert "死亡" in body
+        for code in ("death 3", "prison 1", "entitled 2"):
+            assert code not in body
