@@ -1258,6 +1258,10 @@ class _Demo:
         case = self.case(t)
         informant = f"本人及{t.family[1]}"
         for code, scale in self.scales.items():
+            if assessments.age_warning(scale, case, day) is not None:
+                # As a worker would: SDSS is for ages 15–59, so an older client is assessed on the
+                # other scales only.
+                continue
             try:
                 answers = self.answers(t, scale, day)
                 assessment = assessments.assessment_submit(

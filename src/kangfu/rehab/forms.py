@@ -233,8 +233,11 @@ class IntakeForm(forms.ModelForm):
         }
 
 
-def assessment_form_class(definition: dict, *, amend: bool = False) -> type[forms.Form]:
-    """A form built from a scale's definition: one field per item, with its options."""
+def assessment_form_class(
+    definition: dict, *, amend: bool = False, outside_ages: bool = False
+) -> type[forms.Form]:
+    """A form built from a scale's definition: one field per item, with its options; with
+    `outside_ages`, the assessor's statement that they use the scale outside its ages knowingly."""
     attrs: dict = {
         "assessed_on": forms.DateField(label="评估日期", initial=_today, widget=DateInput()),
         "informant": forms.CharField(
@@ -263,6 +266,10 @@ def assessment_form_class(definition: dict, *, amend: bool = False) -> type[form
     attrs["note"] = forms.CharField(
         label="评估意见", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    if outside_ages:
+        attrs["outside_ages"] = forms.BooleanField(
+            label="仍按本量表评定（已知悉超出适用年龄）", required=False
+        )
 
     def answers(self) -> dict:
         return {

@@ -36,6 +36,18 @@ NO_BAND = "总分 {total} 不在量表的任何分级中。"
 CHANGED_VERSION = "量表 {code} 第 {version} 版已经载入且内容不同：修改量表须增加版本号。"
 
 
+# Ages a scale was made for, by code. Kept here rather than in the scale files because a loaded
+# (code, version) never changes, and a new version only to say this would put the assessments
+# already made on another ruler. A file may still say `ages = [low, high]` for a scale of its own.
+AGE_RANGES = {"sdss": (15, 59)}
+
+
+def age_range(definition: dict) -> tuple[int, int] | None:
+    """(youngest, oldest) age the scale is meant for, or None if it is meant for anyone."""
+    ages = definition.get("ages") or AGE_RANGES.get(definition.get("code", ""))
+    return (ages[0], ages[1]) if ages else None
+
+
 class ScaleError(Exception):
     """A scale file that cannot be used; raised when loading, never when scoring."""
 

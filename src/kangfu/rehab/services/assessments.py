@@ -21,6 +21,10 @@ from kangfu.rehab.services.follow_ups import _latest_risk, follow_up_interval
 UNKNOWN_SCALE = "没有这个量表。"
 ALREADY_AMENDED = "该评估已被更正过，请在最新的记录上更正。"
 AMEND_NEEDS_REASON = "更正评估须说明原因。"
+OUTSIDE_AGES = (
+    "{scale}适用于 {low}–{high} 岁，{name}在评估日期为 {age} 岁，结果可能不可靠。"
+    "如确需使用本量表，请勾选“仍按本量表评定”。"
+)
 
 
 def current_scale(code: str) -> Scale:
@@ -39,13 +43,22 @@ def assessment_submit(
     answers: dict[str, Any],
     informant: str = "",
     note: str = "",
+    outside_ages: bool = False,
 ) -> Assessment:
+    """Score and store an assessment. A scale used outside the ages it was made for (SDSS: 15–59)
+    is refused unless the assessor says, with `outside_ages`, that they use it knowingly; the
+    audit summary then says so."""
     require_own_case(actor, case)
     if case.status not in SERVED_STATES:
         raise ValidationError(NOT_SERVED.format(status=case.get_status_display()))
     _not_future(assessed_on, "assessed_on")
     if case.enrolled_on and assessed_on < case.enrolled_on:
         raise ValidationError({"assessed_on": BEFORE_ENROLMENT.format(day=case.enrolled_on)})
+    age_note = ""
+    if (warning := age_warning(scale, case, assessed_on)) is not None:
+        if not outside_ages:
+            raise ValidationError({"outside_ages": warning})
+        age_note = "（超出量表适用年龄）"
     result = scales.score(scale.definition, answers)
     with transaction.atomic():
         baseline = not Assessment.objects.filter(case=case, scale__code=scale.code).exists()
@@ -72,9 +85,20 @@ def assessment_submit(
             action=AuditAction.CREATE,
             obj=assessment,
             person_id=case.person_id,
-            summary=f"{scale.name}：{result.total}（{result.band_label}）",
+            summary=f"{scale.name}：{result.total}（{result.band_label}）{age_note}",
         )
     return assessment
+
+
+def age_warning(scale: Scale, case: Case, on: dt.date) -> str | None:
+    """The warning that the person's age on `on` lies outside the scale's ages, or None."""
+    ages = scales.age_range(scale.definition)
+    if ages is None:
+        return None
+    age = case.person.age_on(on)
+    if ages[0] <= age <= ages[1]:
+        return None
+    return OUTSIDE_AGES.format(scale=scale.name, low=ages[0], high=ages[1], name=case.person.name, age=age)
 
 
 def assessment_amend(

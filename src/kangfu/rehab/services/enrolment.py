@@ -45,6 +45,9 @@ NEEDS_AGREEMENT = "须签订社区康复服务协议，并填写签订日期和�
 NEEDS_GUARDIAN = "由监护人签署时，须填写监护人姓名。"
 DECLINE_NEEDS_REASON = "判定不纳入时，须选择原因。"
 WRONG_STATUS = "当前状态为“{status}”，不能进行此操作。"
+ONSET_FUTURE = "首次发病年份不能晚于今年（{year}年）。"
+ONSET_BEFORE_BIRTH = "首次发病年份不能早于出生年份（{year}年）。"
+BEFORE_BIRTH = "日期不能早于本人出生日期 {day}。"
 
 
 @dataclass
@@ -140,6 +143,19 @@ class EnrolmentData:
     registration: dict[str, Any] = field(default_factory=dict)
 
 
+def _registration_errors(case: Case, values: dict[str, Any]) -> dict[str, str]:
+    """What on the registration form cannot be true of this person: a first onset before they were
+    born or in a year still to come."""
+    onset = values.get("onset_year")
+    if onset is None:
+        return {}
+    if onset > _today().year:
+        return {"onset_year": ONSET_FUTURE.format(year=_today().year)}
+    if onset < case.person.birth_date.year:
+        return {"onset_year": ONSET_BEFORE_BIRTH.format(year=case.person.birth_date.year)}
+    return {}
+
+
 def case_enrol(*, actor: User, case: Case, data: EnrolmentData) -> Case:
     """登记建档: the registration form, the rights explained, the agreement signed."""
     require_own_case(actor, case)
@@ -152,10 +168,14 @@ def case_enrol(*, actor: User, case: Case, data: EnrolmentData) -> Case:
         errors["agreement_signed_on"] = NEEDS_AGREEMENT
     if data.agreement_signer in ("guardian", "both") and not data.agreement_guardian.strip():
         errors["agreement_guardian"] = NEEDS_GUARDIAN
+    born = case.person.birth_date
     for key in ("enrolled_on", "rights_explained_on", "agreement_signed_on"):
         value = getattr(data, key)
         if value is not None and value > _today():
             errors[key] = FUTURE
+        elif value is not None and value < born:
+            errors[key] = BEFORE_BIRTH.format(day=born)
+    errors.update(_registration_errors(case, data.registration))
     if data.site is not None and data.site.pk not in access.rehab_org_ids(actor):
         errors["site"] = "服务站点须是本机构的站点。"
     if data.worker is not None and access.rehab_home(data.worker) != access.rehab_home(actor):
@@ -232,6 +252,8 @@ def agreement_upload(*, actor: User, case: Case, scan) -> Case:
 def registration_update(*, actor: User, case: Case, values: dict[str, Any], expected_version: int) -> Case:
     require_own_case(actor, case)
     values = {k: v for k, v in values.items() if k in REGISTRATION_FIELDS}
+    if errors := _registration_errors(case, values):
+        raise ValidationError(errors)
     with transaction.atomic():
         before = audit.snapshot(case, REGISTRATION_FIELDS)
         changed = Case.objects.filter(pk=case.pk, version=expected_version).update(

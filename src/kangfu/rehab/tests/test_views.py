@@ -353,3 +353,23 @@ def test_an_employer_has_no_account_and_the_sender_records_its_answer(login, cas
     )
     login(rehab_worker).post(reverse("rehab:transfer", args=[transfer.pk]), {"action": "accept"})
     assert Transfer.objects.get(pk=transfer.pk).state == "accepted"
+
+
+def test_sdss_for_someone_over_59_warns_and_is_saved_only_once_the_assessor_confirms(
+    login, admin, rehab_worker, institution
+):
+    elder = f.enrolled_case(
+        admin=admin,
+        rehab_worker=rehab_worker,
+        institution_org=institution,
+        person=f.patient(name="李老伯", born=dt.date.today().replace(year=dt.date.today().year - 79)),
+    )
+    client = login(rehab_worker)
+    url = reverse("rehab:case_assess", args=[elder.pk, "sdss"])
+    assert 'id="age-warning"' in text(client.get(url))
+    answers = {f"item_{k}": v for k, v in sdss_answers().items()}
+    post = {"assessed_on": dt.date.today().isoformat(), **answers}
+    refused = client.post(url, post)
+    assert refused.status_code == 400 and not Assessment.objects.exists()
+    assert client.post(url, {**post, "outside_ages": "on"}).status_code == 302
+    assert Assessment.objects.filter(case=elder).count() == 1

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from kangfu.core.forms import apply_service_errors
 from kangfu.rehab import forms as f
@@ -22,7 +23,8 @@ def case_assess(request, pk: int, code: str):
     scale = selectors.current_scale(code)
     if scale is None:
         raise Http404
-    form_class = f.assessment_form_class(scale.definition)
+    age_warning = assessments.age_warning(scale, case, timezone.localdate())
+    form_class = f.assessment_form_class(scale.definition, outside_ages=age_warning is not None)
     form = form_class(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -36,6 +38,7 @@ def case_assess(request, pk: int, code: str):
                     answers=form.answers(),
                     informant=form.cleaned_data["informant"],
                     note=form.cleaned_data["note"],
+                    outside_ages=form.cleaned_data.get("outside_ages", False),
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -46,7 +49,7 @@ def case_assess(request, pk: int, code: str):
     return render(
         request,
         "rehab/assess.html",
-        {"form": form, "case": case, "scale": scale, "title": scale.name},
+        {"form": form, "case": case, "scale": scale, "title": scale.name, "age_warning": age_warning},
         status=status,
     )
 

@@ -85,6 +85,35 @@ class TestAssessments:
         assert messages(exc) == [scales.MISSING_ITEMS.format(items="职业和工作、个人生活自理")]
         assert not Assessment.objects.exists()
 
+    def test_sdss_for_someone_over_59_is_refused_unless_the_assessor_confirms(
+        self, admin, rehab_worker, institution
+    ):
+        elder = f.enrolled_case(
+            admin=admin,
+            rehab_worker=rehab_worker,
+            institution_org=institution,
+            person=f.patient(name="李老伯", born=dt.date(1947, 3, 1)),
+            on=EARLY,
+        )
+        scale = assessments.current_scale("sdss")
+        with pytest.raises(ValidationError) as exc:
+            assess(rehab_worker, elder, sdss_answers())
+        assert exc.value.message_dict == {
+            "outside_ages": [
+                assessments.OUTSIDE_AGES.format(scale=scale.name, low=15, high=59, name="李老伯", age=79)
+            ]
+        }
+        assert not Assessment.objects.exists()
+        assessments.assessment_submit(
+            actor=rehab_worker,
+            case=elder,
+            scale=scale,
+            assessed_on=TODAY,
+            answers=sdss_answers(),
+            outside_ages=True,
+        )
+        assert Assessment.objects.count() == 1
+
     def test_an_assessment_before_enrolment_is_refused(self, served, rehab_worker):
         with pytest.raises(ValidationError) as exc:
             assess(rehab_worker, served, sdss_answers(), on=EARLY - dt.timedelta(days=1))

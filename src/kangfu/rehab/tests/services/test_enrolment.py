@@ -87,6 +87,44 @@ class TestScreeningAndEnrolment:
         assert exc.value.message_dict == {field: [message]}
         assert Case.objects.get(pk=screened.pk).status == CaseStatus.SCREENED
 
+    @pytest.mark.parametrize(
+        ("onset", "message"),
+        [
+            (TODAY.year + 1, enrolment.ONSET_FUTURE.format(year=TODAY.year)),
+            (1969, enrolment.ONSET_BEFORE_BIRTH.format(year=1970)),
+        ],
+    )
+    def test_a_first_onset_in_a_coming_year_or_before_birth_is_refused(
+        self, screened, rehab_worker, onset, message
+    ):
+        with pytest.raises(ValidationError) as exc:
+            enrolment.case_enrol(
+                actor=rehab_worker, case=screened, data=enrolment_data(registration={"onset_year": onset})
+            )
+        assert exc.value.message_dict == {"onset_year": [message]}
+        assert Case.objects.get(pk=screened.pk).status == CaseStatus.SCREENED
+
+    def test_an_agreement_dated_before_birth_is_refused(self, screened, rehab_worker):
+        born = screened.person.birth_date
+        with pytest.raises(ValidationError) as exc:
+            enrolment.case_enrol(
+                actor=rehab_worker,
+                case=screened,
+                data=enrolment_data(agreement_signed_on=born - dt.timedelta(days=1)),
+            )
+        assert exc.value.message_dict == {"agreement_signed_on": [enrolment.BEFORE_BIRTH.format(day=born)]}
+
+    def test_the_registration_form_cannot_be_changed_to_a_future_onset(self, served, rehab_worker):
+        with pytest.raises(ValidationError) as exc:
+            enrolment.registration_update(
+                actor=rehab_worker,
+                case=served,
+                values={"onset_year": TODAY.year + 1},
+                expected_version=served.version,
+            )
+        assert exc.value.message_dict == {"onset_year": [enrolment.ONSET_FUTURE.format(year=TODAY.year)]}
+        assert Case.objects.get(pk=served.pk).onset_year is None
+
     def test_enrolment_signed_by_a_guardian_keeps_the_name_and_sets_the_first_follow_up(
         self, screened, rehab_worker, institution
     ):
