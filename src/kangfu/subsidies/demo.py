@@ -146,9 +146,11 @@ class _on:
     def __init__(self, day: dt.date):
         import time_machine
 
-        self.travel = time_machine.travel(
-            dt.datetime(day.year, day.month, day.day, 10, tzinfo=dt.UTC), tick=False
-        )
+        # Ten in the morning in the office's time zone, but never later than now: a day of the
+        # demo's history that is today must not be stamped with an hour yet to come (loaded early in
+        # the morning, 10:00 UTC would be tomorrow's date in UTC and hours ahead in Tianjin).
+        office = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
+        self.travel = time_machine.travel(min(office, timezone.now()), tick=False)
 
     def __enter__(self):
         return self.travel.__enter__()
