@@ -65,6 +65,10 @@ def feed_matched_lines(feed: FeedImport) -> int:
     return feed.rows.filter(person__isnull=False).values("line").distinct().count()
 
 
+def feed_sources():
+    return FeedSource.objects.order_by("kind", "name")
+
+
 def feed_source_named(name: str) -> FeedSource | None:
     return FeedSource.objects.filter(name=name).first()
 

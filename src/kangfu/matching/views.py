@@ -16,6 +16,7 @@ from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number
 from kangfu.core.models import AuditAction
 from kangfu.matching import comparison, selectors, services
+from kangfu.matching import feeds as feed_files
 from kangfu.matching.forms import FeedUploadForm, ItemActionForm, RunForm
 from kangfu.matching.models import ItemStatus
 from kangfu.matching.rules import RULE_NAMES
@@ -136,7 +137,14 @@ def feeds(request):
     return render(
         request,
         "matching/feeds.html",
-        {"form": form, "imports": selectors.imports_recent(request.user)},
+        {
+            "form": form,
+            "imports": selectors.imports_recent(request.user),
+            "sources": [
+                (source, feed_files.expected_columns(source.kind, source.mapping))
+                for source in selectors.feed_sources()
+            ],
+        },
         status=status,
     )
 

@@ -158,3 +158,25 @@ def test_the_command_imports_and_confirms(death_source, tmp_path):
     out = io.StringIO()
     call_command("feed", "import", "公安死亡数据", str(path), "--month", "2026-11", "--confirm", stdout=out)
     assert "已确认" in out.getvalue()
+
+
+@pytest.mark.parametrize("header", ["身份证号", "公民身份号码", "证件号码", "社会保障号码", "身份证号码"])
+def test_a_file_naming_the_id_column_as_agencies_do_is_read_whatever_the_saved_header(death_source, header):
+    person = PersonFactory(name="钱故")
+    raw = f"{header},姓名,死亡时间\n{person.id_number},钱故,2026-10-01\n".encode()
+    feed = preview(death_source, raw)
+    assert (feed.valid_lines, feed.errors) == (1, [])
+    assert FeedRow.objects.get().person_id == person.pk
+
+
+def test_the_saved_header_of_another_field_is_never_read_as_a_synonym(db):
+    """A cremation record has a 死亡日期 too, but its event is the cremation."""
+    source = services.feed_source_save(
+        actor=None,
+        name="殡葬",
+        kind="cremation",
+        mapping={"id_number": "身份证号", "birth_date": "死亡日期", "event_date": "火化日期"},
+    )
+    mapping = feeds.headers(source.kind, source.mapping)
+    assert "死亡日期" not in mapping["event_date"].split("|")
+    assert "死亡日期" not in feeds.headers("cremation", {"event_date": "火化日期"})["event_date"]

@@ -180,3 +180,16 @@ def test_a_run_says_what_it_found_in_chinese(login, quju, death_item):
         assert "死亡" in body
         for code in ("death 3", "prison 1", "entitled 2"):
             assert code not in body
+
+
+def test_the_upload_page_says_which_columns_each_source_expects(login, quju):
+    feed_source_save(
+        actor=None,
+        name="公安死亡",
+        kind="death",
+        mapping={"id_number": "公民身份号码", "event_date": "死亡日期"},
+    )
+    body = login(quju).get("/matching/feeds/").content.decode()
+    assert "公安死亡" in body
+    for words in ("公民身份号码", "死亡日期", "必需", "身份证号、"):
+        assert words in body
