@@ -1,7 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from kangfu.api.api import api
+from kangfu.api.api import api, not_found
 
 admin.site.site_header = "康复服务管理平台 · 系统管理"
 admin.site.site_title = "康复服务管理平台"
@@ -17,6 +17,7 @@ urlpatterns = [
     path("reports/", include("kangfu.reports.urls")),
     path("golive/", include("kangfu.golive.urls")),
     path("api/v1/", api.urls),
+    re_path(r"^api/", not_found),
     path("admin/", admin.site.urls),
 ]
 

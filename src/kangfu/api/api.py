@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -28,7 +29,72 @@ class TokenAuth(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+NOT_FOUND = "未找到该记录。"
+
+# What the handlers below may answer for any operation, declared once in the OpenAPI document rather
+# than in every endpoint's `response=` (which names only what is particular to it).
+REFUSALS = {
+    "400": "数据有误（字段错误在 errors 中）",
+    "401": "缺少或无效的访问令牌",
+    "403": "账号的角色无权进行此操作",
+    "404": "记录不存在或不在令牌账号的管辖范围内",
+    "409": "他人已先办理或已修改，未保存",
+    "422": "请求不符合接口格式（字段错误在 errors 中）",
+}
+REFUSAL_SCHEMA = {
+    "title": "Refusal",
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+    "required": ["detail"],
+}
+# Writes of these apps change state through `core.transitions.advance` or check the version read
+# (people's `StaleEdit`); rehab's are moving to `advance`. Go-live's services raise neither.
+CONFLICTS_UNDER = ("people", "subsidies", "devices", "matching", "rehab")
+
+
+class KangfuAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        _declare_refusals(schema, root=path_prefix if path_prefix is not None else self.get_root_path({}))
+        return schema
+
+
+def _declare_refusals(schema, *, root: str) -> None:
+    """Add to every operation the refusals the handlers may give it: 401 and 403 everywhere (every
+    endpoint checks the token and the role), 422 where it reads input and 400 where that input is more
+    than the path (FilterSets and services read it), 404 where the path names a record, and 409 on the
+    writes that can meet someone acting first."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Refusal"] = REFUSAL_SCHEMA
+    for path, operations in schema["paths"].items():
+        app = path.removeprefix(root).split("/", 1)[0]
+        for method, operation in operations.items():
+            places = {p["in"] for p in operation.get("parameters", [])}
+            if "requestBody" in operation:
+                places.add("body")
+            codes = ["401", "403"]
+            if places - {"path"}:
+                codes.append("400")
+            if places:
+                codes.append("422")
+            if "path" in places:
+                codes.append("404")
+            if method != "get" and app in CONFLICTS_UNDER:
+                codes.append("409")
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(
+                    code,
+                    {
+                        "description": REFUSALS[code],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Refusal"}}},
+                    },
+                )
+
+
+api = KangfuAPI(
     title="康复服务管理平台 API",
     version="1",
     description="与其他政务系统交换数据。所有接口按令牌所属账号的角色和管辖范围过滤，敏感字段脱敏。",
@@ -69,6 +135,10 @@ def _ninja_message(err: dict) -> str:
         return "缺少此项。"
     if kind == "string_too_long":
         return f"不能超过 {err.get('ctx', {}).get('max_length', '')} 个字。"
+    if kind == "greater_than_equal":
+        return f"不能小于 {err.get('ctx', {}).get('ge', '')}。"
+    if kind == "less_than_equal":
+        return f"不能大于 {err.get('ctx', {}).get('le', '')}。"
     if "int" in kind:
         return "应为整数。"
     if "date" in kind:
@@ -94,9 +164,23 @@ def _denied(request, exc):
 
 @api.exception_handler(Http404)
 def _not_found(request, exc):
-    return api.create_response(request, {"detail": "未找到该记录。"}, status=404)
+    return api.create_response(request, {"detail": NOT_FOUND}, status=404)
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
     return api.create_response(request, {"detail": "缺少或无效的访问令牌。"}, status=401)
+
+
+def not_found(request):
+    """Any other address under /api/: the API's JSON 404, not the site's HTML page (a path parameter
+    that is not a number, such as /api/v1/people/abc, matches no route and lands here). A GET without
+    its final slash is sent on to the address with it, as Django's APPEND_SLASH would have."""
+    if request.method in ("GET", "HEAD") and not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not not_found:
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    return JsonResponse({"detail": NOT_FOUND}, status=404, json_dumps_params={"ensure_ascii": False})

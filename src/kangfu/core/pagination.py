@@ -1,10 +1,15 @@
-"""A paginator that stops counting where counting stops being useful."""
+"""A paginator that stops counting where counting stops being useful, and the API's bounded pages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Annotated
+
 from django.conf import settings
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
+from ninja import Query
 
 
 class CappedPaginator(Paginator):
@@ -27,3 +32,26 @@ class CappedPaginator(Paginator):
         rows = self.object_list
         table_data = getattr(rows, "data", None)
         return getattr(table_data, "data", rows)
+
+
+# The API's lists (people, subsidies, devices, matching) page with `limit` and `offset`, bounded here
+# once: a value out of range is the API's 422 with its field named, never a slice the database cannot
+# take (an offset past 2**63 was a 500).
+MAX_LIMIT = 100
+# High enough to page through a city's list, low enough that no OFFSET scans without end.
+MAX_OFFSET = 1_000_000
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"每页条数，1 至 {MAX_LIMIT}")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"从第几条起（0 起），最大 {MAX_OFFSET}")]
+
+
+def api_page(rows: QuerySet, *, limit: int, offset: int, out: Callable[[QuerySet], list]) -> dict:
+    """One page of an API list: `out` turns the rows from `offset` into items; the count stops at
+    `KANGFU_LIST_COUNT_CAP`, as the pages' count does, and `count_capped` says there are more."""
+    cap = settings.KANGFU_LIST_COUNT_CAP
+    count = rows[: cap + 1].count()
+    return {
+        "count": min(count, cap),
+        "count_capped": count > cap,
+        "items": out(rows[offset : offset + limit]),
+    }

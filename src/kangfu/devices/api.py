@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -17,6 +16,7 @@ from ninja import Field, Router, Schema, Status
 from kangfu.core import access, audit
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction, User
+from kangfu.core.pagination import Limit, Offset, api_page
 from kangfu.devices import selectors
 from kangfu.devices.filters import ProductFilter, RentalFilter, RequestFilter, UnitFilter
 from kangfu.devices.models import Rental, RentalRequest, RentalStatus, Unit
@@ -205,18 +205,6 @@ def _filtered(filterset_class: type[FilterSet], request, queryset: QuerySet) -> 
     return filterset.qs
 
 
-def _page(rows, *, limit: int, offset: int, out) -> dict:
-    limit = max(1, min(limit, 100))
-    offset = max(0, offset)
-    cap = settings.KANGFU_LIST_COUNT_CAP
-    count = rows[: cap + 1].count()
-    return {
-        "count": min(count, cap),
-        "count_capped": count > cap,
-        "items": out(rows[offset : offset + limit]),
-    }
-
-
 def _named(obj) -> dict:
     return {"id": obj.pk, "name": obj.name}
 
@@ -298,9 +286,9 @@ def _request_out(r: RentalRequest) -> dict:
     "/catalogue",
     response={200: ProductPage, 400: ErrorOut, 403: ErrorOut},
     summary="产品目录",
-    description="本中心的产品及各状态设备台数。查询参数同页面筛选：category（分类 id）、is_active；limit 最多 100。",
+    description="本中心的产品及各状态设备台数。查询参数同页面筛选：category（分类 id）、is_active；limit 最多 100，offset 最大 100 万。",
 )
-def list_catalogue(request, limit: int = 20, offset: int = 0):
+def list_catalogue(request, limit: Limit = 20, offset: Offset = 0):
     _clerk(request.user)
     products = selectors.products_for(request.user).order_by("category__code", "name")
     rows = _filtered(ProductFilter, request, products)
@@ -325,19 +313,19 @@ def list_catalogue(request, limit: int = 20, offset: int = 0):
             for p, counts in selectors.catalogue_rows(page, user=request.user)
         ]
 
-    return _page(rows, limit=limit, offset=offset, out=out)
+    return api_page(rows, limit=limit, offset=offset, out=out)
 
 
 @router.get(
     "/units",
     response={200: UnitPage, 400: ErrorOut, 403: ErrorOut},
     summary="设备列表",
-    description="查询参数同页面筛选：q（编号开头或产品名）、status、outlet（网点 id）、product（产品 id）；limit 最多 100。",
+    description="查询参数同页面筛选：q（编号开头或产品名）、status、outlet（网点 id）、product（产品 id）；limit 最多 100，offset 最大 100 万。",
 )
-def list_units(request, limit: int = 20, offset: int = 0):
+def list_units(request, limit: Limit = 20, offset: Offset = 0):
     _clerk(request.user)
     rows = _filtered(UnitFilter, request, selectors.units_for(request.user).order_by("serial"))
-    return _page(rows, limit=limit, offset=offset, out=lambda page: [_unit_out(u) for u in page])
+    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_unit_out(u) for u in page])
 
 
 @router.get(
@@ -368,13 +356,13 @@ def get_unit(request, unit_id: int):
     "/rentals",
     response={200: RentalPage, 400: ErrorOut, 403: ErrorOut},
     summary="租赁列表",
-    description="查询参数同页面：view（open 未结束，默认；overdue 逾期；reserved、active、returned、cancelled；all 全部）、person、unit；limit 最多 100。",
+    description="查询参数同页面：view（open 未结束，默认；overdue 逾期；reserved、active、returned、cancelled；all 全部）、person、unit；limit 最多 100，offset 最大 100 万。",
 )
-def list_rentals(request, limit: int = 20, offset: int = 0):
+def list_rentals(request, limit: Limit = 20, offset: Offset = 0):
     _clerk(request.user)
     rows = _filtered(RentalFilter, request, selectors.rentals_for(request.user))
     today = timezone.localdate()
-    return _page(rows, limit=limit, offset=offset, out=lambda page: [_rental_out(r, today) for r in page])
+    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_rental_out(r, today) for r in page])
 
 
 @router.get(
@@ -449,12 +437,12 @@ def return_rental(request, rental_id: int, payload: ReturnIn):
     "/requests",
     response={200: RequestPage, 400: ErrorOut, 403: ErrorOut},
     summary="市民在线申请",
-    description="查询参数同页面：status（new 待处理，默认；handled、declined）；limit 最多 100。",
+    description="查询参数同页面：status（new 待处理，默认；handled、declined）；limit 最多 100，offset 最大 100 万。",
 )
-def list_requests(request, limit: int = 20, offset: int = 0):
+def list_requests(request, limit: Limit = 20, offset: Offset = 0):
     _clerk(request.user)
     rows = _filtered(RequestFilter, request, selectors.requests_for(request.user))
-    return _page(rows, limit=limit, offset=offset, out=lambda page: [_request_out(r) for r in page])
+    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_request_out(r) for r in page])
 
 
 @router.post(

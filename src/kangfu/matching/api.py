@@ -8,7 +8,9 @@ from django.core.exceptions import ValidationError
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from kangfu.core import access, uploads
+from kangfu.core import access, audit, uploads
+from kangfu.core.models import AuditAction
+from kangfu.core.pagination import Limit, Offset
 from kangfu.core.spreadsheets import parse_month
 from kangfu.matching import comparison, selectors, services
 from kangfu.matching.rules import RULE_NAMES
@@ -144,11 +146,24 @@ def get_run(request, run_id: int):
     }
 
 
-@router.get("/items", response=list[ItemOut], summary="疑点（未销账）")
-def list_items(request, limit: int = 100, offset: int = 0):
+@router.get(
+    "/items",
+    response=list[ItemOut],
+    summary="疑点（未销账）",
+    description="按办理期限排序；limit 最多 100，offset 从 0 起、最大 100 万。",
+)
+def list_items(request, limit: Limit = 100, offset: Offset = 0):
     access.require(request.user, "reads_people")
     rows = selectors.items_for(request.user).filter(status__in=selectors.OPEN).order_by("due_date", "pk")
-    rows = rows[max(0, offset) : max(0, offset) + max(1, min(limit, 500))]
+    rows = list(rows[offset : offset + limit])
+    # Each item names a person and what is at stake: handed to another system, it is a read of each
+    # person, recorded as rehab's follow-up list records its cases.
+    audit.record_many(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        rows=[(i, i.person_id) for i in rows],
+        summary="读取比对疑点（API）",
+    )
     return [
         {
             "id": i.pk,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from kangfu.core import access, audit
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction
+from kangfu.core.pagination import Limit, Offset, api_page
 from kangfu.people import selectors, services
 from kangfu.people.filters import PersonFilter
 from kangfu.people.models import Person
@@ -172,17 +172,12 @@ def _detail_out(p: Person) -> dict:
     "/",
     response=PersonPage,
     summary="人员列表",
-    description="查询参数同页面筛选：q（姓名开头、身份证号、残疾人证号或电话）、region、category、grade、income、vital_status；limit 最多 100。",
+    description="查询参数同页面筛选：q（姓名开头、身份证号、残疾人证号或电话）、region、category、grade、income、vital_status；limit 最多 100，offset 最大 100 万。",
 )
-def list_people(request, limit: int = 20, offset: int = 0):
+def list_people(request, limit: Limit = 20, offset: Offset = 0):
     access.require(request.user, "reads_people")
-    limit = max(1, min(limit, 100))
-    offset = max(0, offset)
     qs = PersonFilter(request.GET, queryset=selectors.person_list(user=request.user)).qs
-    cap = settings.KANGFU_LIST_COUNT_CAP
-    count = qs[: cap + 1].count()
-    items = [_person_out(p) for p in qs[offset : offset + limit]]
-    return {"count": min(count, cap), "count_capped": count > cap, "items": items}
+    return api_page(qs, limit=limit, offset=offset, out=lambda page: [_person_out(p) for p in page])
 
 
 @router.get("/{int:person_id}", response={200: PersonDetailOut, 404: ErrorOut}, summary="人员详情")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -18,6 +17,7 @@ from ninja import Field, Router, Schema, Status
 from kangfu.core import access, audit
 from kangfu.core.ids import mask_account, mask_id_number, mask_phone
 from kangfu.core.models import AuditAction
+from kangfu.core.pagination import Limit, Offset, api_page
 from kangfu.subsidies import selectors
 from kangfu.subsidies.filters import ApplicationFilter, GrantFilter, PayrollFilter, StandardFilter
 from kangfu.subsidies.models import Application, Grant, Payroll, Standard
@@ -28,7 +28,7 @@ router = Router(tags=["两项补贴"])
 
 CENT = Decimal("0.01")
 
-LIST_HELP = "limit 最多 100，offset 从 0 起；count 最多数到上限（count_capped 为真时实际更多）。"
+LIST_HELP = "limit 最多 100，offset 从 0 起、最大 100 万；count 最多数到上限（count_capped 为真时实际更多）。"
 
 
 class ErrorOut(Schema):
@@ -42,19 +42,6 @@ def _filtered(filter_class, request, queryset: QuerySet) -> QuerySet:
     if not filterset.is_valid():
         raise ValidationError({name: list(errors) for name, errors in filterset.errors.items()})
     return filterset.qs
-
-
-def _page(rows: QuerySet, *, limit: int, offset: int, out) -> dict:
-    """One page of a list, counted as people's API counts (up to the cap)."""
-    limit = max(1, min(limit, 100))
-    offset = max(0, offset)
-    cap = settings.KANGFU_LIST_COUNT_CAP
-    count = rows[: cap + 1].count()
-    return {
-        "count": min(count, cap),
-        "count_capped": count > cap,
-        "items": [out(row) for row in rows[offset : offset + limit]],
-    }
 
 
 # ------------------------------------------------------------------ applications
@@ -203,14 +190,16 @@ def _application(request, application_id: int) -> Application:
     description="查询参数同页面筛选：q（受理编号、姓名开头或身份证号）、status、step、kind、applied_from、"
     "applied_to。" + LIST_HELP,
 )
-def list_applications(request, limit: int = 20, offset: int = 0):
+def list_applications(request, limit: Limit = 20, offset: Offset = 0):
     access.require(request.user, "reads_people")
     rows = _filtered(
         ApplicationFilter,
         request,
         selectors.applications_for(request.user).order_by("-created_at", "-id"),
     )
-    return _page(rows, limit=limit, offset=offset, out=_application_out)
+    return api_page(
+        rows, limit=limit, offset=offset, out=lambda page: [_application_out(row) for row in page]
+    )
 
 
 @router.get(
@@ -351,14 +340,14 @@ def _grant_out(g: Grant) -> dict:
     description="查询参数同页面筛选：q（姓名开头或身份证号）、kind、status（不传时为发放中，传空为全部）、"
     "street。" + LIST_HELP,
 )
-def list_grants(request, limit: int = 20, offset: int = 0):
+def list_grants(request, limit: Limit = 20, offset: Offset = 0):
     access.require(request.user, "reads_people")
     rows = _filtered(
         GrantFilter,
         request,
         selectors.grants_for(request.user).order_by("street_id", "person__name", "id"),
     )
-    return _page(rows, limit=limit, offset=offset, out=_grant_out)
+    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_grant_out(row) for row in page])
 
 
 @router.get("/grants/{int:grant_id}", response={200: GrantDetailOut, 404: ErrorOut}, summary="补贴资格详情")
@@ -467,10 +456,10 @@ def _payroll_out(p: Payroll) -> dict:
     summary="月度发放列表",
     description="查询参数：status、month_from、month_to。" + LIST_HELP,
 )
-def list_payrolls(request, limit: int = 20, offset: int = 0):
+def list_payrolls(request, limit: Limit = 20, offset: Offset = 0):
     access.require(request.user, "runs_payroll")
     rows = _filtered(PayrollFilter, request, selectors.payrolls_for(request.user))
-    return _page(rows, limit=limit, offset=offset, out=_payroll_out)
+    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_payroll_out(row) for row in page])
 
 
 @router.get(
