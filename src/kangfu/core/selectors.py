@@ -121,3 +121,20 @@ def audit_entries(*, user) -> QuerySet[AuditEntry]:
 
     access.require(user, "reads_audit")
     return AuditEntry.objects.all()
+
+
+def street_choices(streets: QuerySet[Region] | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Streets to choose from, grouped by district and each labelled with it ("滨海新区 海滨街道"):
+    a city has streets of one name in several districts (two 海滨街道), and a list of 299 bare
+    names does not say which is which. `streets` narrows the list (a user's jurisdiction); by
+    default every current street. Two queries however many streets."""
+    if streets is None:
+        streets = Region.objects.filter(successor__isnull=True)
+    rows = list(streets.filter(level=RegionLevel.STREET).order_by("code").values_list("code", "name"))
+    district_codes = {ancestor_code(code, RegionLevel.DISTRICT) for code, _name in rows}
+    districts = dict(Region.objects.filter(code__in=district_codes).values_list("code", "name"))
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for code, name in rows:
+        district = districts.get(ancestor_code(code, RegionLevel.DISTRICT), "")
+        groups.setdefault(district, []).append((code, f"{district} {name}".strip()))
+    return list(groups.items())

@@ -8,6 +8,7 @@ from django.urls import reverse
 from kangfu.core import access
 from kangfu.core.forms import DateInput
 from kangfu.core.models import Region, RegionLevel, User
+from kangfu.core.selectors import street_choices
 from kangfu.people.models import (
     GuardianRelation,
     HukouType,
@@ -43,12 +44,14 @@ class PersonForm(forms.Form):
             field.error_messages["required"] = "请填写此项。"
             field.error_messages["invalid_choice"] = "所选项不在可选范围内。"
         regions = access.regions_in_jurisdiction(user)
-        streets = list(regions.filter(level=RegionLevel.STREET).values_list("code", "name"))
-        if not streets and user.jurisdiction is not None and user.jurisdiction.level == RegionLevel.COMMUNITY:
+        in_reach = regions
+        if user.jurisdiction is not None and user.jurisdiction.level == RegionLevel.COMMUNITY:
             # A community worker's jurisdiction holds no street, yet the form asks for one first:
             # offer the street their community belongs to, whose only community they may choose.
-            streets = list(Region.objects.filter(pk=user.jurisdiction.parent_id).values_list("code", "name"))
-        self.fields["street"].choices = [("", "请选择"), *streets]
+            in_reach = Region.objects.filter(pk=user.jurisdiction.parent_id)
+        groups = street_choices(in_reach)
+        streets = [choice for _district, choices in groups for choice in choices]
+        self.fields["street"].choices = [("", "请选择"), *groups]
         street = self.data.get("street") or self.initial.get("street")
         if not street and len(streets) == 1:
             street = streets[0][0]

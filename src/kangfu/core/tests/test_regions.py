@@ -66,3 +66,20 @@ def test_the_import_page_refuses_wrong_types_and_oversized_files(login, city_adm
 def test_only_the_city_administrator_may_import(login, district_admin):
     upload = SimpleUploadedFile("r.csv", b"code,name\n120103001995,x\n")
     assert login(district_admin).post("/regions/import/", {"file": upload}).status_code == 403
+
+
+def test_street_choices_name_each_street_with_its_district_grouped_by_district(db):
+    from kangfu.core.selectors import street_choices
+
+    groups = dict(street_choices())
+    haibin = [label for choices in groups.values() for _code, label in choices if label.endswith("海滨街道")]
+    assert len(haibin) == 2 and len(set(haibin)) == 2
+    assert ("120103001000", "河西区 大营门街道") in groups["河西区"]
+    assert all(label.startswith(district) for district, choices in groups.items() for _c, label in choices)
+
+
+def test_street_choices_cost_two_queries_however_many_streets(db, django_assert_num_queries):
+    from kangfu.core.selectors import street_choices
+
+    with django_assert_num_queries(2):
+        street_choices()
