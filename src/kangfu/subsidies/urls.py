@@ -7,6 +7,7 @@ app_name = "subsidies"
 urlpatterns = [
     path("", applications.home, name="home"),
     path("applications/", applications.application_list, name="applications"),
+    path("applications/batch/", applications.application_batch, name="application_batch"),
     path("applications/new/", applications.application_new, name="application_new"),
     path("applications/<int:pk>/", applications.application_detail, name="application"),
     path("communities/", applications.communities, name="communities"),

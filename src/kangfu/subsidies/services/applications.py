@@ -50,6 +50,8 @@ NEEDS_OPINION = "退回或不予批准须填写原因。"
 NOT_RETURNED = "只有退回补正的申请可以重新提交。"
 NOT_AT_COUNTER = "窗口受理由社区办理。"
 BAD_DECISION = "结论应为通过、退回补正或不予批准。"
+BATCH_REFUSED = "以下 {n} 件未能办理，本次勾选的申请均未办理：{items}"
+NOTHING_CHOSEN = "请先勾选要办理的申请。"
 DECISIONS = (Decision.PASS, Decision.RETURN, Decision.REJECT)
 
 ORDER = [Step.COMMUNITY, Step.STREET, Step.COUNTY, Step.DISTRICT]
@@ -315,6 +317,55 @@ def application_decide(
         )
     application.refresh_from_db()
     return application
+
+
+class BatchRefused(ValidationError):
+    """Some applications of a batch could not be passed, so none was: `refused` names each with its
+    reason, and the message says so in one sentence."""
+
+    def __init__(self, refused: list[tuple[Application, str]]):
+        self.refused = refused
+        items = "；".join(f"{a.number}（{a.person.name}）：{reason}" for a, reason in refused)
+        super().__init__(BATCH_REFUSED.format(n=len(refused), items=items))
+
+
+def application_pass_many(
+    *,
+    actor: User,
+    applications: list[tuple[Application, int | None]],
+    opinion: str = "",
+    today: dt.date | None = None,
+) -> list[Application]:
+    """Pass a batch at the step each waits for, all or nothing: each goes through `application_decide`
+    (its rights, separation of duties, its conditional update against the version the clerk saw and
+    its audit row) inside one transaction, and if any is refused, every refusal is reported and no
+    application of the batch changes."""
+    if not applications:
+        raise ValidationError(NOTHING_CHOSEN)
+    refused: list[tuple[Application, str]] = []
+    passed: list[Application] = []
+    with transaction.atomic():
+        for application, version in applications:
+            try:
+                # A savepoint per application, so that the others are still tried and every
+                # refusal can be named; the batch is undone below if any was refused.
+                with transaction.atomic():
+                    passed.append(
+                        application_decide(
+                            actor=actor,
+                            application=application,
+                            decision=Decision.PASS,
+                            opinion=opinion,
+                            today=today,
+                            version=version,
+                        )
+                    )
+            except (ValidationError, PermissionDenied) as exc:
+                reason = "；".join(getattr(exc, "messages", None) or [str(exc)])
+                refused.append((application, reason))
+        if refused:
+            raise BatchRefused(refused)
+    return passed
 
 
 def application_resubmit(

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from kangfu.core import audit
 from kangfu.core.forms import apply_service_errors
@@ -23,7 +23,9 @@ from kangfu.subsidies.forms import (
 from kangfu.subsidies.models import ApplicationStatus, Kind
 from kangfu.subsidies.services import applications, facts
 from kangfu.subsidies.tables import ApplicationTable
-from kangfu.subsidies.views.common import paged, reads
+from kangfu.subsidies.views.common import BAD_PICK, paged, picks, reads
+
+NOT_FOUND = "勾选的申请中有的已不存在或不在您的辖区，本次未办理任何一件，请刷新页面后重试。"
 
 
 @login_required
@@ -34,6 +36,36 @@ def home(request):
     context["payrolls"] = selectors.payrolls_for(request.user)[:6]
     context["expiring"] = selectors.certificates_expiring(request.user)[:100]
     return render(request, "subsidies/home.html", context)
+
+
+@login_required
+@require_POST
+def application_batch(request):
+    """Pass the applications ticked on the worklist at once: all of them, or none and a message
+    naming each that could not be passed and why."""
+    reads(request)
+    try:
+        chosen = picks(request)
+    except ValueError:
+        messages.error(request, BAD_PICK)
+        return redirect("subsidies:home")
+    found = {
+        a.pk: a for a in selectors.applications_for(request.user).filter(pk__in=[pk for pk, _v in chosen])
+    }
+    if len(found) != len(chosen):
+        messages.error(request, NOT_FOUND)
+        return redirect("subsidies:home")
+    try:
+        passed = applications.application_pass_many(
+            actor=request.user,
+            applications=[(found[pk], version) for pk, version in chosen],
+            opinion=request.POST.get("opinion", "").strip()[:500],
+        )
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, f"已办理 {len(passed)} 件：{'、'.join(a.number for a in passed)}。")
+    return redirect("subsidies:home")
 
 
 def _applicant(cleaned: dict) -> applications.Applicant:

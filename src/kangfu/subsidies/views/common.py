@@ -18,3 +18,16 @@ def paged(request, table, *, per_page: int = 50):
         table
     )
     return table
+
+
+BAD_PICK = "勾选的记录无法识别，请刷新页面后重试。"
+
+
+def picks(request) -> list[tuple[int, int | None]]:
+    """The rows ticked on a worklist, each `pk:version` as the page showed it (version may be
+    empty), in order and without repeats; a value that is not that shape is a `ValueError`."""
+    seen: dict[int, int | None] = {}
+    for value in request.POST.getlist("pick"):
+        pk, _sep, version = value.partition(":")
+        seen.setdefault(int(pk), int(version) if version else None)
+    return list(seen.items())
