@@ -133,7 +133,7 @@ def start_run(request, payload: RunIn):
 
 @router.get("/runs/{int:run_id}", response={200: RunOut, 404: ErrorOut}, summary="比对进度")
 def get_run(request, run_id: int):
-    access.require(request.user, "reads_people")
+    access.require(request.user, "reads_civil_affairs")
     run = selectors.runs_for(request.user).filter(pk=run_id).first()
     if run is None:
         return Status(404, {"detail": "未找到该记录。"})
@@ -153,7 +153,7 @@ def get_run(request, run_id: int):
     description="按办理期限排序；limit 最多 100，offset 从 0 起、最大 100 万。",
 )
 def list_items(request, limit: Limit = 100, offset: Offset = 0):
-    access.require(request.user, "reads_people")
+    access.require(request.user, "reads_civil_affairs")
     rows = selectors.items_for(request.user).filter(status__in=selectors.OPEN).order_by("due_date", "pk")
     rows = list(rows[offset : offset + limit])
     # Each item names a person and what is at stake: handed to another system, it is a read of each

@@ -179,7 +179,7 @@ def _application_detail_out(a: Application) -> dict:
 
 
 def _application(request, application_id: int) -> Application:
-    access.require(request.user, "reads_people")
+    access.require(request.user, "reads_civil_affairs")
     return get_object_or_404(selectors.applications_for(request.user), pk=application_id)
 
 
@@ -191,7 +191,7 @@ def _application(request, application_id: int) -> Application:
     "applied_to。" + LIST_HELP,
 )
 def list_applications(request, limit: Limit = 20, offset: Offset = 0):
-    access.require(request.user, "reads_people")
+    access.require(request.user, "reads_civil_affairs")
     rows = _filtered(
         ApplicationFilter,
         request,
@@ -341,7 +341,7 @@ def _grant_out(g: Grant) -> dict:
     "street。" + LIST_HELP,
 )
 def list_grants(request, limit: Limit = 20, offset: Offset = 0):
-    access.require(request.user, "reads_people")
+    access.require(request.user, "reads_civil_affairs")
     rows = _filtered(
         GrantFilter,
         request,
@@ -352,7 +352,7 @@ def list_grants(request, limit: Limit = 20, offset: Offset = 0):
 
 @router.get("/grants/{int:grant_id}", response={200: GrantDetailOut, 404: ErrorOut}, summary="补贴资格详情")
 def get_grant(request, grant_id: int):
-    access.require(request.user, "reads_people")
+    access.require(request.user, "reads_civil_affairs")
     grant = get_object_or_404(selectors.grants_for(request.user), pk=grant_id)
     audit.record(
         actor=request.user,
@@ -554,7 +554,7 @@ def _standard_out(s: Standard) -> dict:
     description="查询参数：kind、region（12 位区划代码）、on（在该日有效的）。",
 )
 def list_standards(request):
-    access.require(request.user, "reads_people")
+    access.require(request.user, "reads_civil_affairs")
     rows = _filtered(StandardFilter, request, selectors.current_standards())
     return [_standard_out(s) for s in rows]
 

@@ -4,8 +4,11 @@ declares the refusals every operation may give."""
 import pytest
 
 from kangfu.api.api import NOT_FOUND, api
+from kangfu.conftest import DAYINGMEN
+from kangfu.core.models import Role
 from kangfu.core.pagination import MAX_LIMIT, MAX_OFFSET
 from kangfu.core.services import api_token_create
+from kangfu.core.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +94,12 @@ def test_state_changing_operations_that_may_meet_a_conflict_declare_409(operatio
     assert all("409" in op["responses"] for (_, path), op in writes.items() if "/golive/" not in path)
     assert "409" in operations["POST", "/api/v1/rehab/rosters/{roster_id}/confirm"]["responses"]
     assert "409" not in operations["GET", "/api/v1/people/"]["responses"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/subsidies/grants", "/api/v1/subsidies/standards", "/api/v1/matching/items"]
+)
+def test_a_clinician_is_refused_civil_affairs_lists_as_on_the_pages(client, path):
+    clinician = UserFactory(username="psychiatrist", role=Role.PSYCHIATRIST, jurisdiction_id=DAYINGMEN)
+    token = api_token_create(actor=None, user=clinician, name="测试")
+    assert client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 403
