@@ -545,6 +545,16 @@ class ReviewTask(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The community worker the street sends to see the person (入户走访) before it records the result.
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="走访人",
+    )
+    assigned_at = models.DateTimeField("派发时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "复核任务"

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from kangfu.core import access
 from kangfu.core.ids import mask_account
-from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, User
+from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, Role, User, level_of_code
 from kangfu.core.months import add_months, month_start
 from kangfu.people.models import (
     CertificateStatus,
@@ -469,7 +469,20 @@ def review_tasks_for(user: User) -> QuerySet[ReviewTask]:
         access.area_q(
             user, district="campaign__district_id", street="street_id", community="person__community_id"
         )
-    ).select_related("person", "street", "campaign")
+    ).select_related("person", "street", "campaign", "assigned_to")
+
+
+def visitors_for(user: User) -> QuerySet[User]:
+    """The community workers within the user's jurisdiction, to whom review visits may be sent."""
+    region = user.jurisdiction_id if user.is_authenticated else None
+    if not region or access.policy(user).subsidy_step not in ("street", "district"):
+        return User.objects.none()
+    prefix = region[: LEVEL_DIGITS[level_of_code(region)]]
+    return (
+        User.objects.filter(role=Role.COMMUNITY_WORKER, is_active=True, jurisdiction__code__startswith=prefix)
+        .select_related("jurisdiction")
+        .order_by("jurisdiction_id", "username")
+    )
 
 
 def not_yet_seen(user: User, *, today: dt.date | None = None):

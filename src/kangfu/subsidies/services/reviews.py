@@ -32,6 +32,18 @@ TASK_DONE = "该复核任务已办理。"
 NOT_YOUR_STREET = "该人员不在您的辖区。"
 FUTURE = "日期不能晚于今天。"
 NO_GRANT = "该人员没有发放中的补贴。"
+NOT_A_VISITOR = "只能派给负责该人员所在社区的社区工作人员。"
+NOTHING_CHOSEN = "请先勾选要派发的复核任务。"
+ASSIGN_REFUSED = "以下 {n} 人未能派发，本次勾选的任务均未派发：{items}"
+
+
+class AssignRefused(ValidationError):
+    """Some tasks of a batch could not be assigned, so none was: `refused` names each with why."""
+
+    def __init__(self, refused: list[tuple[ReviewTask, str]]):
+        self.refused = refused
+        items = "；".join(f"{t.person.name}：{reason}" for t, reason in refused)
+        super().__init__(ASSIGN_REFUSED.format(n=len(refused), items=items))
 
 
 def review_campaign_start(*, actor: User, district: Region, year: int, due_date: dt.date) -> ReviewCampaign:
@@ -70,10 +82,7 @@ def review_campaign_start(*, actor: User, district: Region, year: int, due_date:
 def review_task_decide(
     *, actor: User, task: ReviewTask, outcome: str, method: str = "", note: str = ""
 ) -> ReviewTask:
-    if not access.region_in_jurisdiction(actor, task.street_id) or access.policy(actor).subsidy_step not in (
-        "street",
-        "district",
-    ):
+    if not _may_manage(actor, task):
         raise PermissionDenied(NOT_YOUR_STREET)
     with transaction.atomic():
         advance(
@@ -106,6 +115,64 @@ def review_task_decide(
         )
     task.refresh_from_db()
     return task
+
+
+def _may_manage(actor: User, task: ReviewTask) -> bool:
+    return access.region_in_jurisdiction(actor, task.street_id) and access.policy(actor).subsidy_step in (
+        "street",
+        "district",
+    )
+
+
+def review_task_assign(*, actor: User, task: ReviewTask, assignee: User) -> ReviewTask:
+    """Send a community worker to see the person of a pending review task (入户走访). The task must
+    still be pending when the update runs, so a result recorded meanwhile is a `Conflict`."""
+    if not _may_manage(actor, task):
+        raise PermissionDenied(NOT_YOUR_STREET)
+    if (
+        access.policy(assignee).subsidy_step != "community"
+        or not access.scope_people(Person.objects.filter(pk=task.person_id), assignee).exists()
+    ):
+        raise ValidationError(NOT_A_VISITOR)
+    with transaction.atomic():
+        advance(
+            ReviewTask.objects.filter(pk=task.pk),
+            field="outcome",
+            expected=ReviewOutcome.PENDING,
+            message=TASK_DONE,
+            assigned_to=assignee,
+            assigned_at=timezone.now(),
+        )
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=task,
+            person_id=task.person_id,
+            summary=f"{task.campaign.year} 年度复核：派 {assignee} 入户走访",
+            changes={"assigned_to": [task.assigned_to_id, assignee.pk]},
+        )
+    task.refresh_from_db()
+    return task
+
+
+def review_tasks_assign(*, actor: User, tasks: list[ReviewTask], assignee: User) -> list[ReviewTask]:
+    """Assign a batch of tasks to one visitor, all or nothing: each through `review_task_assign`
+    inside one transaction; if any is refused, each refusal is named and no task changes."""
+    if not tasks:
+        raise ValidationError(NOTHING_CHOSEN)
+    refused: list[tuple[ReviewTask, str]] = []
+    done: list[ReviewTask] = []
+    with transaction.atomic():
+        for task in tasks:
+            try:
+                # A savepoint each, so that every refusal can be named before the batch is undone.
+                with transaction.atomic():
+                    done.append(review_task_assign(actor=actor, task=task, assignee=assignee))
+            except (ValidationError, PermissionDenied) as exc:
+                refused.append((task, "；".join(getattr(exc, "messages", None) or [str(exc)])))
+        if refused:
+            raise AssignRefused(refused)
+    return done
 
 
 def visit_record(

@@ -19,7 +19,9 @@ from kangfu.subsidies.forms import (
     VisitForm,
 )
 from kangfu.subsidies.services import reviews as reviews_service
-from kangfu.subsidies.views.common import reads
+from kangfu.subsidies.views.common import picks, reads
+
+ASSIGN_UNREADABLE = "请勾选要派发的复核任务并选择走访人；如已勾选，请刷新页面后重试（任务或人员可能已变化）。"
 
 
 @login_required
@@ -45,6 +47,9 @@ def reviews(request):
             else:
                 messages.error(request, "请选择复核结果。")
             return redirect(request.get_full_path())
+        if request.POST.get("action") == "assign":
+            _assign(request)
+            return redirect(request.get_full_path())
         if not rights.runs_payroll:
             raise PermissionDenied(access.NOT_ALLOWED)
         if form.is_valid():
@@ -69,8 +74,34 @@ def reviews(request):
         "pending_count": pending.count(),
         "done_count": tasks.exclude(outcome="pending").count(),
         "decision_form": ReviewDecisionForm(),
+        "visitors": selectors.visitors_for(request.user),
     }
     return render(request, "subsidies/reviews.html", context, status=status)
+
+
+def _assign(request) -> None:
+    """Send one community worker to see every ticked person: all the tasks or none, and a message."""
+    try:
+        chosen = [pk for pk, _version in picks(request)]
+        visitor_pk = int(request.POST.get("visitor", ""))
+    except ValueError:
+        messages.error(request, ASSIGN_UNREADABLE)
+        return
+    visitor = selectors.visitors_for(request.user).filter(pk=visitor_pk).first()
+    tasks = {t.pk: t for t in selectors.review_tasks_for(request.user).filter(pk__in=chosen)}
+    if visitor is None or len(tasks) != len(chosen):
+        messages.error(request, ASSIGN_UNREADABLE)
+        return
+    try:
+        done = reviews_service.review_tasks_assign(
+            actor=request.user, tasks=[tasks[pk] for pk in chosen], assignee=visitor
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, "；".join(getattr(exc, "messages", None) or [str(exc)]))
+    else:
+        messages.success(
+            request, f"已派 {visitor} 入户走访 {len(done)} 人：{'、'.join(t.person.name for t in done)}。"
+        )
 
 
 @login_required
