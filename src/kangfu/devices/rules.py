@@ -58,6 +58,21 @@ def period_of(start: dt.date, end: dt.date) -> Period:
     return Period(months=months, days=max(days, 0))
 
 
+def period_from(start: dt.date, end: dt.date, new_start: dt.date) -> tuple[dt.date, dt.date]:
+    """The rental period moved to begin on `new_start`, of the same months and odd days (fewer odd
+    days where a shorter month would hold them all), so the bill stays as booked. A centre counts the term from the day the renter has the device: one handed over
+    before the reserved start begins that day (and ends as much earlier); one handed over late keeps
+    its dates, the delay being the centre's."""
+    if new_start >= start:
+        return start, end
+    period = period_of(start, end)
+    new_end = add_months_to_day(new_start, period.months) + dt.timedelta(days=period.days - 1)
+    # Odd days that now fill a shorter month would bill one more month: end a day earlier instead.
+    while period_of(new_start, new_end).months > period.months:
+        new_end -= dt.timedelta(days=1)
+    return new_start, new_end
+
+
 @dataclass(frozen=True)
 class Line:
     kind: str

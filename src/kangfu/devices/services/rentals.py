@@ -228,6 +228,10 @@ def rental_handover(
     when = handed_over_at or timezone.now()
     if when > timezone.now() + dt.timedelta(minutes=5):
         raise ValidationError({"handed_over_at": [FUTURE]})
+    # Handed over before the reserved start, the term begins that day (a device the renter holds
+    # before its rental starts could be returned on no day at all); the bill does not change.
+    start, end = rules.period_from(rental.start_date, rental.end_date, timezone.localtime(when).date())
+    moved = f"，租期提前为 {start} 至 {end}" if start != rental.start_date else ""
     with transaction.atomic():
         _advance(
             rental,
@@ -237,11 +241,13 @@ def rental_handover(
             unit_from=UnitStatus.RESERVED,
             unit_to=UnitStatus.RENTED,
             note="交付",
-            summary=f"租赁 {rental.number} 已交付并完成使用培训",
+            summary=f"租赁 {rental.number} 已交付并完成使用培训{moved}",
             status=RentalStatus.ACTIVE,
             handed_over_at=when,
             trainer=actor,
             training_content=training_content,
+            start_date=start,
+            end_date=end,
         )
     rental.refresh_from_db()
     return rental

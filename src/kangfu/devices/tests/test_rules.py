@@ -182,3 +182,23 @@ def test_subsidised_renters_deposit_follows_the_policy(waive, deposit):
 def test_overdue_fee():
     line = rules.overdue_fee(per_day=D("5"), days=3, policy=rules.Policy(overdue_fee_multiplier=D("1.5")))
     assert line.amount == D("22.50")
+
+
+@given(
+    start=st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2030, 12, 31)),
+    length=st.integers(min_value=0, max_value=365),
+    early=st.integers(min_value=1, max_value=60),
+)
+def test_a_period_moved_to_an_earlier_handover_never_bills_more(start, length, early):
+    end = start + dt.timedelta(days=length)
+    new_start, new_end = rules.period_from(start, end, start - dt.timedelta(days=early))
+    assert new_start == start - dt.timedelta(days=early)
+    before, after = rules.period_of(start, end), rules.period_of(new_start, new_end)
+    # The same months and odd days; fewer days only where a shorter month would otherwise hold them.
+    assert after.months == before.months
+    assert after.days == before.days or (after.days < before.days and before.days >= 27)
+
+
+def test_a_late_handover_keeps_the_reserved_period():
+    start, end = dt.date(2026, 11, 23), dt.date(2026, 12, 22)
+    assert rules.period_from(start, end, dt.date(2026, 11, 25)) == (start, end)

@@ -202,6 +202,24 @@ class TestLifecycle:
         history = list(Unit.objects.get(pk=unit.pk).events.order_by("pk").values_list("to_status", flat=True))
         assert history == ["reserved", "rented", "returned", "cleaning", "available"]
 
+    def test_a_rental_handed_over_before_its_start_begins_that_day_and_can_be_returned_today(
+        self, clerk, renter, unit
+    ):
+        fit(clerk, renter, unit.product)
+        rental = rent(clerk, renter, unit, start=dt.date(2026, 11, 30), end=dt.date(2026, 12, 29))
+        billed = pricing.bill(rental)["rent_total"]
+        rental = hand_over(clerk, rental)
+        assert (rental.start_date, rental.end_date) == (TODAY, dt.date(2026, 12, 22))
+        assert pricing.bill(rental)["rent_total"] == billed
+        rental = rentals.rental_return(actor=clerk, rental=rental, returned_on=TODAY, condition="good")
+        assert rental.status == "returned"
+
+    def test_a_rental_handed_over_late_keeps_its_dates(self, clerk, renter, unit):
+        fit(clerk, renter, unit.product)
+        rental = rent(clerk, renter, unit, start=dt.date(2026, 11, 20), end=dt.date(2026, 12, 19))
+        rental = hand_over(clerk, rental)
+        assert (rental.start_date, rental.end_date) == (dt.date(2026, 11, 20), dt.date(2026, 12, 19))
+
     def test_a_unit_not_yet_disinfected_cannot_go_out(self, clerk, renter, poor_disabled, unit):
         fit(clerk, renter, unit.product)
         rental = hand_over(clerk, rent(clerk, renter, unit))
