@@ -17,6 +17,7 @@ from kangfu.devices.models import (
     ReturnCondition,
     UnitStatus,
 )
+from kangfu.devices.services.rental_requests import LIMITS, TOO_LONG
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -202,18 +203,31 @@ class DeclineForm(forms.Form):
     reason = forms.CharField(label="未受理原因", max_length=200)
 
 
+def _bounded(form_class: type[forms.BaseForm]) -> type[forms.BaseForm]:
+    """Every free-text field of a public form has a length limit, told in Chinese: a form anyone
+    may post must not store whatever size of text it is sent."""
+    for field in form_class.base_fields.values():
+        if isinstance(field, forms.CharField) and not isinstance(field, forms.ChoiceField):
+            if field.max_length is None:
+                raise TypeError(f"{form_class.__name__}: {field.label} needs a max_length")
+            field.error_messages["max_length"] = TOO_LONG.format(label=field.label, limit=field.max_length)
+    return form_class
+
+
+@_bounded
 @localise
 class PublicRequestForm(forms.Form):
     outlet = forms.ChoiceField(label="取用网点")
-    name = forms.CharField(label="姓名", max_length=50)
+    name = forms.CharField(label="姓名", max_length=LIMITS["name"][1])
     id_number = forms.CharField(label="身份证号", max_length=30)
     phone = forms.CharField(label="联系电话", max_length=20)
-    address = forms.CharField(label="住址", max_length=200)
+    address = forms.CharField(label="住址", max_length=LIMITS["address"][1])
     wants_delivery = forms.BooleanField(label="需要送货上门", required=False)
     desired_start = forms.DateField(label="希望开始日期", widget=DateInput)
     months = forms.IntegerField(label="租用月数", min_value=1, max_value=12, initial=1)
     note = forms.CharField(
         label="情况说明",
+        max_length=LIMITS["note"][1],
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="如：行动不便、术后康复、低保或残疾情况。",
@@ -233,6 +247,7 @@ class PublicRequestForm(forms.Form):
         return normalize_phone(self.cleaned_data["phone"])
 
 
+@_bounded
 @localise
 class RequestLookupForm(forms.Form):
     reference = forms.CharField(label="受理编号", max_length=20)

@@ -20,6 +20,10 @@ from kangfu.devices.services.common import MAX_MONTHS, check_same_centre, local_
 from kangfu.people.services import id_hash
 
 REQUEST_DONE = "该申请已处理。"
+TOO_LONG = "{label}不能超过 {limit} 个字。"
+# What a citizen may type, bounded here as well as on the form, so the API cannot store a megabyte
+# of note either (name and address are bounded by their columns too).
+LIMITS = {"name": ("姓名", 50), "address": ("住址", 200), "note": ("情况说明", 500)}
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,9 @@ def request_submit(*, data: RequestData) -> RentalRequest:
         phone = ""
     if not data.name.strip():
         errors["name"] = ["请填写姓名。"]
+    for field, (label, limit) in LIMITS.items():
+        if len(getattr(data, field).strip()) > limit:
+            errors[field] = [TOO_LONG.format(label=label, limit=limit)]
     if data.desired_start < local_today():
         errors["desired_start"] = ["希望开始日期不能早于今天。"]
     if not 1 <= data.months <= MAX_MONTHS:
@@ -83,7 +90,7 @@ def request_submit(*, data: RequestData) -> RentalRequest:
             wants_delivery=data.wants_delivery,
             desired_start=data.desired_start,
             months=data.months,
-            note=data.note,
+            note=data.note.strip(),
         )
         request.reference = f"FJ{timezone.localdate():%Y%m%d}{request.pk:05d}"
         RentalRequest.objects.filter(pk=request.pk).update(reference=request.reference)

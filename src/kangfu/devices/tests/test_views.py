@@ -91,6 +91,57 @@ class TestPublic:
         assert "校验位" in body and "请勾选同意" in body
         assert not RentalRequest.objects.exists()
 
+    def test_an_overlong_note_is_refused_with_its_limit_and_nothing_is_stored(self, client, unit, centre):
+        response = client.post(
+            f"/public/devices/{unit.product_id}/request/",
+            {
+                "outlet": centre.pk,
+                "name": "赵市民",
+                "id_number": "120114198105050010",
+                "phone": "13700001111",
+                "address": "杨村街道文华巷 1 号",
+                "desired_start": "2026-11-25",
+                "months": 2,
+                "note": "长" * 501,
+                "consent": "on",
+            },
+        )
+        assert response.status_code == 400
+        assert rental_requests.TOO_LONG.format(label="情况说明", limit=500) in page(response)
+        assert not RentalRequest.objects.exists()
+
+    def test_every_free_text_field_of_the_public_forms_has_a_chinese_length_limit(self):
+        from django import forms
+
+        from kangfu.devices.forms import PublicRequestForm, RequestLookupForm
+
+        for form_class in (PublicRequestForm, RequestLookupForm):
+            for field in form_class.base_fields.values():
+                if isinstance(field, forms.CharField):
+                    assert field.max_length
+                    assert "不能超过" in field.error_messages["max_length"]
+
+    def test_the_service_refuses_an_overlong_note_from_any_channel(self, unit, centre):
+        from django.core.exceptions import ValidationError
+
+        with pytest.raises(ValidationError) as caught:
+            rental_requests.request_submit(
+                data=rental_requests.RequestData(
+                    product_id=unit.product_id,
+                    outlet_id=centre.pk,
+                    name="赵市民",
+                    id_number="120114198105050010",
+                    phone="13700001111",
+                    address="x",
+                    desired_start=dt.date(2026, 11, 25),
+                    note="长" * 501,
+                )
+            )
+        assert caught.value.message_dict["note"] == [
+            rental_requests.TOO_LONG.format(label="情况说明", limit=500)
+        ]
+        assert not RentalRequest.objects.exists()
+
     def test_the_status_lookup_needs_the_matching_id_number(self, client, unit, centre):
         request = rental_requests.request_submit(
             data=rental_requests.RequestData(
@@ -184,6 +235,40 @@ class TestClerkPages:
             HTTP_HX_REQUEST="true",
         )
         assert "<header" not in page(response) and "基础租金" in page(response)
+
+    def test_a_reservation_not_yet_handed_over_is_cancelled_from_its_page(self, login, clerk, renter, unit):
+        fit(clerk, renter, unit.product)
+        rental = rent_now(clerk, renter, unit)
+        client = login(clerk)
+        assert "取消预订" in page(client.get(f"/devices/rentals/{rental.pk}/"))
+        response = client.post(f"/devices/rentals/{rental.pk}/", {"action": "cancel", "reason": "本人放弃"})
+        assert response.status_code == 302
+        rental.refresh_from_db()
+        assert rental.status == "cancelled"
+        assert UnitStatus(unit.__class__.objects.get(pk=unit.pk).status) == UnitStatus.AVAILABLE
+
+    def test_a_rental_handed_over_early_on_its_page_is_returned_the_same_day(
+        self, login, clerk, renter, unit
+    ):
+        fit(clerk, renter, unit.product)
+        rental = rentals.rental_create(
+            actor=clerk,
+            person=renter,
+            data=rentals.RentalData(
+                unit_id=unit.pk, start_date=dt.date(2026, 11, 28), end_date=dt.date(2026, 12, 27)
+            ),
+        )
+        client = login(clerk)
+        url = f"/devices/rentals/{rental.pk}/"
+        assert client.post(url, {"action": "handover", "training_content": "操作方法"}).status_code == 302
+        response = client.post(url, {"action": "return", "returned_on": "2026-11-23", "condition": "good"})
+        assert response.status_code == 302
+        rental.refresh_from_db()
+        assert (rental.status, rental.start_date, rental.returned_on) == (
+            "returned",
+            dt.date(2026, 11, 23),
+            dt.date(2026, 11, 23),
+        )
 
     def test_a_forged_return_of_another_centres_rental_is_404(self, login, clerk, other_clerk, renter, unit):
         fit(clerk, renter, unit.product)
