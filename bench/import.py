@@ -160,6 +160,15 @@ def floor_seconds() -> tuple[float, int]:
                 cursor.execute(
                     f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)"
                 )
+                # LIKE copies no foreign keys; SQLite's copy (its CREATE statement) has them. Both
+                # floors check them as the real tables do, deferred to the commit.
+                cursor.execute(
+                    "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                    " WHERE conrelid = %s::regclass AND contype = 'f'",
+                    [table],
+                )
+                for name, definition in cursor.fetchall():
+                    cursor.execute(f'ALTER TABLE floor_{table} ADD CONSTRAINT "floor_{name}" {definition}')
             else:
                 cursor.execute(
                     "SELECT sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL", [table]
