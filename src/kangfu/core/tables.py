@@ -1,6 +1,70 @@
-import django_tables2 as tables
+from __future__ import annotations
 
+from typing import Any
+
+import django_tables2 as tables
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.html import format_html, format_html_join
+
+from kangfu.core.audit import HIDDEN
+from kangfu.core.fields import EncryptedTextField
 from kangfu.core.models import AuditEntry
+
+CHANGED = "已修改"
+EMPTY = "（空）"
+
+
+def _model(object_type: str):
+    try:
+        return apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
+
+
+def object_kind(object_type: str) -> str:
+    """What kind of record an entry is about, as its model calls itself (人员, 精康档案), or the
+    stored label where no model has it (a record of a kind since removed)."""
+    model = _model(object_type)
+    return str(model._meta.verbose_name) if model is not None else object_type
+
+
+def _shown(field, value: Any) -> str:
+    if value is None or value == "":
+        return EMPTY
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, dict):
+        return "；".join(f"{k}：{_shown(None, v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "、".join(_shown(field, v) for v in value)
+    return str(value)
+
+
+def change_lines(object_type: str, changes: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field label, what changed) for each entry of `changes`: `[old, new]` as "old → new", a value
+    set on creation as itself; a sensitive field (an encrypted column, or one the service recorded
+    without values) only as changed, whatever the row holds."""
+    model = _model(object_type)
+    lines = []
+    for key, value in changes.items():
+        field = None
+        if model is not None:
+            try:
+                field = model._meta.get_field(key)
+            except FieldDoesNotExist:
+                field = None
+        label = str(getattr(field, "verbose_name", "") or key)
+        if value == HIDDEN or isinstance(field, EncryptedTextField):
+            text = CHANGED
+        elif isinstance(value, list) and len(value) == 2 and not (field is not None and field.many_to_many):
+            text = f"{_shown(field, value[0])} → {_shown(field, value[1])}"
+        else:
+            text = _shown(field, value)
+        lines.append((label, text))
+    return lines
 
 
 class AuditTable(tables.Table):
@@ -13,7 +77,7 @@ class AuditTable(tables.Table):
     person_id = tables.Column(verbose_name="人员编号")
     ip = tables.Column(verbose_name="来源地址")
     channel = tables.Column(verbose_name="渠道")
-    changes = tables.JSONColumn(verbose_name="变更内容", empty_values=({}, None, ""))
+    changes = tables.Column(verbose_name="变更内容", empty_values=({}, None, ""))
 
     class Meta:
         model = AuditEntry
@@ -33,3 +97,15 @@ class AuditTable(tables.Table):
         orderable = False
         attrs = {"class": "table table-compact"}
         empty_text = "没有符合条件的记录。"
+
+    def render_object_type(self, value):
+        return object_kind(value)
+
+    def render_changes(self, value, record):
+        if not isinstance(value, dict):
+            return str(value)
+        lines = change_lines(record.object_type, value)
+        return format_html(
+            '<ul class="plain changes">{}</ul>',
+            format_html_join("", "<li><span class=\"muted\">{}</span>：{}</li>", lines),
+        )

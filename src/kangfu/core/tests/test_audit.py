@@ -84,3 +84,21 @@ def test_auditors_search_the_trail_and_others_cannot(login, auditor, owner):
     assert response.status_code == 200
     assert "查看 某人 的档案" in response.content.decode()
     assert login(owner).get("/audit/").status_code == 403
+
+
+def test_the_trail_shows_the_kind_of_record_and_its_changes_by_field_label(login, auditor, owner, person):
+    from kangfu.people import services as people
+
+    people.person_update(
+        actor=owner,
+        person=person,
+        data=people.PersonData(
+            name="张四", id_number=person.id_number, community_code=person.community_id, phone="13912345678"
+        ),
+        expected_version=person.version,
+    )
+    body = login(auditor).get("/audit/", {"username": "owner"}).content.decode()
+    assert "people.person" not in body and ">人员</td>" in body
+    assert "姓名</span>：张三 → 张四" in body
+    assert "联系电话</span>：已修改" in body and "13912345678" not in body
+    assert "&quot;name&quot;" not in body and '"name":' not in body  # no JSON
