@@ -107,5 +107,5 @@ class AuditTable(tables.Table):
         lines = change_lines(record.object_type, value)
         return format_html(
             '<ul class="plain changes">{}</ul>',
-            format_html_join("", "<li><span class=\"muted\">{}</span>：{}</li>", lines),
+            format_html_join("", '<li><span class="muted">{}</span>：{}</li>', lines),
         )
