@@ -10,6 +10,7 @@ urlpatterns = [
     path("applications/batch/", applications.application_batch, name="application_batch"),
     path("applications/new/", applications.application_new, name="application_new"),
     path("applications/<int:pk>/", applications.application_detail, name="application"),
+    path("applications/<int:pk>/print/", applications.application_print, name="application_print"),
     path("communities/", applications.communities, name="communities"),
     path("grants/", grants.grant_list, name="grants"),
     path("grants/<int:pk>/", grants.grant_detail, name="grant"),
@@ -25,5 +26,6 @@ urlpatterns = [
     path("standards/<int:pk>/close/", standards.standard_close, name="standard_close"),
     path("indicators/", standards.indicator_page, name="indicators"),
     path("reviews/", reviews.reviews, name="reviews"),
+    path("reviews/<int:pk>/print/", reviews.review_print, name="review_print"),
     path("visits/", reviews.visits, name="visits"),
 ]

@@ -53,6 +53,7 @@ from kangfu.subsidies.models import (
     ReviewCampaign,
     ReviewTask,
     Standard,
+    Step,
     StopReason,
     Visit,
 )
@@ -83,6 +84,7 @@ from kangfu.subsidies.selectors.eligibility import (
 from kangfu.subsidies.selectors.eligibility import (
     placed_people as placed_people,
 )
+from kangfu.subsidies.services import facts
 from kangfu.subsidies.services.reviews import half_year
 
 NOT_A_DISTRICT_OFFICER = "发放由区民政局办理。"
@@ -164,6 +166,35 @@ def application_steps(application: Application) -> list:
 def application_related(application: Application) -> dict:
     """What an application's page shows besides the row: its steps and its documents."""
     return {"steps": application_steps(application), "documents": list(application.documents.all())}
+
+
+def application_sheet(application: Application, *, chain: list[str], today: dt.date) -> dict:
+    """What the printed 申请审批表 shows besides the row: one line per step of the region's chain,
+    with the last decision taken there (blank where none yet, for the signature by hand), the
+    submission, the documents and the certificate valid today."""
+    steps = application_steps(application)
+    decided = {s.step: s for s in steps if s.step}
+    return {
+        "submitted": next((s for s in steps if not s.step), None),
+        "sheet_steps": [(Step(step).label, decided.get(step)) for step in chain],
+        "documents": list(application.documents.all()),
+        "certificate": facts.valid_certificate(application.person, today),
+    }
+
+
+def review_record(task: ReviewTask, *, user: User) -> dict:
+    """What the printed 年度复核 record shows besides the task: the person's grants the user may
+    see, the visits of the review's year and the certificate valid at the review's due date."""
+    year = task.campaign.year
+    return {
+        "grants": list(grants_for(user).filter(person_id=task.person_id).order_by("kind")),
+        "visits": list(
+            Visit.objects.filter(person_id=task.person_id, visited_on__year=year)
+            .select_related("visitor")
+            .order_by("visited_on")
+        ),
+        "certificate": facts.valid_certificate(task.person, task.campaign.due_date),
+    }
 
 
 def application_by_number(number: str) -> Application:
@@ -528,5 +559,8 @@ def person_tab_context(request, person: Person) -> dict:
         "subsidy_grants": grants,
         "subsidy_applications": list(
             applications_for(user).filter(person=person).order_by("-applied_on", "-id")[:50]
+        ),
+        "subsidy_reviews": list(
+            review_tasks_for(user).filter(person=person).order_by("-campaign__year")[:10]
         ),
     }

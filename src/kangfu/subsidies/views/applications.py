@@ -213,3 +213,31 @@ def application_detail(request, pk: int):
     return render(
         request, "subsidies/application.html", _application_context(request, application, form), status=400
     )
+
+
+@login_required
+@require_GET
+def application_print(request, pk: int):
+    """The 申请审批表 the file keeps on paper: the applicant (ID masked as on the page), each step's
+    opinion, decider and date, and a line for each signature. Printing it is a read of the person."""
+    reads(request)
+    application = get_object_or_404(selectors.applications_for(request.user), pk=pk)
+    today = timezone.localdate()
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=application,
+        person_id=application.person_id,
+        summary=f"打印补贴申请审批表 {application.number}",
+    )
+    context = {
+        "app": application,
+        **selectors.application_sheet(
+            application, chain=applications.steps_for(application.district_id), today=today
+        ),
+        "masked_id": mask_id_number(application.person.id_number),
+        "masked_phone": mask_phone(application.phone),
+        "masked_account": mask_account(application.bank_account),
+        "today": today,
+    }
+    return render(request, "subsidies/print_application.html", context)

@@ -9,9 +9,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
-from kangfu.core import access
+from kangfu.core import access, audit
 from kangfu.core.forms import apply_service_errors
+from kangfu.core.ids import mask_id_number
+from kangfu.core.models import AuditAction
 from kangfu.subsidies import selectors
 from kangfu.subsidies.forms import (
     CampaignForm,
@@ -127,3 +130,26 @@ def visits(request):
         {"people": people[:200], "count": people.count(), "start": start, "end": end, "form": form},
         status=status,
     )
+
+
+@login_required
+@require_GET
+def review_print(request, pk: int):
+    """The 年度复核 record the file keeps on paper: the person (ID masked), their grants, the visits of
+    the year, the result and a line for each signature. Printing it is a read of the person."""
+    reads(request)
+    task = get_object_or_404(selectors.review_tasks_for(request.user), pk=pk)
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=task,
+        person_id=task.person_id,
+        summary=f"打印 {task.campaign.year} 年度复核记录：{task.person.name}",
+    )
+    context = {
+        "task": task,
+        **selectors.review_record(task, user=request.user),
+        "masked_id": mask_id_number(task.person.id_number),
+        "today": timezone.localdate(),
+    }
+    return render(request, "subsidies/print_review.html", context)
