@@ -2,6 +2,7 @@
 declares the refusals every operation may give."""
 
 import pytest
+from django.test import Client
 
 from kangfu.api.api import NOT_FOUND, api
 from kangfu.conftest import DAYINGMEN
@@ -54,6 +55,12 @@ def test_an_unknown_or_impossible_address_is_a_json_404(client, bearer, path):
     response = client.get(path, **bearer)
     assert response.status_code == 404
     assert response.json() == {"detail": NOT_FOUND}
+
+
+def test_a_write_to_an_unknown_address_is_a_json_404_not_a_csrf_refusal(bearer):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/api/v1/people/abc/confirm", "{}", content_type="application/json", **bearer)
+    assert (response.status_code, response.json()) == (404, {"detail": NOT_FOUND})
 
 
 def test_a_record_id_too_large_for_the_database_is_a_404_not_a_500(client, bearer):
