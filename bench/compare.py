@@ -395,9 +395,10 @@ def db_floor_seconds() -> tuple[float, float | None, dict, dict]:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from kangfu.core.sql import Dialect
     from kangfu.matching.comparison import DUE_DAYS
     from kangfu.matching.models import ComparisonRun
-    from kangfu.matching.rules import Context, Dialect
+    from kangfu.matching.rules import Context
     from kangfu.subsidies.rules import add_months
 
     ctx = Context(district=DISTRICT, period=MONTH)

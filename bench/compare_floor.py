@@ -12,8 +12,9 @@ standards and the district's policy are read once in Python, as the run reads th
 from __future__ import annotations
 
 from kangfu.core.selectors import provinces_in_service
+from kangfu.core.sql import Dialect
 from kangfu.matching.models import FeedImport, source_kinds
-from kangfu.matching.rules import Context, Dialect
+from kangfu.matching.rules import Context
 from kangfu.subsidies.models import Kind
 
 DEATH = ("death", "declared_death", "cremation")
