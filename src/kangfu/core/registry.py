@@ -1,4 +1,5 @@
-"""What the apps contribute to the pages every user sees: menu entries and home-page panels.
+"""What the apps contribute to the pages every user sees: menu entries, counts of pending work beside
+them, and home-page panels.
 
 Core knows nothing of the apps built on it (the import contracts hold it to that): each app registers
 its entries when it is ready, as the person record's tabs are registered (people.tabs).
@@ -35,7 +36,23 @@ class HomePanel:
     context: Callable[[Any], dict] | None = None
 
 
+@dataclass(frozen=True)
+class Badge:
+    """A count of work waiting for the user, shown beside the app's menu entry to roles whose
+    RolePolicy has `ability`. `count(user)` must be one cheap query scoped to the user (it runs on
+    every page); `label` says what is counted (待本级审批的申请), `overdue` colours it as late."""
+
+    app: str
+    key: str
+    label: str
+    ability: str
+    count: Callable[[Any], int]
+    overdue: bool = False
+    order: int = 0
+
+
 _menu: list[MenuEntry] = []
+_badges: dict[str, Badge] = {}
 _panels: dict[str, HomePanel] = {}
 
 
@@ -55,3 +72,12 @@ def register_panel(panel: HomePanel) -> None:
 
 def home_panels() -> list[HomePanel]:
     return sorted(_panels.values(), key=lambda p: p.order)
+
+
+def register_badge(*badges: Badge) -> None:
+    for badge in badges:
+        _badges[badge.key] = badge
+
+
+def menu_badges() -> list[Badge]:
+    return sorted(_badges.values(), key=lambda b: (b.app, b.order))

@@ -20,4 +20,19 @@ class DevicesConfig(AppConfig):
             MenuEntry("devices", "辅具租赁", "devices:stats", "reads_device_stats", 51),
         )
 
+        from kangfu.core.registry import Badge, register_badge
+        from kangfu.devices import pending
+
+        register_badge(
+            Badge("devices", "devices.requests", "待处理的租赁申请", "runs_devices", pending.requests_new),
+            Badge(
+                "devices",
+                "devices.overdue",
+                "逾期未还的租赁",
+                "runs_devices",
+                pending.rentals_overdue,
+                overdue=True,
+                order=1,
+            ),
+        )
         tabs.register(tabs.PersonTab("devices", "devices/partials/person_tab.html", person_tab_context))

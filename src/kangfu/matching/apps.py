@@ -16,3 +16,18 @@ class MatchingConfig(AppConfig):
         register_menu(
             MenuEntry("matching", "数据比对", "matching:home", "reads_civil_affairs", 40),
         )
+        from kangfu.core.registry import Badge, register_badge
+        from kangfu.matching import pending
+
+        register_badge(
+            Badge("matching", "matching.open", "待处理的比对疑点", "reads_civil_affairs", pending.items_open),
+            Badge(
+                "matching",
+                "matching.overdue",
+                "逾期未处理的比对疑点",
+                "reads_civil_affairs",
+                pending.items_overdue,
+                overdue=True,
+                order=1,
+            ),
+        )

@@ -25,6 +25,18 @@ class RehabConfig(AppConfig):
             MenuEntry("rehab", "精康融合", "rehab:stats", "reads_rehab_stats", 22),
         )
 
+        from kangfu.core.registry import Badge, register_badge
+        from kangfu.rehab import pending
+
+        register_badge(
+            Badge("rehab", "rehab.follow_ups", "今天及逾期应随访", "runs_rehab", pending.follow_ups_due),
+            Badge(
+                "rehab", "rehab.screening", "待筛查的转介", "runs_rehab", pending.referred_to_screen, order=1
+            ),
+            Badge(
+                "rehab", "rehab.intake", "待初核或转介的申请", "rehab_intake", pending.applications_to_handle
+            ),
+        )
         tabs.register(tabs.PersonTab("rehab", "rehab/partials/person_tab.html", person_tab_context))
         access.register_served(people_served_q)
         # The scale files are part of the release: every migrate brings the database up to them.

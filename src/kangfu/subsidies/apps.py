@@ -14,4 +14,16 @@ class SubsidiesConfig(AppConfig):
         register_menu(
             MenuEntry("subsidies", "两项补贴", "subsidies:home", "reads_civil_affairs", 30),
         )
+        from kangfu.core.registry import Badge, register_badge
+        from kangfu.subsidies import pending
+
+        register_badge(
+            Badge(
+                "subsidies",
+                "subsidies.waiting",
+                "待本级审批的申请",
+                "reads_civil_affairs",
+                pending.applications_waiting,
+            ),
+        )
         tabs.register(tabs.PersonTab("subsidies", "subsidies/partials/person_tab.html", person_tab_context))

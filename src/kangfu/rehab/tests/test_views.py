@@ -373,3 +373,16 @@ def test_sdss_for_someone_over_59_warns_and_is_saved_only_once_the_assessor_conf
     assert refused.status_code == 400 and not Assessment.objects.exists()
     assert client.post(url, {**post, "outside_ages": "on"}).status_code == 302
     assert Assessment.objects.filter(case=elder).count() == 1
+
+
+def test_the_menu_counts_the_follow_ups_due_at_the_workers_institution(
+    login, admin, rehab_worker, institution
+):
+    f.enrolled_case(
+        admin=admin,
+        rehab_worker=rehab_worker,
+        institution_org=institution,
+        on=dt.date.today() - dt.timedelta(days=20),  # first follow-up due two weeks on: overdue
+    )
+    body = text(login(rehab_worker).get(reverse("rehab:home")))
+    assert re.search(r'精康融合 <span class="count" title="今天及逾期应随访 1"[^>]*>1</span>', body)
