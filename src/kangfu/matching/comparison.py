@@ -38,6 +38,8 @@ NOT_YOURS = "该疑点不在您的辖区。"
 NEEDS_NOTE = "排除疑点须写明核实情况和依据。"
 NEEDS_BASIS = "确认疑点须写明核实情况和依据（如死亡证明、判决书、入户核实）。"
 NOT_DISTRICT = "只能转交给本区的其他街道。"
+BULK_EMPTY = "请勾选要办理的疑点。"
+BULK_REFUSED = "以下疑点未能办理，本次勾选的疑点均未作改动：{names}。"
 NO_NEW_STREET = "迁入地只写到区，无法确定迁入街道：请先在一人一档中更新户籍所在社区，再审批转移。"
 NOT_A_DISTRICT = "比对按区进行，须由区级账号发起。"
 
@@ -226,6 +228,32 @@ def item_dismiss(*, actor: User, item: Item, note: str) -> Item:
         )
     item.refresh_from_db()
     return item
+
+
+def items_resolve(*, actor: User, items: list[Item], action: str, note: str) -> list[Item]:
+    """Confirm or dismiss many items at once with one note, as `item_confirm` / `item_dismiss` each
+    would: all of them or none, in one transaction with an audit row per item. Each item carries the
+    version the page showed, so one changed meanwhile is refused like a stale click; the refusal names
+    every item that could not be changed, and why."""
+    resolve = {"confirm": item_confirm, "dismiss": item_dismiss}.get(action)
+    if resolve is None or not items:
+        raise ValidationError(BULK_EMPTY)
+    if not (note or "").strip():
+        raise ValidationError({"note": [NEEDS_BASIS if action == "confirm" else NEEDS_NOTE]})
+    done, refused = [], []
+    with transaction.atomic():
+        for item in items:
+            try:
+                # Each service call is its own savepoint, so a refusal leaves the batch's
+                # transaction usable to try the rest and name them all.
+                done.append(resolve(actor=actor, item=item, note=note))
+            except PermissionDenied as exc:
+                refused.append(f"{item.person.name}（{exc}）")
+            except ValidationError as exc:
+                refused.append(f"{item.person.name}（{'；'.join(exc.messages)}）")
+        if refused:
+            raise ValidationError(BULK_REFUSED.format(names="、".join(refused)))
+    return done
 
 
 def item_transfer(*, actor: User, item: Item, street: Region, note: str = "") -> Item:

@@ -47,3 +47,13 @@ class ItemActionForm(forms.Form):
         """`streets`: those the item may be handed on to, so that nobody types a region code."""
         super().__init__(*args, **kwargs)
         self.fields["street"].choices = [("", "（转交时选择）")] + [(s.code, s.name) for s in streets]
+
+
+@localise
+class BulkForm(forms.Form):
+    note = forms.CharField(
+        label="核实情况及依据（适用于全部勾选的疑点）",
+        max_length=300,
+        required=False,  # the service says what a confirmation or a dismissal needs
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django_tables2 import RequestConfig
 
 from kangfu.core import access, audit
 from kangfu.core.exports import xlsx_response
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number
 from kangfu.core.models import AuditAction
+from kangfu.core.pagination import CappedPaginator
 from kangfu.matching import comparison, selectors, services
 from kangfu.matching import feeds as feed_files
-from kangfu.matching.forms import FeedUploadForm, ItemActionForm, RunForm
+from kangfu.matching.filters import ItemFilter
+from kangfu.matching.forms import BulkForm, FeedUploadForm, ItemActionForm, RunForm
 from kangfu.matching.models import ItemStatus
 from kangfu.matching.rules import RULE_NAMES
+from kangfu.matching.tables import ItemTable
 from kangfu.rehab import selectors as rehab_selectors
 
 CHOOSE_STREET = "请选择要转交的本区街道。"
+EXPORT_TOO_MANY = "符合条件的疑点超过 {limit} 条，请缩小筛选范围后再导出。"
 
 
 def _reads(request):
@@ -34,6 +41,9 @@ def home(request):
     _reads(request)
     rights = access.policy(request.user)
     form = RunForm(request.POST or None, initial={"period": timezone.localdate().replace(day=1)})
+    if request.method == "POST" and request.POST.get("action") in BULK_ACTIONS:
+        _bulk(request)
+        return redirect(request.get_full_path())
     if request.method == "POST":
         if not rights.runs_payroll:
             raise PermissionDenied(access.NOT_ALLOWED)
@@ -50,38 +60,87 @@ def home(request):
                 return redirect("matching:home")
         else:
             messages.error(request, "比对按区进行，请填写月份。")
-    items = selectors.items_for(request.user)
-    rule = request.GET.get("rule", "")
-    status = request.GET.get("status", "open")
-    if rule:
-        items = items.filter(rule=rule)
-    if status == "open":
-        items = items.filter(status__in=selectors.OPEN)
-    elif status:
-        items = items.filter(status=status)
+    filterset = ItemFilter(request.GET, queryset=selectors.items_for(request.user).order_by("due_date", "pk"))
     if request.GET.get("export") == "xlsx":
-        return _export(request, items)
+        return _export(request, filterset)
+    may_bulk = rights.subsidy_step == "street"
+    table = ItemTable(filterset.qs, exclude=() if may_bulk else ("pick",))
+    RequestConfig(request, paginate={"per_page": 50, "paginator_class": CappedPaginator}).configure(table)
+    export_query = request.GET.copy()
+    export_query.pop("page", None)
+    export_query["export"] = "xlsx"
     context = {
+        "filter": filterset,
+        "table": table,
+        "may_bulk": may_bulk,
+        "bulk_form": BulkForm(),
+        "export_query": export_query.urlencode(),
+    }
+    if request.htmx:
+        return render(request, "matching/partials/items_table.html", context)
+    context |= {
         "form": form,
         "may_run": rights.runs_payroll,
         "runs": selectors.runs_for(request.user)[:10],
-        "items": items.order_by("due_date", "pk")[:300],
-        "rule": rule,
-        "status": status,
-        "rules": RULE_NAMES,
-        "statuses": ItemStatus.choices,
         "summary": selectors.summary(request.user),
         "monthly": selectors.monthly(request.user),
-        "today": timezone.localdate(),
     }
     return render(request, "matching/home.html", context)
 
 
-def _export(request, items):
-    rows = [
+BULK_ACTIONS = {"confirm": "确认", "dismiss": "排除"}
+BAD_PICK = "勾选的疑点无法识别或已不在您的辖区，请刷新页面后重试；本次未作改动。"
+
+
+def _bulk(request) -> None:
+    """Confirm or dismiss the ticked items with one note: all of them or none, and a message."""
+    action = request.POST["action"]
+    form = BulkForm(request.POST)
+    try:
+        picked: dict[int, int] = {}
+        for value in request.POST.getlist("pick"):
+            pk, _sep, version = value.partition(":")
+            picked.setdefault(int(pk), int(version))
+    except ValueError:
+        messages.error(request, BAD_PICK)
+        return
+    found = {i.pk: i for i in selectors.items_for(request.user).filter(pk__in=list(picked))}
+    if len(found) != len(picked) or not form.is_valid():
+        messages.error(request, BAD_PICK if form.is_valid() else "；".join(form.errors.get("note", [])))
+        return
+    items = []
+    for pk, version in picked.items():
+        item = found[pk]
+        item.version = version  # the state the page showed: an item changed since is refused
+        items.append(item)
+    try:
+        done = comparison.items_resolve(
+            actor=request.user, items=items, action=action, note=form.cleaned_data["note"]
+        )
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        names = "、".join(i.person.name for i in done)
+        messages.success(request, f"已{BULK_ACTIONS[action]} {len(done)} 条疑点：{names}。")
+
+
+def _export(request, filterset):
+    """The worklist as filtered, masked as on the page, at most the export limit (refused above)."""
+    limit = settings.KANGFU_EXPORT_MAX_ROWS
+    items = filterset.qs
+    total = items[: limit + 1].count()
+    if total > limit:
+        messages.error(request, EXPORT_TOO_MANY.format(limit=limit))
+        query = request.GET.copy()
+        query.pop("export", None)
+        return redirect(reverse("matching:home") + "?" + query.urlencode())
+    rows = (
         [
             i.period.strftime("%Y-%m"),
             RULE_NAMES.get(i.rule, i.rule),
+            i.get_direction_display(),
             i.person.name,
             mask_id_number(i.person.id_number),
             i.street.name,
@@ -90,16 +149,16 @@ def _export(request, items):
             i.get_status_display(),
             i.due_date.isoformat(),
         ]
-        for i in items.order_by("street_id", "rule")[:50000]
-    ]
+        for i in items.iterator(chunk_size=2000)
+    )
+    header = ["月份", "规则", "方向", "姓名", "身份证号", "街道", "说明", "涉及金额", "状态", "期限"]
     return xlsx_response(
         actor=request.user,
-        filename="items.xlsx",
-        sheets=[
-            ("疑点", ["月份", "规则", "姓名", "身份证号", "街道", "说明", "涉及金额", "状态", "期限"], rows)
-        ],
+        filename=f"items-{timezone.localdate():%Y%m%d}.xlsx",
+        sheets=[("疑点", header, rows)],
         object_type="matching.item",
-        summary=f"导出疑点 {len(rows)} 条",
+        summary=f"导出疑点 {total} 条",
+        changes={"filters": {k: v for k, v in request.GET.items() if v and k != "export"}, "rows": total},
     )
 
 

@@ -113,7 +113,7 @@ def test_the_items_export_neutralises_formulas(login, quju, death_item):
 
     Item.objects.filter(pk=death_item.pk).update(explanation='=HYPERLINK("x")')
     sheet = load_workbook(io.BytesIO(login(quju).get("/matching/?export=xlsx").content)).active
-    assert sheet.cell(row=2, column=6).value.startswith("'=")
+    assert sheet.cell(row=2, column=7).value.startswith("'=")
 
 
 def test_the_monthly_summary_counts_applications_started_from_found_entitlements(login, quju):
