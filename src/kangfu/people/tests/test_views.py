@@ -90,6 +90,10 @@ class TestList:
         body = page(login(owner).get("/people/", {"region": "120110006000"}))
         assert person.name not in body
 
+    def test_each_cell_names_its_column_so_a_phone_can_show_rows_as_cards(self, login, owner, person):
+        body = page(login(owner).get("/people/"))
+        assert 'data-label="姓名"' in body and 'data-label="身份证号"' in body
+
     def test_htmx_requests_get_only_the_table(self, login, owner, person):
         response = login(owner).get("/people/", HTTP_HX_REQUEST="true")
         assert "<header" not in page(response)

@@ -256,3 +256,67 @@ def test_an_application_becomes_an_enrolled_case_whose_services_and_improvement_
     page.goto(f"{base}/rehab/")
     check_statistics()
     assert page.errors == []
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_on_a_phone_the_follow_up_list_fits_the_screen_and_a_follow_up_can_be_recorded(page, live_server):
+    institution = f.institution(name=INSTITUTION)
+    worker = f.worker(institution, username="xiqing.rehab")
+    admin = f.district_admin(username="xiqing.mz")
+    overdue = dt.date.today() - dt.timedelta(days=20)
+    for name in ("欧阳长名字", "赵康复"):
+        f.enrolled_case(
+            admin=admin,
+            rehab_worker=worker,
+            institution_org=institution,
+            person=f.patient(name=name),
+            on=overdue,
+        )
+    page.set_viewport_size(PHONE)
+    base = live_server.url
+    log_in(page, base, "xiqing.rehab")
+    assert no_sideways_scroll(page)
+
+    page.goto(f"{base}/rehab/")
+    assert no_sideways_scroll(page)
+    page.goto(f"{base}/rehab/follow-ups/")
+    assert no_sideways_scroll(page)
+    card = page.locator("#follow-ups tbody tr", has_text="赵康复")
+    # Each row is a card showing the name, the date due and who is responsible, without scrolling.
+    assert card.bounding_box()["width"] <= PHONE["width"]
+    labels = card.locator("td").evaluate_all(
+        "cells => cells.map(c => getComputedStyle(c, '::before').content.replaceAll('\"', ''))"
+    )
+    assert labels[1:5] == ["应随访", "稳定性", "危险性", "责任社工"] and "逾期" in card.inner_text()
+    card.locator("a.button:has-text('随访')").click()
+    page.wait_for_selector("#id_mode")
+    assert no_sideways_scroll(page)
+    page.select_option("#id_mode", "phone")
+    page.select_option("#id_risk_level", "0")
+    page.select_option("#id_stability", "stable")
+    page.select_option("#id_adherence", "regular")
+    page.select_option("#id_insight", "full")
+    save(page)
+    assert "已记录随访（稳定）" in message(page)
+    assert page.errors == []
+
+
+def test_each_radio_of_a_scale_sits_on_the_line_of_its_label(page, live_server):
+    institution = f.institution(name=INSTITUTION)
+    worker = f.worker(institution, username="xiqing.rehab")
+    case = f.enrolled_case(admin=f.district_admin(), rehab_worker=worker, institution_org=institution)
+    log_in(page, live_server.url, "xiqing.rehab")
+    page.goto(f"{live_server.url}/rehab/cases/{case.pk}/assess/sdss/")
+    for label in page.locator("form.assessment label:has(input[type=radio])").all()[:8]:
+        radio = label.locator("input").bounding_box()
+        text = label.bounding_box()
+        # The label is one line high and the radio lies inside it, at its left.
+        assert text["height"] < 2 * radio["height"] + 12
+        assert text["y"] <= radio["y"] and radio["y"] + radio["height"] <= text["y"] + text["height"]
+        assert radio["width"] < 30
