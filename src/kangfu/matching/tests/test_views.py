@@ -193,3 +193,31 @@ def test_the_upload_page_says_which_columns_each_source_expects(login, quju):
     assert "公安死亡" in body
     for words in ("公民身份号码", "死亡日期", "必需", "身份证号、"):
         assert words in body
+
+
+def test_the_upload_page_costs_the_same_queries_however_many_sources_and_imports(login, quju):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add(n, start):
+        for i in range(start, start + n):
+            source = feed_source_save(
+                actor=None,
+                name=f"来源{i}",
+                kind="death",
+                mapping={"id_number": "身份证号", "event_date": "死亡日期"},
+            )
+            upload = SimpleUploadedFile(
+                f"d{i}.csv", f"身份证号,死亡日期\n120103197011210016,2026-10-0{i % 9 + 1}\n".encode()
+            )
+            client.post("/matching/feeds/", {"source": source.pk, "period": "2026-11", "file": upload})
+
+    client = login(quju)
+    add(1, 0)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/matching/feeds/")
+    add(6, 1)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/matching/feeds/")
+    assert FeedImport.objects.count() == 7
+    assert len(few) == len(many), (len(few), len(many))
