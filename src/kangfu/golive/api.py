@@ -169,11 +169,17 @@ def discard_job(request, job_id: int):
     return services.job_summary(services.job_discard(actor=request.user, job=_job(request, job_id)))
 
 
-@router.get("/reconcile", response={200: ReconcileOut, 400: ErrorOut, 403: ErrorOut}, summary="上线对账")
+@router.get(
+    "/reconcile",
+    response={200: ReconcileOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="上线对账",
+)
 def get_reconciliation(request, month: str, district: str = ""):
     try:
         first = parse_month(month)
     except ValueError:
+        first = None
+    if first is None:
         return Status(400, {"detail": "请填写月份，如 2027-01。"})
     region = selectors.region_by_code(district) if district else None
     result = reconciliation.reconcile(

@@ -106,7 +106,7 @@ def districts_for(user: User | None, district: Region | None = None) -> list[Reg
     if region.level == RegionLevel.DISTRICT:
         return [region]
     if region.level in (RegionLevel.PROVINCE, RegionLevel.CITY):
-        codes = Grant.objects.filter(district_id__startswith=region.code[: 2 if region.level == 1 else 4])
+        codes = Grant.objects.filter(district__code__startswith=region.code[: 2 if region.level == 1 else 4])
         return list(Region.objects.filter(code__in=codes.values("district_id").distinct()).order_by("code"))
     raise ValidationError(NOT_A_DISTRICT)
 

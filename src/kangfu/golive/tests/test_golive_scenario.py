@@ -369,3 +369,18 @@ def test_a_district_named_like_one_elsewhere_in_china_means_the_one_served_here(
     assert regions.any("和平区") == "120101000000"  # not 沈阳市和平区 (210102)
     assert regions.any("塘沽区") is None  # abolished: only its successor is offered by name
     assert regions.any("120107") == "120116000000"  # but its code still leads to 滨海新区
+
+
+def test_the_city_reconciles_every_district_that_has_grants(live_district, client):
+    """A city-level account asks without naming a district and gets each district with grants (the
+    districts are found by code prefix across the grant's foreign key, which once answered 500)."""
+    from kangfu.core.services import api_token_create
+
+    city = UserFactory(username="tj.api", role=Role.CITY_ADMIN, jurisdiction_id="120100000000")
+    token = api_token_create(actor=None, user=city, name="对账")
+    with travel(M(2026, 12, 2)):
+        answer = client.get(
+            "/api/v1/golive/reconcile", {"month": "2026-12"}, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert answer.status_code == 200
+    assert {r["district"] for r in answer.json()["rows"]} == {HEXI}
