@@ -34,6 +34,11 @@ urlpatterns = [
     path("cases/<int:pk>/status/", cases.case_status, name="case_status"),
     path("cases/<int:pk>/enrol/", enrolment.case_enrol, name="case_enrol"),
     path("cases/<int:pk>/registration/", enrolment.case_registration, name="case_registration"),
+    path(
+        "cases/<int:pk>/registration/print/",
+        enrolment.case_registration_print,
+        name="case_registration_print",
+    ),
     path("cases/<int:pk>/agreement/", enrolment.case_agreement, name="case_agreement"),
     path("cases/<int:pk>/intake/", enrolment.case_intake, name="case_intake"),
     path("cases/<int:pk>/assess/<slug:code>/", assessments.case_assess, name="case_assess"),

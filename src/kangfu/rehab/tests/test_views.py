@@ -386,3 +386,33 @@ def test_the_menu_counts_the_follow_ups_due_at_the_workers_institution(
     )
     body = text(login(rehab_worker).get(reverse("rehab:home")))
     assert re.search(r'精康融合 <span class="count" title="今天及逾期应随访 1"[^>]*>1</span>', body)
+
+
+class TestPrintedRegistrationForm:
+    def test_the_case_page_links_to_the_printable_form(self, login, case, rehab_worker):
+        body = text(login(rehab_worker).get(reverse("rehab:case", args=[case.pk])))
+        assert reverse("rehab:case_registration_print", args=[case.pk]) in body
+
+    def test_it_shows_the_person_masked_the_guardian_the_diagnosis_and_is_audited(
+        self, login, case, rehab_worker
+    ):
+        from kangfu.core.ids import mask_id_number
+        from kangfu.people.tests.factories import GuardianFactory
+
+        GuardianFactory(person=case.person, name="监护人乙", phone="13820001111")
+        response = login(rehab_worker).get(reverse("rehab:case_registration_print", args=[case.pk]))
+        body = text(response)
+        assert response.status_code == 200
+        assert mask_id_number(case.person.id_number) in body and case.person.id_number not in body
+        assert "监护人乙" in body and "13820001111" not in body
+        assert "精神分裂症" in body and "签字" in body
+        assert AuditEntry.objects.filter(
+            action=AuditAction.VIEW, object_id=str(case.pk), summary="打印基本情况登记表"
+        ).exists()
+
+    @pytest.mark.parametrize("who", ["other_worker", "admin"])
+    def test_another_institution_and_civil_affairs_get_404_and_leave_no_row(self, login, case, who, request):
+        user = request.getfixturevalue(who)
+        response = login(user).get(reverse("rehab:case_registration_print", args=[case.pk]))
+        assert response.status_code == 404
+        assert not AuditEntry.objects.filter(summary="打印基本情况登记表").exists()

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from kangfu.core import access, audit
 from kangfu.core.forms import apply_service_errors
@@ -146,6 +146,36 @@ def case_registration(request, pk: int):
         "rehab/case_form.html",
         {"form": form, "case": case, "title": "基本情况登记表"},
         status=status,
+    )
+
+
+@login_required
+@require_GET
+def case_registration_print(request, pk: int):
+    """基本情况登记表 on paper: the person as the page shows them (numbers masked), the guardians, the
+    registration and, for the clinical roles that read it, the diagnosis; lines to sign. Printing is a
+    read of the record and is audited as one."""
+    view = selectors.case_view(request.user, pk)
+    if not view.sees("registration") or view.case.enrolled_on is None:
+        raise Http404
+    case = view.case
+    audit.record(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        obj=case,
+        person_id=case.person_id,
+        summary="打印基本情况登记表",
+    )
+    return render(
+        request,
+        "rehab/print_registration.html",
+        {
+            "case": case,
+            "person": case.person,
+            "guardians": [g for g in case.person.guardians.all() if g.is_guardian or g.is_carer],
+            "clinical": access.policy(request.user).reads_clinical,
+            "today": timezone.localdate(),
+        },
     )
 
 
