@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from ninja import Query
+
+from kangfu.core import audit
+from kangfu.core.models import AuditAction, User
 
 
 class CappedPaginator(Paginator):
@@ -45,13 +48,32 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"每页条数，1 
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"从第几条起（0 起），最大 {MAX_OFFSET}")]
 
 
-def api_page(rows: QuerySet, *, limit: int, offset: int, out: Callable[[QuerySet], list]) -> dict:
+def api_page(
+    rows: QuerySet,
+    *,
+    limit: int,
+    offset: int,
+    out: Callable[[list], list],
+    reader: User | None = None,
+    person_of: Callable[[Any], int | None] | None = None,
+    summary: str = "",
+) -> dict:
     """One page of an API list: `out` turns the rows from `offset` into items; the count stops at
-    `KANGFU_LIST_COUNT_CAP`, as the pages' count does, and `count_capped` says there are more."""
+    `KANGFU_LIST_COUNT_CAP`, as the pages' count does, and `count_capped` says there are more.
+    With `reader`, a list of named people leaves one audit entry per row read (`person_of` gives its
+    person), in one statement: each person's trail shows who read them, by list as by record."""
     cap = settings.KANGFU_LIST_COUNT_CAP
     count = rows[: cap + 1].count()
+    page = list(rows[offset : offset + limit])
+    if reader is not None and person_of is not None and page:
+        audit.record_many(
+            actor=reader,
+            action=AuditAction.VIEW,
+            rows=[(row, person_of(row)) for row in page],
+            summary=summary,
+        )
     return {
         "count": min(count, cap),
         "count_capped": count > cap,
-        "items": out(rows[offset : offset + limit]),
+        "items": out(page),
     }

@@ -362,7 +362,15 @@ def list_rentals(request, limit: Limit = 20, offset: Offset = 0):
     _clerk(request.user)
     rows = _filtered(RentalFilter, request, selectors.rentals_for(request.user))
     today = timezone.localdate()
-    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_rental_out(r, today) for r in page])
+    return api_page(
+        rows,
+        limit=limit,
+        offset=offset,
+        out=lambda page: [_rental_out(r, today) for r in page],
+        reader=request.user,
+        person_of=lambda r: r.person_id,
+        summary="读取租赁列表（API）",
+    )
 
 
 @router.get(
@@ -442,7 +450,15 @@ def return_rental(request, rental_id: int, payload: ReturnIn):
 def list_requests(request, limit: Limit = 20, offset: Offset = 0):
     _clerk(request.user)
     rows = _filtered(RequestFilter, request, selectors.requests_for(request.user))
-    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_request_out(r) for r in page])
+    return api_page(
+        rows,
+        limit=limit,
+        offset=offset,
+        out=lambda page: [_request_out(r) for r in page],
+        reader=request.user,
+        person_of=lambda r: None,  # a citizen's request names someone not registered yet
+        summary="读取市民在线申请列表（API）",
+    )
 
 
 @router.post(

@@ -177,7 +177,15 @@ def _detail_out(p: Person) -> dict:
 def list_people(request, limit: Limit = 20, offset: Offset = 0):
     access.require(request.user, "reads_people")
     qs = PersonFilter(request.GET, queryset=selectors.person_list(user=request.user)).qs
-    return api_page(qs, limit=limit, offset=offset, out=lambda page: [_person_out(p) for p in page])
+    return api_page(
+        qs,
+        limit=limit,
+        offset=offset,
+        out=lambda page: [_person_out(p) for p in page],
+        reader=request.user,
+        person_of=lambda p: p.pk,
+        summary="读取人员列表（API）",
+    )
 
 
 @router.get("/{int:person_id}", response={200: PersonDetailOut, 404: ErrorOut}, summary="人员详情")

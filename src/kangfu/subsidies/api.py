@@ -198,7 +198,13 @@ def list_applications(request, limit: Limit = 20, offset: Offset = 0):
         selectors.applications_for(request.user).order_by("-created_at", "-id"),
     )
     return api_page(
-        rows, limit=limit, offset=offset, out=lambda page: [_application_out(row) for row in page]
+        rows,
+        limit=limit,
+        offset=offset,
+        out=lambda page: [_application_out(row) for row in page],
+        reader=request.user,
+        person_of=lambda row: row.person_id,
+        summary="读取补贴申请列表（API）",
     )
 
 
@@ -347,7 +353,15 @@ def list_grants(request, limit: Limit = 20, offset: Offset = 0):
         request,
         selectors.grants_for(request.user).order_by("street_id", "person__name", "id"),
     )
-    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_grant_out(row) for row in page])
+    return api_page(
+        rows,
+        limit=limit,
+        offset=offset,
+        out=lambda page: [_grant_out(row) for row in page],
+        reader=request.user,
+        person_of=lambda row: row.person_id,
+        summary="读取补贴资格列表（API）",
+    )
 
 
 @router.get("/grants/{int:grant_id}", response={200: GrantDetailOut, 404: ErrorOut}, summary="补贴资格详情")

@@ -110,3 +110,23 @@ def test_a_clinician_is_refused_civil_affairs_lists_as_on_the_pages(client, path
     clinician = UserFactory(username="psychiatrist", role=Role.PSYCHIATRIST, jurisdiction_id=DAYINGMEN)
     token = api_token_create(actor=None, user=clinician, name="测试")
     assert client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 403
+
+
+def test_an_api_list_of_people_leaves_one_audit_entry_per_person_read(client, db):
+    """Every read of a named person's data leaves an entry: a list page read through the API names
+    each person on it in the reader's trail."""
+    from kangfu.conftest import DAYINGMEN
+    from kangfu.core.models import AuditAction, AuditEntry, Role
+    from kangfu.core.services import api_token_create
+    from kangfu.core.tests.factories import UserFactory
+    from kangfu.people.tests.factories import JIUJIANGLU, PersonFactory
+
+    people = [PersonFactory(community_code=JIUJIANGLU) for _ in range(3)]
+    officer = UserFactory(role=Role.STREET_OFFICER, jurisdiction_id=DAYINGMEN)
+    token = api_token_create(actor=None, user=officer, name="t")
+    response = client.get("/api/v1/people/", {"limit": 2}, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    read = AuditEntry.objects.filter(actor=officer, action=AuditAction.VIEW, object_type="people.person")
+    shown = {item["id"] for item in response.json()["items"]}
+    assert set(read.values_list("person_id", flat=True)) == shown and len(shown) == 2
+    assert shown <= {p.pk for p in people}
