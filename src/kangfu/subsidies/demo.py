@@ -97,7 +97,11 @@ def load(out) -> None:
     for person in newcomers[24:]:
         if not waiting_at:
             break
-        if _apply_and_approve(person, this_month, rng, (shequ, jiedao, canlian, runner), steps=waiting_at[0]):
+        # The one waiting at the community was filed at its counter by shequ, so shequ2 accepts it.
+        filer = shequ if waiting_at[0] == 0 else None
+        if _apply_and_approve(
+            person, this_month, rng, (shequ, jiedao, canlian, runner), steps=waiting_at[0], filer=filer
+        ):
             waiting_at.pop(0)
 
 
@@ -173,8 +177,9 @@ def _with_county_review(district: Region) -> User | None:
     return canlian
 
 
-def _apply_and_approve(person, month, rng, actors, *, steps=4) -> bool:
-    """File an application and pass it through the first `steps` steps; False if none was filed."""
+def _apply_and_approve(person, month, rng, actors, *, steps=4, filer=None) -> bool:
+    """File an application (online, or at the counter by `filer`) and pass it through the first
+    `steps` steps; False if none was filed."""
     applied = min(month.replace(day=rng.randint(2, 20)), timezone.localdate())
     wanted = {
         kind: facts.explain(person=person, kind=kind, on=applied, district=person.district_id).ok
@@ -186,7 +191,7 @@ def _apply_and_approve(person, month, rng, actors, *, steps=4) -> bool:
         try:
             scan = ContentFile(DEMO_SCAN, name="残疾人证.png")
             app = applications.application_submit(
-                actor=None,
+                actor=filer,
                 applicant=applications.Applicant(
                     name=person.name,
                     id_number=person.id_number,

@@ -9,10 +9,11 @@ import time_machine
 from django.db.models import Q
 
 from kangfu.core import demo as core_demo
-from kangfu.core.models import AuditEntry
+from kangfu.core.models import AuditEntry, User
 from kangfu.people import demo as people_demo
 from kangfu.subsidies import demo
 from kangfu.subsidies.models import Appeal, Application, ApplicationStep, Grant, GrantChange, Payroll, Visit
+from kangfu.subsidies.services import applications
 
 pytestmark = pytest.mark.django_db
 
@@ -41,3 +42,11 @@ def test_no_row_of_the_demo_is_dated_after_it_was_loaded(loaded):
     assert not Appeal.objects.filter(Q(lodged_on__gt=TODAY) | Q(decided_at__gt=LOADED) | late).exists()
     assert not Visit.objects.filter(Q(visited_on__gt=TODAY) | late).exists()
     assert not AuditEntry.objects.filter(at__gt=LOADED).exists()
+
+
+def test_shequ2_finds_a_counter_application_of_shequ_to_accept(loaded):
+    """The walk-through the second community account exists for: filed by shequ, accepted by shequ2.
+    (The same demo as above, loaded once more: a minute, kept to these two tests.)"""
+    shequ, shequ2 = (User.objects.get(username=u) for u in ("shequ", "shequ2"))
+    waiting = Application.objects.filter(waiting_step="community", submitted_by=shequ)
+    assert [applications.may_decide(u, a) for a in waiting for u in (shequ, shequ2)] == [False, True]
