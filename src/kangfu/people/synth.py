@@ -270,10 +270,14 @@ def _sub_records(maker: _Maker, batch: list[tuple[Person, dict]], report: SynthR
                 else IncomeStatus.TEKUN
             )
             periods.append(
-                IncomePeriod(person=person, status=status, start_date=_days(rng, START_OF_RECORDS, today))
+                IncomePeriod(
+                    person=person,
+                    status=status,
+                    start_date=_days(rng, max(START_OF_RECORDS, extra["born"]), today),
+                )
             )
         elif roll < 0.25:
-            start = _days(rng, START_OF_RECORDS, today - dt.timedelta(days=400))
+            start = _days(rng, max(START_OF_RECORDS, extra["born"]), today - dt.timedelta(days=400))
             periods.append(
                 IncomePeriod(
                     person=person,

@@ -46,3 +46,20 @@ def test_deceased_people_have_a_death_event():
     dead = Person.objects.filter(vital_status=VitalStatus.DECEASED)
     assert dead.exists()
     assert LifeEvent.objects.filter(person__in=dead, kind="death").count() == dead.count()
+
+
+def test_nothing_synthesised_happened_after_today_or_before_the_person_was_born():
+    from django.db.models import F
+    from django.utils import timezone
+
+    from kangfu.people.models import IncomePeriod
+
+    synthesise(people=600, seed=2026)
+    today = timezone.localdate()
+    assert not Person.objects.filter(birth_date__gt=today).exists()
+    assert not DisabilityCertificate.objects.filter(issued_on__gt=today).exists()
+    assert not LifeEvent.objects.filter(occurred_on__gt=today).exists()
+    assert not IncomePeriod.objects.filter(start_date__gt=today).exists()
+    assert not IncomePeriod.objects.filter(end_date__gt=today).exists()
+    assert not IncomePeriod.objects.filter(start_date__lt=F("person__birth_date")).exists()
+    assert not DisabilityCertificate.objects.filter(issued_on__lt=F("person__birth_date")).exists()
