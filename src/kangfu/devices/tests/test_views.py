@@ -260,6 +260,7 @@ class TestClerkPages:
         )
         client = login(clerk)
         url = f"/devices/rentals/{rental.pk}/"
+        assert "租期自今天起算" in page(client.get(url))
         assert client.post(url, {"action": "handover", "training_content": "操作方法"}).status_code == 302
         response = client.post(url, {"action": "return", "returned_on": "2026-11-23", "condition": "good"})
         assert response.status_code == 302
