@@ -580,7 +580,8 @@ class _Demo:
                     "level": level,
                     "services": kinds,
                     "capacity": capacity,
-                    "opened_on": opened,
+                    # The register is written on the demo's first day: nothing in it may be later.
+                    "opened_on": opened and min(opened, day),
                     "note": note,
                 },
             )
@@ -594,6 +595,7 @@ class _Demo:
             for i, (name, profession, certificate, login, where, joined, hours, direct) in enumerate(
                 staff_list
             ):
+                joined = min(joined, day)
                 org = places[where]
                 user = logins_here.get(login)
                 if user is not None and user.pk in linked:
