@@ -106,7 +106,10 @@ class TestPage:
         assert "本次勾选的申请均未办理" in text and mine.number in text
         assert statuses() == [ApplicationStatus.SUBMITTED] * 4
 
-    @pytest.mark.parametrize("pick", [["x:1"], ["999999:1"], []])
+    @pytest.mark.parametrize(
+        "pick",
+        [["x:1"], ["999999:1"], [], [f"{n}:1" for n in range(1, 300)], ["9" * 30 + ":1"], ["1:" + "9" * 12]],
+    )
     def test_bad_or_foreign_picks_change_nothing_and_say_so(self, client, login, three, shequ, pick):
         login(shequ)
         response = client.post("/subsidies/applications/batch/", {"pick": pick}, follow=True)

@@ -124,3 +124,13 @@ def test_the_page_costs_the_same_queries_however_many_lines(client, login, draft
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(few) == len(many)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"page": "abc"}, {"page": "999"}, {"page": "-1"}, {"q": "张" * 3000}, {"kind": "x", "line_type": "y"}],
+)
+def test_odd_paging_or_filter_values_answer_a_page_not_an_error(client, login, draft, quju2, query):
+    login(quju2)
+    for htmx in ({}, {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "payroll-lines"}):
+        assert client.get(f"/subsidies/payroll/{draft.pk}/", query, **htmx).status_code < 500

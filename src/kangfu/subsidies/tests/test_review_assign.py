@@ -91,7 +91,7 @@ def test_the_page_assigns_the_ticked_tasks(client, login, tasks, jiedao, shequ):
     assert assigned()["赵一"] == "shequ"
 
 
-@pytest.mark.parametrize("visitor", ["", "x", "999999"])
+@pytest.mark.parametrize("visitor", ["", "x", "999999", "9" * 30])
 def test_a_bad_visitor_changes_nothing_and_says_so(client, login, tasks, jiedao, visitor):
     login(jiedao)
     response = client.post(
@@ -109,3 +109,13 @@ def test_a_community_worker_cannot_assign(client, login, tasks, shequ):
     login(shequ)
     client.post("/subsidies/reviews/", {"action": "assign", "visitor": other.pk, "pick": [tasks["赵一"].pk]})
     assert set(assigned().values()) == {None}
+
+
+@pytest.mark.parametrize("task", ["", "abc", "9" * 30])
+def test_a_result_for_an_unreadable_task_is_refused_with_a_message(client, login, tasks, jiedao, task):
+    login(jiedao)
+    response = client.post(
+        "/subsidies/reviews/", {"action": "decide", "task": task, "outcome": "passed"}, follow=True
+    )
+    assert response.status_code == 200
+    assert 'class="msg error"' in response.content.decode()

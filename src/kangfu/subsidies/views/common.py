@@ -21,13 +21,28 @@ def paged(request, table, *, per_page: int = 50):
 
 
 BAD_PICK = "勾选的记录无法识别，请刷新页面后重试。"
+# More than a worklist ever shows (100 applications, 200 review tasks): a longer list was not ticked.
+MAX_PICKS = 200
+
+
+def bounded_int(value: str, *, limit: int = 2**63) -> int:
+    """A positive whole number the database can hold (a key is a bigint, a version an integer):
+    anything else, "abc" or twenty nines, is a `ValueError` the page answers with a message, not a
+    database error."""
+    number = int(value)
+    if not 0 < number < limit:
+        raise ValueError(value)
+    return number
 
 
 def picks(request) -> list[tuple[int, int | None]]:
     """The rows ticked on a worklist, each `pk:version` as the page showed it (version may be
-    empty), in order and without repeats; a value that is not that shape is a `ValueError`."""
+    empty), in order and without repeats; a value that is not that shape, or more than a page
+    shows, is a `ValueError`."""
     seen: dict[int, int | None] = {}
     for value in request.POST.getlist("pick"):
         pk, _sep, version = value.partition(":")
-        seen.setdefault(int(pk), int(version) if version else None)
+        seen.setdefault(bounded_int(pk), bounded_int(version, limit=2**31) if version else None)
+        if len(seen) > MAX_PICKS:
+            raise ValueError("too many")
     return list(seen.items())

@@ -22,8 +22,9 @@ from kangfu.subsidies.forms import (
     VisitForm,
 )
 from kangfu.subsidies.services import reviews as reviews_service
-from kangfu.subsidies.views.common import picks, reads
+from kangfu.subsidies.views.common import bounded_int, picks, reads
 
+TASK_UNREADABLE = "复核任务无法识别，请刷新页面后重试。"
 ASSIGN_UNREADABLE = "请勾选要派发的复核任务并选择走访人；如已勾选，请刷新页面后重试（任务或人员可能已变化）。"
 
 
@@ -38,7 +39,12 @@ def reviews(request):
     status = 200
     if request.method == "POST":
         if request.POST.get("action") == "decide":
-            task = get_object_or_404(selectors.review_tasks_for(request.user), pk=request.POST.get("task"))
+            try:
+                task_pk = bounded_int(request.POST.get("task", ""))
+            except ValueError:
+                messages.error(request, TASK_UNREADABLE)
+                return redirect(request.get_full_path())
+            task = get_object_or_404(selectors.review_tasks_for(request.user), pk=task_pk)
             decision = ReviewDecisionForm(request.POST)
             if decision.is_valid():
                 try:
@@ -86,7 +92,7 @@ def _assign(request) -> None:
     """Send one community worker to see every ticked person: all the tasks or none, and a message."""
     try:
         chosen = [pk for pk, _version in picks(request)]
-        visitor_pk = int(request.POST.get("visitor", ""))
+        visitor_pk = bounded_int(request.POST.get("visitor", ""))
     except ValueError:
         messages.error(request, ASSIGN_UNREADABLE)
         return
