@@ -101,3 +101,29 @@ def test_a_death_in_the_feed_ends_in_a_stop_and_a_recovery(page, live_server, tm
     assert run.total == Decimal("-400.00")
     assert Grant.objects.get(pk=grant.pk).status == GrantStatus.STOPPED
     assert page.errors == []
+
+
+def test_a_street_searches_its_worklist_and_confirms_two_items_at_once(page, live_server):
+    from kangfu.matching.models import Item, ItemStatus
+    from kangfu.matching.tests.test_worklist import make_items
+
+    load_regions()
+    UserFactory(username="jd", role=Role.STREET_OFFICER, jurisdiction_id="120103001000")
+    make_items(3)
+    base = live_server.url
+    log_in(page, base, "jd")
+    page.goto(f"{base}/matching/")
+    page.locator("#id_q").press_sequentially("疑点人001")
+    page.wait_for_selector("input[aria-label='勾选 疑点人000']", state="detached")
+    assert page.locator("input[name=pick]").count() == 1
+    page.fill("#id_q", "")
+    page.press("#id_q", "Enter")
+    page.wait_for_selector("input[aria-label='勾选 疑点人000']")
+    page.check("input[name=pick][aria-label='勾选 疑点人000']")
+    page.check("input[name=pick][aria-label='勾选 疑点人002']")
+    page.fill("#bulk-form #id_note", "已入户核实，见死亡证明")
+    page.click("#bulk-form button[value=confirm]")
+    page.wait_for_selector("text=已确认 2 条疑点")
+    confirmed = Item.objects.filter(status=ItemStatus.CONFIRMED).values_list("person__name", flat=True)
+    assert sorted(confirmed) == ["疑点人000", "疑点人002"]
+    assert page.errors == []
