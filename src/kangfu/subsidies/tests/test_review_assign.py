@@ -119,3 +119,10 @@ def test_a_result_for_an_unreadable_task_is_refused_with_a_message(client, login
     )
     assert response.status_code == 200
     assert 'class="msg error"' in response.content.decode()
+
+
+@pytest.mark.parametrize("person", ["", "abc", "9" * 30])
+def test_a_visit_for_an_unreadable_person_is_a_404_not_an_error(client, login, tasks, jiedao, person):
+    login(jiedao)
+    data = {"person": person, "visited_on": "2026-11-02", "mode": "home", "findings": "本人健在"}
+    assert client.post("/subsidies/visits/", data).status_code == 404

@@ -7,6 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -120,7 +121,11 @@ def visits(request):
     form = VisitForm(request.POST or None, initial={"visited_on": timezone.localdate()})
     status = 200
     if request.method == "POST":
-        person = get_object_or_404(people, pk=request.POST.get("person"))
+        try:
+            person_pk = bounded_int(request.POST.get("person", ""))
+        except ValueError:
+            raise Http404 from None  # no such person on the worklist, as for a number out of scope
+        person = get_object_or_404(people, pk=person_pk)
         if form.is_valid():
             try:
                 reviews_service.visit_record(actor=request.user, person=person, **form.cleaned_data)
