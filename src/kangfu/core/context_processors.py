@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 
 from kangfu.core.access import policy
 from kangfu.core.registry import menu_badges, menu_entries
@@ -68,4 +69,7 @@ def layout(request):
     if user is None or not user.is_authenticated:
         return {}
     rights = policy(user)
-    return {"nav_services": _menu(rights, _pending(request, user, rights)), "role_policy": rights}
+    # Lazy: a page fragment for htmx (a table's next page) never draws the menu, so it must not pay
+    # for its counts; a full page computes them on first use.
+    menu = SimpleLazyObject(lambda: _menu(rights, _pending(request, user, rights)))
+    return {"nav_services": menu, "role_policy": rights}

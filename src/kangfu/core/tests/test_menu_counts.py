@@ -53,8 +53,8 @@ def test_counts_run_once_per_request_however_often_the_layout_is_drawn(badges, o
         registry.Badge("people", "t.a", "待办", "reads_people", lambda u: calls.append(u) or 1)
     )
     request = _request(owner)
-    layout(request)
-    layout(request)
+    list(layout(request)["nav_services"])
+    list(layout(request)["nav_services"])
     assert len(calls) == 1
 
 
@@ -102,3 +102,15 @@ def test_every_registered_count_costs_at_most_one_query_for_every_role(role):
         with CaptureQueriesContext(connection) as queries, contextlib.suppress(PermissionDenied):
             assert badge.count(user) == 0
         assert len(queries) <= 1, (badge.key, [q["sql"] for q in queries.captured_queries])
+
+
+def test_a_page_fragment_for_htmx_does_not_count(badges, login, owner):
+    calls = []
+    badges.register_badge(
+        registry.Badge("people", "t.a", "待办", "reads_people", lambda u: calls.append(u) or 1)
+    )
+    client = login(owner)
+    client.get("/people/", HTTP_HX_REQUEST="true")
+    assert calls == []
+    client.get("/people/")
+    assert len(calls) == 1
