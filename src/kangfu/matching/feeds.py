@@ -188,7 +188,11 @@ def business_kind(value: Any) -> str:
 
 
 def parse(raw: bytes, file_name: str, *, kind: str, mapping: dict[str, str]) -> Parsed:
-    return parse_rows(raw, file_name, mapping=headers(kind, mapping), record=partial(_record, kind=kind))
+    # A line's problems name the column as the source's file heads it (缺少死亡日期, not 缺少发生日期).
+    labels = {**FIELDS, **{f: h.split("|")[0] for f, h in mapping.items() if f in FIELDS and h}}
+    return parse_rows(
+        raw, file_name, mapping=headers(kind, mapping), record=partial(_record, kind=kind, labels=labels)
+    )
 
 
 def _day_or_month(value: Any) -> dt.date | None:
@@ -203,8 +207,7 @@ def _day_or_month(value: Any) -> dt.date | None:
         return parse_month(value)
 
 
-def _record(values: dict[str, Any], *, kind: str) -> dict[str, Any]:
-    labels = FIELDS
+def _record(values: dict[str, Any], *, kind: str, labels: dict[str, str] = FIELDS) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": kind}
     problems: list[str] = []
     if kind == FeedKind.CERT_MIXED:

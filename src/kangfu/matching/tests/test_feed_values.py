@@ -147,7 +147,7 @@ def test_start_months_in_xlsx_date_and_text_cells_are_read():
 def test_a_month_that_is_no_month_is_reported():
     feed = preview(source("elderly_care", START), csv(START, f"{ID},张三,2024-13,100"))
     assert [(e["line"], e["message"]) for e in feed.errors] == [
-        (2, "发生日期“2024-13”不是可识别的日期或年月。")
+        (2, f"{START['event_date']}“2024-13”不是可识别的日期或年月。")
     ]
 
 

@@ -180,3 +180,8 @@ def test_the_saved_header_of_another_field_is_never_read_as_a_synonym(db):
     mapping = feeds.headers(source.kind, source.mapping)
     assert "死亡日期" not in mapping["event_date"].split("|")
     assert "死亡日期" not in feeds.headers("cremation", {"event_date": "火化日期"})["event_date"]
+
+
+def test_a_line_without_its_date_is_told_the_column_as_the_source_heads_it(death_source):
+    feed = preview(death_source, "身份证号,姓名,死亡日期\n120103197011210016,钱故,\n".encode())
+    assert [e["message"] for e in feed.errors] == [feeds.MISSING.format(label="死亡日期")]
