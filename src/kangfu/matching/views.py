@@ -99,8 +99,11 @@ def _bulk(request) -> None:
     try:
         picked: dict[int, int] = {}
         for value in request.POST.getlist("pick"):
-            pk, _sep, version = value.partition(":")
-            picked.setdefault(int(pk), int(version))
+            pk, version = (int(part) for part in value.partition(":")[::2])
+            # A key the database could not hold is no item (and must not reach a query as one).
+            if not (0 < pk < 2**63 and 0 < version < 2**31):
+                raise ValueError(value)
+            picked.setdefault(pk, version)
     except ValueError:
         messages.error(request, BAD_PICK)
         return

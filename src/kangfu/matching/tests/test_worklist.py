@@ -190,3 +190,32 @@ def test_only_a_street_officer_gets_the_batch_controls(login, jiedao, quju):
     make_items(1)
     assert 'form="bulk-form"' in login(jiedao).get("/matching/").content.decode()
     assert 'form="bulk-form"' not in login(quju).get("/matching/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page": "abc"},
+        {"page": "99999999999999999999"},
+        {"status": "nonsense"},
+        {"rule": "<script>"},
+        {"q": "1" * 500},
+        {"q": "99999999999999999999"},
+    ],
+)
+def test_bad_filters_and_pages_answer_a_page_not_an_error(login, jiedao, query):
+    make_items(2)
+    assert login(jiedao).get("/matching/", query).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "pick", ["x", "1", "1:x", "99999999999999999999:1", "1:99999999999999999999", "-1:1"]
+)
+def test_an_unreadable_pick_changes_nothing_and_says_so(login, jiedao, pick):
+    make_items(1)
+    response = login(jiedao).post(
+        "/matching/", {"action": "confirm", "note": "已核实", "pick": [pick]}, follow=True
+    )
+    assert response.status_code == 200
+    assert "无法识别" in response.content.decode()
+    assert Item.objects.get().status == ItemStatus.OPEN
