@@ -77,3 +77,14 @@ def api_page(
         "count_capped": count > cap,
         "items": out(page),
     }
+
+
+def audit_page(actor: User, table, *, person_of: Callable[[Any], int | None], summary: str) -> None:
+    """A list page's rows of named people, read: one audit entry per row shown, in one statement, as
+    `api_page` does for the API (a page of 20 is 20 entries; an empty page none)."""
+    page = getattr(table, "page", None)
+    records = [row.record for row in page.object_list] if page is not None else []
+    if records:
+        audit.record_many(
+            actor=actor, action=AuditAction.VIEW, rows=[(r, person_of(r)) for r in records], summary=summary
+        )

@@ -18,7 +18,7 @@ from kangfu.core.exports import xlsx_response
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction, RegionLevel
-from kangfu.core.pagination import CappedPaginator
+from kangfu.core.pagination import CappedPaginator, audit_page
 from kangfu.core.selectors import region_full_name
 from kangfu.people import selectors, services, tabs
 from kangfu.people.filters import PersonFilter
@@ -65,6 +65,7 @@ def person_list(request):
     filterset = PersonFilter(request.GET, queryset=selectors.person_list(user=request.user))
     table = PersonTable(filterset.qs)
     RequestConfig(request, paginate={"per_page": 20, "paginator_class": CappedPaginator}).configure(table)
+    audit_page(request.user, table, person_of=lambda p: p.pk, summary="查看人员列表")
     context = {"filter": filterset, "table": table, "region_choices": _region_choices(request.user)}
     if request.htmx:
         return render(request, "people/partials/list_table.html", context)

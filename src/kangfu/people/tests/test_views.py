@@ -111,8 +111,9 @@ class TestList:
             client.get("/people/")
         assert len(many) == len(few)
         # session, user, jurisdiction, organisation, count, page, certificates, regions, session save,
-        # and the menu's four counts of pending work for a street officer (core.registry.Badge)
-        assert len(many) <= 15
+        # the menu's four counts of pending work for a street officer (core.registry.Badge), and the
+        # one statement of the page's read entries (core.pagination.audit_page)
+        assert len(many) <= 16
 
 
 class TestDetail:
@@ -287,3 +288,13 @@ class TestExport:
     def test_a_role_without_export_rights_is_refused(self, login, colleague):
         assert login(colleague).get("/people/export/").status_code == 403
         assert not AuditEntry.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+def test_reading_the_list_leaves_one_entry_per_person_shown(login, owner):
+    from kangfu.core.models import AuditAction, AuditEntry
+    from kangfu.people.tests.factories import JIUJIANGLU, PersonFactory
+
+    shown = {PersonFactory(community_code=JIUJIANGLU).pk for _ in range(3)}
+    login(owner).get("/people/")
+    entries = AuditEntry.objects.filter(actor=owner, action=AuditAction.VIEW, object_type="people.person")
+    assert sorted(entries.values_list("person_id", flat=True)) == sorted(shown)
