@@ -20,7 +20,7 @@ from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction
 from kangfu.core.months import add_months_to_day
-from kangfu.core.pagination import CappedPaginator
+from kangfu.core.pagination import CappedPaginator, audit_page
 from kangfu.devices import selectors
 from kangfu.devices.filters import ProductFilter, RentalFilter, RequestFilter, UnitFilter
 from kangfu.devices.forms import (
@@ -59,11 +59,14 @@ def _clerk(request):
     return common.require_centre(request.user)
 
 
-def _list_page(request, *, table, template: str, context: dict):
-    """A paged table: the whole page, or only the table for htmx (paging, filtering)."""
+def _list_page(request, *, table, template: str, context: dict, person_of=None, read: str = ""):
+    """A paged table: the whole page, or only the table for htmx (paging, filtering). A list of named
+    people (`person_of`) leaves a read entry per row shown."""
     RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": CappedPaginator}).configure(
         table
     )
+    if person_of is not None:
+        audit_page(request.user, table, person_of=person_of, summary=read)
     context = {**context, "table": table}
     if request.htmx:
         return render(request, "devices/partials/list_table.html", context)
@@ -511,6 +514,8 @@ def rentals(request):
         table=RentalTable(filterset.qs),
         template="devices/rentals.html",
         context={"filter": filterset, "view": filterset.data["view"]},
+        person_of=lambda rental: rental.person_id,
+        read="查看租赁列表",
     )
 
 

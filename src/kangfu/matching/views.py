@@ -18,7 +18,7 @@ from kangfu.core.exports import xlsx_response
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number
 from kangfu.core.models import AuditAction
-from kangfu.core.pagination import CappedPaginator
+from kangfu.core.pagination import CappedPaginator, audit_page
 from kangfu.matching import comparison, selectors, services
 from kangfu.matching import feeds as feed_files
 from kangfu.matching.filters import ItemFilter
@@ -66,6 +66,7 @@ def home(request):
     may_bulk = rights.subsidy_step == "street"
     table = ItemTable(filterset.qs, exclude=() if may_bulk else ("pick",))
     RequestConfig(request, paginate={"per_page": 50, "paginator_class": CappedPaginator}).configure(table)
+    audit_page(request.user, table, person_of=lambda item: item.person_id, summary="查看比对疑点列表")
     export_query = request.GET.copy()
     export_query.pop("page", None)
     export_query["export"] = "xlsx"

@@ -144,7 +144,7 @@ def application_list(request):
     filterset = ApplicationFilter(
         request.GET, queryset=selectors.applications_for(request.user).order_by("-created_at", "-id")
     )
-    table = paged(request, ApplicationTable(filterset.qs))
+    table = paged(request, ApplicationTable(filterset.qs), read="查看补贴申请列表")
     context = {"filter": filterset, "table": table, "statuses": ApplicationStatus.choices}
     if request.htmx:
         return render(request, "subsidies/partials/applications_table.html", context)

@@ -5,18 +5,21 @@ from __future__ import annotations
 from django_tables2 import RequestConfig
 
 from kangfu.core import access
-from kangfu.core.pagination import CappedPaginator
+from kangfu.core.pagination import CappedPaginator, audit_page
 
 
 def reads(request):
     access.require(request.user, "reads_civil_affairs")
 
 
-def paged(request, table, *, per_page: int = 50):
-    """A list table paged as every list is (`people`'s): at most `per_page` rows, a capped count."""
+def paged(request, table, *, per_page: int = 50, read: str = ""):
+    """A list table paged as every list is (`people`'s): at most `per_page` rows, a capped count.
+    With `read`, a list of named people leaves that read entry for each row shown."""
     RequestConfig(request, paginate={"per_page": per_page, "paginator_class": CappedPaginator}).configure(
         table
     )
+    if read:
+        audit_page(request.user, table, person_of=lambda row: row.person_id, summary=read)
     return table
 
 

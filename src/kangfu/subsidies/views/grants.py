@@ -33,7 +33,7 @@ def grant_list(request):
     filterset = GrantFilter(
         request.GET, queryset=selectors.grants_for(request.user).order_by("street_id", "person__name", "id")
     )
-    table = paged(request, GrantTable(filterset.qs))
+    table = paged(request, GrantTable(filterset.qs), read="查看补贴资格列表")
     context = {"filter": filterset, "table": table}
     if request.htmx:
         return render(request, "subsidies/partials/grants_table.html", context)
