@@ -12,8 +12,11 @@
   }, true);
 
   // A submit button is disabled while its form is on its way, so a double click sends one request.
+  // Only for changes (POST): a search or a download (GET) changes nothing and may not reload the
+  // page, which would leave its button disabled.
   document.addEventListener("submit", function (event) {
     if (event.defaultPrevented) return;
+    if ((event.target.getAttribute("method") || "get").toLowerCase() !== "post") return;
     var buttons = event.target.querySelectorAll("button[type=submit], button:not([type])");
     window.setTimeout(function () {
       buttons.forEach(function (b) { b.disabled = true; });
