@@ -25,6 +25,7 @@ from kangfu.core import access
 from kangfu.core.ids import mask_account
 from kangfu.core.models import LEVEL_DIGITS, Region, RegionLevel, Role, User, level_of_code
 from kangfu.core.months import add_months, month_start
+from kangfu.core.selectors import street_choices
 from kangfu.people.models import (
     CertificateStatus,
     DisabilityCertificate,
@@ -147,9 +148,10 @@ def standard_get(pk: int) -> Standard:
 
 
 def household_regions(*, street: str = "") -> tuple[list, list]:
-    """Streets of the deployment (and the chosen street's communities), for an applicant's household.
-    Not scoped: a household anywhere may apply, at any counter or online (跨省通办)."""
-    streets = list(Region.objects.filter(level=RegionLevel.STREET).values_list("code", "name"))
+    """Streets of the deployment grouped by district and named with it (two 海滨街道), and the chosen
+    street's communities, for an applicant's household. Not scoped: a household anywhere may apply,
+    at any counter or online (跨省通办)."""
+    streets = street_choices()
     communities = (
         list(Region.objects.filter(level=RegionLevel.COMMUNITY, parent_id=street).values_list("code", "name"))
         if street

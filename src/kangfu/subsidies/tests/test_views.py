@@ -318,3 +318,17 @@ class TestLists:
         with CaptureQueriesContext(connection) as many:
             client.get("/subsidies/payroll/")
         assert len(few) == len(many)
+
+
+def test_the_citizens_street_list_names_each_street_with_its_district(client, db):
+    """Tianjin has two 海滨街道 (滨海新区 and another district): a bare list of 299 names does not say
+    which is which, so each street is offered under and with its district."""
+    from kangfu.core.models import Region, RegionLevel
+
+    body = client.get("/public/subsidies/apply/").content.decode()
+    same = Region.objects.filter(level=RegionLevel.STREET, name="海滨街道", successor__isnull=True)
+    assert same.count() >= 2
+    for street in same:
+        district = Region.objects.get(code=street.code[:6].ljust(12, "0"))
+        assert f'value="{street.code}">{district.name} 海滨街道<' in body
+    assert "<optgroup" in body
