@@ -51,7 +51,7 @@ from kangfu.people.models import (
     IncomeStatus,
     Person,
 )
-from kangfu.people.services import SENSITIVE, certificate_hash, id_hash, phone_hash
+from kangfu.people.services import SENSITIVE, certificate_hash, id_hash, people_register_many, phone_hash
 
 OUT_OF_SCOPE = "居住社区“{value}”不在您的管辖范围内。"
 PERSON_ELSEWHERE = "该身份证号已登记在您管辖范围以外的人员名下（一人一档，不另建档案），请联系其所在区核实。"
@@ -367,32 +367,20 @@ class PeopleKind(Kind):
     def apply(self, records: list[Record]) -> None:
         now = timezone.now()
         new = [r for r in records if r.target["person"] is None]
-        # Rows as dicts, not model instances: a million Person() constructions cost more than
-        # converting their values (core.bulk takes either).
         people = [
             {
                 "name": r.values["name"],
                 "id_number": r.values["id_number"],
                 "id_number_hash": r.target["hash"],
-                "birth_date": dt.date(
-                    int(r.values["id_number"][6:10]),
-                    int(r.values["id_number"][10:12]),
-                    int(r.values["id_number"][12:14]),
-                ),
-                "sex": "M" if int(r.values["id_number"][16]) % 2 else "F",
                 "phone": r.values["phone"],
-                "phone_hash": phone_hash(r.values["phone"]) if r.values["phone"] else "",
                 "address": r.values["address"],
-                "hukou_region_id": r.values["hukou"] or r.values["community"],
+                "community_id": r.values["community"],
+                "hukou_region_id": r.values["hukou"],
                 "hukou_type": r.values["hukou_type"],
-                "created_by_id": self.actor.pk if self.actor is not None else None,
-                "created_at": now,
-                "updated_at": now,
-                **_placement(r.values["community"]),
             }
             for r in new
         ]
-        ids = bulk.insert(Person, people)
+        ids = people_register_many(actor=self.actor, rows=people, now=now)
         for record, person, pk in zip(new, people, ids, strict=True):
             record.target["person"] = {"pk": pk}
             self.audit.append(

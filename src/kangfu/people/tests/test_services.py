@@ -10,6 +10,7 @@ from kangfu.people import services
 from kangfu.people.models import CertificateStatus, LifeEventKind, Person, VitalStatus
 from kangfu.people.tests.factories import (
     FUJIANLU,
+    HUAMING_COMMUNITY,
     JIUJIANGLU,
     CertificateFactory,
     PersonFactory,
@@ -278,3 +279,41 @@ def test_revealing_needs_the_right_role_and_is_audited(owner, colleague, person)
     with pytest.raises(PermissionDenied):
         services.person_reveal(actor=colleague, person=person, field="id_number")
     assert AuditEntry.objects.filter(action=AuditAction.REVEAL).count() == 1
+
+
+class TestRegisterMany:
+    """The one bulk registration every import uses: placed and dated as `person_create` places and
+    dates one person, and only within the actor's rights and jurisdiction."""
+
+    def row(self, number, community=JIUJIANGLU):
+        return {
+            "name": "批量甲",
+            "id_number": number,
+            "id_number_hash": services.id_hash(number),
+            "phone": "13900000000",
+            "community_id": community,
+        }
+
+    def test_people_are_placed_and_read_off_their_numbers(self, owner):
+        number = "12010319800101002" + ids.check_character("12010319800101002")
+        [pk] = services.people_register_many(actor=owner, rows=[self.row(number)])
+        person = Person.objects.get(pk=pk)
+        assert (person.birth_date, person.sex, person.street_id, person.district_id) == (
+            dt.date(1980, 1, 1),
+            "F",  # the 17th digit, 2, is even
+            JIUJIANGLU[:9] + "000",
+            JIUJIANGLU[:6] + "000000",
+        )
+        assert person.phone_hash == services.phone_hash("13900000000")
+
+    def test_outside_the_jurisdiction_or_without_the_right_nothing_is_written(self, owner):
+        from kangfu.core.models import Role
+        from kangfu.core.tests.factories import UserFactory
+
+        number = "12010319800101002" + ids.check_character("12010319800101002")
+        with pytest.raises(PermissionDenied):
+            services.people_register_many(actor=owner, rows=[self.row(number, HUAMING_COMMUNITY)])
+        clinician = UserFactory(role=Role.REHAB_WORKER, jurisdiction_id=owner.jurisdiction_id)
+        with pytest.raises(PermissionDenied):
+            services.people_register_many(actor=clinician, rows=[self.row(number)])
+        assert not Person.objects.exists()

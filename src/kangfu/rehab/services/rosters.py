@@ -24,7 +24,7 @@ from kangfu.core.spreadsheets import iter_chunks, parse
 from kangfu.core.transitions import Conflict
 from kangfu.core.workdays import add_working_days
 from kangfu.people.models import Person
-from kangfu.people.services import id_hash, phone_hash
+from kangfu.people.services import id_hash, people_register_many
 from kangfu.rehab.models import (
     OPEN_APPLICATION_STATES,
     OPEN_CASE_STATES,
@@ -271,35 +271,21 @@ def roster_confirm(*, actor: User, roster: RosterImport) -> RosterImport:
             roster.refresh_from_db()
             raise Conflict(NOT_PREVIEW.format(status=roster.get_status_display()), code="stale")
         analysis = _analyse(roster)
-        new_people = [
-            Person(
-                name=r["name"],
-                id_number=r["id_number"],
-                id_number_hash=r["hash"],
-                birth_date=r["birth_date"],
-                sex=r["sex"],
-                phone=r["phone"],
-                phone_hash=phone_hash(r["phone"]),
-                community_id=r["community_code"],
-                street_id=r["community_code"][:9] + "000",
-                district_id=r["community_code"][:6] + "000000",
-                city_id=r["community_code"][:4] + "00000000",
-                hukou_region_id=r["community_code"],
-                address=r["address"],
-                created_by=actor,
-            )
-            for r in analysis["create"]
-        ]
-        Person.objects.bulk_create(new_people, batch_size=500)
-        created_ids = (
-            dict(
-                Person.objects.filter(id_number_hash__in=[r["hash"] for r in analysis["create"]]).values_list(
-                    "id_number_hash", "pk"
-                )
-            )
-            if analysis["create"]
-            else {}
+        new_ids = people_register_many(
+            actor=actor,
+            rows=[
+                {
+                    "name": r["name"],
+                    "id_number": r["id_number"],
+                    "id_number_hash": r["hash"],
+                    "phone": r["phone"],
+                    "address": r["address"],
+                    "community_id": r["community_code"],
+                }
+                for r in analysis["create"]
+            ],
         )
+        created_ids = {r["hash"]: pk for r, pk in zip(analysis["create"], new_ids, strict=True)}
         check_due = add_working_days(roster.received_on, CHECK_DAYS)
         refer_due = add_working_days(today, REFER_DAYS)
         # (record, person, new?): the flag travels with the record, since looking each record up in the

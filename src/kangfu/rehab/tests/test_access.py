@@ -224,3 +224,13 @@ def selectors_people(user):
     from kangfu.people.selectors import person_list
 
     return person_list(user=user)
+
+
+def test_reading_the_case_list_and_the_follow_ups_leaves_one_entry_per_person(client, case, rehab_worker):
+    from kangfu.core.models import AuditAction, AuditEntry
+
+    client.force_login(rehab_worker)
+    for url, summary in (("/rehab/cases/", "查看精康个案列表"), ("/rehab/follow-ups/", "查看随访清单")):
+        assert client.get(url).status_code == 200
+        read = AuditEntry.objects.filter(actor=rehab_worker, action=AuditAction.VIEW, summary=summary)
+        assert list(read.values_list("person_id", flat=True)) == [case.person_id], url

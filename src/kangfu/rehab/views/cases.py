@@ -31,11 +31,18 @@ def cases(request):
         rows = rows.filter(person__name__startswith=q)
     if request.GET.get("mine"):
         rows = rows.filter(worker=request.user)
+    shown = list(rows[:200])
+    audit.record_many(
+        actor=request.user,
+        action=AuditAction.VIEW,
+        rows=[(c, c.person_id) for c in shown],
+        summary="查看精康个案列表",
+    )
     return render(
         request,
         "rehab/cases.html",
         {
-            "rows": rows[:200],
+            "rows": shown,
             "status": status,
             "statuses": CaseStatus.choices,
             "q": q,
