@@ -2,15 +2,11 @@
 the demo is loaded, whatever the hour (early morning in Tianjin is still yesterday in UTC). Only the
 end of a rental still out lies ahead, as it does for every rental."""
 
-import datetime as dt
-import io
-
 import pytest
-import time_machine
 from django.db.models import Q
 
-from kangfu.core import demo as core_demo
 from kangfu.core.models import AuditEntry
+from kangfu.core.tests.demo_world import LOADED, TODAY, load_demo
 from kangfu.devices import demo
 from kangfu.devices.models import (
     Charge,
@@ -21,23 +17,13 @@ from kangfu.devices.models import (
     Unit,
     UnitEvent,
 )
-from kangfu.people import demo as people_demo
 
 pytestmark = pytest.mark.django_db
-
-# 04:30 in Tianjin on 3 December, 20:30 UTC on the 2nd.
-LOADED = dt.datetime(2026, 12, 2, 20, 30, tzinfo=dt.UTC)
-TODAY = dt.date(2026, 12, 3)
 
 
 @pytest.fixture
 def loaded(monkeypatch):
-    monkeypatch.setattr(people_demo, "DEMO_PEOPLE", 3000)
-    out = io.StringIO()
-    with time_machine.travel(LOADED, tick=False):
-        core_demo.load(out)
-        people_demo.load(out)
-        demo.load(out)
+    load_demo(monkeypatch, demo, people=3000)
     assert Rental.objects.exists()
 
 

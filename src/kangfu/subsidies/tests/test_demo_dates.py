@@ -1,35 +1,21 @@
 """The demo's history of 两项补贴 is made in the past: nothing it writes is dated after the moment the
 demo is loaded, whatever the hour (early morning in Tianjin is still yesterday in UTC)."""
 
-import datetime as dt
-import io
-
 import pytest
-import time_machine
 from django.db.models import Q
 
-from kangfu.core import demo as core_demo
 from kangfu.core.models import AuditEntry, User
-from kangfu.people import demo as people_demo
+from kangfu.core.tests.demo_world import LOADED, TODAY, load_demo
 from kangfu.subsidies import demo
 from kangfu.subsidies.models import Appeal, Application, ApplicationStep, Grant, GrantChange, Payroll, Visit
 from kangfu.subsidies.services import applications
 
 pytestmark = pytest.mark.django_db
 
-# 04:30 in Tianjin on 3 December, 20:30 UTC on the 2nd.
-LOADED = dt.datetime(2026, 12, 2, 20, 30, tzinfo=dt.UTC)
-TODAY = dt.date(2026, 12, 3)
-
 
 @pytest.fixture
 def loaded(monkeypatch):
-    monkeypatch.setattr(people_demo, "DEMO_PEOPLE", 4000)
-    out = io.StringIO()
-    with time_machine.travel(LOADED, tick=False):
-        core_demo.load(out)
-        people_demo.load(out)
-        demo.load(out)
+    load_demo(monkeypatch, demo, people=4000)
     assert Grant.objects.exists()
 
 
