@@ -298,11 +298,14 @@ class TestRegisterMany:
         number = "12010319800101002" + ids.check_character("12010319800101002")
         [pk] = services.people_register_many(actor=owner, rows=[self.row(number)])
         person = Person.objects.get(pk=pk)
-        assert (person.birth_date, person.sex, person.street_id, person.district_id) == (
-            dt.date(1980, 1, 1),
-            "F",  # the 17th digit, 2, is even
-            JIUJIANGLU[:9] + "000",
-            JIUJIANGLU[:6] + "000000",
+        assert (
+            (person.birth_date, person.sex, person.street_id, person.district_id)
+            == (
+                dt.date(1980, 1, 1),
+                "F",  # the 17th digit, 2, is even
+                JIUJIANGLU[:9] + "000",
+                JIUJIANGLU[:6] + "000000",
+            )
         )
         assert person.phone_hash == services.phone_hash("13900000000")
 
