@@ -5,17 +5,13 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from kangfu.core.forms import localise
+from kangfu.core.forms import MonthField, MonthInput, localise
 from kangfu.core.spreadsheets import parse_month
 from kangfu.core.uploads import check_upload
 from kangfu.golive.kinds import Kind
 
 MAX_BYTES = 300 * 1024 * 1024
 BAD_MONTH = "请填写月份，如 2027-01。"
-
-
-class MonthInput(forms.TextInput):
-    input_type = "month"
 
 
 def _month(value: str):
@@ -74,7 +70,4 @@ class MappingForm(forms.Form):
 
 @localise
 class ReconcileForm(forms.Form):
-    month = forms.CharField(label="上线月份", widget=MonthInput)
-
-    def clean_month(self):
-        return _month(self.cleaned_data["month"])
+    month = MonthField(label="上线月份")

@@ -1,28 +1,16 @@
 from django import forms
-from django.core.exceptions import ValidationError
 
 from kangfu.core import uploads
-from kangfu.core.forms import DateInput, localise
-from kangfu.core.spreadsheets import parse_month
+from kangfu.core.forms import MonthField, localise
 from kangfu.matching.models import FeedSource
-
-
-class MonthInput(forms.TextInput):
-    input_type = "month"
 
 
 @localise
 class FeedUploadForm(forms.Form):
     source = forms.ModelChoiceField(label="数据来源", queryset=FeedSource.objects.all())
     # Read as the command and the API read --month and period: 2026-11, 202611, 2026年11月 …
-    period = forms.CharField(label="数据所属月份", widget=MonthInput, help_text="如 2026-11。")
+    period = MonthField(label="数据所属月份", help_text="如 2026-11。")
     file = forms.FileField(label="文件（CSV 或 XLSX，不超过 50 MB）")
-
-    def clean_period(self):
-        try:
-            return parse_month(self.cleaned_data["period"])
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -32,7 +20,7 @@ class FeedUploadForm(forms.Form):
 
 @localise
 class RunForm(forms.Form):
-    period = forms.DateField(label="比对月份", widget=DateInput)
+    period = MonthField(label="比对月份")
 
 
 @localise
@@ -40,7 +28,7 @@ class ItemActionForm(forms.Form):
     note = forms.CharField(
         label="核实情况及依据", max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    effective_month = forms.DateField(label="停发/变更自（某月第一天）", widget=DateInput, required=False)
+    effective_month = MonthField(label="停发/变更自（月份）", required=False)
     street = forms.ChoiceField(label="转交街道", required=False, choices=())
 
     def __init__(self, *args, streets=(), **kwargs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from kangfu.core import uploads
-from kangfu.core.forms import DateInput, localise
+from kangfu.core.forms import DateInput, MonthField, localise
 from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.subsidies.models import Decision, Kind, StopReason
 
@@ -81,9 +81,7 @@ class GrantChangeForm(forms.Form):
         label="变更",
         choices=[("stop", "停发"), ("suspend", "暂停"), ("resume", "恢复"), ("regrade", "等级变更")],
     )
-    effective_month = forms.DateField(
-        label="生效月份（首个受影响的月份）", widget=DateInput, help_text=MONTH_HELP
-    )
+    effective_month = MonthField(label="生效月份（首个受影响的月份）", help_text=MONTH_HELP)
     stop_reason = forms.ChoiceField(
         label="停发原因", choices=[("", "—"), *StopReason.choices], required=False
     )
@@ -100,7 +98,7 @@ class GrantChangeForm(forms.Form):
 
 @localise
 class PayrollRunForm(forms.Form):
-    month = forms.DateField(label="月份", widget=DateInput, help_text=MONTH_HELP)
+    month = MonthField(label="月份", help_text=MONTH_HELP)
 
 
 @localise
@@ -109,10 +107,8 @@ class StandardForm(forms.Form):
     grade_min = forms.IntegerField(label="残疾等级自", min_value=1, max_value=4)
     grade_max = forms.IntegerField(label="残疾等级至", min_value=1, max_value=4)
     amount = forms.DecimalField(label="月标准（元）", min_value=0, decimal_places=2)
-    valid_from = forms.DateField(label="起始月份", widget=DateInput, help_text=MONTH_HELP)
-    valid_to = forms.DateField(
-        label="截止月份", widget=DateInput, required=False, help_text="不填表示长期有效。"
-    )
+    valid_from = MonthField(label="起始月份", help_text=MONTH_HELP)
+    valid_to = MonthField(label="截止月份", required=False, help_text="不填表示长期有效。")
     note = forms.CharField(label="依据（文件号）", max_length=200, required=False)
 
 

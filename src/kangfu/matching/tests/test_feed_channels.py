@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from kangfu.core.forms import BAD_MONTH
 from kangfu.core.models import Region, Role
 from kangfu.core.services import api_token_create
 from kangfu.core.tests.factories import UserFactory
@@ -166,7 +167,7 @@ def test_the_page_refuses_a_month_it_cannot_read(login, district_admin):
     response = login(district_admin).post(
         "/matching/feeds/", {"source": source().pk, "period": "十一月", "file": upload}
     )
-    assert response.status_code == 400 and "不是可识别的月份" in response.content.decode()
+    assert response.status_code == 400 and BAD_MONTH in response.content.decode()
 
 
 def test_a_person_twice_in_a_feed_is_one_item_with_both_lines_as_evidence(login, district_admin):

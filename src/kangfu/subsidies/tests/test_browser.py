@@ -85,7 +85,7 @@ def test_an_online_application_is_approved_paid_with_arrears_and_shown_as_paid(p
 
     log_in(page, base, "qj")
     page.goto(f"{base}/subsidies/payroll/")
-    page.fill("#id_month", this_month.isoformat())
+    page.fill("#id_month", f"{this_month:%Y-%m}")  # a month picker
     page.click("form button.primary")
     page.wait_for_selector("#payroll-total")
     assert page.inner_text("#payroll-total") == "1500.00"  # (300 + 200) × 3 months

@@ -332,3 +332,18 @@ def test_the_citizens_street_list_names_each_street_with_its_district(client, db
         district = Region.objects.get(code=street.code[:6].ljust(12, "0"))
         assert f'value="{street.code}">{district.name} 海滨街道<' in body
     assert "<optgroup" in body
+
+
+def test_month_fields_take_what_the_month_picker_sends():
+    """A month is picked as a month (`<input type="month">` posts 2026-11) and stored as its first day;
+    a full date still reads as its month."""
+    from kangfu.subsidies.forms import PayrollRunForm, StandardForm
+
+    assert 'type="month"' in str(PayrollRunForm()["month"])
+    for posted in ("2026-11", "2026-11-17", "2026年11月"):
+        form = PayrollRunForm({"month": posted})
+        assert form.is_valid() and form.cleaned_data["month"] == dt.date(2026, 11, 1), posted
+    form = StandardForm(
+        {"kind": "care", "grade_min": 1, "grade_max": 2, "amount": "80", "valid_from": "2027-13"}
+    )
+    assert not form.is_valid() and "valid_from" in form.errors

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kangfu.core import access
 from kangfu.core.exports import xlsx_response
-from kangfu.core.forms import apply_service_errors
+from kangfu.core.forms import MonthField, apply_service_errors
 from kangfu.subsidies import selectors
 from kangfu.subsidies.forms import (
     StandardForm,
@@ -66,7 +64,7 @@ def standard_close(request, pk: int):
     access.require(request.user, "sets_standards")
     standard = selectors.standard_get(pk)
     try:
-        last = dt.date.fromisoformat(request.POST.get("valid_to", ""))
+        last = MonthField().clean(request.POST.get("valid_to", ""))
         standard_services.standard_save(
             actor=request.user,
             standard=standard,
@@ -80,7 +78,7 @@ def standard_close(request, pk: int):
             note=standard.note,
         )
     except (ValueError, ValidationError) as exc:
-        messages.error(request, "；".join(getattr(exc, "messages", ["请填写截止月份（某月第一天）。"])))
+        messages.error(request, "；".join(getattr(exc, "messages", ["请填写截止月份。"])))
     else:
         messages.success(request, "已设定截止月份。")
     return redirect("subsidies:standards")
