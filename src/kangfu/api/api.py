@@ -51,8 +51,8 @@ REFUSAL_SCHEMA = {
     },
     "required": ["detail"],
 }
-# Writes of these apps change state through `core.transitions.advance` or check the version read
-# (people's `StaleEdit`); rehab's are moving to `advance`. Go-live's services raise neither.
+# Writes of these apps change state by a conditional UPDATE that raises `core.transitions.Conflict`
+# or check the version read (people's `StaleEdit`). Go-live's services raise neither.
 CONFLICTS_UNDER = ("people", "subsidies", "devices", "matching", "rehab")
 
 
