@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +140,17 @@ class Row:
     person_id: int | None
     summary: str
     changes: Mapping[str, Any] | None = None
+
+
+def record_reads(
+    *, actor: User | None, records: Iterable[Any], person_of: Callable[[Any], int | None], summary: str
+) -> None:
+    """A list of named people, read (a page of a list, an API page, a worklist): one VIEW entry per
+    record shown, in one statement, so each person's trail shows who read them, by list as by record.
+    Nothing is written for an empty list."""
+    rows = [(record, person_of(record)) for record in records]
+    if rows:
+        record_many(actor=actor, action=AuditAction.VIEW, rows=rows, summary=summary)
 
 
 def record_rows(*, actor: User | None, action: AuditAction | str, rows: Iterable[Row]) -> None:

@@ -12,7 +12,7 @@ from django.utils.functional import cached_property
 from ninja import Query
 
 from kangfu.core import audit
-from kangfu.core.models import AuditAction, User
+from kangfu.core.models import User
 
 
 class CappedPaginator(Paginator):
@@ -65,13 +65,8 @@ def api_page(
     cap = settings.KANGFU_LIST_COUNT_CAP
     count = rows[: cap + 1].count()
     page = list(rows[offset : offset + limit])
-    if reader is not None and person_of is not None and page:
-        audit.record_many(
-            actor=reader,
-            action=AuditAction.VIEW,
-            rows=[(row, person_of(row)) for row in page],
-            summary=summary,
-        )
+    if reader is not None and person_of is not None:
+        audit.record_reads(actor=reader, records=page, person_of=person_of, summary=summary)
     return {
         "count": min(count, cap),
         "count_capped": count > cap,
@@ -84,7 +79,4 @@ def audit_page(actor: User, table, *, person_of: Callable[[Any], int | None], su
     `api_page` does for the API (a page of 20 is 20 entries; an empty page none)."""
     page = getattr(table, "page", None)
     records = [row.record for row in page.object_list] if page is not None else []
-    if records:
-        audit.record_many(
-            actor=actor, action=AuditAction.VIEW, rows=[(r, person_of(r)) for r in records], summary=summary
-        )
+    audit.record_reads(actor=actor, records=records, person_of=person_of, summary=summary)

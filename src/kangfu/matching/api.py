@@ -9,7 +9,6 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from kangfu.core import access, audit, uploads
-from kangfu.core.models import AuditAction
 from kangfu.core.pagination import Limit, Offset
 from kangfu.core.spreadsheets import parse_month
 from kangfu.matching import comparison, selectors, services
@@ -156,13 +155,9 @@ def list_items(request, limit: Limit = 100, offset: Offset = 0):
     access.require(request.user, "reads_civil_affairs")
     rows = selectors.items_for(request.user).filter(status__in=selectors.OPEN).order_by("due_date", "pk")
     rows = list(rows[offset : offset + limit])
-    # Each item names a person and what is at stake: handed to another system, it is a read of each
-    # person, recorded as rehab's follow-up list records its cases.
-    audit.record_many(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        rows=[(i, i.person_id) for i in rows],
-        summary="读取比对疑点（API）",
+    # Each item names a person and what is at stake: handed to another system, it is a read of each.
+    audit.record_reads(
+        actor=request.user, records=rows, person_of=lambda i: i.person_id, summary="读取比对疑点（API）"
     )
     return [
         {

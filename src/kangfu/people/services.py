@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from kangfu.core import access, audit, bulk, crypto
 from kangfu.core.ids import normalize_id_number, normalize_phone, parse_certificate_number
-from kangfu.core.models import AuditAction, Region, RegionLevel, User
+from kangfu.core.models import AuditAction, Region, RegionLevel, User, ancestor_code
 from kangfu.core.selectors import region_for_code
 from kangfu.people.models import (
     CertificateStatus,
@@ -120,13 +120,14 @@ def _known_region(code: str | None, field: str) -> str | None:
     return region.code
 
 
-def _placement(community: Region) -> dict[str, str]:
-    """The residence columns of a person living in `community`."""
+def placement(community_code: str) -> dict[str, str]:
+    """The residence columns of a person living in the community of that code (its street, district
+    and city are read off the code)."""
     return {
-        "community_id": community.code,
-        "street_id": community.ancestor(RegionLevel.STREET),
-        "district_id": community.ancestor(RegionLevel.DISTRICT),
-        "city_id": community.ancestor(RegionLevel.CITY),
+        "community_id": community_code,
+        "street_id": ancestor_code(community_code, RegionLevel.STREET),
+        "district_id": ancestor_code(community_code, RegionLevel.DISTRICT),
+        "city_id": ancestor_code(community_code, RegionLevel.CITY),
     }
 
 
@@ -166,7 +167,7 @@ def _clean(data: PersonData) -> dict[str, Any]:
         errors.setdefault("phone", []).extend(exc.messages)
     try:
         community = _community(data.community_code)
-        values.update(_placement(community))
+        values.update(placement(community.code))
     except ValidationError as exc:
         errors.update(exc.message_dict)
     try:
@@ -216,10 +217,7 @@ def people_register_many(*, actor: User | None, rows: list[dict[str, Any]], now=
                 "address": row.get("address", ""),
                 "hukou_region_id": row.get("hukou_region_id") or community,
                 "hukou_type": row.get("hukou_type", ""),
-                "community_id": community,
-                "street_id": community[:9].ljust(12, "0"),
-                "district_id": community[:6].ljust(12, "0"),
-                "city_id": community[:4].ljust(12, "0"),
+                **placement(community),
                 "created_by_id": actor_id,
                 "created_at": now,
                 "updated_at": now,

@@ -13,7 +13,6 @@ from ninja.files import UploadedFile
 
 from kangfu.core import access, audit, uploads
 from kangfu.core.ids import normalize_id_number
-from kangfu.core.models import AuditAction
 from kangfu.people.selectors import person_by_id_number
 from kangfu.rehab import selectors
 from kangfu.rehab.forms import stats_year
@@ -171,11 +170,8 @@ def due_follow_ups(request):
         .order_by("next_follow_up_on", "pk")[:500]
     )
     # Names handed to another system are a read of each person, audited as the case page is.
-    audit.record_many(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        rows=[(c, c.person_id) for c in rows],
-        summary="读取应随访名单（API）",
+    audit.record_reads(
+        actor=request.user, records=rows, person_of=lambda c: c.person_id, summary="读取应随访名单（API）"
     )
     return [
         {

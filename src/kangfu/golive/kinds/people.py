@@ -51,7 +51,14 @@ from kangfu.people.models import (
     IncomeStatus,
     Person,
 )
-from kangfu.people.services import SENSITIVE, certificate_hash, id_hash, people_register_many, phone_hash
+from kangfu.people.services import (
+    SENSITIVE,
+    certificate_hash,
+    id_hash,
+    people_register_many,
+    phone_hash,
+    placement,
+)
 
 OUT_OF_SCOPE = "居住社区“{value}”不在您的管辖范围内。"
 PERSON_ELSEWHERE = "该身份证号已登记在您管辖范围以外的人员名下（一人一档，不另建档案），请联系其所在区核实。"
@@ -126,15 +133,6 @@ _RELATION = {label: value for value, label in GuardianRelation.choices} | {
     "姐": "sibling",
     "妹": "sibling",
 }
-
-
-def _placement(community: str) -> dict[str, str]:
-    return {
-        "community_id": community,
-        "street_id": community[:9].ljust(12, "0"),
-        "district_id": community[:6].ljust(12, "0"),
-        "city_id": community[:4].ljust(12, "0"),
-    }
 
 
 PERSON_COLUMNS = [
@@ -418,7 +416,7 @@ class PeopleKind(Kind):
                 if key in update:
                     changes[key] = [getattr(person, key), update[key]]
             if "community_id" in update:
-                update.update(_placement(update["community_id"]))
+                update.update(placement(update["community_id"]))
             for key, value in update.items():
                 setattr(person, key, value)
                 fields.add(key)

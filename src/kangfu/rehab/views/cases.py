@@ -32,11 +32,8 @@ def cases(request):
     if request.GET.get("mine"):
         rows = rows.filter(worker=request.user)
     shown = list(rows[:200])
-    audit.record_many(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        rows=[(c, c.person_id) for c in shown],
-        summary="查看精康个案列表",
+    audit.record_reads(
+        actor=request.user, records=shown, person_of=lambda c: c.person_id, summary="查看精康个案列表"
     )
     return render(
         request,

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET
 
 from kangfu.core import audit
 from kangfu.core.forms import apply_service_errors
-from kangfu.core.models import AuditAction
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
 from kangfu.rehab.models import CaseStatus
@@ -83,10 +82,7 @@ def follow_ups(request):
     horizon = _date(request.GET.get("until"), today + dt.timedelta(days=14))
     rows = rows.filter(next_follow_up_on__lte=horizon)
     shown = list(rows[:300])
-    audit.record_many(
-        actor=request.user,
-        action=AuditAction.VIEW,
-        rows=[(c, c.person_id) for c in shown],
-        summary="查看随访清单",
+    audit.record_reads(
+        actor=request.user, records=shown, person_of=lambda c: c.person_id, summary="查看随访清单"
     )
     return render(request, "rehab/follow_ups.html", {"rows": shown, "today": today, "until": horizon})
