@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "kangfu.subsidies",
     "kangfu.matching",
     "kangfu.devices",
+    "kangfu.programme",
     "kangfu.reports",
     "kangfu.golive",
 ]

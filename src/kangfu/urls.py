@@ -13,6 +13,7 @@ urlpatterns = [
     path("subsidies/", include("kangfu.subsidies.urls")),
     path("matching/", include("kangfu.matching.urls")),
     path("devices/", include("kangfu.devices.urls")),
+    path("programme/", include("kangfu.programme.urls")),
     path("public/", include("kangfu.public_urls")),
     path("reports/", include("kangfu.reports.urls")),
     path("golive/", include("kangfu.golive.urls")),
