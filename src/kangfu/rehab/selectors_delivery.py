@@ -1,0 +1,88 @@
+"""What institutions delivered, for the 精康 programme's contracts (kangfu.programme): monthly volumes read
+from the statistics counters that every write keeps in step (`MonthlyCount`, rebuilt by `kangfu rehab
+recount`), never from a scan of attendances, so a city's contracts are measured in one grouped query.
+
+The programme may not import rehab's models (its import contract); it reads them only through here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce, TruncMonth
+
+from kangfu.core.models import Organisation, OrganisationKind
+from kangfu.core.months import add_months
+from kangfu.rehab.models import MonthlyCount, ServiceType, Training
+
+# The nine kinds of service, offered to a contract's scope.
+SERVICE_TYPES: list[tuple[str, str]] = list(ServiceType.choices)
+SERVICE_TYPE_VALUES: frozenset[str] = frozenset(ServiceType.values)
+
+# The counters a contract's volumes are made of. `activities`, `patient_times` and `family_times` are
+# keyed by service type; `enrolled` and `follow_ups` carry no key.
+DELIVERY_MEASURES = ("enrolled", "activities", "patient_times", "family_times", "follow_ups")
+
+
+def monthly_counts(
+    *, institution_ids: Iterable[int], first: dt.date, last: dt.date
+) -> list[tuple[int, dt.date, str, str, int]]:
+    """(institution, month, measure, key, n) for the delivery measures of these institutions from the
+    month of `first` to the month of `last`: one grouped read of the counters."""
+    ids = sorted(set(institution_ids))
+    if not ids:
+        return []
+    return [
+        (inst, month, measure, key, n)
+        for inst, month, measure, key, n in MonthlyCount.objects.filter(
+            institution_id__in=ids,
+            month__gte=first.replace(day=1),
+            month__lte=last.replace(day=1),
+            measure__in=DELIVERY_MEASURES,
+        )
+        .values_list("institution_id", "month", "measure", "key")
+        .annotate(total=Sum("n"))
+        .order_by()
+    ]
+
+
+def trained_staff(
+    *, institution_ids: Iterable[int], first: dt.date, last: dt.date
+) -> list[tuple[int, int, dt.date]]:
+    """(institution, staff member, month) for every month a member of the institution's staff (or of
+    one of its service sites) was trained between the months of `first` and `last`: few rows (a
+    city's staff by month), from which a caller counts distinct people over any run of months."""
+    ids = sorted(set(institution_ids))
+    if not ids:
+        return []
+    first = first.replace(day=1)
+    last = add_months(last.replace(day=1), 1) - dt.timedelta(days=1)
+    rows = (
+        Training.objects.filter(
+            Q(staff__organisation_id__in=ids) | Q(staff__organisation__parent_id__in=ids),
+            held_on__gte=first,
+            held_on__lte=last,
+        )
+        .annotate(
+            # A site's staff belong to the site's institution; the institution's own to itself.
+            home=Coalesce(F("staff__organisation__parent_id"), F("staff__organisation_id")),
+            m=TruncMonth("held_on"),
+        )
+        .values_list("home", "staff_id", "m")
+        .distinct()
+        .order_by()
+    )
+    return [
+        (home, staff, month.date() if isinstance(month, dt.datetime) else month)
+        for home, staff, month in rows
+        if home in ids
+    ]
+
+
+def sites_of(institution_ids: Iterable[int]):
+    """The service sites of these institutions."""
+    return Organisation.objects.filter(
+        parent_id__in=list(institution_ids), kind=OrganisationKind.REHAB_SITE
+    ).order_by("name")
