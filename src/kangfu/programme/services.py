@@ -455,7 +455,7 @@ def payment_approve(*, actor: User, payment: PaymentRequest, note: str = "") -> 
     if payment.status != PaymentStatus.PENDING:
         raise Conflict(PAYMENT_NOT_PENDING)
     # Counters can go down (a service recorded in error and removed): judge on today's figures.
-    evidence, shortfalls = _evidence(contract, milestone)
+    _, shortfalls = _evidence(contract, milestone)
     if shortfalls:
         raise _not_delivered(shortfalls)
     amount = payment.amount

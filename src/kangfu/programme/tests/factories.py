@@ -1,0 +1,67 @@
+"""Funds, contracts and milestones for the programme's tests, made through the services so that their
+ledger and audit rows exist as they would in use; every value a test asserts on is set here or by it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from kangfu.core.models import Region
+from kangfu.programme import services
+from kangfu.programme.models import Contract, Fund, FundSource, Milestone
+from kangfu.rehab.tests import factories as f
+
+CITY = "120100000000"
+
+
+def fund(
+    actor, *, region: str = f.XIQING, amount: str = "500000.00", year: int = 2026, name: str = ""
+) -> Fund:
+    return services.fund_create(
+        actor=actor,
+        region=Region.objects.get(code=region),
+        source=FundSource.WELFARE_LOTTERY,
+        year=year,
+        name=name or "精康服务福彩公益金",
+        amount=Decimal(amount),
+    )
+
+
+def contract(
+    actor,
+    fund: Fund,
+    institution,
+    *,
+    amount: str = "300000.00",
+    service_types=("social", "living"),
+    starts_on: dt.date = dt.date(2026, 1, 1),
+    ends_on: dt.date = dt.date(2026, 12, 31),
+    title: str = "西青区精神障碍社区康复服务项目",
+    sites=(),
+    **volumes,
+) -> Contract:
+    values = {"people": 3, "sessions": 4, "people_times": 8, "follow_ups": 4, "staff_trained": 2, **volumes}
+    return services.contract_create(
+        actor=actor,
+        data=services.ContractData(
+            title=title,
+            institution=institution,
+            fund=fund,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            amount=Decimal(amount),
+            service_types=list(service_types),
+            sites=list(sites),
+            **values,
+        ),
+    )
+
+
+def milestone(
+    actor, contract: Contract, *, amount: str = "100000.00", name: str = "", **volumes
+) -> Milestone:
+    return services.milestone_add(
+        actor=actor,
+        contract=contract,
+        data=services.MilestoneData(name=name or "首期", amount=Decimal(amount), **volumes),
+    )
