@@ -12,3 +12,6 @@ class ReportsConfig(AppConfig):
         register_menu(
             MenuEntry("reports", "统计", "reports:overview", "reads_civil_affairs", 60),
         )
+        # The measures register themselves on import; importing them here makes every definition
+        # checkable as soon as the app is ready (the admin, the import command, the API).
+        from kangfu.reports import measures  # noqa: F401
