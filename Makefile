@@ -23,8 +23,8 @@ demo: env
 	$(BIN)/kangfu migrate --noinput
 	$(BIN)/kangfu demo
 	@echo ""
-	@echo "演示网站：http://127.0.0.1:8000 （Ctrl-C 停止）"
-	$(BIN)/kangfu serve 127.0.0.1:8000
+	@echo "演示网站：http://127.0.0.1:8000 （网站和后台任务进程一起运行，Ctrl-C 停止）"
+	$(BIN)/kangfu run 127.0.0.1:8000
 
 test: env
 	$(BIN)/ruff check .

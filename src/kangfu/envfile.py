@@ -8,6 +8,9 @@ import os
 import secrets
 from pathlib import Path
 
+_OLD_IMMEDIATE = "KANGFU_TASK_BACKEND=django_tasks.backends.immediate.ImmediateBackend\n"
+_DEMO_SERVING = ("KANGFU_STATIC_MANIFEST=1", "KANGFU_LOG_FORMAT=text")
+
 
 def write_demo_env(path: Path) -> bool:
     """Create `path` if it is missing; return whether it was created. An existing file is kept,
@@ -18,7 +21,13 @@ def write_demo_env(path: Path) -> bool:
         # A demo file written before a setting existed gets the demo's value of it, keys untouched.
         text = path.read_text()
         if "KANGFU_TWO_FACTOR=" not in text:
-            path.write_text(text.rstrip("\n") + "\nKANGFU_TWO_FACTOR=0\n")
+            text = text.rstrip("\n") + "\nKANGFU_TWO_FACTOR=0\n"
+        # Tasks ran inside the request until `kangfu run` brought a worker to the demo.
+        text = text.replace(_OLD_IMMEDIATE, "")
+        for line in _DEMO_SERVING:
+            if line.split("=")[0] + "=" not in text:
+                text = text.rstrip("\n") + f"\n{line}\n"
+        path.write_text(text)
         return False
     key = base64.b64encode(os.urandom(32)).decode()
     index = base64.b64encode(os.urandom(32)).decode()
@@ -30,7 +39,8 @@ def write_demo_env(path: Path) -> bool:
         "KANGFU_INSECURE_HTTP=1\n"
         "# The demo signs in with a password alone; a real deployment leaves two-factor sign-in on.\n"
         "KANGFU_TWO_FACTOR=0\n"
-        "KANGFU_TASK_BACKEND=django_tasks.backends.immediate.ImmediateBackend\n"
+        "# Served as a deployment is (`kangfu run`: gunicorn and a task worker), with readable logs.\n"
+        + "".join(f"{line}\n" for line in _DEMO_SERVING)
     )
     path.write_text(content)
     path.chmod(0o600)

@@ -40,7 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "kangfu.core.serving.StaticFilesConfig",
     "django.contrib.humanize",
     "django_htmx",
     "django_filters",
@@ -65,6 +65,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before everything: every response, even a refused one, carries its request id and is logged,
+    # and probes are answered before the host check and the HTTPS redirect.
+    "kangfu.core.middleware.RequestIdMiddleware",
+    "kangfu.core.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -202,21 +206,52 @@ STATICFILES_DIRS = []
 _vendor = BASE_DIR / "node_modules"
 if (_vendor / "echarts" / "dist").is_dir():
     STATICFILES_DIRS.append(("vendor/echarts", str(_vendor / "echarts" / "dist")))
-# Serve straight from the app directories too, so a demo needs no collectstatic step.
-WHITENOISE_USE_FINDERS = True
+# A deployment serves `kangfu collectstatic`'s output: names carry a hash of the content, files are
+# stored compressed too, and WhiteNoise lets browsers keep hashed names for years. The demo, a
+# developer's machine and the tests serve straight from the app directories with no collectstatic
+# step (`kangfu serve` collects them itself when this is on).
+STATIC_MANIFEST = env.bool("KANGFU_STATIC_MANIFEST", not INSECURE_HTTP)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# Straight from the app directories as well where nothing is collected, or while debugging (where
+# the manifest storage gives unhashed names and edits show without collecting again).
+WHITENOISE_USE_FINDERS = DEBUG or not STATIC_MANIFEST
 MEDIA_ROOT = env.path("KANGFU_MEDIA_ROOT", VAR_DIR / "media")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 DJANGO_TABLES2_TEMPLATE = "core/partials/table.html"
 
+# One JSON object per line in a deployment (for a log shipper), readable lines in the demo; every
+# line carries the request id (core.observability).
+KANGFU_LOG_FORMAT = env.str("KANGFU_LOG_FORMAT", "text" if INSECURE_HTTP else "json")
+LOGGING_CONFIG = "logging.config.dictConfig"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "kangfu.core.observability.RequestIdFilter"}},
+    "formatters": {
+        "main": {"()": "kangfu.core.observability.JsonFormatter"}
+        if KANGFU_LOG_FORMAT == "json"
+        else {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "main", "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("KANGFU_LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Prometheus metrics at /metrics (core.observability): only from these addresses or networks, or
+# with this bearer token.
+KANGFU_METRICS_ALLOWED = env.list("KANGFU_METRICS_ALLOWED", ["127.0.0.1", "::1"])
+KANGFU_METRICS_TOKEN = env.str("KANGFU_METRICS_TOKEN", "")
 
 # Two-factor sign-in for the roles that approve, pay and audit (core.twofactor): on unless turned off
 # (the demo turns it off so that every role's day can be walked through without a phone).

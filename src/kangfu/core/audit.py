@@ -2,7 +2,8 @@
 
 Services call `record` inside their own transaction, so the trail and the change commit or fail
 together whether the change came from a page, the API, a command or a task. Where a request is
-behind the call, the middleware has put its address and channel in `audit_context`.
+behind the call, the middleware has put its address, channel and request id in `audit_context`;
+every writer below stamps its rows from `_stamp`, the one place that reads it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from kangfu.core.models import AuditAction, AuditEntry, User
 class AuditContext:
     ip: str | None = None
     channel: str = "cli"
+    request_id: str = ""
 
 
 _NO_REQUEST = AuditContext()
@@ -30,8 +32,8 @@ HIDDEN = "（已修改，内容不记录）"
 
 
 @contextlib.contextmanager
-def audit_context(*, ip: str | None, channel: str) -> Iterator[None]:
-    token = _context.set(AuditContext(ip=ip, channel=channel))
+def audit_context(*, ip: str | None, channel: str, request_id: str = "") -> Iterator[None]:
+    token = _context.set(AuditContext(ip=ip, channel=channel, request_id=request_id))
     try:
         yield
     finally:
@@ -40,6 +42,12 @@ def audit_context(*, ip: str | None, channel: str) -> Iterator[None]:
 
 def current_context() -> AuditContext:
     return _context.get() or _NO_REQUEST
+
+
+def _stamp() -> dict[str, Any]:
+    """Where the change came from, as the columns every audit row carries."""
+    ctx = current_context()
+    return {"ip": ctx.ip, "channel": ctx.channel, "request_id": ctx.request_id}
 
 
 def record(
@@ -54,7 +62,6 @@ def record(
     object_id: str = "",
     actor_username: str = "",
 ) -> AuditEntry:
-    ctx = current_context()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -65,10 +72,9 @@ def record(
         object_type=object_type,
         object_id=object_id,
         person_id=person_id,
-        ip=ctx.ip,
-        channel=ctx.channel,
         summary=summary[:300],
         changes=dict(changes or {}),
+        **_stamp(),
     )
 
 
@@ -77,7 +83,7 @@ def record_many(
 ) -> None:
     """One entry per (object, person), written in one statement, for a write that touches many people at
     once (a group activity, a batch referral): each person's trail still shows it."""
-    ctx = current_context()
+    stamp = _stamp()
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(
@@ -87,10 +93,9 @@ def record_many(
                 object_type=obj._meta.label_lower,
                 object_id=str(obj.pk),
                 person_id=person_id,
-                ip=ctx.ip,
-                channel=ctx.channel,
                 summary=summary[:300],
                 changes={},
+                **stamp,
             )
             for obj, person_id in rows
         ],
@@ -156,7 +161,7 @@ def record_reads(
 def record_rows(*, actor: User | None, action: AuditAction | str, rows: Iterable[Row]) -> None:
     """Many entries in one statement, each with its own object, person, summary and changes: a batch
     write keeps a change-by-change trail without a query per change."""
-    ctx = current_context()
+    stamp = _stamp()
     actor_id = actor.pk if actor is not None and actor.pk else None
     username = actor.get_username() if actor is not None else ""
     bulk.insert(
@@ -169,10 +174,9 @@ def record_rows(*, actor: User | None, action: AuditAction | str, rows: Iterable
                 "object_type": row.object_type,
                 "object_id": row.object_id,
                 "person_id": row.person_id,
-                "ip": ctx.ip,
-                "channel": ctx.channel,
                 "summary": row.summary[:300],
                 "changes": dict(row.changes or {}),
+                **stamp,
             }
             for row in rows
         ],

@@ -1,4 +1,5 @@
-"""Request-level plumbing: audit context and the absolute session lifetime."""
+"""Request-level plumbing: request ids, access log and metrics, health probes, audit context and the
+absolute session lifetime."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from kangfu.core import observability
 from kangfu.core.audit import audit_context
 
 LOGIN_AT = "kangfu_login_at"
@@ -26,6 +28,44 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+class RequestIdMiddleware:
+    """First in the chain: gives the request its id (the proxy's or a new one) for the logs, the audit
+    rows and the X-Request-ID response header; then times it, counts it and writes its access-log
+    line. The probes below are neither counted nor logged: they come every few seconds and say
+    nothing about users' requests."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = observability.request_id_from(request)
+        token = observability.set_request_id(request.request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            if request.path not in observability.PROBES:
+                observability.observe_request(request, response, time.perf_counter() - started)
+            response["X-Request-ID"] = request.request_id
+            return response
+        finally:
+            observability.reset_request_id(token)
+
+
+class ProbeMiddleware:
+    """Answers /healthz, /readyz and /metrics before the host check, the HTTPS redirect and the
+    session: a load balancer or Prometheus reaches the server by its bare address over plain HTTP,
+    and a probe should cost no session row."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = observability.PROBES.get(request.path)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            return probe(request)
+        return self.get_response(request)
+
+
 class AuditContextMiddleware:
     """Lets services record where a change came from without ever seeing the request."""
 
@@ -34,7 +74,8 @@ class AuditContextMiddleware:
 
     def __call__(self, request):
         channel = "api" if request.path.startswith("/api/") else "web"
-        with audit_context(ip=client_ip(request), channel=channel):
+        request_id = getattr(request, "request_id", "")
+        with audit_context(ip=client_ip(request), channel=channel, request_id=request_id):
             return self.get_response(request)
 
 

@@ -243,6 +243,9 @@ class AuditEntry(models.Model):
     channel = models.CharField("渠道", max_length=10, blank=True, help_text="web / api / cli / task")
     summary = models.CharField("摘要", max_length=300, blank=True)
     changes = models.JSONField("变更内容", default=dict, blank=True)
+    # The request behind the change (from the proxy's X-Request-ID or made here), so a row can be
+    # matched with the access log and the application log of the same request.
+    request_id = models.CharField("请求编号", max_length=64, blank=True, default="")
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -265,6 +268,23 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("审计记录只能追加，不能删除。")
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker's last sign of life, written by `kangfu worker` every few seconds: readiness and
+    the job pages tell from it whether queued work will be picked up ("等待后台任务")."""
+
+    worker_id = models.CharField("工作进程编号", max_length=64, unique=True)
+    host = models.CharField("主机", max_length=255, blank=True)
+    pid = models.PositiveIntegerField("进程号", null=True, blank=True)
+    started_at = models.DateTimeField("启动时间", default=timezone.now)
+    seen_at = models.DateTimeField("最近心跳", default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "后台任务进程"
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid} {self.seen_at:%H:%M:%S}"
 
 
 class CalendarDay(models.Model):

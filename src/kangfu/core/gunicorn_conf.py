@@ -1,0 +1,61 @@
+"""gunicorn's settings and hooks for `kangfu serve` (which passes bind, workers, threads and timeout on
+the command line). Read by gunicorn's master before it starts any worker."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+from kangfu.core.serving import clear_metrics_dir, web_workers
+
+# Settings are read here for the log format only; each worker sets Django up after it is forked, so
+# no database connection is ever shared between processes.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kangfu.settings")
+
+wsgi_app = "kangfu.wsgi:application"
+workers = web_workers()
+# Longer than gunicorn's 30 s: exports and statistics of a large district take a while; the payroll
+# and the comparison run as tasks and never hold a request.
+timeout = int(os.environ.get("KANGFU_WEB_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+# A worker is replaced after this many requests, so a slow leak never grows for long.
+max_requests = 5000
+max_requests_jitter = 500
+# The worker heartbeat file on shared memory: a slow disk must not make gunicorn think a worker hung.
+_SHM = "/dev/shm"  # noqa: S108  (gunicorn writes only its own liveness files there)
+if os.path.isdir(_SHM):
+    worker_tmp_dir = _SHM
+
+# One server, one port: no control socket in the user's home directory for a second one to fight over.
+control_socket_disable = True
+
+# Every request is logged by the application (core.middleware.RequestIdMiddleware), with its request
+# id, view and user, so gunicorn's access lines would only repeat them; its other lines go through
+# the application's handlers and format.
+accesslog = None
+logconfig_dict = {
+    **settings.LOGGING,
+    "loggers": {
+        **settings.LOGGING.get("loggers", {}),
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+    },
+}
+
+
+def on_starting(server) -> None:
+    clear_metrics_dir(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), remove=False)
+
+
+def child_exit(server, worker) -> None:
+    """A finished worker's live gauges no longer count; its counters stay in the totals."""
+    from prometheus_client import multiprocess
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    clear_metrics_dir(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), remove=True)
