@@ -158,9 +158,14 @@ def xlsx_bytes(report: Report) -> bytes:
                 *(_cell(c["kind"], cell["raw"]) for c, cell in zip(columns, shown["total"], strict=True)),
             ]
         )
+    formats = {"money": "0.00", "rate": "0.0"}
     for line in sheet.iter_rows(min_row=header_row, max_row=sheet.max_row, max_col=width):
         for cell in line:
             cell.border = border
+            if cell.row > header_row and cell.column > 1:
+                kind = columns[cell.column - 2]["kind"]
+                if kind in formats:
+                    cell.number_format = formats[kind]
     for cell in sheet[header_row]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, horizontal="center")

@@ -1,0 +1,386 @@
+"""Every shipped report's figures held to a second count over the records of a scenario: each
+measure written again in plain SQL (or, for 应享, by the per-person rules an application is judged by),
+row by row and in total."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+
+from kangfu.devices.models import Charge, Disinfection, Rental
+from kangfu.people.models import Person
+from kangfu.rehab.models import Activity, Attendance, Case, FollowUp, RegisteredPerson
+from kangfu.reports import measures, services
+from kangfu.reports.models import ReportDefinition
+from kangfu.reports.rules import Period
+from kangfu.reports.tests import factories as w
+from kangfu.subsidies.models import Document, Grant, GrantChange, GrantPeriod, Payroll, PayrollLine
+from kangfu.subsidies.services import facts
+
+pytestmark = pytest.mark.django_db
+
+T = {
+    m.__name__: m._meta.db_table
+    for m in (
+        PayrollLine,
+        Payroll,
+        Grant,
+        GrantChange,
+        GrantPeriod,
+        Document,
+        Activity,
+        Attendance,
+        Case,
+        FollowUp,
+        RegisteredPerson,
+        Rental,
+        Charge,
+        Disinfection,
+    )
+}
+ORG = "core_organisation"
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(w.TODAY, tick=False):
+        yield
+
+
+def sql(query: str, params: list) -> dict:
+    """{key: value} from a two-column query."""
+    with connection.cursor() as cursor:
+        cursor.execute(query.format(**T, ORG=ORG), params)
+        return {str(k): v for k, v in cursor.fetchall()}
+
+
+def one(query: str, params: list):
+    with connection.cursor() as cursor:
+        cursor.execute(query.format(**T, ORG=ORG), params)
+        return cursor.fetchone()[0]
+
+
+def street(code: str) -> str:
+    return code[:9] + "000"
+
+
+# ------------------------------------------------------------------ 两项补贴, by street, SQL
+
+
+def subsidy_expected(month: dt.date, district: str) -> dict[str, dict[str, object]]:
+    like = district[:6] + "%"
+    locked = (
+        "FROM {PayrollLine} l JOIN {Payroll} p ON p.id = l.payroll_id WHERE p.status = 'locked' AND p.month = %s"
+        " AND l.street_id LIKE %s"
+    )
+    out: dict[str, dict] = {}
+    for kind in ("living", "care"):
+        out[f"subsidy.recipients.{kind}"] = sql(
+            f"SELECT l.street_id, COUNT(DISTINCT l.grant_id) {locked} AND l.kind = %s AND l.line_type = 'regular'"
+            " AND l.month_for = %s GROUP BY l.street_id",
+            [month, like, kind, month],
+        )
+        out[f"subsidy.paid.{kind}"] = sql(
+            f"SELECT l.street_id, SUM(l.amount) {locked} AND l.kind = %s AND l.line_type IN ('regular', 'arrears')"
+            " GROUP BY l.street_id",
+            [month, like, kind],
+        )
+    out["subsidy.recovered"] = {
+        k: -Decimal(v)
+        for k, v in sql(
+            f"SELECT l.street_id, SUM(l.amount) {locked} AND l.line_type = 'recovery' GROUP BY l.street_id",
+            [month, like],
+        ).items()
+    }
+    for action, code in (("start", "subsidy.new"), ("stop", "subsidy.stopped")):
+        out[code] = sql(
+            "SELECT g.street_id, COUNT(*) FROM {GrantChange} c JOIN {Grant} g ON g.id = c.grant_id"
+            " WHERE c.action = %s AND c.effective_month = %s AND g.street_id LIKE %s GROUP BY g.street_id",
+            [action, month, like],
+        )
+    payable = (
+        "FROM {Grant} g WHERE g.street_id LIKE %s AND g.start_month <= %s"
+        " AND (g.end_month IS NULL OR g.end_month >= %s) AND EXISTS (SELECT 1 FROM {GrantPeriod} gp"
+        " WHERE gp.grant_id = g.id AND gp.paid = %s AND gp.from_month <= %s"
+        " AND (gp.to_month IS NULL OR gp.to_month >= %s))"
+    )
+    payable_params = [like, month, month, True, month, month]
+    paid_line = (
+        " AND EXISTS (SELECT 1 FROM {PayrollLine} l JOIN {Payroll} p ON p.id = l.payroll_id WHERE l.grant_id = g.id"
+        " AND l.line_type = 'regular' AND l.month_for = %s AND p.status = 'locked' AND p.month = %s)"
+    )
+    out["subsidy.payable"] = sql(
+        f"SELECT g.street_id, COUNT(*) {payable} GROUP BY g.street_id", payable_params
+    )
+    out["subsidy.paid_of_payable"] = sql(
+        f"SELECT g.street_id, COUNT(*) {payable}{paid_line} GROUP BY g.street_id",
+        [*payable_params, month, month],
+    )
+    out["subsidy.paid_grants"] = sql(
+        f"SELECT g.street_id, COUNT(*) FROM {{Grant}} g WHERE g.street_id LIKE %s{paid_line} GROUP BY g.street_id",
+        [like, month, month],
+    )
+    out["subsidy.filed"] = sql(
+        f"SELECT g.street_id, COUNT(*) FROM {{Grant}} g WHERE g.street_id LIKE %s{paid_line}"
+        " AND EXISTS (SELECT 1 FROM {Document} d WHERE d.application_id = g.application_id AND d.uploaded_at < %s)"
+        " GROUP BY g.street_id",
+        [like, month, month, measures._end_instant(Period("month", month))],
+    )
+    # 应享 / 已享: the rules an application is judged by, person by person (facts.explain).
+    end = Period("month", month).end
+    for kind in ("living", "care"):
+        due: dict[str, int] = {}
+        covered: dict[str, int] = {}
+        for person in Person.objects.all():
+            place = facts.hukou_community(person).code
+            if not place.startswith(district[:6]):
+                continue
+            if not facts.explain(person=person, kind=kind, on=end, district=place[:6] + "000000").ok:
+                continue
+            due[street(place)] = due.get(street(place), 0) + 1
+            if one(
+                "SELECT COUNT(*) FROM {PayrollLine} l JOIN {Payroll} p ON p.id = l.payroll_id WHERE l.person_id = %s"
+                " AND l.kind = %s AND l.line_type = 'regular' AND l.month_for = %s AND p.status = 'locked'"
+                " AND p.month = %s AND p.district_id LIKE %s",
+                [person.pk, kind, month, month, district[:6] + "%"],
+            ):
+                covered[street(place)] = covered.get(street(place), 0) + 1
+        out[f"subsidy.due.{kind}"] = due
+        out[f"subsidy.covered.{kind}"] = covered
+    return out
+
+
+def _as(measure: str, value):
+    kind = measures.get(measure).kind
+    if value is None:
+        return Decimal("0.00") if kind == "money" else 0
+    return Decimal(value).quantize(Decimal("0.01")) if kind == "money" else int(value)
+
+
+def assert_figures(report, expected: dict[str, dict[str, object]]) -> None:
+    """Every row and the total of every base measure equal the second count; every rate equals its
+    parts' division."""
+    figures = report.figures
+    for code, by_key in expected.items():
+        for row in figures["rows"]:
+            got = services.from_json(measures.get(code), row["values"][code])
+            assert got == _as(code, by_key.get(row["key"])), (code, row["key"])
+        total = sum((_as(code, v) for v in by_key.values()), _as(code, None))
+        assert services.from_json(measures.get(code), figures["total"][code]) == total, code
+    for column in figures["definition"]["columns"]:
+        measure = measures.get(column["measure"])
+        if measure.parts:
+            for values in [*(r["values"] for r in figures["rows"]), figures["total"]]:
+                num, den = (expected[p] for p in measure.parts)
+                assert values[measure.code] == (
+                    str(measures.rate(values[measure.parts[0]], values[measure.parts[1]]))
+                    if values[measure.parts[1]]
+                    else None
+                )
+                assert num is not None and den is not None
+
+
+def test_the_monthly_subsidy_report_equals_a_second_count_street_by_street():
+    w.subsidies_world()
+    hexi = w.admin("hexi", w.HEXI)
+    report = services.report_generate(actor=hexi, code="subsidy-monthly", period=Period("month", w.NOV))
+    expected = subsidy_expected(w.NOV, w.HEXI)
+    assert_figures(report, expected)
+    # The scenario's own sense check, so that a vacuous world cannot pass.
+    total = report.figures["total"]
+    assert (total["subsidy.recipients.living"], total["subsidy.recipients.care"]) == (2, 1)
+    assert (total["subsidy.paid.living"], total["subsidy.paid.care"]) == ("600.00", "400.00")
+    assert (total["subsidy.new"], total["subsidy.stopped"], total["subsidy.recovered"]) == (1, 1, "300.00")
+    assert (total["subsidy.payable"], total["subsidy.paid_of_payable"]) == (4, 3)
+    assert total["subsidy.payment_rate"] == "75.0"
+    assert (total["subsidy.filed"], total["subsidy.paid_grants"], total["subsidy.file_rate"]) == (
+        1,
+        3,
+        "33.3",
+    )
+    assert (total["subsidy.covered.living"], total["subsidy.due.living"]) == (2, 4)
+
+
+# ------------------------------------------------------------------ 精康, SQL over the raw rows
+
+
+def rehab_expected(period: Period, district: str) -> dict[str, dict[str, object]]:
+    first, last = period.start, period.end
+    key = district
+    served_person = (
+        "(EXISTS (SELECT 1 FROM {Attendance} a JOIN {Activity} v ON v.id = a.activity_id JOIN {Case} c"
+        " ON c.id = a.case_id WHERE c.person_id = {p} AND a.is_family = %s AND v.held_on BETWEEN %s AND %s)"
+        " OR EXISTS (SELECT 1 FROM {FollowUp} f JOIN {Case} c ON c.id = f.case_id WHERE c.person_id = {p}"
+        " AND f.done_on BETWEEN %s AND %s))"
+    )
+    out: dict[str, dict] = {
+        "rehab.registered": {
+            key: one(
+                "SELECT COUNT(*) FROM {RegisteredPerson} WHERE district_id = %s AND listed_on <= %s",
+                [district, last],
+            )
+        },
+        "rehab.registered_served": {
+            key: one(
+                "SELECT COUNT(*) FROM {RegisteredPerson} r WHERE r.district_id = %s AND r.listed_on <= %s AND "
+                + served_person.replace("{p}", "r.person_id"),
+                [district, last, False, first, last, first, last],
+            )
+        },
+        "rehab.served": {
+            key: one(
+                "SELECT COUNT(DISTINCT k.person_id) FROM {Case} k WHERE k.district_id = %s AND ("
+                "EXISTS (SELECT 1 FROM {Attendance} a JOIN {Activity} v ON v.id = a.activity_id WHERE a.case_id = k.id"
+                " AND a.is_family = %s AND v.held_on BETWEEN %s AND %s) OR EXISTS (SELECT 1 FROM {FollowUp} f"
+                " WHERE f.case_id = k.id AND f.done_on BETWEEN %s AND %s))",
+                [district, False, first, last, first, last],
+            )
+        },
+        "rehab.counties": {key: 1},
+        "rehab.counties_served": {
+            key: one(
+                "SELECT COUNT(*) FROM {Activity} WHERE district_id = %s AND held_on BETWEEN %s AND %s",
+                [district, first, last],
+            )
+            and 1
+        },
+        "rehab.activities": {
+            key: one(
+                "SELECT COUNT(*) FROM {Activity} WHERE district_id = %s AND held_on BETWEEN %s AND %s",
+                [district, first, last],
+            )
+        },
+        "rehab.patient_times": {
+            key: one(
+                "SELECT COUNT(*) FROM {Attendance} a JOIN {Activity} v ON v.id = a.activity_id WHERE v.district_id = %s"
+                " AND a.is_family = %s AND v.held_on BETWEEN %s AND %s",
+                [district, False, first, last],
+            )
+        },
+        "rehab.family_times": {
+            key: one(
+                "SELECT COUNT(*) FROM {Attendance} a JOIN {Activity} v ON v.id = a.activity_id WHERE v.district_id = %s"
+                " AND a.is_family = %s AND v.held_on BETWEEN %s AND %s",
+                [district, True, first, last],
+            )
+        },
+        "rehab.follow_ups": {
+            key: one(
+                "SELECT COUNT(*) FROM {FollowUp} f JOIN {Case} c ON c.id = f.case_id WHERE c.district_id = %s"
+                " AND f.done_on BETWEEN %s AND %s",
+                [district, first, last],
+            )
+        },
+    }
+    by_type = sql(
+        "SELECT v.service_type, COUNT(*) FROM {Attendance} a JOIN {Activity} v ON v.id = a.activity_id"
+        " WHERE v.district_id = %s AND a.is_family = %s AND v.held_on BETWEEN %s AND %s GROUP BY v.service_type",
+        [district, False, first, last],
+    )
+    from kangfu.rehab.models import ServiceType
+
+    for service in ServiceType:
+        out[f"rehab.patient_times.{service.value}"] = {key: by_type.get(service.value, 0)}
+    return out
+
+
+def test_the_quarterly_rehab_report_equals_a_second_count():
+    w.rehab_world()
+    xiqing = w.admin("xiqing", w.XIQING)
+    period = Period("quarter", w.Q3)
+    report = services.report_generate(actor=xiqing, code="rehab-quarterly", period=period)
+    assert_figures(report, rehab_expected(period, w.XIQING))
+    total = report.figures["total"]
+    assert (total["rehab.registered"], total["rehab.registered_served"], total["rehab.served"]) == (4, 4, 4)
+    assert (total["rehab.patient_times"], total["rehab.family_times"]) == (4, 2)
+    assert (total["rehab.coverage"], total["rehab.target"]) == ("100.0", "60")
+
+
+# ------------------------------------------------------------------ 辅具, SQL
+
+
+def devices_expected(period: Period, district: str) -> dict[str, dict[str, object]]:
+    first, last = period.start, period.end
+    like = district[:6] + "%"
+    outlet = "JOIN {ORG} o ON o.id = r.outlet_id WHERE o.region_id LIKE %s"
+    key = district
+
+    def charges(kinds: str) -> Decimal:
+        return one(
+            f"SELECT SUM(ch.amount) FROM {{Charge}} ch JOIN {{Rental}} r ON r.id = ch.rental_id {outlet}"
+            f" AND ch.kind IN ({kinds}) AND r.start_date BETWEEN %s AND %s",
+            [like, first, last],
+        )
+
+    on_rent = (
+        f"FROM {{Rental}} r {outlet} AND r.status IN ('active', 'returned') AND r.start_date <= %s"
+        " AND (r.returned_on IS NULL OR r.returned_on > %s)"
+    )
+    return {
+        "devices.rentals_new": {
+            key: one(
+                f"SELECT COUNT(*) FROM {{Rental}} r {outlet} AND r.status <> 'cancelled' AND r.start_date BETWEEN %s AND %s",
+                [like, first, last],
+            )
+        },
+        "devices.people_new": {
+            key: one(
+                f"SELECT COUNT(DISTINCT r.person_id) FROM {{Rental}} r {outlet} AND r.status <> 'cancelled'"
+                " AND r.start_date BETWEEN %s AND %s",
+                [like, first, last],
+            )
+        },
+        "devices.on_rent": {key: one(f"SELECT COUNT(*) {on_rent}", [like, last, last])},
+        "devices.overdue": {
+            key: one(f"SELECT COUNT(*) {on_rent} AND r.end_date < %s", [like, last, last, last])
+        },
+        "devices.returned": {
+            key: one(
+                f"SELECT COUNT(*) FROM {{Rental}} r {outlet} AND r.returned_on BETWEEN %s AND %s",
+                [like, first, last],
+            )
+        },
+        "devices.rent_income": {key: charges("'rent', 'subsidy', 'discount', 'overdue', 'damage'")},
+        "devices.subsidy": {key: -Decimal(charges("'subsidy'") or 0)},
+        "devices.discount": {key: -Decimal(charges("'discount'") or 0)},
+        "devices.disinfections": {
+            key: one(
+                "SELECT COUNT(*) FROM {Disinfection} d JOIN devices_unit u ON u.id = d.unit_id JOIN {ORG} o"
+                " ON o.id = u.outlet_id WHERE o.region_id LIKE %s AND d.passed = %s AND d.finished_at >= %s"
+                " AND d.finished_at < %s",
+                [
+                    like,
+                    True,
+                    measures._end_instant(period.previous()),
+                    measures._end_instant(period),
+                ],
+            )
+        },
+    }
+
+
+def test_the_monthly_devices_report_equals_a_second_count():
+    w.devices_world()
+    wuqing = w.admin("wuqing", w.WUQING)
+    period = Period("month", w.NOV)
+    report = services.report_generate(actor=wuqing, code="devices-monthly", period=period)
+    assert_figures(report, devices_expected(period, w.WUQING))
+    total = report.figures["total"]
+    assert (total["devices.rentals_new"], total["devices.people_new"], total["devices.on_rent"]) == (2, 2, 2)
+    assert (total["devices.overdue"], total["devices.returned"], total["devices.disinfections"]) == (1, 1, 1)
+    assert (total["devices.rent_income"], total["devices.subsidy"], total["devices.discount"]) == (
+        "122.00",
+        "50.00",
+        "8.00",
+    )
+
+
+def test_shipped_definitions_name_only_known_measures():
+    shipped = ReportDefinition.objects.filter(version=1)
+    assert {d.code for d in shipped} >= {"subsidy-monthly", "rehab-quarterly", "devices-monthly"}
+    for definition in shipped:
+        measures.validate_columns(definition.columns, definition.rows)
