@@ -150,7 +150,7 @@ def subsidies_world() -> dict:
     g1 = _grant(a, Kind.LIVING, DAYINGMEN)
     g2 = _grant(a, Kind.CARE, DAYINGMEN)
     g3 = _grant(b, Kind.LIVING, DAYINGMEN, start=NOV, application=application)
-    g4 = _grant(c, Kind.CARE, XIAWAFANG)  # payable, held: no line
+    _grant(c, Kind.CARE, XIAWAFANG)  # payable, held: no line
     g5 = _grant(d, Kind.LIVING, XIAWAFANG, end=OCT)
     GrantChange.objects.create(
         grant=g5, action=ChangeAction.STOP, effective_month=NOV, reason="死亡", stop_reason=StopReason.DEATH

@@ -1,3 +1,4 @@
+# ruff: noqa: S608  (queries built from table names and fixed fragments; every value is a parameter)
 """Every shipped report's figures held to a second count over the records of a scenario: each
 measure written again in plain SQL (or, for 应享, by the per-person rules an application is judged by),
 row by row and in total."""
