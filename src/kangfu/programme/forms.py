@@ -1,0 +1,102 @@
+"""Forms of the programme's pages; each offers only what the user's scope allows, and the services
+check again."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from kangfu.core import access
+from kangfu.core.forms import DateInput, localise
+from kangfu.core.models import RegionLevel, User
+from kangfu.programme import selectors
+from kangfu.programme.models import FundSource
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
+
+
+class _VolumeFields(forms.Form):
+    people = forms.IntegerField(label="新入组服务对象（人）", min_value=0, initial=0)
+    sessions = forms.IntegerField(label="服务场次", min_value=0, initial=0)
+    people_times = forms.IntegerField(label="服务人次", min_value=0, initial=0)
+    follow_ups = forms.IntegerField(label="随访（次）", min_value=0, initial=0)
+    staff_trained = forms.IntegerField(label="培训人员（人）", min_value=0, initial=0)
+
+
+@localise
+class FundForm(forms.Form):
+    region = forms.ModelChoiceField(label="所属区划", queryset=None, empty_label=None)
+    source = forms.ChoiceField(label="资金来源", choices=FundSource.choices)
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+    name = forms.CharField(
+        label="资金名称", max_length=100, required=False, help_text="留空则用资金来源的名称。"
+    )
+    amount = forms.DecimalField(label="到位金额（元）", **MONEY)
+    note = forms.CharField(label="说明", max_length=200, required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Funds are held by a city or a district, never by a street.
+        self.fields["region"].queryset = access.regions_in_jurisdiction(user).filter(
+            level__lte=RegionLevel.DISTRICT, level__gte=RegionLevel.CITY
+        )
+
+
+@localise
+class FundAdjustForm(forms.Form):
+    direction = forms.ChoiceField(label="调整", choices=[("add", "追加下达"), ("reduce", "调减")])
+    amount = forms.DecimalField(label="金额（元）", **MONEY)
+    note = forms.CharField(label="说明", max_length=200)
+
+    @property
+    def delta(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        return -amount if self.cleaned_data["direction"] == "reduce" else amount
+
+
+@localise
+class ContractForm(_VolumeFields):
+    title = forms.CharField(label="项目名称", max_length=100)
+    institution = forms.ModelChoiceField(label="承接机构", queryset=None)
+    fund = forms.ModelChoiceField(label="资金来源", queryset=None)
+    starts_on = forms.DateField(label="服务期开始", widget=DateInput())
+    ends_on = forms.DateField(label="服务期结束", widget=DateInput())
+    amount = forms.DecimalField(label="合同金额（元）", **MONEY)
+    service_types = forms.MultipleChoiceField(
+        label="服务范围", choices=selectors.SERVICE_TYPES, widget=forms.CheckboxSelectMultiple
+    )
+    sites = forms.ModelMultipleChoiceField(
+        label="服务站点", queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    field_order = ["title", "institution", "fund", "starts_on", "ends_on", "amount", "service_types", "sites"]
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = selectors.institutions_for(user)
+        self.fields["fund"].queryset = selectors.funds_for(user).order_by("-year", "name")
+        self.fields["fund"].label_from_instance = lambda f: (
+            f"{f}（{f.region.label}，未分配 {f.remaining:,.2f} 元）"
+        )
+        self.fields["sites"].queryset = selectors.sites_for(user).select_related("parent")
+        self.fields["sites"].label_from_instance = lambda s: f"{s.name}（{s.parent.name}）"
+        self.order_fields(self.field_order)
+
+
+@localise
+class MilestoneForm(_VolumeFields):
+    name = forms.CharField(label="节点名称", max_length=100)
+    amount = forms.DecimalField(label="支付金额（元）", **MONEY)
+    due_on = forms.DateField(label="计划日期", widget=DateInput(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_fields(["name", "amount", "due_on"])
+        for name in selectors.VOLUMES:
+            self.fields[name].help_text = "自合同开始累计，0 表示不要求。"
+
+
+@localise
+class DecisionForm(forms.Form):
+    note = forms.CharField(label="审批意见", max_length=200, required=False)
