@@ -18,7 +18,9 @@ from kangfu.golive.api import router as golive_router
 from kangfu.matching.api import router as matching_router
 from kangfu.people.api import router as people_router
 from kangfu.people.services import StaleEdit
+from kangfu.programme.api import router as programme_router
 from kangfu.rehab.api import router as rehab_router
+from kangfu.reports.api import router as reports_router
 from kangfu.subsidies.api import router as subsidies_router
 
 
@@ -107,7 +109,9 @@ api.add_router("/subsidies", subsidies_router)
 api.add_router("/devices", devices_router)
 api.add_router("/matching", matching_router)
 api.add_router("/rehab", rehab_router)
+api.add_router("/reports", reports_router)
 api.add_router("/golive", golive_router)
+api.add_router("/programme", programme_router)
 
 
 def _messages(exc: ValidationError) -> dict:
