@@ -1,0 +1,414 @@
+"""精康项目 endpoints of the REST API: funds, purchased-service contracts with their delivered volumes by
+month, milestones, payment requests and their approval, through the same selectors, FilterSets and
+services as the pages. Another district's record is a 404, as if it did not exist."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django_filters import FilterSet
+from ninja import Field, Router, Schema, Status
+
+from kangfu.core import access
+from kangfu.core.pagination import Limit, Offset, api_page
+from kangfu.programme import selectors, services
+from kangfu.programme.filters import ContractFilter, FundFilter, PaymentFilter
+from kangfu.programme.models import Contract, Fund, PaymentRequest
+
+router = Router(tags=["精康项目"])
+
+Money = Decimal
+MONEY = {"gt": 0, "max_digits": 14, "decimal_places": 2}
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: dict[str, list[str]] = {}
+
+
+class FundOut(Schema):
+    id: int
+    region: str = Field(description="所属区划代码（12 位）")
+    source: str
+    year: int
+    name: str
+    amount: Money = Field(description="到位金额（元）")
+    allocated: Money = Field(description="已分配至合同（元）")
+    spent: Money = Field(description="已支付（元）")
+    committed: Money = Field(description="已分配未支付（元）")
+    remaining: Money = Field(description="未分配余额（元）")
+
+
+class FundPage(Schema):
+    count: int
+    count_capped: bool
+    items: list[FundOut]
+
+
+class FundIn(Schema):
+    region: str = Field(min_length=12, max_length=12, description="市或区的 12 位区划代码")
+    source: str = Field(max_length=20)
+    year: int = Field(ge=2000, le=2100)
+    name: str = Field("", max_length=100)
+    amount: Decimal = Field(**MONEY)
+    note: str = Field("", max_length=200)
+
+
+class VolumesOut(Schema):
+    people: int
+    sessions: int
+    people_times: int
+    follow_ups: int
+    staff_trained: int
+
+
+class MonthOut(VolumesOut):
+    month: dt.date
+
+
+class MilestoneOut(VolumesOut):
+    id: int
+    seq: int
+    name: str
+    amount: Money
+    due_on: dt.date | None
+    status: str
+    delivered: bool = Field(description="按当前服务记录是否已达到节点服务量")
+
+
+class ContractOut(Schema):
+    id: int
+    number: str
+    title: str
+    purchaser: str
+    institution_id: int
+    institution: str
+    fund_id: int
+    starts_on: dt.date
+    ends_on: dt.date
+    amount: Money
+    paid: Money
+    status: str
+    service_types: list[str]
+    contracted: VolumesOut
+    delivered: VolumesOut = Field(description="由机构服务记录统计，不可填写")
+
+
+class ContractPage(Schema):
+    count: int
+    count_capped: bool
+    items: list[ContractOut]
+
+
+class ContractDetailOut(ContractOut):
+    site_ids: list[int]
+    months: list[MonthOut]
+    milestones: list[MilestoneOut]
+
+
+class ContractIn(Schema):
+    title: str = Field(max_length=100)
+    institution_id: int
+    fund_id: int
+    starts_on: dt.date
+    ends_on: dt.date
+    amount: Decimal = Field(**MONEY)
+    service_types: list[str]
+    site_ids: list[int] = []
+    people: int = Field(0, ge=0, le=10_000_000)
+    sessions: int = Field(0, ge=0, le=10_000_000)
+    people_times: int = Field(0, ge=0, le=100_000_000)
+    follow_ups: int = Field(0, ge=0, le=10_000_000)
+    staff_trained: int = Field(0, ge=0, le=1_000_000)
+
+
+class MilestoneIn(Schema):
+    name: str = Field(max_length=100)
+    amount: Decimal = Field(**MONEY)
+    due_on: dt.date | None = None
+    people: int = Field(0, ge=0, le=10_000_000)
+    sessions: int = Field(0, ge=0, le=10_000_000)
+    people_times: int = Field(0, ge=0, le=100_000_000)
+    follow_ups: int = Field(0, ge=0, le=10_000_000)
+    staff_trained: int = Field(0, ge=0, le=1_000_000)
+
+
+class PaymentOut(Schema):
+    id: int
+    contract_id: int
+    milestone_id: int
+    amount: Money
+    status: str
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str
+    decided_at: dt.datetime | None
+    decision_note: str
+    evidence: dict
+
+
+class PaymentPage(Schema):
+    count: int
+    count_capped: bool
+    items: list[PaymentOut]
+
+
+class DecisionIn(Schema):
+    note: str = Field("", max_length=200)
+
+
+def _manager(user) -> None:
+    if not selectors.manages(user):
+        raise PermissionDenied(access.NOT_ALLOWED)
+
+
+def _reader(user) -> None:
+    if not (selectors.manages(user) or access.rehab_org_ids(user)):
+        raise PermissionDenied(access.NOT_ALLOWED)
+
+
+def _filtered(filterset_class: type[FilterSet], request, queryset: QuerySet) -> QuerySet:
+    """The page's FilterSet over the scoped rows; a value it cannot read is a 400, not ignored."""
+    filterset = filterset_class(request.GET, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors.as_data())
+    return filterset.qs
+
+
+def _fund_out(f: Fund) -> dict:
+    return {
+        "id": f.pk,
+        "region": f.region_id,
+        "source": f.source,
+        "year": f.year,
+        "name": f.name,
+        "amount": f.amount,
+        "allocated": f.allocated,
+        "spent": f.spent,
+        "committed": f.committed,
+        "remaining": f.remaining,
+    }
+
+
+def _volumes(obj) -> dict:
+    return {v: getattr(obj, v) for v in selectors.VOLUMES}
+
+
+def _contract_out(c: Contract, delivery: selectors.Delivery) -> dict:
+    return {
+        "id": c.pk,
+        "number": c.number,
+        "title": c.title,
+        "purchaser": c.purchaser.name,
+        "institution_id": c.institution_id,
+        "institution": c.institution.name,
+        "fund_id": c.fund_id,
+        "starts_on": c.starts_on,
+        "ends_on": c.ends_on,
+        "amount": c.amount,
+        "paid": c.paid,
+        "status": c.status,
+        "service_types": c.service_types,
+        "contracted": _volumes(c),
+        "delivered": delivery.totals,
+    }
+
+
+def _contract_detail(c: Contract) -> dict:
+    delivery = selectors.delivery_of(c)
+    return {
+        **_contract_out(c, delivery),
+        "site_ids": sorted(s.pk for s in c.sites.all()),
+        "months": delivery.months,
+        "milestones": [
+            {
+                "id": m.pk,
+                "seq": m.seq,
+                "name": m.name,
+                "amount": m.amount,
+                "due_on": m.due_on,
+                "status": m.status,
+                "delivered": not delivery.shortfalls(m),
+                **_volumes(m),
+            }
+            for m in selectors.milestones_of(c)
+        ],
+    }
+
+
+def _payment_out(p: PaymentRequest) -> dict:
+    return {
+        "id": p.pk,
+        "contract_id": p.contract_id,
+        "milestone_id": p.milestone_id,
+        "amount": p.amount,
+        "status": p.status,
+        "requested_by": str(p.requested_by or ""),
+        "requested_at": p.requested_at,
+        "decided_by": str(p.decided_by or ""),
+        "decided_at": p.decided_at,
+        "decision_note": p.decision_note,
+        "evidence": p.evidence,
+    }
+
+
+# ------------------------------------------------------------------ funds
+
+
+@router.get(
+    "/funds",
+    response={200: FundPage, 400: ErrorOut, 403: ErrorOut},
+    summary="项目资金",
+    description="管辖范围内各来源、各年度的资金及已分配、已支付、未分配余额。查询参数：year、source。",
+)
+def list_funds(request, limit: Limit = 20, offset: Offset = 0):
+    _manager(request.user)
+    rows = _filtered(
+        FundFilter, request, selectors.funds_for(request.user).order_by("-year", "region_id", "id")
+    )
+    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_fund_out(f) for f in page])
+
+
+@router.post(
+    "/funds",
+    response={201: FundOut, 400: ErrorOut, 403: ErrorOut},
+    summary="新增项目资金",
+    description="金额精确到分；同一区划、年度、来源和名称的资金只能有一笔。",
+)
+def create_fund(request, payload: FundIn):
+    _manager(request.user)
+    region = access.regions_in_jurisdiction(request.user).filter(code=payload.region).first()
+    if region is None:
+        raise ValidationError({"region": [access.OUT_OF_SCOPE_REGION]})
+    fund = services.fund_create(actor=request.user, region=region, **payload.dict(exclude={"region"}))
+    return Status(201, _fund_out(fund))
+
+
+# ------------------------------------------------------------------ contracts
+
+
+@router.get(
+    "/contracts",
+    response={200: ContractPage, 400: ErrorOut, 403: ErrorOut},
+    summary="购买服务合同",
+    description="合同约定与已完成服务量（由机构服务记录统计）。查询参数：year、institution、fund、status。",
+)
+def list_contracts(request, limit: Limit = 20, offset: Offset = 0):
+    _reader(request.user)
+    rows = _filtered(
+        ContractFilter, request, selectors.contracts_for(request.user).order_by("-starts_on", "-id")
+    )
+
+    def out(page):
+        figures = selectors.deliveries(page)
+        return [_contract_out(c, figures[c.pk]) for c in page]
+
+    return api_page(rows, limit=limit, offset=offset, out=out)
+
+
+@router.get(
+    "/contracts/{int:contract_id}",
+    response={200: ContractDetailOut, 403: ErrorOut, 404: ErrorOut},
+    summary="合同详情：按月完成情况和付款节点",
+)
+def get_contract(request, contract_id: int):
+    _reader(request.user)
+    return _contract_detail(selectors.contract_get_for_user(user=request.user, pk=contract_id))
+
+
+@router.post(
+    "/contracts",
+    response={201: ContractDetailOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="签订购买服务合同",
+    description="合同金额从所选资金中分配；超过资金未分配余额时拒绝，不保存。",
+)
+def create_contract(request, payload: ContractIn):
+    _manager(request.user)
+    institution = selectors.institutions_for(request.user).filter(pk=payload.institution_id).first()
+    if institution is None:
+        raise ValidationError({"institution_id": [services.INSTITUTION_OUTSIDE_FUND]})
+    fund = selectors.fund_get_for_user(user=request.user, pk=payload.fund_id)
+    sites = list(selectors.sites_for(request.user).filter(pk__in=payload.site_ids))
+    if len(sites) != len(set(payload.site_ids)):
+        raise ValidationError({"site_ids": [services.SITE_NOT_OF_INSTITUTION]})
+    contract = services.contract_create(
+        actor=request.user,
+        data=services.ContractData(
+            institution=institution,
+            fund=fund,
+            sites=sites,
+            **payload.dict(exclude={"institution_id", "fund_id", "site_ids"}),
+        ),
+    )
+    return Status(201, _contract_detail(selectors.contract_get_for_user(user=request.user, pk=contract.pk)))
+
+
+@router.post(
+    "/contracts/{int:contract_id}/milestones",
+    response={201: ContractDetailOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="新增付款节点",
+    description="服务量自合同开始累计；各节点金额合计不能超过合同金额。",
+)
+def create_milestone(request, contract_id: int, payload: MilestoneIn):
+    _manager(request.user)
+    contract = selectors.contract_get_for_user(user=request.user, pk=contract_id)
+    services.milestone_add(
+        actor=request.user, contract=contract, data=services.MilestoneData(**payload.dict())
+    )
+    return Status(201, _contract_detail(selectors.contract_get_for_user(user=request.user, pk=contract_id)))
+
+
+# ------------------------------------------------------------------ payments
+
+
+@router.get(
+    "/payments",
+    response={200: PaymentPage, 400: ErrorOut, 403: ErrorOut},
+    summary="付款申请",
+    description="查询参数：status（默认待审批）、contract。",
+)
+def list_payments(request, limit: Limit = 20, offset: Offset = 0):
+    _reader(request.user)
+    rows = _filtered(PaymentFilter, request, selectors.payments_for(request.user))
+    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_payment_out(p) for p in page])
+
+
+@router.post(
+    "/milestones/{int:milestone_id}/payment-requests",
+    response={201: PaymentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="申请支付付款节点",
+    description="服务量未达到节点要求、或超过合同未支付余额时拒绝；同一节点已有申请时返回 409。",
+)
+def request_payment(request, milestone_id: int):
+    _reader(request.user)
+    milestone = selectors.milestone_get_for_user(user=request.user, pk=milestone_id)
+    payment = services.payment_request(actor=request.user, milestone=milestone)
+    return Status(201, _payment_out(selectors.payment_get_for_user(user=request.user, pk=payment.pk)))
+
+
+@router.post(
+    "/payments/{int:payment_id}/approve",
+    response={200: PaymentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="批准付款",
+    description="由申请人以外、资金所属区划的民政管理员批准；已被处理时返回 409，不重复支付。",
+)
+def approve_payment(request, payment_id: int, payload: DecisionIn):
+    _manager(request.user)
+    payment = selectors.payment_get_for_user(user=request.user, pk=payment_id)
+    services.payment_approve(actor=request.user, payment=payment, note=payload.note)
+    return _payment_out(selectors.payment_get_for_user(user=request.user, pk=payment_id))
+
+
+@router.post(
+    "/payments/{int:payment_id}/reject",
+    response={200: PaymentOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="退回付款申请",
+)
+def reject_payment(request, payment_id: int, payload: DecisionIn):
+    _manager(request.user)
+    payment = selectors.payment_get_for_user(user=request.user, pk=payment_id)
+    services.payment_reject(actor=request.user, payment=payment, note=payload.note)
+    return _payment_out(selectors.payment_get_for_user(user=request.user, pk=payment_id))
