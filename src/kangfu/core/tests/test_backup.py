@@ -231,7 +231,7 @@ def test_the_restore_command_refuses_with_a_chinese_message(media, tmp_path):
     PersonFactory()
     archive = backup.backup_create(output_dir=tmp_path / "backups").path
 
-    with pytest.raises(CommandError, match="^目标数据库不是空的"):
+    with pytest.raises(CommandError, match=r"^目标数据库不是空的"):
         call_command("restore", str(archive))
 
 
@@ -251,6 +251,6 @@ def test_upgrade_does_not_migrate_when_the_backup_fails(media, tmp_path, monkeyp
 
     monkeypatch.setattr(backup, "backup_create", fail)
 
-    with pytest.raises(CommandError, match="^备份失败，未执行迁移：找不到 pg_dump"):
+    with pytest.raises(CommandError, match=r"^备份失败，未执行迁移：找不到 pg_dump"):
         call_command("upgrade", output=tmp_path / "backups")
     assert "第 2 步" not in capsys.readouterr().out
