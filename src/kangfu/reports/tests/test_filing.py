@@ -309,3 +309,44 @@ def test_the_city_reads_its_districts_reports_and_returns_them_by_page(login, he
 @pytest.mark.parametrize("who", ["owner", "colleague", "auditor"])
 def test_the_filing_pages_are_for_district_and_city_administrators(login, request, who):
     assert login(request.getfixturevalue(who)).get("/reports/filing/").status_code == 403
+
+
+def test_a_province_publishes_a_definition_from_a_file_and_a_bad_one_is_refused(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    good = tmp_path / "street.yaml"
+    good.write_text(
+        "code: subsidy-by-kind\nname: 两项补贴按类别\nperiod: month\nrows: subsidy_kind\n"
+        "columns: [subsidy.recipients.living, subsidy.new, {measure: subsidy.payment_rate, label: 发放率}]\n",
+        encoding="utf-8",
+    )
+    call_command("reports", "define", str(good))
+    definition = selectors.definition_current("subsidy-by-kind")
+    assert [c["label"] for c in definition.columns] == ["生活补贴人数", "新增（人次）", "发放率"]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"code": "x", "name": "x", "period": "month", "rows": "unit", "columns": ["no.such"]}')
+    with pytest.raises(CommandError, match=r"不存在的指标：no\.such"):
+        call_command("reports", "define", str(bad))
+
+
+def test_saving_a_definition_in_the_admin_publishes_a_new_version(admin_client):
+    definition = selectors.definition_current("devices-monthly")
+    data = {
+        "code": "devices-monthly",
+        "name": "辅具租赁月报（调整）",
+        "period": "month",
+        "rows": "unit",
+        "columns": '["devices.rentals_new", "devices.returned"]',
+        "due_day": 6,
+        "city_due_day": 12,
+        "note": "",
+        "is_active": "on",
+    }
+    response = admin_client.post(f"/admin/reports/reportdefinition/{definition.pk}/change/", data)
+    assert response.status_code == 302
+    assert selectors.definition_current("devices-monthly").version == 2
+    definition.refresh_from_db()
+    assert definition.name == "康复辅助器具社区租赁月报表"
+    data["columns"] = '["devices.nothing"]'
+    response = admin_client.post("/admin/reports/reportdefinition/add/", data)
+    assert "不存在的指标" in response.content.decode()
