@@ -222,7 +222,7 @@ def _contract_detail(c: Contract) -> dict:
     return {
         **_contract_out(c, delivery),
         "site_ids": sorted(s.pk for s in c.sites.all()),
-        "months": delivery.months,
+        "months": [{k: v for k, v in row.items() if k != "running"} for row in delivery.months],
         "milestones": [
             {
                 "id": m.pk,

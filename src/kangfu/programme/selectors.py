@@ -179,7 +179,8 @@ def months_of(contract: Contract) -> list[dt.date]:
 class Delivery:
     """What a contract delivered: per month, and over the months so far."""
 
-    months: list[dict] = field(default_factory=list)  # {"month": date, "people": n, …}
+    # {"month": date, "people": n, …, "running": {"people": n, …}} for each month of the period
+    months: list[dict] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
 
     def shortfalls(self, required) -> list[tuple[str, int, int]]:
@@ -229,7 +230,9 @@ def deliveries(contracts: list[Contract]) -> dict[int, Delivery]:
             for v in VOLUMES:
                 if v != "staff_trained":
                     result.totals[v] += row[v]
-            result.months.append({"month": month, **row})
+            # Running totals to the end of the month; a person trained in two months is one person.
+            running = {**result.totals, "staff_trained": len(everyone)}
+            result.months.append({"month": month, **row, "running": running})
         # A person trained in two months is one person trained under the contract.
         result.totals["staff_trained"] = len(everyone)
         out[contract.pk] = result

@@ -178,18 +178,15 @@ def contract_new(request):
 
 
 def _month_rows(contract, delivery) -> list[dict]:
-    """Each month's delivery beside the cumulative figure and the plan to date (the contracted volume
+    """Each month's delivery beside the running total and the plan to date (the contracted volume
     spread evenly over the period's months)."""
     n = len(delivery.months) or 1
-    running = dict.fromkeys(selectors.VOLUMES, 0)
     rows = []
     for i, row in enumerate(delivery.months, start=1):
         cells = []
         for v in selectors.VOLUMES:
-            running[v] += row[v]
-            plan = round(getattr(contract, v) * i / n)
-            # Trained staff are people, not counts: the running sum may count a person twice.
-            cells.append({"n": row[v], "total": running[v], "plan": plan, "behind": running[v] < plan})
+            total, plan = row["running"][v], round(getattr(contract, v) * i / n)
+            cells.append({"n": row[v], "total": total, "plan": plan, "behind": total < plan})
         rows.append({"month": row["month"], "cells": cells})
     return rows
 
