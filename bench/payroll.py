@@ -6,8 +6,10 @@
 Builds (once, then reuses) N people of one district, each with a valid grade 1–2 certificate, 低保 and
 one active grant (half 生活补贴, half 护理补贴) with its period; then times `payroll_run` for a month,
 which re-checks every grant against the eligibility rules and writes the lines, and, in the same run,
-the floor: one hand-written INSERT … SELECT of the same month's lines over the same tables. The last
-line printed is one JSON object. Goal (issue #4): under 10 s, and within 3× of the floor.
+the floor: one hand-written INSERT … SELECT of the same month's lines over the same tables. Each is
+rolled back, but times what its commit would do (PostgreSQL's deferred foreign-key checks). The last
+line printed is one JSON object, with the load average it ran under (the machine is shared). Goal
+(issues #4 and #17): under 10 s committed, and within 3× of the floor.
 """
 
 from __future__ import annotations
@@ -146,9 +148,31 @@ def build(n: int) -> float:
     return time.perf_counter() - started
 
 
+def checks_at_commit() -> None:
+    """The work a commit would do and a rolled-back transaction skips: PostgreSQL's deferred
+    foreign-key checks (four per payroll line), run here so that they are timed (as bench/compare.py
+    does). SQLite checks its foreign keys as each row is written."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def tidy() -> None:
+    """After a rolled-back run, PostgreSQL's lines table and its indexes hold the run's rows as dead
+    tuples: vacuum them away, so that the next run, or the floor, writes into the table the first did."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM subsidies_payrollline, subsidies_heldgrant")
+
+
 def floor_seconds() -> tuple[float, int]:
     """The same month's lines written by one hand-written statement into the same lines table (for a
-    scratch payroll, rolled back): what the run costs at the least."""
+    scratch payroll, rolled back, its foreign keys checked as a commit would): what the run costs at
+    the least."""
     from django.db import connection, transaction
 
     from kangfu.subsidies.models import Payroll
@@ -160,10 +184,12 @@ def floor_seconds() -> tuple[float, int]:
         with connection.cursor() as cursor:
             started = time.perf_counter()
             cursor.execute(FLOOR_SQL, [scratch.pk, MONTH, MONTH, MONTH, city, MONTH, MONTH, DISTRICT])
+            checks_at_commit()
             elapsed = time.perf_counter() - started
             cursor.execute("SELECT COUNT(*) FROM subsidies_payrollline WHERE payroll_id = %s", [scratch.pk])
             rows = cursor.fetchone()[0]
         transaction.set_rollback(True)
+    tidy()
     return elapsed, rows
 
 
@@ -180,9 +206,11 @@ def run_seconds() -> tuple[float, int, int]:
         Payroll.objects.filter(district=district, month=MONTH).delete()
         started = time.perf_counter()
         payroll = payroll_run(actor=None, district=district, month=MONTH)
+        checks_at_commit()
         elapsed = time.perf_counter() - started
         lines, held = payroll.line_count, payroll.held.count()
         transaction.set_rollback(True)
+    tidy()
     return elapsed, lines, held
 
 
@@ -217,6 +245,7 @@ def main() -> None:
                 "goal_seconds": GOAL_SECONDS,
                 "goal_ratio": GOAL_RATIO,
                 "meets_goal": best_run < GOAL_SECONDS and best_run / best_floor <= GOAL_RATIO,
+                "load": [round(x, 2) for x in os.getloadavg()],
             }
         )
     )
