@@ -23,18 +23,18 @@ class ErrorOut(Schema):
     errors: dict[str, list[str]] = {}
 
 
-class ColumnOut(Schema):
+class ReportColumnOut(Schema):
     measure: str
     label: str
 
 
-class DefinitionOut(Schema):
+class ReportDefinitionOut(Schema):
     code: str
     version: int
     name: str
     period: str
     rows: str
-    columns: list[ColumnOut]
+    columns: list[ReportColumnOut]
     due_day: int
     city_due_day: int
 
@@ -55,11 +55,11 @@ class ReportOut(Schema):
     figures: dict[str, Any]
 
 
-class NoteIn(Schema):
+class ReportNoteIn(Schema):
     note: str = ""
 
 
-class ReasonIn(Schema):
+class ReportReasonIn(Schema):
     reason: str
 
 
@@ -87,7 +87,9 @@ def _unit(user) -> None:
 
 
 @router.get(
-    "/definitions", response={200: list[DefinitionOut], 403: ErrorOut}, summary="报表定义（各报表的最新版本）"
+    "/definitions",
+    response={200: list[ReportDefinitionOut], 403: ErrorOut},
+    summary="报表定义（各报表的最新版本）",
 )
 def list_definitions(request):
     _unit(request.user)
@@ -141,7 +143,7 @@ def generate(request, code: str, period: str):
     response={200: ReportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="上报",
 )
-def submit(request, report_id: int, body: NoteIn):
+def submit(request, report_id: int, body: ReportNoteIn):
     report = selectors.report_for_user(request.user, report_id)
     return _out(services.report_submit(actor=request.user, report=report, note=body.note))
 
@@ -151,7 +153,7 @@ def submit(request, report_id: int, body: NoteIn):
     response={200: ReportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="退回下级单位的报表",
 )
-def return_report(request, report_id: int, body: ReasonIn):
+def return_report(request, report_id: int, body: ReportReasonIn):
     report = selectors.report_for_user(request.user, report_id)
     return _out(services.report_return(actor=request.user, report=report, reason=body.reason))
 
@@ -161,6 +163,6 @@ def return_report(request, report_id: int, body: ReasonIn):
     response={200: ReportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="更正已上报的报表（生成新版本）",
 )
-def correct(request, report_id: int, body: ReasonIn):
+def correct(request, report_id: int, body: ReportReasonIn):
     report = selectors.report_for_user(request.user, report_id)
     return _out(services.report_correct(actor=request.user, report=report, reason=body.reason))
