@@ -111,6 +111,7 @@ def gunicorn_environment() -> dict[str, str]:
     env.setdefault("DJANGO_SETTINGS_MODULE", "kangfu.settings")
     if not env.get("PROMETHEUS_MULTIPROC_DIR"):
         env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=METRICS_DIR_PREFIX)
+    Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     return env
 
 
