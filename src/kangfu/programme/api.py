@@ -14,9 +14,10 @@ from ninja import Field, Router, Schema, Status
 
 from kangfu.core import access
 from kangfu.core.pagination import Limit, Offset, api_page
-from kangfu.programme import selectors, services
+from kangfu.programme import selectors
 from kangfu.programme.filters import ContractFilter, FundFilter, PaymentFilter
 from kangfu.programme.models import Contract, Fund, PaymentRequest
+from kangfu.programme.services import contracts
 
 router = Router(tags=["精康项目"])
 
@@ -283,7 +284,7 @@ def create_fund(request, payload: FundIn):
     region = access.regions_in_jurisdiction(request.user).filter(code=payload.region).first()
     if region is None:
         raise ValidationError({"region": [access.OUT_OF_SCOPE_REGION]})
-    fund = services.fund_create(actor=request.user, region=region, **payload.dict(exclude={"region"}))
+    fund = contracts.fund_create(actor=request.user, region=region, **payload.dict(exclude={"region"}))
     return Status(201, _fund_out(fund))
 
 
@@ -329,14 +330,14 @@ def create_contract(request, payload: ContractIn):
     _manager(request.user)
     institution = selectors.institutions_for(request.user).filter(pk=payload.institution_id).first()
     if institution is None:
-        raise ValidationError({"institution_id": [services.INSTITUTION_OUTSIDE_FUND]})
+        raise ValidationError({"institution_id": [contracts.INSTITUTION_OUTSIDE_FUND]})
     fund = selectors.fund_get_for_user(user=request.user, pk=payload.fund_id)
     sites = list(selectors.sites_for(request.user).filter(pk__in=payload.site_ids))
     if len(sites) != len(set(payload.site_ids)):
-        raise ValidationError({"site_ids": [services.SITE_NOT_OF_INSTITUTION]})
-    contract = services.contract_create(
+        raise ValidationError({"site_ids": [contracts.SITE_NOT_OF_INSTITUTION]})
+    contract = contracts.contract_create(
         actor=request.user,
-        data=services.ContractData(
+        data=contracts.ContractData(
             institution=institution,
             fund=fund,
             sites=sites,
@@ -355,8 +356,8 @@ def create_contract(request, payload: ContractIn):
 def create_milestone(request, contract_id: int, payload: MilestoneIn):
     _manager(request.user)
     contract = selectors.contract_get_for_user(user=request.user, pk=contract_id)
-    services.milestone_add(
-        actor=request.user, contract=contract, data=services.MilestoneData(**payload.dict())
+    contracts.milestone_add(
+        actor=request.user, contract=contract, data=contracts.MilestoneData(**payload.dict())
     )
     return Status(201, _contract_detail(selectors.contract_get_for_user(user=request.user, pk=contract_id)))
 
@@ -385,7 +386,7 @@ def list_payments(request, limit: Limit = 20, offset: Offset = 0):
 def request_payment(request, milestone_id: int):
     _reader(request.user)
     milestone = selectors.milestone_get_for_user(user=request.user, pk=milestone_id)
-    payment = services.payment_request(actor=request.user, milestone=milestone)
+    payment = contracts.payment_request(actor=request.user, milestone=milestone)
     return Status(201, _payment_out(selectors.payment_get_for_user(user=request.user, pk=payment.pk)))
 
 
@@ -398,7 +399,7 @@ def request_payment(request, milestone_id: int):
 def approve_payment(request, payment_id: int, payload: DecisionIn):
     _manager(request.user)
     payment = selectors.payment_get_for_user(user=request.user, pk=payment_id)
-    services.payment_approve(actor=request.user, payment=payment, note=payload.note)
+    contracts.payment_approve(actor=request.user, payment=payment, note=payload.note)
     return _payment_out(selectors.payment_get_for_user(user=request.user, pk=payment_id))
 
 
@@ -410,5 +411,5 @@ def approve_payment(request, payment_id: int, payload: DecisionIn):
 def reject_payment(request, payment_id: int, payload: DecisionIn):
     _manager(request.user)
     payment = selectors.payment_get_for_user(user=request.user, pk=payment_id)
-    services.payment_reject(actor=request.user, payment=payment, note=payload.note)
+    contracts.payment_reject(actor=request.user, payment=payment, note=payload.note)
     return _payment_out(selectors.payment_get_for_user(user=request.user, pk=payment_id))

@@ -18,8 +18,9 @@ from django.utils import timezone
 from kangfu.core.demo import TIANJIN_CITY, XIQING
 from kangfu.core.models import Organisation, OrganisationKind, Region, User
 from kangfu.core.months import add_months
-from kangfu.programme import selectors, services
+from kangfu.programme import selectors
 from kangfu.programme.models import Contract, Fund, FundSource
+from kangfu.programme.services import contracts
 
 XIQING_CENTRE = "西青区精神障碍社区康复服务中心"
 BEICHEN_CENTRE = "北辰区精神障碍社区康复服务中心"
@@ -70,7 +71,7 @@ def _load(
     users: dict[str, User], xiqing: Organisation, beichen: Organisation, today: dt.date, year: int
 ) -> None:
     district_admin, city_admin = users["xiqing.admin"], users["shi.admin"]
-    district_fund = services.fund_create(
+    district_fund = contracts.fund_create(
         actor=district_admin,
         region=Region.objects.get(code=XIQING),
         source=FundSource.WELFARE_LOTTERY,
@@ -79,7 +80,7 @@ def _load(
         amount=Decimal("800000.00"),
         note=f"{year}年福彩公益金精康专项",
     )
-    city_fund = services.fund_create(
+    city_fund = contracts.fund_create(
         actor=city_admin,
         region=Region.objects.get(code=TIANJIN_CITY),
         source=FundSource.BUDGET_CITY,
@@ -87,7 +88,7 @@ def _load(
         name=CITY_FUND,
         amount=Decimal("1000000.00"),
     )
-    services.fund_adjust(actor=city_admin, fund=city_fund, delta=Decimal("200000.00"), note="年中追加")
+    contracts.fund_adjust(actor=city_admin, fund=city_fund, delta=Decimal("200000.00"), note="年中追加")
 
     # 西青: a year that began eleven months ago, so most of it is delivered; its scope is the social
     # side of the nine services.
@@ -96,9 +97,9 @@ def _load(
     scope = ["living", "social", "vocational", "family"]
     done = _delivered(xiqing, scope, starts, ends)
     sites = list(Organisation.objects.filter(parent=xiqing, kind=OrganisationKind.REHAB_SITE))
-    a = services.contract_create(
+    a = contracts.contract_create(
         actor=district_admin,
-        data=services.ContractData(
+        data=contracts.ContractData(
             title="西青区精神障碍社区康复服务（生活与社会功能训练）",
             institution=xiqing,
             fund=district_fund,
@@ -114,15 +115,15 @@ def _load(
         ("首期（服务过半）", "180000.00", 50),
         ("二期（服务八成）", "240000.00", 80),
     ):
-        services.milestone_add(
+        contracts.milestone_add(
             actor=district_admin,
             contract=a,
-            data=services.MilestoneData(name=name, amount=Decimal(amount), **_volumes(done, percent)),
+            data=contracts.MilestoneData(name=name, amount=Decimal(amount), **_volumes(done, percent)),
         )
-    services.milestone_add(
+    contracts.milestone_add(
         actor=district_admin,
         contract=a,
-        data=services.MilestoneData(
+        data=contracts.MilestoneData(
             name="尾款（全部完成）",
             amount=Decimal("180000.00"),
             due_on=ends,
@@ -136,9 +137,9 @@ def _load(
     ends = add_months(starts, 12) - dt.timedelta(days=1)
     scope = ["medication", "relapse", "physical", "psychological", "peer"]
     done = _delivered(beichen, scope, starts, ends)
-    b = services.contract_create(
+    b = contracts.contract_create(
         actor=city_admin,
-        data=services.ContractData(
+        data=contracts.ContractData(
             title="北辰区精神障碍社区康复服务（服药与预防复发训练、同伴支持）",
             institution=beichen,
             fund=city_fund,
@@ -149,20 +150,20 @@ def _load(
             **{v: max(done[v] * 150 // 100, done[v] + 1) for v in selectors.VOLUMES},
         ),
     )
-    first = services.milestone_add(
+    first = contracts.milestone_add(
         actor=city_admin,
         contract=b,
-        data=services.MilestoneData(name="首期", amount=Decimal("200000.00"), **_volumes(done, 40)),
+        data=contracts.MilestoneData(name="首期", amount=Decimal("200000.00"), **_volumes(done, 40)),
     )
-    services.milestone_add(
+    contracts.milestone_add(
         actor=city_admin,
         contract=b,
-        data=services.MilestoneData(
+        data=contracts.MilestoneData(
             name="尾款",
             amount=Decimal("300000.00"),
             due_on=ends,
             **{v: getattr(b, v) for v in selectors.VOLUMES},
         ),
     )
-    payment = services.payment_request(actor=users["beichen.rehab"], milestone=first)
-    services.payment_approve(actor=city_admin, payment=payment, note="服务记录与节点要求相符")
+    payment = contracts.payment_request(actor=users["beichen.rehab"], milestone=first)
+    contracts.payment_approve(actor=city_admin, payment=payment, note="服务记录与节点要求相符")

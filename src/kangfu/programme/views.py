@@ -12,10 +12,11 @@ from django_tables2 import RequestConfig
 from kangfu.core import access
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.pagination import CappedPaginator
-from kangfu.programme import selectors, services
+from kangfu.programme import selectors
 from kangfu.programme.filters import ContractFilter, FundFilter, PaymentFilter
 from kangfu.programme.forms import ContractForm, DecisionForm, FundAdjustForm, FundForm, MilestoneForm
 from kangfu.programme.models import ContractStatus, FundSource, PaymentStatus
+from kangfu.programme.services import contracts as contract_services
 from kangfu.programme.tables import ContractTable, FundTable, PaymentTable
 
 PER_PAGE = 50
@@ -81,7 +82,7 @@ def fund_new(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                fund = services.fund_create(actor=request.user, **form.cleaned_data)
+                fund = contract_services.fund_create(actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 apply_service_errors(form, exc)
             else:
@@ -113,7 +114,7 @@ def fund_adjust(request, pk: int):
     form = FundAdjustForm(request.POST)
     if form.is_valid():
         try:
-            services.fund_adjust(
+            contract_services.fund_adjust(
                 actor=request.user, fund=fund, delta=form.delta, note=form.cleaned_data["note"]
             )
         except (ValidationError, PermissionDenied) as exc:
@@ -165,8 +166,8 @@ def contract_new(request):
     if request.method == "POST":
         if form.is_valid():
             try:
-                contract = services.contract_create(
-                    actor=request.user, data=services.ContractData(**form.cleaned_data)
+                contract = contract_services.contract_create(
+                    actor=request.user, data=contract_services.ContractData(**form.cleaned_data)
                 )
             except ValidationError as exc:
                 apply_service_errors(form, exc)
@@ -244,8 +245,10 @@ def milestone_new(request, pk: int):
     form = MilestoneForm(request.POST)
     if form.is_valid():
         try:
-            services.milestone_add(
-                actor=request.user, contract=contract, data=services.MilestoneData(**form.cleaned_data)
+            contract_services.milestone_add(
+                actor=request.user,
+                contract=contract,
+                data=contract_services.MilestoneData(**form.cleaned_data),
             )
         except PermissionDenied as exc:
             _refused(request, exc)
@@ -263,7 +266,7 @@ def milestone_request(request, pk: int):
     _reader(request)
     milestone = selectors.milestone_get_for_user(user=request.user, pk=pk)
     try:
-        payment = services.payment_request(actor=request.user, milestone=milestone)
+        payment = contract_services.payment_request(actor=request.user, milestone=milestone)
     except (ValidationError, PermissionDenied) as exc:
         _refused(request, exc)
         return redirect("programme:contract", pk=milestone.contract_id)
@@ -324,7 +327,9 @@ def payment_approve(request, pk: int):
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
-            services.payment_approve(actor=request.user, payment=payment, note=form.cleaned_data["note"])
+            contract_services.payment_approve(
+                actor=request.user, payment=payment, note=form.cleaned_data["note"]
+            )
         except (ValidationError, PermissionDenied) as exc:
             _refused(request, exc)
         else:
@@ -340,7 +345,9 @@ def payment_reject(request, pk: int):
     form = DecisionForm(request.POST)
     if form.is_valid():
         try:
-            services.payment_reject(actor=request.user, payment=payment, note=form.cleaned_data["note"])
+            contract_services.payment_reject(
+                actor=request.user, payment=payment, note=form.cleaned_data["note"]
+            )
         except (ValidationError, PermissionDenied) as exc:
             _refused(request, exc)
         else:

@@ -7,8 +7,8 @@ import datetime as dt
 from decimal import Decimal
 
 from kangfu.core.models import Region
-from kangfu.programme import services
 from kangfu.programme.models import Contract, Fund, FundSource, Milestone
+from kangfu.programme.services import contracts
 from kangfu.rehab.tests import factories as f
 
 CITY = "120100000000"
@@ -17,7 +17,7 @@ CITY = "120100000000"
 def fund(
     actor, *, region: str = f.XIQING, amount: str = "500000.00", year: int = 2026, name: str = ""
 ) -> Fund:
-    return services.fund_create(
+    return contracts.fund_create(
         actor=actor,
         region=Region.objects.get(code=region),
         source=FundSource.WELFARE_LOTTERY,
@@ -41,9 +41,9 @@ def contract(
     **volumes,
 ) -> Contract:
     values = {"people": 3, "sessions": 4, "people_times": 8, "follow_ups": 4, "staff_trained": 2, **volumes}
-    return services.contract_create(
+    return contracts.contract_create(
         actor=actor,
-        data=services.ContractData(
+        data=contracts.ContractData(
             title=title,
             institution=institution,
             fund=fund,
@@ -60,8 +60,8 @@ def contract(
 def milestone(
     actor, contract: Contract, *, amount: str = "100000.00", name: str = "", **volumes
 ) -> Milestone:
-    return services.milestone_add(
+    return contracts.milestone_add(
         actor=actor,
         contract=contract,
-        data=services.MilestoneData(name=name or "首期", amount=Decimal(amount), **volumes),
+        data=contracts.MilestoneData(name=name or "首期", amount=Decimal(amount), **volumes),
     )

@@ -15,7 +15,7 @@ from django.http import Http404
 
 from kangfu.core.models import AuditEntry
 from kangfu.core.transitions import Conflict
-from kangfu.programme import selectors, services
+from kangfu.programme import selectors
 from kangfu.programme.models import (
     Contract,
     Fund,
@@ -26,6 +26,7 @@ from kangfu.programme.models import (
     PaymentRequest,
     PaymentStatus,
 )
+from kangfu.programme.services import contracts
 from kangfu.programme.tests import factories as pf
 from kangfu.rehab.services import activities, follow_ups, institutions
 from kangfu.rehab.tests import factories as f
@@ -179,15 +180,15 @@ class TestScenario:
         second = pf.milestone(admin, contract, name="二期", amount="150000.00", sessions=20)
 
         with pytest.raises(ValidationError) as exc:
-            services.payment_request(actor=worker, milestone=second)
-        assert exc.value.messages == [services.NOT_DELIVERED.format(shortfalls="服务场次要求 20，已完成 3")]
+            contracts.payment_request(actor=worker, milestone=second)
+        assert exc.value.messages == [contracts.NOT_DELIVERED.format(shortfalls="服务场次要求 20，已完成 3")]
         assert not PaymentRequest.objects.exists()
 
-        payment = services.payment_request(actor=worker, milestone=first)
+        payment = contracts.payment_request(actor=worker, milestone=first)
         assert payment.evidence["volumes"]["sessions"] == {"required": 3, "delivered": 3}
         with pytest.raises(PermissionDenied):
-            services.payment_approve(actor=worker, payment=payment)
-        services.payment_approve(actor=colleague, payment=payment, note="材料齐全")
+            contracts.payment_approve(actor=worker, payment=payment)
+        contracts.payment_approve(actor=colleague, payment=payment, note="材料齐全")
 
         contract.refresh_from_db()
         fund.refresh_from_db()
@@ -219,27 +220,27 @@ class TestScenario:
     def test_a_second_approval_of_the_same_request_changes_nothing(
         self, admin, colleague, worker, contract, delivered
     ):
-        payment = services.payment_request(actor=worker, milestone=pf.milestone(admin, contract, sessions=1))
-        services.payment_approve(actor=colleague, payment=payment)
+        payment = contracts.payment_request(actor=worker, milestone=pf.milestone(admin, contract, sessions=1))
+        contracts.payment_approve(actor=colleague, payment=payment)
         with pytest.raises(Conflict):
-            services.payment_approve(actor=colleague, payment=payment)
+            contracts.payment_approve(actor=colleague, payment=payment)
         contract.refresh_from_db()
         assert contract.paid == Decimal("100000.00")
         assert FundMovement.objects.filter(kind=MovementKind.PAY).count() == 1
 
     def test_a_milestone_cannot_be_requested_twice(self, admin, worker, contract):
         milestone = pf.milestone(admin, contract)
-        services.payment_request(actor=worker, milestone=milestone)
+        contracts.payment_request(actor=worker, milestone=milestone)
         with pytest.raises(Conflict):
-            services.payment_request(actor=worker, milestone=milestone)
+            contracts.payment_request(actor=worker, milestone=milestone)
         assert PaymentRequest.objects.count() == 1
 
     def test_a_rejected_request_opens_the_milestone_again(self, admin, colleague, worker, contract):
         milestone = pf.milestone(admin, contract)
-        payment = services.payment_request(actor=worker, milestone=milestone)
-        services.payment_reject(actor=colleague, payment=payment, note="照片不全")
+        payment = contracts.payment_request(actor=worker, milestone=milestone)
+        contracts.payment_reject(actor=colleague, payment=payment, note="照片不全")
         assert Milestone.objects.get(pk=milestone.pk).status == MilestoneStatus.OPEN
-        again = services.payment_request(actor=worker, milestone=Milestone.objects.get(pk=milestone.pk))
+        again = contracts.payment_request(actor=worker, milestone=Milestone.objects.get(pk=milestone.pk))
         assert again.status == PaymentStatus.PENDING
 
 
@@ -249,7 +250,7 @@ class TestRefusals:
             pf.contract(admin, fund, institution, amount="200000.01")
         assert exc.value.message_dict == {
             "amount": [
-                services.CONTRACT_ABOVE_FUND.format(
+                contracts.CONTRACT_ABOVE_FUND.format(
                     amount="200,000.01", fund="精康服务福彩公益金", remaining="200,000.00"
                 )
             ]
@@ -264,7 +265,7 @@ class TestRefusals:
         with pytest.raises(ValidationError) as exc:
             pf.milestone(admin, contract, amount="50000.01")
         assert exc.value.message_dict["amount"] == [
-            services.MILESTONES_ABOVE_CONTRACT.format(
+            contracts.MILESTONES_ABOVE_CONTRACT.format(
                 amount="300,000.00", planned="250,000.00", most="50,000.00"
             )
         ]
@@ -275,9 +276,9 @@ class TestRefusals:
         # Paid outside this milestone (a correction by hand): only 50,000 is left.
         Contract.objects.filter(pk=contract.pk).update(paid=Decimal("250000.00"))
         with pytest.raises(ValidationError) as exc:
-            services.payment_request(actor=worker, milestone=milestone)
+            contracts.payment_request(actor=worker, milestone=milestone)
         assert exc.value.messages == [
-            services.PAYMENT_ABOVE_REMAINING.format(amount="100,000.00", remaining="50,000.00")
+            contracts.PAYMENT_ABOVE_REMAINING.format(amount="100,000.00", remaining="50,000.00")
         ]
         assert not PaymentRequest.objects.exists()
         assert Milestone.objects.get(pk=milestone.pk).status == MilestoneStatus.OPEN
@@ -285,16 +286,16 @@ class TestRefusals:
     def test_money_to_a_tenth_of_a_fen_is_refused(self, admin):
         with pytest.raises(ValidationError) as exc:
             pf.fund(admin, amount="100.001")
-        assert exc.value.message_dict == {"amount": [services.AMOUNT_FEN]}
+        assert exc.value.message_dict == {"amount": [contracts.AMOUNT_FEN]}
         assert not Fund.objects.exists()
 
     def test_a_fund_cannot_be_reduced_below_what_it_allocated(self, admin, fund, contract):
         with pytest.raises(ValidationError) as exc:
-            services.fund_adjust(actor=admin, fund=fund, delta=Decimal("-200000.01"))
+            contracts.fund_adjust(actor=admin, fund=fund, delta=Decimal("-200000.01"))
         assert exc.value.message_dict == {
-            "delta": [services.REDUCE_BELOW_ALLOCATED.format(allocated="300,000.00", most="200,000.00")]
+            "delta": [contracts.REDUCE_BELOW_ALLOCATED.format(allocated="300,000.00", most="200,000.00")]
         }
-        services.fund_adjust(actor=admin, fund=fund, delta=Decimal("-200000.00"), note="年中调减")
+        contracts.fund_adjust(actor=admin, fund=fund, delta=Decimal("-200000.00"), note="年中调减")
         fund.refresh_from_db()
         assert (fund.amount, fund.remaining) == (Decimal("300000.00"), Decimal("0.00"))
 
@@ -310,16 +311,16 @@ class TestRefusals:
     ):
         milestone = pf.milestone(admin, contract)
         with pytest.raises(PermissionDenied):
-            services.payment_request(actor=outsider, milestone=milestone)
-        payment = services.payment_request(actor=worker, milestone=milestone)
+            contracts.payment_request(actor=outsider, milestone=milestone)
+        payment = contracts.payment_request(actor=worker, milestone=milestone)
         with pytest.raises(PermissionDenied):
-            services.payment_approve(actor=outsider, payment=payment)
+            contracts.payment_approve(actor=outsider, payment=payment)
         assert PaymentRequest.objects.get().status == PaymentStatus.PENDING
 
     def test_a_contract_with_another_districts_institution_is_refused(self, admin, fund, beichen_institution):
         with pytest.raises(ValidationError) as exc:
             pf.contract(admin, fund, beichen_institution)
-        assert exc.value.message_dict == {"institution": [services.INSTITUTION_OUTSIDE_FUND]}
+        assert exc.value.message_dict == {"institution": [contracts.INSTITUTION_OUTSIDE_FUND]}
         fund.refresh_from_db()
         assert fund.allocated == 0
 
@@ -332,7 +333,7 @@ class TestRefusals:
         other_site = f.site(beichen_institution, name="北辰站点", region=f.BEICHEN)
         with pytest.raises(ValidationError) as exc:
             pf.contract(admin, fund, institution, sites=[other_site])
-        assert exc.value.message_dict == {"sites": [services.SITE_NOT_OF_INSTITUTION]}
+        assert exc.value.message_dict == {"sites": [contracts.SITE_NOT_OF_INSTITUTION]}
         assert not Contract.objects.exists()
 
     def test_the_city_funds_a_district_institution_and_decides_its_payments(
@@ -342,8 +343,8 @@ class TestRefusals:
         contract = pf.contract(city_admin, fund, institution)
         assert selectors.contract_get_for_user(user=admin, pk=contract.pk) == contract
         milestone = pf.milestone(city_admin, contract)
-        payment = services.payment_request(actor=worker, milestone=milestone)
+        payment = contracts.payment_request(actor=worker, milestone=milestone)
         with pytest.raises(PermissionDenied):
-            services.payment_approve(actor=admin, payment=payment)
-        services.payment_approve(actor=city_admin, payment=payment)
+            contracts.payment_approve(actor=admin, payment=payment)
+        contracts.payment_approve(actor=city_admin, payment=payment)
         assert PaymentRequest.objects.get().status == PaymentStatus.APPROVED

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world(admin, colleague, outsider, worker, street_officer, contract):
     milestone = pf.milestone(admin, contract)
-    payment = pf.services.payment_request(actor=worker, milestone=milestone)
+    payment = pf.contracts.payment_request(actor=worker, milestone=milestone)
     return {
         "admin": admin,
         "colleague": colleague,
