@@ -251,3 +251,155 @@ class PaymentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract.number} {self.milestone} {self.amount}"
+
+
+# ------------------------------------------------------------------ supervision (督导)
+
+
+class Checklist(models.Model):
+    """A supervision checklist (督导检查表), held as data like the assessment scales. Its items live in
+    versions: once a visit has scored a version, a change makes a new version, never a rewrite."""
+
+    code = models.SlugField("代码", max_length=30, unique=True)
+    name = models.CharField("名称", max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "督导检查表"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChecklistVersion(models.Model):
+    """One version of a checklist's items; visits point at the version they scored."""
+
+    checklist = models.ForeignKey(Checklist, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveSmallIntegerField("版本")
+    is_current = models.BooleanField("现行", default=True)
+    note = models.CharField("修订说明", max_length=200, blank=True)
+    created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "检查表版本"
+        ordering = ["checklist_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["checklist", "number"], name="programme_checklist_version"),
+            models.UniqueConstraint(
+                fields=["checklist"], condition=Q(is_current=True), name="programme_checklist_one_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.checklist.name}（第{self.number}版）"
+
+
+class ChecklistItem(models.Model):
+    """An item of a version: what is checked, the range its score must fall in, and its weight in
+    the visit's total."""
+
+    version = models.ForeignKey(ChecklistVersion, on_delete=models.PROTECT, related_name="items")
+    seq = models.PositiveSmallIntegerField("序号")
+    section = models.CharField("类别", max_length=50, blank=True)
+    text = models.CharField("检查内容", max_length=200)
+    min_score = models.DecimalField("最低分", max_digits=5, decimal_places=1, default=Decimal("0"))
+    max_score = models.DecimalField("最高分", max_digits=5, decimal_places=1)
+    weight = models.DecimalField("权重", max_digits=5, decimal_places=2, default=Decimal("1"))
+
+    class Meta:
+        verbose_name = verbose_name_plural = "检查项目"
+        ordering = ["version_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "seq"], name="programme_checklist_item_seq"),
+            models.CheckConstraint(condition=Q(max_score__gt=F("min_score")), name="programme_item_range"),
+            models.CheckConstraint(condition=Q(weight__gt=0), name="programme_item_weight_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Visit(models.Model):
+    """A quarterly supervision visit to an institution, scored on one checklist version."""
+
+    institution = models.ForeignKey(
+        Organisation, verbose_name="被督导机构", on_delete=models.PROTECT, related_name="+"
+    )
+    district = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", db_index=False)
+    contract = models.ForeignKey(
+        Contract, verbose_name="合同", null=True, blank=True, on_delete=models.PROTECT, related_name="visits"
+    )
+    year = models.PositiveSmallIntegerField("年度")
+    quarter = models.PositiveSmallIntegerField("季度")
+    visited_on = models.DateField("督导日期")
+    version = models.ForeignKey(
+        ChecklistVersion, verbose_name="检查表", on_delete=models.PROTECT, related_name="visits"
+    )
+    team = models.CharField("督导人员", max_length=200)
+    summary = models.TextField("督导意见", blank=True)
+    score = models.DecimalField("得分（百分制）", max_digits=5, decimal_places=1)
+    created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "督导检查"
+        ordering = ["-visited_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "year", "quarter"], name="programme_visit_once_a_quarter"
+            ),
+            models.CheckConstraint(
+                condition=Q(quarter__gte=1, quarter__lte=4), name="programme_visit_quarter"
+            ),
+        ]
+        indexes = [models.Index(fields=["district", "year", "quarter"], name="programme_visit_district")]
+
+    def __str__(self) -> str:
+        return f"{self.year}年第{self.quarter}季度督导"
+
+
+class VisitScore(models.Model):
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="scores")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="+")
+    score = models.DecimalField("得分", max_digits=5, decimal_places=1)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["visit", "item"], name="programme_visit_item_once")]
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.score}"
+
+
+class RectificationStatus(models.TextChoices):
+    OPEN = "open", "待整改"
+    ANSWERED = "answered", "已整改待核验"
+    VERIFIED = "verified", "已核验"
+
+
+class Finding(models.Model):
+    """A problem a visit found, with its rectification task: a deadline and an owner at the
+    institution, the institution's answer, and civil affairs' verification."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="findings")
+    text = models.CharField("发现问题", max_length=300)
+    deadline = models.DateField("整改期限")
+    owner = models.CharField("整改责任人", max_length=50)
+    status = models.CharField(
+        "状态", max_length=10, choices=RectificationStatus.choices, default=RectificationStatus.OPEN
+    )
+    answer = models.TextField("整改情况", blank=True)
+    answered_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_note = models.CharField("核验意见", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "督导发现与整改"
+        ordering = ["visit_id", "id"]
+
+    def __str__(self) -> str:
+        return self.text
