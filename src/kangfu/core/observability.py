@@ -231,7 +231,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks = readiness()
     failed = [name for name, outcome in checks.items() if not outcome.startswith("ok")]
     body = {"status": "fail" if failed else "ok", "failed": failed, "checks": checks}
-    return JsonResponse(body, status=503 if failed else 200)
+    response = JsonResponse(body, status=503 if failed else 200)
+    # A balancer asks every few seconds: Django would log each 503 as an error; the body says it all.
+    response._has_been_logged = True
+    return response
 
 
 # --- metrics scrape ----------------------------------------------------------------------------
