@@ -99,6 +99,7 @@ class JsonFormatter(logging.Formatter):
 
 
 access_log = logging.getLogger("kangfu.access")
+logger = logging.getLogger("kangfu.observability")
 
 
 # --- request metrics -----------------------------------------------------------------------------
@@ -261,9 +262,25 @@ def metrics_allowed(request: HttpRequest) -> bool:
 
 
 class DatabaseCollector:
-    """Figures read from the database at scrape time: the same from every process."""
+    """Figures read from the database at scrape time: the same from every process. With the database
+    down, the scrape still answers, with `kangfu_database_up 0` (an alert can fire on it)."""
 
     def collect(self):
+        from django.db import DatabaseError
+
+        up = GaugeMetricFamily("kangfu_database_up", "Whether the database answered this scrape.")
+        try:
+            figures = list(self._figures())
+        except DatabaseError:
+            logger.warning("metrics: the database did not answer", exc_info=True)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from figures
+
+    def _figures(self):
         from django.db.models import Count, Max, Min
         from django.utils import timezone
         from django_tasks_db.models import DBTaskResult

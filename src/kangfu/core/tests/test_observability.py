@@ -150,6 +150,11 @@ def test_metrics_show_the_task_queue(client, tmp_path):
 
 
 @pytest.mark.django_db
+def test_metrics_say_the_database_answered(client):
+    assert _sample(client, "kangfu_database_up") == 1
+
+
+@pytest.mark.django_db
 def test_metrics_show_failed_sign_ins(client):
     client.post("/login/", {"username": "nobody", "password": "wrong-password-1"})
     assert _sample(client, "kangfu_login_failures_15m") == 1
