@@ -129,7 +129,7 @@ def subsidy_expected(month: dt.date, district: str) -> dict[str, dict[str, objec
         f"SELECT g.street_id, COUNT(*) FROM {{Grant}} g WHERE g.street_id LIKE %s{paid_line}"
         " AND EXISTS (SELECT 1 FROM {Document} d WHERE d.application_id = g.application_id AND d.uploaded_at < %s)"
         " GROUP BY g.street_id",
-        [like, month, month, measures._end_instant(Period("month", month))],
+        [like, month, month, measures.end_instant(Period("month", month))],
     )
     # 应享 / 已享: the rules an application is judged by, person by person (facts.explain).
     end = Period("month", month).end
@@ -356,8 +356,8 @@ def devices_expected(period: Period, district: str) -> dict[str, dict[str, objec
                 [
                     like,
                     True,
-                    measures._end_instant(period.previous()),
-                    measures._end_instant(period),
+                    measures.end_instant(period.previous()),
+                    measures.end_instant(period),
                 ],
             )
         },

@@ -1,0 +1,249 @@
+"""两项补贴's measures: payroll lines of locked payrolls, grants and their periods and changes, and the
+eligibility rules an application is judged by."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Substr
+from django.db.models.lookups import Exact
+
+from kangfu.reports.measures import (
+    Scope,
+    Value,
+    end_instant,
+    grouped,
+    list_url,
+    register,
+    register_rate,
+    street_of,
+)
+
+# ------------------------------------------------------------------ 两项补贴
+
+
+def _subsidy_measures() -> None:
+    from kangfu.subsidies.models import (
+        ChangeAction,
+        Document,
+        Grant,
+        GrantChange,
+        GrantPeriod,
+        Kind,
+        LineType,
+        PayrollLine,
+        PayrollStatus,
+    )
+    from kangfu.subsidies.selectors.eligibility import eligible_people
+
+    dims = ("unit", "region", "subsidy_kind")
+
+    def lines(scope: Scope) -> QuerySet:
+        # A month's money is what its locked payroll holds: a draft may still change.
+        return PayrollLine.objects.filter(
+            payroll__status=PayrollStatus.LOCKED, payroll__month=scope.period.start
+        )
+
+    def paid_line(month: dt.date, **outer) -> Exists:
+        return Exists(
+            PayrollLine.objects.filter(
+                line_type=LineType.REGULAR,
+                month_for=month,
+                payroll__status=PayrollStatus.LOCKED,
+                payroll__month=month,
+                **outer,
+            )
+        )
+
+    def payroll_drill(scope: Scope, key: str, kind: str = "") -> str:
+        return list_url("subsidies:payrolls", month_from=scope.period.start, month_to=scope.period.end)
+
+    def grants_drill(status: str, kind: str = ""):
+        return lambda scope, key: list_url(
+            "subsidies:grants", kind=kind, status=status, street=street_of(scope, key)
+        )
+
+    for kind in (Kind.LIVING, Kind.CARE):
+        short = "生活补贴" if kind == Kind.LIVING else "护理补贴"
+
+        def recipients(scope: Scope, kind=kind) -> dict[str, Value]:
+            return grouped(
+                lines(scope).filter(kind=kind, line_type=LineType.REGULAR, month_for=scope.period.start),
+                scope,
+                code="street_id",
+                value=Count("grant_id", distinct=True),
+                keys={"subsidy_kind": "kind"},
+            )
+
+        recipients.__doc__ = (
+            f"{short}发放人数：本月已锁定的发放中，有本月“当月发放”明细的{short}资格数（一人一项补贴计一次），"
+            "按明细记载的街道分行。补发、追回不计人数。"
+        )
+        register(f"subsidy.recipients.{kind}", f"{short}人数", dims=dims, drill=payroll_drill)(recipients)
+
+        def paid(scope: Scope, kind=kind) -> dict[str, Value]:
+            return grouped(
+                lines(scope).filter(kind=kind, line_type__in=[LineType.REGULAR, LineType.ARREARS]),
+                scope,
+                code="street_id",
+                value=Sum("amount"),
+                keys={"subsidy_kind": "kind"},
+            )
+
+        paid.__doc__ = (
+            f"{short}发放金额（元）：本月已锁定的发放中{short}“当月发放”与“补发”明细金额之和（应发金额，"
+            "银行退回的不扣除）；追回另列。"
+        )
+        register(f"subsidy.paid.{kind}", f"{short}金额（元）", kind="money", dims=dims, drill=payroll_drill)(
+            paid
+        )
+
+        def due(scope: Scope, kind=kind) -> dict[str, Value]:
+            people = eligible_people(kind, on=scope.period.end, within=scope.prefix)
+            return grouped(people, scope, code="place", value=Count("pk"), scoped=True)
+
+        due.__doc__ = (
+            f"{short}应享人数：报告期最后一日，按审批申请的同一套资格规则（人员状态正常、持有效第二代残疾人证、"
+            "户籍在本区、收入状况或等级类别符合本区政策、无排斥或不低于本补贴的同类补贴）符合条件的人，"
+            "按申请应受理的社区（户籍社区，户籍只登记到区或街道的按居住社区）分行。这是 Kangfu 能算出的"
+            "最接近“应享”的分母：未在本系统登记的残疾人无从计入。"
+        )
+        register(f"subsidy.due.{kind}", f"{short}应享人数", dims=("unit", "region"))(due)
+
+        def covered(scope: Scope, kind=kind) -> dict[str, Value]:
+            month = scope.period.start
+            people = eligible_people(kind, on=scope.period.end, within=scope.prefix).filter(
+                Exists(
+                    PayrollLine.objects.filter(
+                        person_id=OuterRef("pk"),
+                        kind=kind,
+                        line_type=LineType.REGULAR,
+                        month_for=month,
+                        payroll__status=PayrollStatus.LOCKED,
+                        payroll__month=month,
+                    ).filter(Exact(Substr("payroll__district_id", 1, 6), Substr(OuterRef("place"), 1, 6)))
+                )
+            )
+            return grouped(people, scope, code="place", value=Count("pk"), scoped=True)
+
+        covered.__doc__ = (
+            f"{short}已享人数：应享人数中，本月由其应受理区的已锁定发放发放了{short}（有当月发放明细）的人。"
+            "故覆盖率不超过 100%；不符合条件仍在领取的不计入。"
+        )
+        register(f"subsidy.covered.{kind}", f"{short}已享人数", dims=("unit", "region"))(covered)
+        register_rate(
+            f"subsidy.coverage.{kind}",
+            f"{short}覆盖率（%）",
+            parts=(f"subsidy.covered.{kind}", f"subsidy.due.{kind}"),
+            doc=f"{short}覆盖率 = {short}已享人数 ÷ {short}应享人数 × 100%，保留一位小数。",
+            drill=lambda scope, key: list_url("subsidies:indicators"),
+        )
+
+    def new(scope: Scope) -> dict[str, Value]:
+        """新增：生效月份为本月的“开始发放”变更数（一项补贴计一次），按资格所属街道分行。"""
+        changes = GrantChange.objects.filter(action=ChangeAction.START, effective_month=scope.period.start)
+        return grouped(
+            changes, scope, code="grant__street_id", value=Count("id"), keys={"subsidy_kind": "grant__kind"}
+        )
+
+    register("subsidy.new", "新增（人次）", dims=dims, drill=grants_drill("active"))(new)
+
+    def stopped(scope: Scope) -> dict[str, Value]:
+        """停发：生效月份为本月的“停发”变更数（一项补贴计一次，原因见资格记录），按资格所属街道分行。"""
+        changes = GrantChange.objects.filter(action=ChangeAction.STOP, effective_month=scope.period.start)
+        return grouped(
+            changes, scope, code="grant__street_id", value=Count("id"), keys={"subsidy_kind": "grant__kind"}
+        )
+
+    register("subsidy.stopped", "停发（人次）", dims=dims, drill=grants_drill("stopped"))(stopped)
+
+    def recovered(scope: Scope) -> dict[str, Value]:
+        """追回金额（元）：本月已锁定的发放中“追回”明细金额之和（以正数表示）。"""
+        out = grouped(
+            lines(scope).filter(line_type=LineType.RECOVERY),
+            scope,
+            code="street_id",
+            value=Sum("amount"),
+            keys={"subsidy_kind": "kind"},
+        )
+        return {k: -v if v is not None else None for k, v in out.items()}
+
+    register("subsidy.recovered", "追回金额（元）", kind="money", dims=dims, drill=payroll_drill)(recovered)
+
+    def payable_grants(scope: Scope) -> QuerySet:
+        month = scope.period.start
+        return Grant.objects.filter(start_month__lte=month).filter(
+            Q(end_month__isnull=True) | Q(end_month__gte=month),
+            Exists(
+                GrantPeriod.objects.filter(grant_id=OuterRef("pk"), paid=True, from_month__lte=month).filter(
+                    Q(to_month__isnull=True) | Q(to_month__gte=month)
+                )
+            ),
+        )
+
+    def payable(scope: Scope) -> dict[str, Value]:
+        """应发人次：本月处于发放期的资格数——起始月份不晚于本月、未在本月前停发，且其发放期间记载本月
+        “发放”（暂停期间不计），按资格所属街道分行。"""
+        return grouped(
+            payable_grants(scope), scope, code="street_id", value=Count("id"), keys={"subsidy_kind": "kind"}
+        )
+
+    register("subsidy.payable", "应发人次", dims=dims, drill=grants_drill("active"))(payable)
+
+    def paid_of_payable(scope: Scope) -> dict[str, Value]:
+        """实发人次：应发人次中，本月已锁定的发放有其“当月发放”明细的资格数。"""
+        month = scope.period.start
+        return grouped(
+            payable_grants(scope).filter(paid_line(month, grant_id=OuterRef("pk"))),
+            scope,
+            code="street_id",
+            value=Count("id"),
+            keys={"subsidy_kind": "kind"},
+        )
+
+    register("subsidy.paid_of_payable", "实发人次", dims=dims, drill=payroll_drill)(paid_of_payable)
+    register_rate(
+        "subsidy.payment_rate",
+        "发放率（%）",
+        parts=("subsidy.paid_of_payable", "subsidy.payable"),
+        doc="发放率 = 实发人次 ÷ 应发人次 × 100%：处于发放期的资格中本月实际列入已锁定发放的比例；"
+        "因核查被暂扣（HeldGrant）或发放尚未锁定的，使其低于 100%。",
+        drill=payroll_drill,
+    )
+
+    def paid_grants_qs(scope: Scope) -> QuerySet:
+        return Grant.objects.filter(paid_line(scope.period.start, grant_id=OuterRef("pk")))
+
+    def paid_grants(scope: Scope) -> dict[str, Value]:
+        """本月发放的资格数：本月已锁定的发放中有“当月发放”明细的资格，按资格所属街道分行（建档完成率的分母）。"""
+        return grouped(
+            paid_grants_qs(scope), scope, code="street_id", value=Count("id"), keys={"subsidy_kind": "kind"}
+        )
+
+    register("subsidy.paid_grants", "本月发放资格数", dims=dims, drill=payroll_drill)(paid_grants)
+
+    def filed(scope: Scope) -> dict[str, Value]:
+        """已建档资格数：本月发放的资格中，其申请在报告期结束前已上传至少一份申请材料（电子档案）的。"""
+        documents = Document.objects.filter(
+            application_id=OuterRef("application_id"), uploaded_at__lt=end_instant(scope.period)
+        )
+        return grouped(
+            paid_grants_qs(scope).filter(Exists(documents)),
+            scope,
+            code="street_id",
+            value=Count("id"),
+            keys={"subsidy_kind": "kind"},
+        )
+
+    register("subsidy.filed", "已建档资格数", dims=dims, drill=grants_drill("active"))(filed)
+    register_rate(
+        "subsidy.file_rate",
+        "建档完成率（%）",
+        parts=("subsidy.filed", "subsidy.paid_grants"),
+        doc="建档完成率 = 已建档资格数 ÷ 本月发放资格数 × 100%：纸质材料之外，电子档案（申请材料上传）已完成的比例。"
+        "迁入的原系统资格没有申请材料，计入分母，提示补建档案。",
+    )
+
+
+_subsidy_measures()
