@@ -12,20 +12,27 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from kangfu.core import access
 from kangfu.core.models import LEVEL_DIGITS, Organisation, OrganisationKind, RegionLevel, User
 from kangfu.core.months import add_months
 from kangfu.programme.models import (
+    Checklist,
+    ChecklistItem,
+    ChecklistVersion,
     Contract,
+    Finding,
     Fund,
     FundMovement,
     Milestone,
     MilestoneStatus,
     PaymentRequest,
     PaymentStatus,
+    RectificationStatus,
+    Visit,
+    VisitScore,
 )
 from kangfu.rehab import selectors_delivery as delivery
 
@@ -255,3 +262,89 @@ def payments_of(contract: Contract) -> QuerySet[PaymentRequest]:
     return contract.payments.select_related("milestone", "requested_by", "decided_by").order_by(
         "-requested_at", "-id"
     )
+
+
+# ------------------------------------------------------------------ supervision
+
+
+def checklists() -> QuerySet[Checklist]:
+    """The checklists (the city's standards; every administrator reads them)."""
+    return Checklist.objects.order_by("code")
+
+
+def checklist_get(*, pk) -> Checklist:
+    try:
+        return Checklist.objects.get(pk=pk)
+    except (Checklist.DoesNotExist, ValueError, TypeError):
+        raise Http404("未找到该记录。") from None
+
+
+def versions_of(checklist: Checklist) -> list[ChecklistVersion]:
+    return list(
+        checklist.versions.prefetch_related("items").annotate(n_visits=Count("visits")).order_by("-number")
+    )
+
+
+def current_versions() -> QuerySet[ChecklistVersion]:
+    return (
+        ChecklistVersion.objects.filter(is_current=True)
+        .select_related("checklist")
+        .order_by("checklist__code")
+    )
+
+
+def items_of(version: ChecklistVersion) -> list[ChecklistItem]:
+    return list(version.items.order_by("seq"))
+
+
+def visit_q(user: User) -> Q:
+    q = Q(pk__in=[])
+    if manages(user):
+        q |= _jurisdiction_q(user, "district")
+    ids = access.rehab_org_ids(user)
+    if ids:
+        q |= Q(institution_id__in=ids)
+    return q
+
+
+def visits_for(user: User) -> QuerySet[Visit]:
+    return (
+        Visit.objects.filter(visit_q(user))
+        .select_related("institution", "version__checklist")
+        .annotate(
+            n_findings=Count("findings"),
+            n_open=Count("findings", filter=~Q(findings__status=RectificationStatus.VERIFIED)),
+        )
+    )
+
+
+def visit_get_for_user(*, user: User, pk) -> Visit:
+    try:
+        return (
+            Visit.objects.filter(visit_q(user))
+            .select_related("institution", "version__checklist", "contract")
+            .get(pk=pk)
+        )
+    except (Visit.DoesNotExist, ValueError, TypeError):
+        raise Http404("未找到该记录。") from None
+
+
+def finding_get_for_user(*, user: User, pk) -> Finding:
+    try:
+        return Finding.objects.select_related("visit", "visit__institution").get(
+            pk=pk, visit__in=Visit.objects.filter(visit_q(user))
+        )
+    except (Finding.DoesNotExist, ValueError, TypeError):
+        raise Http404("未找到该记录。") from None
+
+
+def scores_of(visit: Visit) -> QuerySet[VisitScore]:
+    return visit.scores.select_related("item").order_by("item__seq")
+
+
+def findings_of(visit: Visit) -> QuerySet[Finding]:
+    return visit.findings.select_related("answered_by", "verified_by").order_by("id")
+
+
+def contracts_of_institution(user: User, institution_id: int) -> QuerySet[Contract]:
+    return Contract.objects.filter(contract_q(user), institution_id=institution_id)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from kangfu.core.models import Region
 from kangfu.programme.models import Contract, Fund, FundSource, Milestone
-from kangfu.programme.services import contracts
+from kangfu.programme.services import contracts, supervision
 from kangfu.rehab.tests import factories as f
 
 CITY = "120100000000"
@@ -65,3 +65,18 @@ def milestone(
         contract=contract,
         data=contracts.MilestoneData(name=name or "首期", amount=Decimal(amount), **volumes),
     )
+
+
+CHECKLIST_ITEMS = [
+    ("服务场所", "服务场所与设施", "10", "2"),
+    ("服务质量", "个案服务与随访", "20", "1"),
+    ("队伍建设", "工作人员培训", "5", "1"),
+]
+
+
+def checklist(actor, *, code: str = "jk-supervision", name: str = "精康服务季度督导检查表", items=None):
+    items = items or [
+        supervision.ItemData(text, Decimal(high), weight=Decimal(weight), section=section)
+        for section, text, high, weight in CHECKLIST_ITEMS
+    ]
+    return supervision.checklist_create(actor=actor, code=code, name=name, items=items)
