@@ -350,3 +350,39 @@ def test_saving_a_definition_in_the_admin_publishes_a_new_version(admin_client):
     data["columns"] = '["devices.nothing"]'
     response = admin_client.post("/admin/reports/reportdefinition/add/", data)
     assert "不存在的指标" in response.content.decode()
+
+
+MEASURED_TABLES = (
+    "subsidies_payrollline",
+    "subsidies_grant",
+    "subsidies_grantchange",
+    "subsidies_grantperiod",
+    "subsidies_document",
+    "rehab_activity",
+    "rehab_attendance",
+    "rehab_followup",
+    "rehab_case",
+    "rehab_monthlycount",
+    "rehab_registeredperson",
+    "devices_rental",
+    "devices_charge",
+    "devices_disinfection",
+)
+
+
+def test_a_reports_page_reads_its_snapshot_and_no_record_of_the_services(login, hexi, city):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w.subsidies_world()
+    report = services.report_submit(actor=hexi, report=generate(hexi, code="subsidy-monthly"))
+    aggregate = generate(city, code="subsidy-monthly")
+    for user, pk in ((hexi, report.pk), (city, aggregate.pk), (city, report.pk)):
+        client = login(user)
+        for path in (f"/reports/r/{pk}/", f"/reports/r/{pk}/xlsx/", f"/reports/r/{pk}/print/"):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(path).status_code == 200
+            # The tables the measures read (the menu's own counts, drawn on every page, are not the report's).
+            touched = [q["sql"] for q in queries if any(f'"{t}"' in q["sql"] for t in MEASURED_TABLES)]
+            assert touched == [], path
+            assert len(queries) <= 16, (path, len(queries))
