@@ -297,3 +297,15 @@ def test_a_postgresql_restore_says_the_grants_must_be_run_again(small, elsewhere
     result = backup.restore(archive=archive, connection=elsewhere, media_root=tmp_path / "restored-media")
 
     assert "kangfu dbroles grant ROLE" in result.notes[-1]
+
+
+def test_a_migrated_but_empty_database_takes_the_restore(small, media, tmp_path):
+    archive = backup.backup_create(output_dir=tmp_path / "backups").path
+    before = backup.table_digests()
+    call_command("flush", interactive=False, verbosity=0)  # the tables stay, their rows go
+    shutil.rmtree(media)
+
+    backup.restore(archive=archive)
+
+    assert backup.table_digests() == before
+    assert (media / "scan.png").is_file()
