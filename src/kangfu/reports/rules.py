@@ -80,6 +80,13 @@ def last_closed(kind: str, today: dt.date, n: int = 1) -> list[Period]:
 
 def parse_period(kind: str, text: str) -> Period:
     """A period of `kind` from its slug, or BAD_PERIOD."""
+    try:
+        return _parse(kind, text)
+    except ValueError:  # a year 0000
+        raise ValidationError(BAD_PERIOD) from None
+
+
+def _parse(kind: str, text: str) -> Period:
     if kind == "month" and (m := re.fullmatch(r"(\d{4})-(\d{2})", text)) and 1 <= int(m[2]) <= 12:
         return Period(kind, dt.date(int(m[1]), int(m[2]), 1))
     if kind == "quarter" and (m := re.fullmatch(r"(\d{4})-Q([1-4])", text)):
