@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import django_filters
 
-from kangfu.programme.models import Contract, ContractStatus, Fund, FundSource, PaymentRequest, PaymentStatus
+from kangfu.programme.models import (
+    Contract,
+    ContractStatus,
+    Fund,
+    FundSource,
+    PaymentRequest,
+    PaymentStatus,
+    Visit,
+)
 
 
 class FundFilter(django_filters.FilterSet):
@@ -43,3 +51,15 @@ class PaymentFilter(django_filters.FilterSet):
             data = data.copy()
             data["status"] = PaymentStatus.PENDING
         super().__init__(data, *args, **kwargs)
+
+
+class VisitFilter(django_filters.FilterSet):
+    year = django_filters.NumberFilter(label="年度")
+    quarter = django_filters.ChoiceFilter(
+        label="季度", choices=[(q, f"第{q}季度") for q in (1, 2, 3, 4)], empty_label="全部"
+    )
+    institution = django_filters.NumberFilter(label="机构", field_name="institution_id")
+
+    class Meta:
+        model = Visit
+        fields = ["year", "quarter", "institution"]

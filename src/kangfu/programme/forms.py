@@ -100,3 +100,111 @@ class MilestoneForm(_VolumeFields):
 @localise
 class DecisionForm(forms.Form):
     note = forms.CharField(label="审批意见", max_length=200, required=False)
+
+
+# ------------------------------------------------------------------ supervision
+
+ITEMS_HELP = "每行一项：类别|检查内容|最低分|最高分|权重，如“服务场所|服务场所与设施|0|10|2”。"
+FINDINGS_HELP = "每行一项：发现的问题|整改期限（年-月-日）|整改责任人。没有问题留空。"
+
+
+def _lines(text: str) -> list[list[str]]:
+    return [[part.strip() for part in line.split("|")] for line in text.splitlines() if line.strip()]
+
+
+@localise
+class ChecklistForm(forms.Form):
+    code = forms.SlugField(label="代码", max_length=30)
+    name = forms.CharField(label="名称", max_length=100)
+    items = forms.CharField(label="检查项目", widget=forms.Textarea(attrs={"rows": 8}), help_text=ITEMS_HELP)
+
+    def clean_items(self) -> list:
+        from kangfu.programme.services.supervision import ItemData
+
+        out = []
+        for n, parts in enumerate(_lines(self.cleaned_data["items"]), start=1):
+            if len(parts) != 5:
+                raise forms.ValidationError(f"第 {n} 行应有 5 栏，用“|”分隔。")
+            section, text, low, high, weight = parts
+            try:
+                out.append(ItemData(text, Decimal(high), Decimal(low), Decimal(weight), section))
+            except ArithmeticError:
+                raise forms.ValidationError(f"第 {n} 行的分值和权重须是数字。") from None
+        return out
+
+
+@localise
+class ChecklistReviseForm(ChecklistForm):
+    note = forms.CharField(label="修订说明", max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["code"]
+        del self.fields["name"]
+
+
+@localise
+class VisitForm(forms.Form):
+    institution = forms.ModelChoiceField(label="被督导机构", queryset=None)
+    year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
+    quarter = forms.TypedChoiceField(
+        label="季度", coerce=int, choices=[(q, f"第{q}季度") for q in (1, 2, 3, 4)]
+    )
+    visited_on = forms.DateField(label="督导日期", widget=DateInput())
+    team = forms.CharField(label="督导人员", max_length=200)
+    summary = forms.CharField(label="督导意见", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    findings = forms.CharField(
+        label="发现问题与整改任务",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text=FINDINGS_HELP,
+    )
+
+    def __init__(self, *args, user: User, items: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = selectors.institutions_for(user)
+        self.items = items
+        for item in items:
+            self.fields[f"score_{item.pk}"] = forms.DecimalField(
+                label=f"{item.seq}. {item.text}（{item.min_score}–{item.max_score} 分，权重 {item.weight}）",
+                max_digits=5,
+                decimal_places=1,
+                error_messages={
+                    "required": "请填写此项。",
+                    "invalid": "请输入数字。",
+                    "max_decimal_places": "最多一位小数。",
+                    "max_digits": "数字过大。",
+                    "max_whole_digits": "数字过大。",
+                },
+            )
+
+    def clean_findings(self) -> list:
+        import datetime as dt
+
+        from kangfu.programme.services.supervision import FindingData
+
+        out = []
+        for n, parts in enumerate(_lines(self.cleaned_data["findings"]), start=1):
+            if len(parts) != 3:
+                raise forms.ValidationError(f"第 {n} 行应有 3 栏，用“|”分隔。")
+            text, deadline, owner = parts
+            try:
+                day = dt.date.fromisoformat(deadline)
+            except ValueError:
+                raise forms.ValidationError(f"第 {n} 行的整改期限应为年-月-日，如 2026-12-31。") from None
+            out.append(FindingData(text, day, owner))
+        return out
+
+    @property
+    def scores(self) -> dict[int, Decimal]:
+        return {item.pk: self.cleaned_data[f"score_{item.pk}"] for item in self.items}
+
+
+@localise
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label="整改情况", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@localise
+class VerifyForm(forms.Form):
+    note = forms.CharField(label="核验意见", max_length=200, required=False)

@@ -6,7 +6,7 @@ import django_tables2 as tables
 from django.utils.html import format_html, format_html_join
 
 from kangfu.programme import selectors
-from kangfu.programme.models import Contract, Fund, PaymentRequest
+from kangfu.programme.models import Contract, Fund, PaymentRequest, Visit
 
 SHORT = {
     "people": "入组",
@@ -142,4 +142,37 @@ class PaymentTable(tables.Table):
     def render_status(self, record):
         return format_html(
             '<span class="status status-{}">{}</span>', record.status, record.get_status_display()
+        )
+
+
+class VisitTable(tables.Table):
+    visit = tables.Column(
+        verbose_name="督导",
+        accessor="pk",
+        linkify=("programme:visit", {"pk": tables.A("pk")}),
+        empty_values=(),
+    )
+    institution = tables.Column(verbose_name="被督导机构", accessor="institution__name")
+    visited_on = tables.DateColumn(verbose_name="督导日期", format="Y-m-d")
+    checklist = tables.Column(verbose_name="检查表", accessor="version", empty_values=())
+    score = tables.Column(verbose_name="得分", attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    findings = tables.Column(verbose_name="问题（未核验）", accessor="n_findings", empty_values=())
+
+    class Meta:
+        model = Visit
+        fields = ()
+        sequence = ("visit", "institution", "visited_on", "checklist", "score", "findings")
+        orderable = False
+        attrs = {"class": "table"}
+        empty_text = "没有督导记录。"
+
+    def render_visit(self, record):
+        return f"{record.year}年第{record.quarter}季度"
+
+    def render_findings(self, record):
+        return format_html(
+            '{} <span class="{}">（{}）</span>',
+            record.n_findings,
+            "danger-text" if record.n_open else "muted",
+            record.n_open,
         )

@@ -80,3 +80,24 @@ def checklist(actor, *, code: str = "jk-supervision", name: str = "精康服务�
         for section, text, high, weight in CHECKLIST_ITEMS
     ]
     return supervision.checklist_create(actor=actor, code=code, name=name, items=items)
+
+
+def visit(
+    actor, institution, version, *, score: str = "5", quarter: int = 4, visited_on=dt.date(2026, 11, 16)
+):
+    """A quarter's visit with every item scored alike and one finding."""
+    return supervision.visit_record(
+        actor=actor,
+        data=supervision.VisitData(
+            institution=institution,
+            year=visited_on.year,
+            quarter=quarter,
+            visited_on=visited_on,
+            version=version,
+            team="督导组",
+            scores={item.pk: Decimal(score) for item in version.items.all()},
+            findings=[
+                supervision.FindingData("服务档案缺少随访记录", visited_on + dt.timedelta(days=30), "王主任")
+            ],
+        ),
+    )

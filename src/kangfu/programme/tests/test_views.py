@@ -9,17 +9,25 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kangfu.programme.models import Contract, Fund, Milestone, PaymentRequest, PaymentStatus
+from kangfu.programme.models import Contract, Finding, Fund, Milestone, PaymentRequest, PaymentStatus, Visit
 from kangfu.programme.tests import factories as pf
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(admin, colleague, outsider, worker, street_officer, contract):
+def world(admin, colleague, outsider, worker, street_officer, city_admin, contract):
     milestone = pf.milestone(admin, contract)
     payment = pf.contracts.payment_request(actor=worker, milestone=milestone)
+    checklist = pf.checklist(city_admin)
+    version = checklist.versions.get()
+    visit = pf.visit(admin, contract.institution, version)
     return {
+        "city": city_admin,
+        "checklist": checklist,
+        "version": version,
+        "visit": visit,
+        "finding": visit.findings.get(),
         "admin": admin,
         "colleague": colleague,
         "outsider": outsider,
@@ -42,11 +50,17 @@ PAGES = [
     ("/programme/funds/{fund}/", {"admin": 200, "worker": 403, "outsider": 404, "street": 403}),
     ("/programme/payments/", {"admin": 200, "worker": 200, "outsider": 200, "street": 403}),
     ("/programme/payments/{payment}/", {"admin": 200, "worker": 200, "outsider": 404, "street": 403}),
+    ("/programme/visits/", {"admin": 200, "worker": 200, "outsider": 200, "street": 403}),
+    ("/programme/visits/new/{version}/", {"admin": 200, "worker": 403, "outsider": 200, "street": 403}),
+    ("/programme/visits/{visit}/", {"admin": 200, "worker": 200, "outsider": 404, "street": 403}),
+    ("/programme/checklists/", {"admin": 200, "city": 200, "worker": 403, "street": 403}),
+    ("/programme/checklists/new/", {"admin": 403, "city": 200, "worker": 403, "street": 403}),
+    ("/programme/checklists/{checklist}/", {"admin": 200, "city": 200, "worker": 403, "street": 403}),
 ]
 
 
 def test_every_page_answers_each_user_as_the_table_says(client, world):
-    ids = {k: world[k].pk for k in ("contract", "fund", "payment")}
+    ids = {k: world[k].pk for k in ("contract", "fund", "payment", "version", "visit", "checklist")}
     for url, expected in PAGES:
         for who, status in expected.items():
             client.force_login(world[who])
@@ -58,7 +72,9 @@ def test_every_url_of_the_app_has_a_row_in_the_table():
     from kangfu.programme import urls
 
     get_pages = {"contracts", "contract_new", "contract", "funds", "fund_new", "fund", "payments", "payment"}
+    get_pages |= {"visits", "visit_new", "visit", "checklists", "checklist_new", "checklist"}
     posts = {"milestone_new", "milestone_request", "fund_adjust", "payment_approve", "payment_reject"}
+    posts |= {"finding_answer", "finding_verify", "finding_reopen", "checklist_revise"}
     assert {p.name for p in urls.urlpatterns} == get_pages | posts
     assert len(PAGES) == len(get_pages)
 
@@ -80,6 +96,7 @@ def test_the_contract_page_shows_contracted_against_delivered_by_month(client, w
         ("/programme/", "admin", 11),
         ("/programme/funds/", "admin", 9),
         ("/programme/payments/", "admin", 9),
+        ("/programme/visits/", "admin", 9),
     ],
 )
 def test_list_pages_cost_a_fixed_number_of_queries(client, world, admin, fund, institution, url, user, n):
@@ -162,6 +179,9 @@ def test_a_forged_request_for_another_districts_milestone_is_not_found(client, w
         f"/programme/payments/{world['payment'].pk}/reject/",
         f"/programme/contracts/{world['contract'].pk}/milestones/",
         f"/programme/funds/{world['fund'].pk}/adjust/",
+        f"/programme/findings/{world['finding'].pk}/answer/",
+        f"/programme/findings/{world['finding'].pk}/verify/",
+        f"/programme/findings/{world['finding'].pk}/reopen/",
     ):
         assert (
             client.post(url, {"note": "x", "name": "x", "amount": "1", "direction": "add"}).status_code == 404
@@ -212,3 +232,38 @@ def test_a_fund_reduced_below_its_contracts_keeps_its_money(client, admin, contr
     assert response.status_code == 400
     assert "调减后到位金额不能低于已分配给合同的 300,000.00 元" in response.content.decode()
     assert Fund.objects.get().amount == Decimal("500000.00")
+
+
+def test_a_visit_is_recorded_from_the_page_and_a_score_out_of_range_is_a_message(
+    client, admin, city_admin, institution
+):
+    version = pf.checklist(city_admin).versions.get()
+    items = list(version.items.order_by("seq"))
+    form = {
+        "institution": institution.pk,
+        "year": 2026,
+        "quarter": 4,
+        "visited_on": "2026-11-16",
+        "team": "督导组",
+        "findings": "个案档案不全|2026-12-31|王主任",
+        **{f"score_{i.pk}": "5" for i in items},
+    }
+    client.force_login(admin)
+    bad = client.post(f"/programme/visits/new/{version.pk}/", {**form, f"score_{items[2].pk}": "6"})
+    assert bad.status_code == 400
+    assert "“工作人员培训”的得分 6 不在 0.0–5.0 分之间。" in bad.content.decode()
+    assert not Visit.objects.exists()
+    good = client.post(f"/programme/visits/new/{version.pk}/", form)
+    assert good.status_code == 302
+    assert Visit.objects.get().findings.get().owner == "王主任"
+
+
+def test_the_institution_answers_its_finding_on_the_page(client, world):
+    client.force_login(world["worker"])
+    response = client.post(
+        f"/programme/findings/{world['finding'].pk}/answer/", {"answer": "已整改"}, follow=True
+    )
+    assert "已报告整改情况" in response.content.decode()
+    client.force_login(world["admin"])
+    client.post(f"/programme/findings/{world['finding'].pk}/verify/", {"note": ""})
+    assert Finding.objects.get().status == "verified"
