@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.functional import SimpleLazyObject, empty
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -127,26 +128,42 @@ def view_label(request: HttpRequest) -> str:
     return "<unmatched>"
 
 
-def observe_request(request: HttpRequest, response: HttpResponse, seconds: float) -> None:
-    """Counts the request, times it and writes its access-log line."""
-    view = view_label(request)
-    REQUESTS.labels(view=view, method=request.method, status=str(response.status_code)).inc()
-    LATENCY.labels(view=view).observe(seconds)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    """The signed-in user's id if the request already looked the user up; never a query of its own
+    (a public page that did not ask must not pay for the log line)."""
     user = getattr(request, "user", None)
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        return None
+    return user.pk if user is not None and user.is_authenticated else None
+
+
+def observe_request(request: HttpRequest, response: HttpResponse, seconds: float) -> None:
+    """Counts the request, times it and writes its access-log line. The line has the path without
+    its query string: a search by ID number or phone must not leave the number in the logs."""
+    from kangfu.core.middleware import client_ip
+
+    view = view_label(request)
+    method = request.method if request.method in _METHODS else "OTHER"
+    REQUESTS.labels(view=view, method=method, status=str(response.status_code)).inc()
+    LATENCY.labels(view=view).observe(seconds)
+    path = request.path[:500]
     access_log.info(
         "%s %s %s %.0fms",
-        request.method,
-        request.get_full_path()[:500],
+        method,
+        path,
         response.status_code,
         seconds * 1000,
         extra={
-            "method": request.method,
-            "path": request.path[:500],
+            "method": method,
+            "path": path,
             "status": response.status_code,
             "duration_ms": round(seconds * 1000, 1),
             "view": view,
-            "ip": request.META.get("REMOTE_ADDR"),
-            "user_id": user.pk if user is not None and user.is_authenticated else None,
+            "ip": client_ip(request),
+            "user_id": _user_id(request),
         },
     )
 

@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from kangfu.core import audit
 from kangfu.core.models import AuditAction, AuditEntry, WorkerHeartbeat
 from kangfu.core.observability import JsonFormatter, RequestIdFilter
+from kangfu.core.tests.factories import UserFactory
 from kangfu.core.tests.tasks import write_marker
 
 DATABASE_TASKS = override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
@@ -239,6 +240,23 @@ def test_a_json_access_log_line_parses_and_carries_the_request_id(client, json_a
     assert line["logger"] == "kangfu.access"
     assert (line["method"], line["path"], line["status"], line["view"]) == ("GET", "/login/", 200, "login")
     assert line["duration_ms"] >= 0
+
+
+@pytest.mark.django_db
+def test_the_access_log_leaves_out_the_query_string(client, json_access_log):
+    client.get("/login/?next=/people/%3Fq%3D120101199001011234")
+    line = json.loads(json_access_log.getvalue().splitlines()[-1])
+    assert "120101199001011234" not in json_access_log.getvalue()
+    assert line["path"] == "/login/"
+
+
+@pytest.mark.django_db
+def test_the_access_log_names_the_signed_in_user(client, json_access_log):
+    user = UserFactory(username="dayingmen")
+    client.force_login(user)
+    client.get("/")
+    line = json.loads(json_access_log.getvalue().splitlines()[-1])
+    assert line["user_id"] == user.pk
 
 
 def test_a_json_log_line_of_an_error_carries_its_traceback():
