@@ -414,7 +414,8 @@ def backup_create(
     connection = connection or _default()
     media_root = Path(media_root if media_root is not None else settings.MEDIA_ROOT)
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    # The archive holds names, addresses and diagnoses in clear: readable by its owner only.
+    output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     path = output_dir / f"kangfu-backup-{now.astimezone():%Y%m%d-%H%M%S}.tar"
     suffix = 1
@@ -432,8 +433,12 @@ def backup_create(
         else:
             raise BackupError(UNSUPPORTED.format(vendor=connection.vendor))
         members: dict[str, dict] = {}
+        partial.unlink(missing_ok=True)  # left by a run that was killed
         try:
-            with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT, copybufsize=_CHUNK) as tar:
+            with (
+                os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as raw,
+                tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT, copybufsize=_CHUNK) as tar,
+            ):
                 _add_file(tar, database_file, member, members)
                 media = 0
                 for file, name in _media_files(media_root):
@@ -455,6 +460,8 @@ def backup_create(
                 data = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
                 _add_bytes(tar, data, MANIFEST)
                 _add_bytes(tar, hashlib.sha256(data).hexdigest().encode() + b"\n", MANIFEST_SUM)
+            with partial.open("rb") as written:
+                os.fsync(written.fileno())  # on disk before it is called a backup
             os.replace(partial, path)
         finally:
             partial.unlink(missing_ok=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import shutil
+import stat
 import tarfile
 from pathlib import Path
 
@@ -127,6 +128,7 @@ def test_the_manifest_names_the_version_the_migrations_and_every_members_checksu
         names = set(tar.getnames())
     assert names == {*manifest["members"], backup.MANIFEST, backup.MANIFEST_SUM}
     assert archive.size == archive.path.stat().st_size
+    assert stat.S_IMODE(archive.path.stat().st_mode) == 0o600  # people's data: the owner's eyes only
 
 
 def test_no_byte_of_any_key_or_the_settings_file_reaches_the_archive(media, tmp_path, monkeypatch):
