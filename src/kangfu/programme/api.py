@@ -1,5 +1,5 @@
 """精康项目 endpoints of the REST API: funds, purchased-service contracts with their delivered volumes by
-month, milestones, payment requests and their approval, through the same selectors, FilterSets and
+month, milestones, payment requests and their approval, supervision visits and their findings, through the same selectors, FilterSets and
 services as the pages. Another district's record is a 404, as if it did not exist."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from ninja import Field, Router, Schema, Status
 from kangfu.core import access
 from kangfu.core.pagination import Limit, Offset, api_page
 from kangfu.programme import selectors
-from kangfu.programme.filters import ContractFilter, FundFilter, PaymentFilter
+from kangfu.programme.filters import ContractFilter, FundFilter, PaymentFilter, VisitFilter
 from kangfu.programme.models import Contract, Fund, PaymentRequest
-from kangfu.programme.services import contracts
+from kangfu.programme.services import contracts, supervision
 
 router = Router(tags=["精康项目"])
 
@@ -413,3 +413,159 @@ def reject_payment(request, payment_id: int, payload: DecisionIn):
     payment = selectors.payment_get_for_user(user=request.user, pk=payment_id)
     contracts.payment_reject(actor=request.user, payment=payment, note=payload.note)
     return _payment_out(selectors.payment_get_for_user(user=request.user, pk=payment_id))
+
+
+# ------------------------------------------------------------------ supervision
+
+
+class FindingOut(Schema):
+    id: int
+    text: str
+    deadline: dt.date
+    owner: str
+    status: str
+    answer: str
+    verification_note: str
+
+
+class VisitOut(Schema):
+    id: int
+    institution_id: int
+    institution: str
+    year: int
+    quarter: int
+    visited_on: dt.date
+    checklist: str
+    checklist_version: int
+    score: Decimal = Field(description="百分制得分")
+    team: str
+    findings: list[FindingOut]
+
+
+class VisitPage(Schema):
+    count: int
+    count_capped: bool
+    items: list[VisitOut]
+
+
+class FindingIn(Schema):
+    text: str = Field(max_length=300)
+    deadline: dt.date
+    owner: str = Field(max_length=50)
+
+
+class VisitIn(Schema):
+    institution_id: int
+    checklist_version_id: int
+    year: int = Field(ge=2000, le=2100)
+    quarter: int = Field(ge=1, le=4)
+    visited_on: dt.date
+    team: str = Field(max_length=200)
+    summary: str = Field("", max_length=2000)
+    scores: dict[int, Decimal] = Field(description="检查项目 id → 得分")
+    findings: list[FindingIn] = []
+
+
+class AnswerIn(Schema):
+    answer: str = Field(max_length=2000)
+
+
+class VerifyIn(Schema):
+    accepted: bool
+    note: str = Field("", max_length=200)
+
+
+def _visit_out(v) -> dict:
+    return {
+        "id": v.pk,
+        "institution_id": v.institution_id,
+        "institution": v.institution.name,
+        "year": v.year,
+        "quarter": v.quarter,
+        "visited_on": v.visited_on,
+        "checklist": v.version.checklist.name,
+        "checklist_version": v.version.number,
+        "score": v.score,
+        "team": v.team,
+        "findings": [
+            {
+                "id": f.pk,
+                "text": f.text,
+                "deadline": f.deadline,
+                "owner": f.owner,
+                "status": f.status,
+                "answer": f.answer,
+                "verification_note": f.verification_note,
+            }
+            for f in v.findings.all()
+        ],
+    }
+
+
+@router.get(
+    "/visits",
+    response={200: VisitPage, 400: ErrorOut, 403: ErrorOut},
+    summary="督导检查",
+    description="查询参数：year、quarter、institution。机构人员只看到本机构的督导。",
+)
+def list_visits(request, limit: Limit = 20, offset: Offset = 0):
+    _reader(request.user)
+    rows = _filtered(
+        VisitFilter,
+        request,
+        selectors.visits_for(request.user).prefetch_related("findings").order_by("-visited_on", "-id"),
+    )
+    return api_page(rows, limit=limit, offset=offset, out=lambda page: [_visit_out(v) for v in page])
+
+
+@router.post(
+    "/visits",
+    response={201: VisitOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut},
+    summary="记录季度督导",
+    description="须按现行检查表版本为每一项评分，得分不能超出该项的分值范围；同一机构每季度一次。",
+)
+def create_visit(request, payload: VisitIn):
+    _manager(request.user)
+    institution = selectors.institutions_for(request.user).filter(pk=payload.institution_id).first()
+    if institution is None:
+        raise ValidationError({"institution_id": [supervision.NOT_AN_INSTITUTION]})
+    version = selectors.current_versions().filter(pk=payload.checklist_version_id).first()
+    if version is None:
+        raise ValidationError({"checklist_version_id": [supervision.NOT_CURRENT]})
+    visit = supervision.visit_record(
+        actor=request.user,
+        data=supervision.VisitData(
+            institution=institution,
+            version=version,
+            findings=[supervision.FindingData(**f.dict()) for f in payload.findings],
+            **payload.dict(exclude={"institution_id", "checklist_version_id", "findings"}),
+        ),
+    )
+    return Status(201, _visit_out(selectors.visit_get_for_user(user=request.user, pk=visit.pk)))
+
+
+@router.post(
+    "/findings/{int:finding_id}/answer",
+    response={200: VisitOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="机构报告整改情况",
+)
+def answer_finding(request, finding_id: int, payload: AnswerIn):
+    _reader(request.user)
+    finding = selectors.finding_get_for_user(user=request.user, pk=finding_id)
+    supervision.finding_answer(actor=request.user, finding=finding, answer=payload.answer)
+    return _visit_out(selectors.visit_get_for_user(user=request.user, pk=finding.visit_id))
+
+
+@router.post(
+    "/findings/{int:finding_id}/verify",
+    response={200: VisitOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="民政部门核验整改",
+    description="accepted 为假时须填写意见，整改任务退回待整改。",
+)
+def verify_finding(request, finding_id: int, payload: VerifyIn):
+    _manager(request.user)
+    finding = selectors.finding_get_for_user(user=request.user, pk=finding_id)
+    supervision.finding_verify(
+        actor=request.user, finding=finding, accepted=payload.accepted, note=payload.note
+    )
+    return _visit_out(selectors.visit_get_for_user(user=request.user, pk=finding.visit_id))

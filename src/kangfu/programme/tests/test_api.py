@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from kangfu.core.services import api_token_create
-from kangfu.programme.models import Contract, Fund, PaymentRequest, PaymentStatus
+from kangfu.programme.models import Contract, Fund, PaymentRequest, PaymentStatus, Visit
 from kangfu.programme.tests import factories as pf
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +104,37 @@ def test_an_institutions_worker_reads_contracts_but_not_funds(api, worker, contr
     call = api(worker)
     assert call("get", "/funds").status_code == 403
     assert call("get", f"/contracts/{contract.pk}").status_code == 200
+
+
+def test_a_visit_is_recorded_answered_and_verified_through_the_api(
+    api, admin, city_admin, worker, outsider, institution
+):
+    version = pf.checklist(city_admin).versions.get()
+    items = list(version.items.order_by("seq"))
+    payload = {
+        "institution_id": institution.pk,
+        "checklist_version_id": version.pk,
+        "year": 2026,
+        "quarter": 4,
+        "visited_on": "2026-11-16",
+        "team": "督导组",
+        "scores": {str(items[0].pk): "10", str(items[1].pk): "20", str(items[2].pk): "5.5"},
+        "findings": [{"text": "档案不全", "deadline": "2026-12-31", "owner": "王主任"}],
+    }
+    refused = api(admin)("post", "/visits", payload)
+    assert refused.status_code == 400
+    assert refused.json()["errors"]["scores"] == ["“工作人员培训”的得分 5.5 不在 0.0–5.0 分之间。"]
+    assert not Visit.objects.exists()
+
+    payload["scores"][str(items[2].pk)] = "5"
+    created = api(admin)("post", "/visits", payload)
+    assert created.status_code == 201
+    assert created.json()["score"] == "100.0"
+    finding_id = created.json()["findings"][0]["id"]
+    assert api(outsider)("post", f"/findings/{finding_id}/answer", {"answer": "x"}).status_code == 404
+    assert api(worker)("post", f"/findings/{finding_id}/answer", {"answer": "已补全"}).status_code == 200
+    assert api(worker)("post", f"/findings/{finding_id}/answer", {"answer": "again"}).status_code == 409
+    verified = api(admin)("post", f"/findings/{finding_id}/verify", {"accepted": True})
+    assert verified.json()["findings"][0]["status"] == "verified"
+    assert [v["id"] for v in api(worker)("get", "/visits").json()["items"]] == [created.json()["id"]]
+    assert api(outsider)("get", "/visits").json()["count"] == 0
