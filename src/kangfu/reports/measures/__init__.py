@@ -126,6 +126,17 @@ def get(code: str) -> Measure:
     return MEASURES[code]
 
 
+def value(code: str, scope: Scope, key: str) -> Value:
+    """One row's value of one measure, (period, unit, rows) → key → value: a rate from its parts, a
+    target as it is. Reports compute whole columns at once (`compute`); this is for a single figure."""
+    measure = MEASURES[code]
+    if measure.parts:
+        return rate(value(measure.parts[0], scope, key), value(measure.parts[1], scope, key))
+    if measure.kind == "target":
+        return measure.compute(scope).get("")
+    return measure.compute(scope).get(key)
+
+
 def validate_columns(columns: object, rows: str) -> list[dict]:
     """The columns of a definition, normalised to [{"measure", "label"}], or a ValidationError naming
     every unknown measure, or the first that cannot be grouped by the rows."""

@@ -53,3 +53,10 @@ def test_the_rehab_statistics_page_and_the_rehab_measures_agree():
     by_type = {r["key"]: r["patient_times"] for r in page["by_type"]}
     for key, n in by_type.items():
         assert n == (measure(f"rehab.patient_times.{key}", w.XIQING) or 0), key
+
+
+def test_a_single_figure_is_the_measure_of_its_row():
+    w.devices_world()
+    scope = measures.Scope(YEAR, w.WUQING, "unit")
+    assert measures.value("devices.rentals_new", scope, w.WUQING) == 3
+    assert measures.value("rehab.target", scope, w.WUQING) == Decimal(60)
