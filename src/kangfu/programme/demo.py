@@ -3,8 +3,10 @@ contracts with different scopes (西青 bought by its district, 北辰 by the ci
 against what the demo's year of 精康 work delivered, one milestone already paid and one delivered and
 ready to request, so the day can be walked in the browser:
 
-- xiqing.rehab opens 精康项目, sees its contract and asks for the delivered milestone's payment;
-- xiqing.admin approves it (a different person); shi.admin sees every fund and contract of the city.
+- xiqing.rehab opens 精康项目, sees its contract and asks for the delivered milestone's payment, and
+  answers this quarter's supervision finding;
+- xiqing.admin approves it (a different person) and verifies the answer; shi.admin sees every fund,
+  contract and visit of the city and keeps the supervision checklist.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from kangfu.core.models import Organisation, OrganisationKind, Region, User
 from kangfu.core.months import add_months
 from kangfu.programme import selectors
 from kangfu.programme.models import Contract, Fund, FundSource
-from kangfu.programme.services import contracts
+from kangfu.programme.services import contracts, supervision
 
 XIQING_CENTRE = "西青区精神障碍社区康复服务中心"
 BEICHEN_CENTRE = "北辰区精神障碍社区康复服务中心"
@@ -63,7 +65,8 @@ def load(out) -> None:
         _load(users, xiqing, beichen, today, year)
     out.write(
         "  西青区福彩公益金 80 万元、市级财政 120 万元；合同两份：西青（区购买）、北辰（市购买），"
-        "北辰首期已支付，西青首期已完成服务量、可由 xiqing.rehab 申请付款、xiqing.admin 审批。"
+        "北辰首期已支付，西青首期已完成服务量、可由 xiqing.rehab 申请付款、xiqing.admin 审批；"
+        "季度督导检查表一份，上季度督导两次，本季度西青督导一次（整改待机构答复）。"
     )
 
 
@@ -167,3 +170,79 @@ def _load(
     )
     payment = contracts.payment_request(actor=users["beichen.rehab"], milestone=first)
     contracts.payment_approve(actor=city_admin, payment=payment, note="服务记录与节点要求相符")
+    _supervision(users, xiqing, beichen, a, b, today)
+
+
+# The city's quarterly checklist (a local default, to be replaced by a region's own standard).
+CHECKLIST = [
+    ("服务场所", "场所面积、功能分区和无障碍设施符合要求", "0", "10", "1.5"),
+    ("服务场所", "安全管理制度和应急预案齐全", "0", "10", "1"),
+    ("服务内容", "个案档案完整（登记表、协议、评估、计划）", "0", "20", "2"),
+    ("服务内容", "按合同服务范围开展服务，记录真实", "0", "20", "2"),
+    ("服务内容", "随访按期完成并有危险性评估", "0", "15", "1.5"),
+    ("队伍建设", "直接服务人员年度培训不少于 20 学时", "0", "10", "1"),
+    ("资金管理", "项目资金专账核算、支出凭证齐全", "0", "15", "1"),
+]
+
+
+def _supervision(users, xiqing, beichen, a, b, today: dt.date) -> None:
+    """A checklist, last quarter's visits (one finding rectified and verified) and this quarter's visit
+    to 西青 with a finding the centre has yet to answer."""
+    city_admin, district_admin = users["shi.admin"], users["xiqing.admin"]
+    checklist = supervision.checklist_create(
+        actor=city_admin,
+        code="jk-quarterly",
+        name="精神障碍社区康复服务季度督导检查表",
+        items=[
+            supervision.ItemData(t, Decimal(hi), Decimal(lo), Decimal(w), s) for s, t, lo, hi, w in CHECKLIST
+        ],
+    )
+    version = checklist.versions.get(is_current=True)
+    items = list(version.items.order_by("seq"))
+    this_quarter = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    last_quarter_day = this_quarter - dt.timedelta(days=20)
+
+    def visit(actor, inst, contract, day, marks, findings):
+        return supervision.visit_record(
+            actor=actor,
+            data=supervision.VisitData(
+                institution=inst,
+                contract=contract,
+                year=day.year,
+                quarter=(day.month - 1) // 3 + 1,
+                visited_on=day,
+                version=version,
+                team="区民政局、区卫健委、区财政局联合督导组",
+                summary="服务开展正常，档案管理需加强。",
+                scores={i.pk: i.max_score * Decimal(m) / 10 for i, m in zip(items, marks, strict=True)},
+                findings=findings,
+            ),
+        )
+
+    earlier = visit(
+        district_admin,
+        xiqing,
+        a,
+        last_quarter_day,
+        [9, 10, 7, 8, 8, 10, 9],
+        [
+            supervision.FindingData(
+                "3 份个案档案缺少服务协议签字页", last_quarter_day + dt.timedelta(days=30), "中心主任"
+            )
+        ],
+    )
+    finding = earlier.findings.get()
+    rehab = User.objects.get(username="xiqing.rehab")
+    supervision.finding_answer(
+        actor=rehab, finding=finding, answer="已补签服务协议 3 份，并建立档案月度自查。"
+    )
+    supervision.finding_verify(actor=district_admin, finding=finding, accepted=True, note="抽查档案，已补齐")
+    visit(city_admin, beichen, b, last_quarter_day, [8, 9, 8, 9, 7, 6, 9], [])
+    visit(
+        district_admin,
+        xiqing,
+        a,
+        max(this_quarter, today - dt.timedelta(days=3)),
+        [9, 9, 8, 9, 6, 10, 9],
+        [supervision.FindingData("部分随访超期未完成", today + dt.timedelta(days=30), "个案社工组长")],
+    )

@@ -1,7 +1,8 @@
 """The 精康 programme's day in a browser, only by clicking and filling forms from the home page: the
-district puts a fund in, signs a contract with its institution and sets a milestone; the institution,
-whose records already show the service, asks for the payment; the city approves it. Fails on any
-JavaScript or console error or HTTP 500."""
+district puts a fund in, signs a contract with its institution, sets a milestone and records the
+quarter's supervision visit; the institution, whose records already show the service, answers the
+finding and asks for the payment; the city approves it. Fails on any JavaScript or console error or
+HTTP 500."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from django.utils import timezone
 
 from kangfu.core import demo as core_demo
 from kangfu.core.models import Organisation, User
-from kangfu.programme.models import Contract, Fund, PaymentRequest, PaymentStatus
+from kangfu.programme.models import (
+    Contract,
+    Finding,
+    Fund,
+    PaymentRequest,
+    PaymentStatus,
+    RectificationStatus,
+)
+from kangfu.programme.tests import factories as programme_factories
 from kangfu.rehab.services import activities
 from kangfu.rehab.tests import factories as rehab_factories
 
@@ -41,6 +50,8 @@ def world():
             patients=[case.pk],
         ),
     )
+    # The city's supervision checklist, a standard kept apart from the day's work.
+    programme_factories.checklist(users["shi.admin"])
     return users
 
 
@@ -105,6 +116,18 @@ def test_from_a_fund_and_a_contract_to_a_milestone_paid(day, world):
     day.fill("#id_sessions", "1")
     day.click("button:has-text('保存节点')")
     assert "已新增付款节点" in day.inner_text("ul.messages")
+
+    today = timezone.localdate()
+    day.click("nav.subnav a:has-text('督导检查')")
+    day.click("a:has-text('记录督导')")
+    day.select_option("#id_institution", label="西青区精神障碍社区康复服务中心")
+    day.fill("#id_visited_on", today.isoformat())
+    day.fill("#id_team", "区民政局、区卫健委督导组")
+    for field in day.query_selector_all("input[name^=score_]"):
+        field.fill("5")
+    day.fill("#id_findings", f"随访记录不全|{today.isoformat()}|王主任")
+    day.click("button:has-text('保存')")
+    assert "已记录督导" in day.inner_text("ul.messages")
     sign_out(day)
 
     sign_in(day, "xiqing.rehab")
@@ -112,6 +135,11 @@ def test_from_a_fund_and_a_contract_to_a_milestone_paid(day, world):
     day.click("a:has-text('JK')")
     day.click("#milestones button:has-text('申请付款')")
     assert "等待审批" in day.inner_text("ul.messages")
+    day.click("nav.subnav a:has-text('督导检查')")
+    day.click("table a:has-text('季度')")
+    day.fill("#id_answer", "已补全本季度随访记录")
+    day.click("button:has-text('报告整改情况')")
+    assert "等待民政部门核验" in day.inner_text("ul.messages")
     sign_out(day)
 
     sign_in(day, "shi.admin")
@@ -126,3 +154,4 @@ def test_from_a_fund_and_a_contract_to_a_milestone_paid(day, world):
     assert payment.status == PaymentStatus.APPROVED
     assert Contract.objects.get().paid == Decimal("40000.00")
     assert Fund.objects.get().spent == Decimal("40000.00")
+    assert Finding.objects.get().status == RectificationStatus.ANSWERED
