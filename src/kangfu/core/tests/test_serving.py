@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -71,7 +72,7 @@ class QuickSupervisor(serving.Supervisor):
     CRASH_LIMIT = 2
 
 
-def test_a_child_that_keeps_dying_is_restarted_then_both_are_stopped(tmp_path):
+def test_a_child_that_keeps_dying_is_restarted_then_both_are_stopped(tmp_path, own_signal_handlers):
     starts = tmp_path / "starts"
     dies = serving.Child(
         "dies", [sys.executable, "-c", f"open({str(starts)!r}, 'a').write('x'); raise SystemExit(3)"]
@@ -81,6 +82,25 @@ def test_a_child_that_keeps_dying_is_restarted_then_both_are_stopped(tmp_path):
     assert code == 1
     assert starts.read_text() == "xx"  # started, died, restarted once, died: given up
     assert lives.process.returncode == -signal.SIGTERM
+
+
+@pytest.fixture
+def own_signal_handlers():
+    """The supervisor takes SIGINT and SIGTERM; pytest gets them back afterwards."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def test_ctrl_c_stops_every_child_and_exits_cleanly(own_signal_handlers):
+    children = [
+        serving.Child(name, [sys.executable, "-c", "import time; time.sleep(60)"])
+        for name in ("web", "worker")
+    ]
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+    assert serving.Supervisor(children).run() == 0
+    assert [child.process.returncode for child in children] == [-signal.SIGTERM, -signal.SIGTERM]
 
 
 # --- `kangfu run`, for real -------------------------------------------------------------------------
