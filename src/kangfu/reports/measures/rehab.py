@@ -171,6 +171,7 @@ def _rehab_measures() -> None:
         "逾期完成随访（次）",
         "逾期完成随访：报告期内完成、但晚于应随访日期的随访次数。读月度计数表。",
     )
+    _staff_measures()
     for service in ServiceType:
         counted(
             "patient_times",
@@ -178,6 +179,65 @@ def _rehab_measures() -> None:
             f"{service.label}服务患者人次：报告期内该类服务活动的患者出勤人次。读月度计数表。",
             key=service.value,
         )
+
+
+def _staff_measures() -> None:
+    import datetime as dt
+
+    from django.db.models import DecimalField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from kangfu.rehab.models import StaffMember, Training
+    from kangfu.rehab.selectors import TRAINING_HOURS_REQUIRED
+
+    def on_staff(scope: Scope) -> QuerySet:
+        end = scope.period.end
+        return StaffMember.objects.filter(direct_service=True).filter(
+            Q(joined_on__isnull=True) | Q(joined_on__lte=end), Q(left_on__isnull=True) | Q(left_on__gt=end)
+        )
+
+    def staff(scope: Scope) -> dict[str, Value]:
+        """直接服务人员数：报告期末在职的直接服务人员（入职不晚于期末、期末未离职），按所在机构或站点的区划计。"""
+        return grouped(on_staff(scope), scope, code="organisation__region_id", value=Count("id"))
+
+    register("rehab.staff", "直接服务人员数", drill=lambda scope, key: list_url("rehab:institutions"))(staff)
+
+    def staff_trained(scope: Scope) -> dict[str, Value]:
+        hours = (
+            Training.objects.filter(
+                staff_id=OuterRef("pk"),
+                held_on__gte=dt.date(scope.period.start.year, 1, 1),
+                held_on__lte=scope.period.end,
+            )
+            .values("staff_id")
+            .annotate(total=Sum("hours"))
+            .values("total")
+        )
+        trained = on_staff(scope).annotate(
+            hours=Coalesce(
+                Subquery(hours), Decimal(0), output_field=DecimalField(max_digits=7, decimal_places=1)
+            )
+        )
+        return grouped(
+            trained.filter(hours__gte=TRAINING_HOURS_REQUIRED),
+            scope,
+            code="organisation__region_id",
+            value=Count("id"),
+        )
+
+    staff_trained.__doc__ = (
+        f"培训达标人数：直接服务人员中，本年初至报告期末培训学时累计达到 {TRAINING_HOURS_REQUIRED} 学时的人数"
+        "（年度要求，精康 rehab.selectors.TRAINING_HOURS_REQUIRED）。"
+    )
+    register("rehab.staff_trained", "培训达标人数", drill=lambda scope, key: list_url("rehab:institutions"))(
+        staff_trained
+    )
+    register_rate(
+        "rehab.training_rate",
+        "培训达标率（%）",
+        parts=("rehab.staff_trained", "rehab.staff"),
+        doc="培训达标率 = 培训达标人数 ÷ 直接服务人员数 × 100%。",
+    )
 
 
 _rehab_measures()

@@ -32,6 +32,8 @@ from kangfu.rehab.models import (
     FollowUp,
     RegisteredPerson,
     ServiceType,
+    StaffMember,
+    Training,
 )
 from kangfu.rehab.services.counters import recount
 from kangfu.subsidies.models import (
@@ -238,6 +240,28 @@ def rehab_world() -> dict:
         insight="full",
         next_on=dt.date(2026, 11, 20),
     )
+    # Direct-service staff: trained (22 hours), short of 20 (8, and 6 more after the quarter), left
+    # before the quarter ended, joined after it, not direct service, and 北辰's.
+    staff = [
+        StaffMember.objects.create(organisation=centre, name=name, profession="social_worker", **extra)
+        for name, extra in [
+            ("达标", {}),
+            ("不足", {"joined_on": dt.date(2025, 3, 1)}),
+            ("离职", {"left_on": dt.date(2026, 6, 30)}),
+            ("新入职", {"joined_on": dt.date(2026, 10, 1)}),
+            ("行政", {"direct_service": False}),
+        ]
+    ]
+    StaffMember.objects.create(organisation=other, name="北辰", profession="social_worker")
+    for member, day, hours in [
+        (staff[0], dt.date(2026, 3, 1), "12"),
+        (staff[0], dt.date(2026, 9, 30), "10"),
+        (staff[0], dt.date(2025, 12, 1), "30"),
+        (staff[1], dt.date(2026, 5, 1), "8"),
+        (staff[1], dt.date(2026, 10, 2), "16"),
+        (staff[2], dt.date(2026, 5, 1), "40"),
+    ]:
+        Training.objects.create(staff=member, held_on=day, hours=Decimal(hours), topic="精康服务规范")
     recount()
     return {"cases": cases}
 

@@ -14,7 +14,7 @@ from django.db import connection
 
 from kangfu.devices.models import Charge, Disinfection, Rental
 from kangfu.people.models import Person
-from kangfu.rehab.models import Activity, Attendance, Case, FollowUp, RegisteredPerson
+from kangfu.rehab.models import Activity, Attendance, Case, FollowUp, RegisteredPerson, StaffMember, Training
 from kangfu.reports import measures, services
 from kangfu.reports.models import ReportDefinition
 from kangfu.reports.rules import Period
@@ -38,6 +38,8 @@ T = {
         Case,
         FollowUp,
         RegisteredPerson,
+        StaffMember,
+        Training,
         Rental,
         Charge,
         Disinfection,
@@ -277,6 +279,20 @@ def rehab_expected(period: Period, district: str) -> dict[str, dict[str, object]
             )
         },
     }
+    on_staff = (
+        "FROM {StaffMember} s JOIN {ORG} o ON o.id = s.organisation_id WHERE o.region_id LIKE %s"
+        " AND s.direct_service = %s AND (s.joined_on IS NULL OR s.joined_on <= %s)"
+        " AND (s.left_on IS NULL OR s.left_on > %s)"
+    )
+    staff_params = [district[:6] + "%", True, last, last]
+    out["rehab.staff"] = {key: one(f"SELECT COUNT(*) {on_staff}", staff_params)}
+    out["rehab.staff_trained"] = {
+        key: one(
+            f"SELECT COUNT(*) {on_staff} AND (SELECT COALESCE(SUM(t.hours), 0) FROM {{Training}} t"
+            " WHERE t.staff_id = s.id AND t.held_on BETWEEN %s AND %s) >= 20",
+            [*staff_params, dt.date(first.year, 1, 1), last],
+        )
+    }
     by_type = sql(
         "SELECT v.service_type, COUNT(*) FROM {Attendance} a JOIN {Activity} v ON v.id = a.activity_id"
         " WHERE v.district_id = %s AND a.is_family = %s AND v.held_on BETWEEN %s AND %s GROUP BY v.service_type",
@@ -299,6 +315,12 @@ def test_the_quarterly_rehab_report_equals_a_second_count():
     assert (total["rehab.registered"], total["rehab.registered_served"], total["rehab.served"]) == (4, 4, 4)
     assert (total["rehab.patient_times"], total["rehab.family_times"]) == (4, 2)
     assert (total["rehab.coverage"], total["rehab.target"]) == ("100.0", "60")
+    assert (total["rehab.staff"], total["rehab.staff_trained"], total["rehab.training_rate"]) == (
+        2,
+        1,
+        "50.0",
+    )
+    assert report.figures["definition"]["version"] == 2
 
 
 # ------------------------------------------------------------------ 辅具, SQL
@@ -381,7 +403,7 @@ def test_the_monthly_devices_report_equals_a_second_count():
 
 
 def test_shipped_definitions_name_only_known_measures():
-    shipped = ReportDefinition.objects.filter(version=1)
+    shipped = ReportDefinition.objects.all()
     assert {d.code for d in shipped} >= {"subsidy-monthly", "rehab-quarterly", "devices-monthly"}
     for definition in shipped:
         measures.validate_columns(definition.columns, definition.rows)
