@@ -348,3 +348,15 @@ class TestRefusals:
             contracts.payment_approve(actor=admin, payment=payment)
         contracts.payment_approve(actor=city_admin, payment=payment)
         assert PaymentRequest.objects.get().status == PaymentStatus.APPROVED
+
+
+def test_delivery_of_many_contracts_is_two_reads_whatever_their_number(
+    admin, fund, institution, beichen_institution, city_admin, delivered, django_assert_num_queries
+):
+    city_fund = pf.fund(city_admin, region=pf.CITY, amount="9000000.00", name="市级经费")
+    many = [pf.contract(admin, fund, institution, amount="1000.00", title=f"合同{i}") for i in range(10)]
+    many += [pf.contract(city_admin, city_fund, beichen_institution, amount="1000.00") for _ in range(10)]
+    with django_assert_num_queries(2):
+        figures = selectors.deliveries(many)
+    assert figures[many[0].pk].totals == independent_count(many[0])
+    assert figures[many[-1].pk].totals == dict.fromkeys(selectors.VOLUMES, 0)
