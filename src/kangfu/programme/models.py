@@ -403,3 +403,21 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class FindingPhoto(models.Model):
+    """A photo of a finding: what the supervisors saw, or what the institution put right. Served only
+    through a scoped view, never from a public media address."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField("照片", upload_to="programme/findings/%Y/")
+    caption = models.CharField("说明", max_length=100, blank=True)
+    uploaded_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "督导照片"
+        ordering = ["finding_id", "id"]
+
+    def __str__(self) -> str:
+        return self.caption or self.image.name
