@@ -148,6 +148,30 @@ def build(n: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds() -> float | None:
+    """CPU time used so far by this process and, on PostgreSQL on this machine, by its server process:
+    what the work costs whatever else the shared machine runs (as bench/compare.py reads it; None
+    where it cannot be read)."""
+    from django.db import connection
+
+    used = time.process_time()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        used += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return used
+
+
+def _used(since: float | None) -> float | None:
+    now = cpu_seconds()
+    return None if since is None or now is None else now - since
+
+
 def checks_at_commit() -> None:
     """The work a commit would do and a rolled-back transaction skips: PostgreSQL's deferred
     foreign-key checks (four per payroll line), run here so that they are timed (as bench/compare.py
@@ -169,7 +193,7 @@ def tidy() -> None:
             cursor.execute("VACUUM subsidies_payrollline, subsidies_heldgrant")
 
 
-def floor_seconds() -> tuple[float, int]:
+def floor_seconds() -> tuple[float, float | None, int]:
     """The same month's lines written by one hand-written statement into the same lines table (for a
     scratch payroll, rolled back, its foreign keys checked as a commit would): what the run costs at
     the least."""
@@ -182,18 +206,20 @@ def floor_seconds() -> tuple[float, int]:
         Payroll.objects.filter(district_id=DISTRICT, month=MONTH).delete()
         scratch = Payroll.objects.create(district_id=DISTRICT, month=MONTH)
         with connection.cursor() as cursor:
+            cpu = cpu_seconds()
             started = time.perf_counter()
             cursor.execute(FLOOR_SQL, [scratch.pk, MONTH, MONTH, MONTH, city, MONTH, MONTH, DISTRICT])
             checks_at_commit()
             elapsed = time.perf_counter() - started
+            cpu = _used(cpu)
             cursor.execute("SELECT COUNT(*) FROM subsidies_payrollline WHERE payroll_id = %s", [scratch.pk])
             rows = cursor.fetchone()[0]
         transaction.set_rollback(True)
     tidy()
-    return elapsed, rows
+    return elapsed, cpu, rows
 
 
-def run_seconds() -> tuple[float, int, int]:
+def run_seconds() -> tuple[float, float | None, int, int]:
     import time_machine
     from django.db import transaction
 
@@ -204,14 +230,16 @@ def run_seconds() -> tuple[float, int, int]:
     district = Region.objects.get(code=DISTRICT)
     with time_machine.travel(dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC)), transaction.atomic():
         Payroll.objects.filter(district=district, month=MONTH).delete()
+        cpu = cpu_seconds()
         started = time.perf_counter()
         payroll = payroll_run(actor=None, district=district, month=MONTH)
         checks_at_commit()
         elapsed = time.perf_counter() - started
+        cpu = _used(cpu)
         lines, held = payroll.line_count, payroll.held.count()
         transaction.set_rollback(True)
     tidy()
-    return elapsed, lines, held
+    return elapsed, cpu, lines, held
 
 
 def main() -> None:
@@ -223,13 +251,19 @@ def main() -> None:
     build_seconds = build(args.n)
     from django.db import connection
 
-    floors, runs = [], []
+    floors, runs, floor_cpus, run_cpus = [], [], [], []
     for _ in range(args.repeat):
-        floor, floor_rows = floor_seconds()
+        floor, floor_cpu, floor_rows = floor_seconds()
         floors.append(floor)
-        run, lines, held = run_seconds()
+        floor_cpus.append(floor_cpu)
+        run, run_cpu, lines, held = run_seconds()
         runs.append(run)
+        run_cpus.append(run_cpu)
     best_run, best_floor = min(runs), min(floors)
+
+    def least(values: list[float | None]) -> float | None:
+        return None if None in values else round(min(values), 2)
+
     print(
         json.dumps(
             {
@@ -239,6 +273,8 @@ def main() -> None:
                 "payroll_seconds": round(best_run, 2),
                 "floor_seconds": round(best_floor, 2),
                 "ratio_to_floor": round(best_run / best_floor, 2),
+                "payroll_cpu_seconds": least(run_cpus),
+                "floor_cpu_seconds": least(floor_cpus),
                 "lines": lines,
                 "floor_lines": floor_rows,
                 "held": held,
