@@ -208,3 +208,16 @@ class AnswerForm(forms.Form):
 @localise
 class VerifyForm(forms.Form):
     note = forms.CharField(label="核验意见", max_length=200, required=False)
+
+
+@localise
+class PhotoForm(forms.Form):
+    image = forms.FileField(label="照片", help_text="JPEG 或 PNG，不超过 5 MB。")
+    caption = forms.CharField(label="说明", max_length=100, required=False)
+
+    def clean_image(self):
+        from kangfu.core import uploads
+
+        image = self.cleaned_data["image"]
+        uploads.check_image_upload(image)
+        return image

@@ -24,6 +24,7 @@ from kangfu.programme.models import (
     ChecklistVersion,
     Contract,
     Finding,
+    FindingPhoto,
     Fund,
     FundMovement,
     Milestone,
@@ -343,7 +344,18 @@ def scores_of(visit: Visit) -> QuerySet[VisitScore]:
 
 
 def findings_of(visit: Visit) -> QuerySet[Finding]:
-    return visit.findings.select_related("answered_by", "verified_by").order_by("id")
+    return (
+        visit.findings.select_related("answered_by", "verified_by").prefetch_related("photos").order_by("id")
+    )
+
+
+def finding_photo_get_for_user(*, user: User, pk) -> FindingPhoto:
+    try:
+        return FindingPhoto.objects.select_related("finding").get(
+            pk=pk, finding__visit__in=Visit.objects.filter(visit_q(user))
+        )
+    except (FindingPhoto.DoesNotExist, ValueError, TypeError):
+        raise Http404("未找到该记录。") from None
 
 
 def contracts_of_institution(user: User, institution_id: int) -> QuerySet[Contract]:

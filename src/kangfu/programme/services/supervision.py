@@ -26,6 +26,7 @@ from kangfu.programme.models import (
     ChecklistVersion,
     Contract,
     Finding,
+    FindingPhoto,
     RectificationStatus,
     Visit,
     VisitScore,
@@ -356,3 +357,22 @@ def finding_verify(*, actor: User, finding: Finding, accepted: bool, note: str =
         )
     finding.refresh_from_db()
     return finding
+
+
+def finding_photo_add(*, actor: User, finding: Finding, image, caption: str = "") -> FindingPhoto:
+    """A photo of a finding, by a supervisor of the jurisdiction or by the institution's staff."""
+    from kangfu.core.uploads import check_image_upload
+
+    institution = finding.visit.institution
+    supervises = selectors.manages(actor) and access.region_in_jurisdiction(actor, institution.region_id)
+    if not supervises and institution.pk not in access.rehab_org_ids(actor):
+        raise PermissionDenied(access.NOT_ALLOWED)
+    check_image_upload(image)
+    with transaction.atomic():
+        photo = FindingPhoto.objects.create(
+            finding=finding, image=image, caption=caption[:100], uploaded_by=actor
+        )
+        audit.record(
+            actor=actor, action=AuditAction.CREATE, obj=photo, summary=f"上传督导照片：{finding.text[:80]}"
+        )
+    return photo

@@ -6,10 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from kangfu.core.tests import files
 from kangfu.programme.models import Contract, Finding, Fund, Milestone, PaymentRequest, PaymentStatus, Visit
+from kangfu.programme.services import supervision
 from kangfu.programme.tests import factories as pf
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +25,14 @@ def world(admin, colleague, outsider, worker, street_officer, city_admin, contra
     checklist = pf.checklist(city_admin)
     version = checklist.versions.get()
     visit = pf.visit(admin, contract.institution, version)
+    photo = supervision.finding_photo_add(
+        actor=admin,
+        finding=visit.findings.get(),
+        image=SimpleUploadedFile("a.png", files.PNG),
+        caption="现场",
+    )
     return {
+        "photo": photo,
         "city": city_admin,
         "checklist": checklist,
         "version": version,
@@ -56,11 +66,12 @@ PAGES = [
     ("/programme/checklists/", {"admin": 200, "city": 200, "worker": 403, "street": 403}),
     ("/programme/checklists/new/", {"admin": 403, "city": 200, "worker": 403, "street": 403}),
     ("/programme/checklists/{checklist}/", {"admin": 200, "city": 200, "worker": 403, "street": 403}),
+    ("/programme/photos/{photo}/", {"admin": 200, "worker": 200, "outsider": 404, "street": 403}),
 ]
 
 
 def test_every_page_answers_each_user_as_the_table_says(client, world):
-    ids = {k: world[k].pk for k in ("contract", "fund", "payment", "version", "visit", "checklist")}
+    ids = {k: world[k].pk for k in ("contract", "fund", "payment", "version", "visit", "checklist", "photo")}
     for url, expected in PAGES:
         for who, status in expected.items():
             client.force_login(world[who])
@@ -72,9 +83,9 @@ def test_every_url_of_the_app_has_a_row_in_the_table():
     from kangfu.programme import urls
 
     get_pages = {"contracts", "contract_new", "contract", "funds", "fund_new", "fund", "payments", "payment"}
-    get_pages |= {"visits", "visit_new", "visit", "checklists", "checklist_new", "checklist"}
+    get_pages |= {"visits", "visit_new", "visit", "checklists", "checklist_new", "checklist", "finding_photo"}
     posts = {"milestone_new", "milestone_request", "fund_adjust", "payment_approve", "payment_reject"}
-    posts |= {"finding_answer", "finding_verify", "finding_reopen", "checklist_revise"}
+    posts |= {"finding_answer", "finding_verify", "finding_reopen", "checklist_revise", "finding_photo_add"}
     assert {p.name for p in urls.urlpatterns} == get_pages | posts
     assert len(PAGES) == len(get_pages)
 
@@ -182,6 +193,7 @@ def test_a_forged_request_for_another_districts_milestone_is_not_found(client, w
         f"/programme/findings/{world['finding'].pk}/answer/",
         f"/programme/findings/{world['finding'].pk}/verify/",
         f"/programme/findings/{world['finding'].pk}/reopen/",
+        f"/programme/findings/{world['finding'].pk}/photos/",
     ):
         assert (
             client.post(url, {"note": "x", "name": "x", "amount": "1", "direction": "add"}).status_code == 404
@@ -267,3 +279,17 @@ def test_the_institution_answers_its_finding_on_the_page(client, world):
     client.force_login(world["admin"])
     client.post(f"/programme/findings/{world['finding'].pk}/verify/", {"note": ""})
     assert Finding.objects.get().status == "verified"
+
+
+def test_the_institution_adds_a_photo_of_its_rectification_and_a_non_image_is_refused(client, world):
+    client.force_login(world["worker"])
+    url = f"/programme/findings/{world['finding'].pk}/photos/"
+    refused = client.post(
+        url, {"image": SimpleUploadedFile("a.png", b"not an image"), "caption": "x"}, follow=True
+    )
+    assert refused.status_code == 200
+    assert world["finding"].photos.count() == 1
+    client.post(url, {"image": SimpleUploadedFile("b.png", files.PNG), "caption": "整改后"})
+    assert list(world["finding"].photos.values_list("caption", flat=True)) == ["现场", "整改后"]
+    page = client.get(f"/programme/visits/{world['visit'].pk}/").content.decode()
+    assert page.count("/programme/photos/") == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -16,7 +17,14 @@ from kangfu.core.forms import apply_service_errors
 from kangfu.core.pagination import CappedPaginator
 from kangfu.programme import selectors
 from kangfu.programme.filters import VisitFilter
-from kangfu.programme.forms import AnswerForm, ChecklistForm, ChecklistReviseForm, VerifyForm, VisitForm
+from kangfu.programme.forms import (
+    AnswerForm,
+    ChecklistForm,
+    ChecklistReviseForm,
+    PhotoForm,
+    VerifyForm,
+    VisitForm,
+)
 from kangfu.programme.services import supervision
 from kangfu.programme.tables import VisitTable
 from kangfu.programme.views.contracts import PER_PAGE, _manager, _reader, _refused
@@ -174,6 +182,7 @@ def _visit_context(request, visit) -> dict:
         "answers": mine,
         "verifies": selectors.manages(request.user),
         "answer_form": AnswerForm(),
+        "photo_form": PhotoForm(),
         "verify_form": VerifyForm(),
     }
 
@@ -232,3 +241,36 @@ def finding_verify(request, pk: int):
 @require_POST
 def finding_reopen(request, pk: int):
     return _verify(request, pk, accepted=False)
+
+
+@login_required
+@require_POST
+def finding_photo_add(request, pk: int):
+    _reader(request)
+    finding = selectors.finding_get_for_user(user=request.user, pk=pk)
+    form = PhotoForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for message in errors:
+                messages.error(request, message)
+    else:
+        try:
+            supervision.finding_photo_add(
+                actor=request.user,
+                finding=finding,
+                image=form.cleaned_data["image"],
+                caption=form.cleaned_data["caption"],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            _refused(request, exc)
+        else:
+            messages.success(request, "已上传照片。")
+    return redirect("programme:visit", pk=finding.visit_id)
+
+
+@login_required
+@require_GET
+def finding_photo(request, pk: int):
+    _reader(request)
+    photo = selectors.finding_photo_get_for_user(user=request.user, pk=pk)
+    return FileResponse(photo.image.open("rb"))
