@@ -1,6 +1,7 @@
-"""The 两项补贴 list pages that had no count pinned cost the same statements for 3 rows as for 9
-(issue 16): the annual review's worklist, the visits worklist and the standards. The others
-(applications, grants, payrolls, appeals, indicators) are held constant where they are tested."""
+"""The 两项补贴 list pages cost the same statements for 3 rows as for 9, and the number is pinned
+(issue 16): the annual review's worklist, the visits worklist and the standards, which had no count
+test, and the home worklist, applications, grants and indicators, which were held equal at two sizes
+without a number (payrolls and appeals are, in test_views and test_appeals)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import time_machine
 from kangfu.core.models import Region, Role
 from kangfu.core.tests.factories import UserFactory
 from kangfu.core.tests.querycount import at_two_sizes
-from kangfu.people.tests.factories import PersonFactory
+from kangfu.people.tests.factories import CertificateFactory, IncomePeriodFactory, PersonFactory
 from kangfu.subsidies.models import ReviewCampaign, ReviewTask, Standard
-from kangfu.subsidies.services import grants
+from kangfu.subsidies.services import applications, grants
+from kangfu.subsidies.tests.factories import submit
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +52,20 @@ def _recipients(n: int) -> list:
         )
         people.append(person)
     return people
+
+
+def _applications(n: int, *, passed_by=()) -> None:
+    """n applications filed online by people of 九江路社区, passed by `passed_by` (the community's
+    and the street's clerks, to wait at the district's step), else waiting at the community's."""
+    for _ in range(n):
+        person = PersonFactory(community_code=JIUJIANGLU)
+        CertificateFactory(person=person, digits="42")
+        IncomePeriodFactory(person=person)
+        application = submit(person, applied_on=dt.date(2026, 11, 10))
+        for actor in passed_by:
+            application = applications.application_decide(
+                actor=actor, application=application, decision="pass", opinion="同意"
+            )
 
 
 def _review_tasks(admin):
@@ -99,16 +115,28 @@ PAGES = [
     ("annual review, street", "/subsidies/reviews/", "street", "reviews", 15),
     ("visits, community", "/subsidies/visits/", "community", "visits", 13),
     ("standards, city", "/subsidies/standards/", "city", "standards", 12),
+    ("home worklist, community", "/subsidies/", "community", "both", 16),
+    ("home worklist, district", "/subsidies/", "district", "both", 17),
+    ("applications, community", "/subsidies/applications/", "community", "applications", 14),
+    ("applications, district", "/subsidies/applications/", "district", "applications", 14),
+    ("grants, district", "/subsidies/grants/", "district", "grants", 14),
+    ("grants, street", "/subsidies/grants/", "street", "grants", 14),
+    ("indicators, district", "/subsidies/indicators/", "district", "both", 28),
 ]
 
 
 @pytest.mark.parametrize(("url", "who", "rows", "pinned"), [pytest.param(*p[1:], id=p[0]) for p in PAGES])
 def test_a_list_page_costs_the_same_queries_for_three_rows_as_for_nine(url, who, rows, pinned, client, users):
+    # Applications shown to the district wait at its step: the community and the street passed them.
+    passed_by = {"district": (users["community"], users["street"])}.get(who, ())
     grow = {
         "reviews": _review_tasks(users["district"]),
         "visits": _recipients,
         "standards": _standards(users["city"]),
+        "applications": _applications,
+        "grants": _recipients,
+        "both": lambda n: (_recipients(n), _applications(n, passed_by=passed_by)),
     }[rows]
     client.force_login(users[who])
-    few, many = at_two_sizes(client, url, grow)
+    few, many = at_two_sizes(client, url, grow, lists_rows="indicators" not in url)
     assert (few, many) == (pinned, pinned)
