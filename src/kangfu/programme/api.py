@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_filters import FilterSet
 from ninja import Field, Router, Schema, Status
 
@@ -569,3 +570,38 @@ def verify_finding(request, finding_id: int, payload: VerifyIn):
         actor=request.user, finding=finding, accepted=payload.accepted, note=payload.note
     )
     return _visit_out(selectors.visit_get_for_user(user=request.user, pk=finding.visit_id))
+
+
+# ------------------------------------------------------------------ the year's assessment
+
+
+class AssessmentOut(Schema):
+    district: str
+    rank: int | None = Field(description="区内排名；无任何指标数据时为空")
+    institution_id: int
+    institution: str
+    indicators: dict[str, Decimal | None] = Field(description="各项指标（百分制），无数据为空")
+    total: Decimal | None
+
+
+@router.get(
+    "/assessment",
+    response={200: list[AssessmentOut], 403: ErrorOut},
+    summary="年度考核排名",
+    description="管辖范围内各机构的年度考核指标和综合得分，按区排名。year 缺省为今年。",
+)
+def get_assessment(request, year: int | None = None):
+    _manager(request.user)
+    today = timezone.localdate()
+    year = min(max(year or today.year, 2000), today.year)
+    return [
+        {
+            "district": r["district"],
+            "rank": r["rank"],
+            "institution_id": r["institution"].pk,
+            "institution": r["institution"].name,
+            "indicators": r["indicators"],
+            "total": r["total"],
+        }
+        for r in selectors.assessment(request.user, year=year)
+    ]

@@ -26,6 +26,7 @@ urlpatterns = [
     path("findings/<int:pk>/reopen/", supervision.finding_reopen, name="finding_reopen"),
     path("findings/<int:pk>/photos/", supervision.finding_photo_add, name="finding_photo_add"),
     path("photos/<int:pk>/", supervision.finding_photo, name="finding_photo"),
+    path("assessment/", supervision.assessment, name="assessment"),
     path("checklists/", supervision.checklists, name="checklists"),
     path("checklists/new/", supervision.checklist_new, name="checklist_new"),
     path("checklists/<int:pk>/", supervision.checklist_detail, name="checklist"),

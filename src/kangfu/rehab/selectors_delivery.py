@@ -15,7 +15,8 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from kangfu.core.models import Organisation, OrganisationKind
 from kangfu.core.months import add_months
-from kangfu.rehab.models import MonthlyCount, ServiceType, Training
+from kangfu.rehab.models import MonthlyCount, Outcome, OutcomeCount, ServiceType, StaffMember, Training
+from kangfu.rehab.selectors import TRAINING_HOURS_REQUIRED
 
 # The nine kinds of service, offered to a contract's scope.
 SERVICE_TYPES: list[tuple[str, str]] = list(ServiceType.choices)
@@ -86,3 +87,66 @@ def sites_of(institution_ids: Iterable[int]):
     return Organisation.objects.filter(
         parent_id__in=list(institution_ids), kind=OrganisationKind.REHAB_SITE
     ).order_by("name")
+
+
+# ------------------------------------------------------------------ the year's assessment
+
+
+def follow_up_timeliness(*, institution_ids: Iterable[int], year: int) -> dict[int, tuple[int, int]]:
+    """{institution: (follow-ups done in the year, of which late)}, from the counters."""
+    out: dict[int, list[int]] = {}
+    for inst, measure, n in (
+        MonthlyCount.objects.filter(
+            institution_id__in=sorted(set(institution_ids)),
+            month__gte=dt.date(year, 1, 1),
+            month__lte=dt.date(year, 12, 1),
+            measure__in=("follow_ups", "follow_ups_late"),
+        )
+        .values_list("institution_id", "measure")
+        .annotate(total=Sum("n"))
+        .order_by()
+    ):
+        out.setdefault(inst, [0, 0])[0 if measure == "follow_ups" else 1] += n
+    return {inst: (done, late) for inst, (done, late) in out.items()}
+
+
+def outcome_improvement(*, institution_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """{institution: (cases improved on a scale, cases compared)}: the outcome counters as they stand."""
+    out: dict[int, list[int]] = {}
+    for inst, outcome, n in (
+        OutcomeCount.objects.filter(institution_id__in=sorted(set(institution_ids)))
+        .values_list("institution_id", "outcome")
+        .annotate(total=Sum("n"))
+        .order_by()
+    ):
+        row = out.setdefault(inst, [0, 0])
+        row[1] += n
+        if outcome == Outcome.IMPROVED:
+            row[0] += n
+    return {inst: (improved, total) for inst, (improved, total) in out.items()}
+
+
+def training_compliance(*, institution_ids: Iterable[int], year: int) -> dict[int, tuple[int, int]]:
+    """{institution: (direct-service staff in post during the year, of whom trained the required hours
+    that year)}, counting the staff of its sites with it."""
+    ids = sorted(set(institution_ids))
+    staff = (
+        StaffMember.objects.filter(
+            Q(organisation_id__in=ids) | Q(organisation__parent_id__in=ids),
+            Q(left_on__isnull=True) | Q(left_on__gte=dt.date(year, 1, 1)),
+            direct_service=True,
+        )
+        .annotate(
+            home=Coalesce(F("organisation__parent_id"), F("organisation_id")),
+            hours=Sum("trainings__hours", filter=Q(trainings__held_on__year=year)),
+        )
+        .values_list("home", "hours")
+    )
+    out: dict[int, list[int]] = {}
+    for home, hours in staff:
+        if home in ids:
+            row = out.setdefault(home, [0, 0])
+            row[0] += 1
+            if (hours or 0) >= TRAINING_HOURS_REQUIRED:
+                row[1] += 1
+    return {inst: (n, ok) for inst, (n, ok) in out.items()}

@@ -67,6 +67,7 @@ PAGES = [
     ("/programme/checklists/new/", {"admin": 403, "city": 200, "worker": 403, "street": 403}),
     ("/programme/checklists/{checklist}/", {"admin": 200, "city": 200, "worker": 403, "street": 403}),
     ("/programme/photos/{photo}/", {"admin": 200, "worker": 200, "outsider": 404, "street": 403}),
+    ("/programme/assessment/", {"admin": 200, "city": 200, "worker": 403, "street": 403}),
 ]
 
 
@@ -84,6 +85,7 @@ def test_every_url_of_the_app_has_a_row_in_the_table():
 
     get_pages = {"contracts", "contract_new", "contract", "funds", "fund_new", "fund", "payments", "payment"}
     get_pages |= {"visits", "visit_new", "visit", "checklists", "checklist_new", "checklist", "finding_photo"}
+    get_pages |= {"assessment"}
     posts = {"milestone_new", "milestone_request", "fund_adjust", "payment_approve", "payment_reject"}
     posts |= {"finding_answer", "finding_verify", "finding_reopen", "checklist_revise", "finding_photo_add"}
     assert {p.name for p in urls.urlpatterns} == get_pages | posts

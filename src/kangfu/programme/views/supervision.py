@@ -274,3 +274,28 @@ def finding_photo(request, pk: int):
     _reader(request)
     photo = selectors.finding_photo_get_for_user(user=request.user, pk=pk)
     return FileResponse(photo.image.open("rb"))
+
+
+# ------------------------------------------------------------------ the year's assessment
+
+
+@login_required
+@require_GET
+def assessment(request):
+    _manager(request)
+    today = timezone.localdate()
+    try:
+        year = int(request.GET.get("year") or today.year)
+    except ValueError:
+        year = today.year
+    year = min(max(year, 2000), today.year)
+    context = {
+        "year": year,
+        "years": list(range(today.year, today.year - 5, -1)),
+        "rows": selectors.assessment(request.user, year=year),
+        "labels": [
+            (k, selectors.ASSESSMENT_LABELS[k], selectors.ASSESSMENT_WEIGHTS[k])
+            for k in selectors.ASSESSMENT_WEIGHTS
+        ],
+    }
+    return render(request, "programme/assessment.html", context)
