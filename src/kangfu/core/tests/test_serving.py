@@ -121,7 +121,7 @@ def _get(url: str, **headers: str):
         return error.code, dict(error.headers), error.read()
 
 
-def _wait_for(check, *, seconds: float, what: str, process: subprocess.Popen, log: Path):
+def _wait_for(check, *, seconds: float, what: str, process: subprocess.Popen, log: Path, last=()):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -136,7 +136,8 @@ def _wait_for(check, *, seconds: float, what: str, process: subprocess.Popen, lo
     output = log.read_text(errors="replace")
     if "Connection in use" in output or "Address already in use" in output:
         pytest.skip("gunicorn cannot bind a port on this machine")
-    raise AssertionError(f"{what} did not happen:\n{output[-4000:]}")
+    answer = f" (last answer: {list(last)[-1]})" if last else ""
+    raise AssertionError(f"{what} did not happen{answer}:\n{output[-4000:]}")
 
 
 @pytest.fixture
@@ -215,9 +216,13 @@ def test_kangfu_run_serves_pages_runs_queued_tasks_and_stops_cleanly(city, tmp_p
         assert marker.read_text() == "ran"
 
         # Ready: database, migrations, and the worker's heartbeat.
-        _wait_for(
-            lambda: _get(f"{base}/readyz")[0] == 200, seconds=30, what="/readyz", process=supervisor, log=log
-        )
+        answers = []
+
+        def ready() -> bool:
+            answers.append(_get(f"{base}/readyz"))
+            return answers[-1][0] == 200
+
+        _wait_for(ready, seconds=30, what="/readyz", process=supervisor, log=log, last=answers)
         status, _, metrics = _get(f"{base}/metrics")
         assert status == 200
         assert b'kangfu_http_requests_total{method="GET",status="200",view="login"} 1.0' in metrics
