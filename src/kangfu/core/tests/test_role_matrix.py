@@ -113,6 +113,7 @@ def _records(world: World) -> dict[str, object]:
     from kangfu.devices.services import catalogue, rental_requests
     from kangfu.people.tests.factories import GuardianFactory, PersonFactory
     from kangfu.programme.services import contracts as programme_contracts
+    from kangfu.programme.services import supervision
     from kangfu.programme.tests import factories as programme
     from kangfu.rehab.models import ApplicationSource, Assessment, Scale
     from kangfu.rehab.services import activities, applications, placements, transfers
@@ -233,6 +234,16 @@ def _records(world: World) -> dict[str, object]:
     out["contract"] = programme.contract(city, fund, theirs["institution"], title="北辰精康服务项目")
     out["milestone"] = programme.milestone(city, out["contract"])
     out["payment"] = programme_contracts.payment_request(actor=worker, milestone=out["milestone"])
+    # Its supervision: the city's checklist, a visit to 北辰's centre, its finding with a photo.
+    out["checklist"] = programme.checklist(city)
+    out["version"] = out["checklist"].versions.get()
+    out["visit"] = programme.visit(city, theirs["institution"], out["version"])
+    out["finding"] = out["visit"].findings.get()
+    out["finding_photo"] = supervision.finding_photo_add(
+        actor=city,
+        finding=out["finding"],
+        image=SimpleUploadedFile("现场.png", files.PNG, content_type="image/png"),
+    )
     # 上报: 东丽区's monthly 两项补贴 report for November.
     with travel(dt.date(2026, 12, 2)):
         out["report"] = report_services.report_generate(
@@ -328,6 +339,12 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
     "programme:payment": _pk("payment"),
     "programme:payment_approve": _pk("payment"),
     "programme:payment_reject": _pk("payment"),
+    "programme:checklist": _pk("checklist"),
+    "programme:checklist_revise": _pk("checklist"),
+    "programme:visit_new": lambda r: {"version_pk": r["version"].pk},
+    "programme:visit": _pk("visit"),
+    **{f"programme:finding_{name}": _pk("finding") for name in ("answer", "verify", "reopen", "photo_add")},
+    "programme:finding_photo": _pk("finding_photo"),
     **{
         f"reports:{name}": _pk("report")
         for name in ("report", "submit", "correct", "return", "xlsx", "print")
@@ -512,6 +529,20 @@ programme:payments                  200  200  403  403  200  200  403  403  403 
 programme:payment                   200  404  403  403  200  404  403  403  403  302
 programme:payment_approve           405  405  405  405  405  405  405  405  405  302
 programme:payment_reject            405  405  405  405  405  405  405  405  405  302
+# Its supervision: checklists are the city's to write and the districts' to use; a visit, its findings
+# and their photos are the visited institution's to read and answer.
+programme:checklists                200  200  403  403  403  403  403  403  403  302
+programme:checklist_new             200  403  403  403  403  403  403  403  403  302
+programme:checklist                 200  200  403  403  403  403  403  403  403  302
+programme:checklist_revise          405  405  405  405  405  405  405  405  405  302
+programme:visits                    200  200  403  403  200  200  403  403  403  302
+programme:visit_new                 200  200  403  403  403  403  403  403  403  302
+programme:visit                     200  404  403  403  200  404  403  403  403  302
+programme:finding_answer            405  405  405  405  405  405  405  405  405  302
+programme:finding_verify            405  405  405  405  405  405  405  405  405  302
+programme:finding_reopen            405  405  405  405  405  405  405  405  405  302
+programme:finding_photo_add         405  405  405  405  405  405  405  405  405  302
+programme:finding_photo             200  404  403  403  200  404  403  403  403  302
 
 # Citizens' pages: open to anyone, signed in or not.
 public:devices_catalogue            200  200  200  200  200  200  200  200  200  200
