@@ -542,6 +542,7 @@ programme:finding_answer            405  405  405  405  405  405  405  405  405 
 programme:finding_verify            405  405  405  405  405  405  405  405  405  302
 programme:finding_reopen            405  405  405  405  405  405  405  405  405  302
 programme:finding_photo_add         405  405  405  405  405  405  405  405  405  302
+programme:assessment                200  200  403  403  403  403  403  403  403  302
 programme:finding_photo             200  404  403  403  200  404  403  403  403  302
 
 # Citizens' pages: open to anyone, signed in or not.
