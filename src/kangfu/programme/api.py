@@ -199,7 +199,7 @@ def _volumes(obj) -> dict:
     return {v: getattr(obj, v) for v in selectors.VOLUMES}
 
 
-def _contract_out(c: Contract, delivery: selectors.Delivery) -> dict:
+def _contract_out(c: Contract, delivered: dict[str, int]) -> dict:
     return {
         "id": c.pk,
         "number": c.number,
@@ -215,14 +215,14 @@ def _contract_out(c: Contract, delivery: selectors.Delivery) -> dict:
         "status": c.status,
         "service_types": c.service_types,
         "contracted": _volumes(c),
-        "delivered": delivery.totals,
+        "delivered": delivered,
     }
 
 
 def _contract_detail(c: Contract) -> dict:
     delivery = selectors.delivery_of(c)
     return {
-        **_contract_out(c, delivery),
+        **_contract_out(c, delivery.totals),
         "site_ids": sorted(s.pk for s in c.sites.all()),
         "months": [{k: v for k, v in row.items() if k != "running"} for row in delivery.months],
         "milestones": [
@@ -305,7 +305,7 @@ def list_contracts(request, limit: Limit = 20, offset: Offset = 0):
     )
 
     def out(page):
-        figures = selectors.deliveries(page)
+        figures = selectors.delivery_totals(page)
         return [_contract_out(c, figures[c.pk]) for c in page]
 
     return api_page(rows, limit=limit, offset=offset, out=out)

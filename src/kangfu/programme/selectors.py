@@ -225,14 +225,7 @@ def deliveries(contracts: list[Contract]) -> dict[int, Delivery]:
         for month in months_of(contract):
             row = dict.fromkeys(VOLUMES, 0)
             for measure, key, n in counts.get((contract.institution_id, month), ()):
-                if measure == "enrolled":
-                    row["people"] += n
-                elif measure == "follow_ups":
-                    row["follow_ups"] += n
-                elif key in scope and measure == "activities":
-                    row["sessions"] += n
-                elif key in scope and measure in ("patient_times", "family_times"):
-                    row["people_times"] += n
+                _add(row, scope, measure, key, n)
             staff = trained.get((contract.institution_id, month), set())
             row["staff_trained"] = len(staff)
             everyone |= staff
@@ -245,6 +238,53 @@ def deliveries(contracts: list[Contract]) -> dict[int, Delivery]:
         # A person trained in two months is one person trained under the contract.
         result.totals["staff_trained"] = len(everyone)
         out[contract.pk] = result
+    return out
+
+
+def _add(totals: dict[str, int], scope: set[str], measure: str, key: str, n: int) -> None:
+    """One counter into a contract's volumes: a service type outside its scope does not count."""
+    if measure == "enrolled":
+        totals["people"] += n
+    elif measure == "follow_ups":
+        totals["follow_ups"] += n
+    elif key in scope and measure == "activities":
+        totals["sessions"] += n
+    elif key in scope and measure in ("patient_times", "family_times"):
+        totals["people_times"] += n
+
+
+def delivery_totals(contracts: list[Contract]) -> dict[int, dict[str, int]]:
+    """Each contract's delivered volumes over its whole period, for lists: one read of the counters per
+    distinct contract period (contracts mostly run by the year, so a city's are one or two reads),
+    summed over the months in the database, plus one read of training."""
+    out = {c.pk: dict.fromkeys(VOLUMES, 0) for c in contracts}
+    if not contracts:
+        return out
+    periods: dict[tuple[dt.date, dt.date], list[Contract]] = defaultdict(list)
+    for c in contracts:
+        periods[(c.starts_on.replace(day=1), c.ends_on.replace(day=1))].append(c)
+    for (first, last), group in periods.items():
+        by_inst: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+        for inst, measure, key, n in delivery.period_counts(
+            institution_ids={c.institution_id for c in group}, first=first, last=last
+        ):
+            by_inst[inst].append((measure, key, n))
+        for c in group:
+            scope = set(c.service_types)
+            for measure, key, n in by_inst.get(c.institution_id, ()):
+                _add(out[c.pk], scope, measure, key, n)
+    trained: dict[int, list[tuple[int, dt.date]]] = defaultdict(list)
+    for inst, staff, month in delivery.trained_staff(
+        institution_ids={c.institution_id for c in contracts},
+        first=min(c.starts_on for c in contracts),
+        last=max(c.ends_on for c in contracts),
+    ):
+        trained[inst].append((staff, month))
+    for c in contracts:
+        first, last = c.starts_on.replace(day=1), c.ends_on.replace(day=1)
+        out[c.pk]["staff_trained"] = len(
+            {s for s, m in trained.get(c.institution_id, ()) if first <= m <= last}
+        )
     return out
 
 
@@ -390,11 +430,11 @@ def _percent(part, whole) -> Decimal | None:
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def _completion(contracts: list[Contract], figures: dict[int, Delivery]) -> Decimal | None:
+def _completion(contracts: list[Contract], figures: dict[int, dict[str, int]]) -> Decimal | None:
     """Each contracted volume delivered, capped at 100%, averaged over the institution's contracts'
     volumes: over-delivering one volume does not make up for another."""
     shares = [
-        min(Decimal(figures[c.pk].totals[v]) / getattr(c, v), Decimal(1))
+        min(Decimal(figures[c.pk][v]) / getattr(c, v), Decimal(1))
         for c in contracts
         for v in VOLUMES
         if getattr(c, v)
@@ -415,7 +455,7 @@ def assessment(user: User, *, year: int) -> list[dict]:
             contract_q(user), institution_id__in=ids, starts_on__lte=last, ends_on__gte=first
         )
     )
-    figures = deliveries(year_contracts)
+    figures = delivery_totals(year_contracts)
     follow = delivery.follow_up_timeliness(institution_ids=ids, year=year)
     outcomes = delivery.outcome_improvement(institution_ids=ids)
     training = delivery.training_compliance(institution_ids=ids, year=year)

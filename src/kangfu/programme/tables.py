@@ -84,21 +84,17 @@ class ContractTable(tables.Table):
         attrs = {"class": "table"}
         empty_text = "没有购买服务合同。"
 
-    # Set by the view for the rows of the page shown (selectors.deliveries: two reads for the page).
-    deliveries: dict = {}
+    # Set by the view for the rows of the page shown (selectors.delivery_totals).
+    totals: dict = {}
 
     def render_period(self, record):
         return f"{record.starts_on:%Y-%m-%d} 至 {record.ends_on:%Y-%m-%d}"
 
     def render_progress(self, record):
-        delivery = self.deliveries.get(record.pk)
-        if delivery is None:
+        totals = self.totals.get(record.pk)
+        if totals is None:
             return "—"
-        parts = [
-            (SHORT[v], delivery.totals[v], getattr(record, v))
-            for v in selectors.VOLUMES
-            if getattr(record, v)
-        ]
+        parts = [(SHORT[v], totals[v], getattr(record, v)) for v in selectors.VOLUMES if getattr(record, v)]
         return (
             format_html_join(
                 " ",

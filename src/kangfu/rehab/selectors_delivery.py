@@ -49,6 +49,27 @@ def monthly_counts(
     ]
 
 
+def period_counts(
+    *, institution_ids: Iterable[int], first: dt.date, last: dt.date
+) -> list[tuple[int, str, str, int]]:
+    """(institution, measure, key, n) summed over the months of `first` to `last`: a few dozen rows per
+    institution however long the period, for lists that need only totals."""
+    ids = sorted(set(institution_ids))
+    if not ids:
+        return []
+    return list(
+        MonthlyCount.objects.filter(
+            institution_id__in=ids,
+            month__gte=first.replace(day=1),
+            month__lte=last.replace(day=1),
+            measure__in=DELIVERY_MEASURES,
+        )
+        .values_list("institution_id", "measure", "key")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+
+
 def trained_staff(
     *, institution_ids: Iterable[int], first: dt.date, last: dt.date
 ) -> list[tuple[int, int, dt.date]]:

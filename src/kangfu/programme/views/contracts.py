@@ -144,8 +144,8 @@ def contracts(request):
     RequestConfig(request, paginate={"per_page": PER_PAGE, "paginator_class": CappedPaginator}).configure(
         table
     )
-    # Delivery for the rows shown only: two grouped reads of the counters, whatever the page holds.
-    table.deliveries = selectors.deliveries([row.record for row in table.page.object_list])
+    # Delivery for the rows shown only, from the counters: a few grouped reads, whatever the page holds.
+    table.totals = selectors.delivery_totals([row.record for row in table.page.object_list])
     context = {
         "table": table,
         "filter": filterset,
