@@ -15,7 +15,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--output", type=Path, help="备份写入的目录（默认 var/backups）")
-        parser.add_argument("--grant", metavar="ROLE", help="PostgreSQL：迁移后运行 kangfu dbroles grant ROLE")
+        parser.add_argument(
+            "--grant", metavar="ROLE", help="PostgreSQL：迁移后运行 kangfu dbroles grant ROLE"
+        )
 
     def handle(self, *args, **opts):
         self.stdout.write("第 1 步：备份")
@@ -29,5 +31,7 @@ class Command(BaseCommand):
         if opts["grant"]:
             call_command("dbroles", "grant", opts["grant"], stdout=self.stdout, stderr=self.stderr)
         self.stdout.write(
-            self.style.SUCCESS(f"升级完成。如需回到升级前的状态，可用 kangfu restore {result.path} 恢复到空数据库。")
+            self.style.SUCCESS(
+                f"升级完成。如需回到升级前的状态，可用 kangfu restore {result.path} 恢复到空数据库。"
+            )
         )
