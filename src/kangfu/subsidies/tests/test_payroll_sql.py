@@ -18,7 +18,7 @@ from kangfu.subsidies.models import (
     Payroll,
     PayrollStatus,
 )
-from kangfu.subsidies.services import payroll
+from kangfu.subsidies.services import payroll_sql
 
 pytestmark = pytest.mark.django_db
 
@@ -45,8 +45,8 @@ def statements(standards, hexi):
     """Every statement a run executes, in each of its shapes (with and without a district's own
     standards), with the parameters a run gives them."""
     scratch = Payroll.objects.create(district=hexi, month=MONTH)
-    return payroll._statements(payroll=scratch, district=hexi, month=MONTH, own_standards=False) + (
-        payroll._statements(payroll=scratch, district=hexi, month=MONTH, own_standards=True)
+    return payroll_sql.statements(payroll=scratch, district=hexi, month=MONTH, own_standards=False) + (
+        payroll_sql.statements(payroll=scratch, district=hexi, month=MONTH, own_standards=True)
     )
 
 
@@ -79,9 +79,9 @@ def test_every_payroll_statement_is_accepted_by_the_database(statements):
 def test_the_tables_and_values_of_the_payroll_sql_are_the_models():
     from kangfu.subsidies.models import Grant, PayrollLine
 
-    assert payroll.T.grant == Grant._meta.db_table
-    assert payroll.T.payroll_line == PayrollLine._meta.db_table
-    assert payroll.T.active == GrantStatus.ACTIVE
-    assert payroll.T.locked == PayrollStatus.LOCKED
-    assert payroll.T.valid == CertificateStatus.VALID
-    assert payroll.T.tekun == IncomeStatus.TEKUN
+    assert payroll_sql.T.grant == Grant._meta.db_table
+    assert payroll_sql.T.payroll_line == PayrollLine._meta.db_table
+    assert payroll_sql.T.active == GrantStatus.ACTIVE
+    assert payroll_sql.T.locked == PayrollStatus.LOCKED
+    assert payroll_sql.T.valid == CertificateStatus.VALID
+    assert payroll_sql.T.tekun == IncomeStatus.TEKUN
