@@ -7,7 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -153,7 +153,7 @@ def product_photo(request, pk: int):
     _clerk(request)
     product = selectors.product_get_for_user(user=request.user, pk=pk)
     if request.method != "POST":
-        raise Http404
+        return HttpResponseNotAllowed(["POST"])
     form = PhotoForm(request.POST, request.FILES)
     if form.is_valid():
         catalogue_services.product_photo_add(

@@ -451,9 +451,8 @@ rehab:transfer                      403  403  403  403  200  200  403  403  403 
 rehab:emergency                     403  403  403  403  200  200  403  403  403  302
 rehab:institutions                  200  200  200  200  200  200  403  403  403  302
 rehab:institution                   200  404  404  404  200  404  404  404  404  302
-# FIXME: a street or community (rehab_intake, not reads_rehab_stats) is let in and shown a page that
-# counts nothing (selectors._stats_scope is empty for it): a dead end; it should be 403.
-rehab:stats                         200  200  200  200  200  200  403  403  403  302
+# A street or community receives applications but is counted into no figure of its own: refused.
+rehab:stats                         200  200  403  403  200  200  403  403  403  302
 
 # 两项补贴: civil affairs' business (access.RolePolicy.reads_civil_affairs), each step its own; the
 # payroll the district's. The grant, its appeal and review task are 华明 community 1's, which the
@@ -500,8 +499,7 @@ devices:category_new                403  403  403  403  403  403  200  403  403 
 devices:category_edit               403  403  403  403  403  403  200  403  403  302
 devices:product_new                 403  403  403  403  403  403  200  403  403  302
 devices:product_edit                403  403  403  403  403  403  200  403  403  302
-# FIXME: a POST-only action answers a GET with 404, where every other one answers 405.
-devices:product_photo               403  403  403  403  403  403  404  403  403  302
+devices:product_photo               403  403  403  403  403  403  405  403  403  302
 devices:units                       403  403  403  403  403  403  200  403  403  302
 devices:units_add                   403  403  403  403  403  403  200  403  403  302
 devices:unit                        403  403  403  403  403  403  200  403  403  302

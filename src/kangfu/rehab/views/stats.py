@@ -22,7 +22,9 @@ from kangfu.rehab.views.institutions import _institution
 
 def _stats_access(request) -> Organisation | None:
     rights = access.policy(request.user)
-    if not (rights.reads_rehab_stats or rights.runs_rehab or rights.rehab_intake):
+    # A street or community receives applications (rehab_intake) but is counted into no figure of its
+    # own (selectors._stats_scope): it is refused rather than shown a page of zeros.
+    if not (rights.reads_rehab_stats or rights.runs_rehab):
         raise PermissionDenied(access.NOT_ALLOWED)
     institution = None
     if request.GET.get("institution"):
