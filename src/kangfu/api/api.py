@@ -55,7 +55,7 @@ REFUSAL_SCHEMA = {
 }
 # Writes of these apps change state by a conditional UPDATE that raises `core.transitions.Conflict`
 # or check the version read (people's `StaleEdit`). Go-live's services raise neither.
-CONFLICTS_UNDER = ("people", "subsidies", "devices", "matching", "rehab")
+CONFLICTS_UNDER = ("people", "subsidies", "devices", "matching", "rehab", "programme", "reports")
 
 
 class KangfuAPI(NinjaAPI):
