@@ -77,7 +77,8 @@ MEDIA_CONFLICT = "上传文件目录 {root} 中已有与备份不同的文件（
 TOOL_MISSING = "找不到 {tool}：请安装与数据库服务器同一大版本的 PostgreSQL 客户端（postgresql-client）。"
 TOOL_FAILED = "{tool} 失败（退出码 {code}）：{detail}"
 COUNTS_DIFFER = "恢复后的行数与备份清单不符（{tables}）：恢复不完整，请勿使用该数据库。"
-SQLITE_DAMAGED = "数据库副本检查未通过（{detail}），备份中止。"
+SQLITE_DAMAGED = "数据库副本未能完成或检查未通过（{detail}），备份中止。"
+SQLITE_BUSY = "无法写入目标数据库（{detail}）：请先停止使用它的网站和后台任务，再恢复。"
 UNSUPPORTED = "不支持的数据库类型 {vendor}：只支持 SQLite 和 PostgreSQL。"
 
 
@@ -340,7 +341,10 @@ def _sqlite_snapshot(connection: BaseDatabaseWrapper, target: Path) -> tuple[dic
     copy = sqlite3.connect(target)
     try:
         # One step: a multi-step backup restarts whenever another connection writes.
-        connection.connection.backup(copy)
+        try:
+            connection.connection.backup(copy)
+        except sqlite3.Error as error:
+            raise BackupError(SQLITE_DAMAGED.format(detail=error)) from error
         copy.execute("PRAGMA journal_mode=DELETE")  # a self-contained file, no -wal beside it
         # Pages, records and indexes; CHECK constraints call Django's SQL functions (REGEXP), which
         # this plain connection lacks, and the database enforced them when the rows were written.
@@ -531,6 +535,8 @@ def _restore_sqlite(connection: BaseDatabaseWrapper, database_file: Path) -> Non
     source = sqlite3.connect(database_file)
     try:
         source.backup(connection.connection)
+    except sqlite3.Error as error:
+        raise BackupError(SQLITE_BUSY.format(detail=error)) from error
     finally:
         source.close()
     if "WAL" in str(connection.settings_dict.get("OPTIONS", {}).get("init_command", "")).upper():
