@@ -190,6 +190,8 @@ MATRIX: dict[str, dict[str, int]] = {
         "API: confirm their 精康 roster": 404,
         "people export searching their ID number": SHOWS,
         "rental statistics export": 403,
+        # A street is counted into no 精康 figure of its own: the statistics refuse it outright.
+        "their institution's 精康 statistics": 403,
     },
     # 九江路社区.
     Role.COMMUNITY_WORKER: {
@@ -207,6 +209,7 @@ MATRIX: dict[str, dict[str, int]] = {
         "API: confirm their 精康 roster": 404,
         "people export searching their ID number": 403,
         "rental statistics export": 403,
+        "their institution's 精康 statistics": 403,
     },
     # 西青's centre against 北辰's case.
     Role.REHAB_WORKER: {
