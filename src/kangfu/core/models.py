@@ -245,7 +245,8 @@ class AuditEntry(models.Model):
     changes = models.JSONField("变更内容", default=dict, blank=True)
     # The request behind the change (from the proxy's X-Request-ID or made here), so a row can be
     # matched with the access log and the application log of the same request.
-    request_id = models.CharField("请求编号", max_length=64, blank=True, default="")
+    # A database default too: rows added by SQL outside a request (the go-live COPY path, a DBA) need none.
+    request_id = models.CharField("请求编号", max_length=64, blank=True, default="", db_default="")
 
     objects = AppendOnlyQuerySet.as_manager()
 
