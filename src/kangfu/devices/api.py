@@ -7,16 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.utils import timezone
-from django_filters import FilterSet
 from ninja import Field, Router, Schema, Status
 
 from kangfu.core import access, audit
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction, User
-from kangfu.core.pagination import Limit, Offset, api_page
+from kangfu.core.pagination import Limit, Offset, api_page, filtered
 from kangfu.devices import selectors
 from kangfu.devices.filters import ProductFilter, RentalFilter, RequestFilter, UnitFilter
 from kangfu.devices.models import Rental, RentalRequest, RentalStatus, Unit
@@ -197,14 +194,6 @@ def _clerk(user: User) -> None:
     common.require_centre(user)
 
 
-def _filtered(filterset_class: type[FilterSet], request, queryset: QuerySet) -> QuerySet:
-    """The page's FilterSet over the scoped rows; a value it cannot read is a 400, not ignored."""
-    filterset = filterset_class(request.GET, queryset=queryset)
-    if not filterset.is_valid():
-        raise ValidationError(filterset.errors.as_data())
-    return filterset.qs
-
-
 def _named(obj) -> dict:
     return {"id": obj.pk, "name": obj.name}
 
@@ -291,7 +280,7 @@ def _request_out(r: RentalRequest) -> dict:
 def list_catalogue(request, limit: Limit = 20, offset: Offset = 0):
     _clerk(request.user)
     products = selectors.products_for(request.user).order_by("category__code", "name")
-    rows = _filtered(ProductFilter, request, products)
+    rows = filtered(ProductFilter, request, products)
 
     def out(page):
         return [
@@ -324,7 +313,7 @@ def list_catalogue(request, limit: Limit = 20, offset: Offset = 0):
 )
 def list_units(request, limit: Limit = 20, offset: Offset = 0):
     _clerk(request.user)
-    rows = _filtered(UnitFilter, request, selectors.units_for(request.user).order_by("serial"))
+    rows = filtered(UnitFilter, request, selectors.units_for(request.user).order_by("serial"))
     return api_page(rows, limit=limit, offset=offset, out=lambda page: [_unit_out(u) for u in page])
 
 
@@ -360,7 +349,7 @@ def get_unit(request, unit_id: int):
 )
 def list_rentals(request, limit: Limit = 20, offset: Offset = 0):
     _clerk(request.user)
-    rows = _filtered(RentalFilter, request, selectors.rentals_for(request.user))
+    rows = filtered(RentalFilter, request, selectors.rentals_for(request.user))
     today = timezone.localdate()
     return api_page(
         rows,
@@ -449,7 +438,7 @@ def return_rental(request, rental_id: int, payload: ReturnIn):
 )
 def list_requests(request, limit: Limit = 20, offset: Offset = 0):
     _clerk(request.user)
-    rows = _filtered(RequestFilter, request, selectors.requests_for(request.user))
+    rows = filtered(RequestFilter, request, selectors.requests_for(request.user))
     return api_page(
         rows,
         limit=limit,

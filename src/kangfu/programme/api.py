@@ -8,13 +8,11 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
 from django.utils import timezone
-from django_filters import FilterSet
 from ninja import Field, Router, Schema, Status
 
 from kangfu.core import access
-from kangfu.core.pagination import Limit, Offset, api_page
+from kangfu.core.pagination import Limit, Offset, api_page, filtered
 from kangfu.programme import selectors
 from kangfu.programme.filters import ContractFilter, FundFilter, PaymentFilter, VisitFilter
 from kangfu.programme.models import Contract, Fund, PaymentRequest
@@ -172,14 +170,6 @@ def _reader(user) -> None:
         raise PermissionDenied(access.NOT_ALLOWED)
 
 
-def _filtered(filterset_class: type[FilterSet], request, queryset: QuerySet) -> QuerySet:
-    """The page's FilterSet over the scoped rows; a value it cannot read is a 400, not ignored."""
-    filterset = filterset_class(request.GET, queryset=queryset)
-    if not filterset.is_valid():
-        raise ValidationError(filterset.errors.as_data())
-    return filterset.qs
-
-
 def _fund_out(f: Fund) -> dict:
     return {
         "id": f.pk,
@@ -268,7 +258,7 @@ def _payment_out(p: PaymentRequest) -> dict:
 )
 def list_funds(request, limit: Limit = 20, offset: Offset = 0):
     _manager(request.user)
-    rows = _filtered(
+    rows = filtered(
         FundFilter, request, selectors.funds_for(request.user).order_by("-year", "region_id", "id")
     )
     return api_page(rows, limit=limit, offset=offset, out=lambda page: [_fund_out(f) for f in page])
@@ -300,7 +290,7 @@ def create_fund(request, payload: FundIn):
 )
 def list_contracts(request, limit: Limit = 20, offset: Offset = 0):
     _reader(request.user)
-    rows = _filtered(
+    rows = filtered(
         ContractFilter, request, selectors.contracts_for(request.user).order_by("-starts_on", "-id")
     )
 
@@ -374,7 +364,7 @@ def create_milestone(request, contract_id: int, payload: MilestoneIn):
 )
 def list_payments(request, limit: Limit = 20, offset: Offset = 0):
     _reader(request.user)
-    rows = _filtered(PaymentFilter, request, selectors.payments_for(request.user))
+    rows = filtered(PaymentFilter, request, selectors.payments_for(request.user))
     return api_page(rows, limit=limit, offset=offset, out=lambda page: [_payment_out(p) for p in page])
 
 
@@ -511,7 +501,7 @@ def _visit_out(v) -> dict:
 )
 def list_visits(request, limit: Limit = 20, offset: Offset = 0):
     _reader(request.user)
-    rows = _filtered(
+    rows = filtered(
         VisitFilter,
         request,
         selectors.visits_for(request.user).prefetch_related("findings").order_by("-visited_on", "-id"),
