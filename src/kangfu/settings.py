@@ -123,6 +123,16 @@ elif _page_cost := env.str("KANGFU_PG_RANDOM_PAGE_COST", "1.1"):
     # holds ~100,000 rows. A server's data sits in memory or on SSD, for which 1.1 is the usual value.
     # Set it empty where startup options are refused (a connection pooler) and tune the server instead.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", f"-c random_page_cost={_page_cost}")
+# A PostgreSQL streaming replica for statistics, reports and exports (core.dbrouting): used only
+# inside `replica_reads()`, and only while reachable and less than KANGFU_REPLICA_MAX_LAG seconds behind.
+if _replica_url := env.str("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = env.dj_db_url("DATABASE_REPLICA_URL", conn_max_age=60)
+    # An unreachable replica must cost a read a few seconds at most before the primary answers.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # Tests read the replica through the primary's test database rather than create one there.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+KANGFU_REPLICA_MAX_LAG = env.float("KANGFU_REPLICA_MAX_LAG", 30.0)
+DATABASE_ROUTERS = ["kangfu.core.dbrouting.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {"default": {"BACKEND": env.str("KANGFU_TASK_BACKEND", "django_tasks_db.DatabaseBackend")}}

@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from openpyxl import Workbook
 
 from kangfu.core import audit
+from kangfu.core.dbrouting import replica_reads
 from kangfu.core.models import AuditAction, User
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -29,7 +30,13 @@ def xlsx_bytes(*, title: str, header: Sequence[str], rows: Iterable[Sequence[Any
 
 
 def xlsx_workbook(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
-    """One workbook with a sheet per (title, header, rows): a statistics page's tables, exported."""
+    """One workbook with a sheet per (title, header, rows): a statistics page's tables, exported. Rows
+    still to be read (a queryset, a generator) are read from the replica when there is one."""
+    with replica_reads():
+        return _workbook(sheets)
+
+
+def _workbook(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
     book = Workbook(write_only=True)
     for title, header, rows in sheets:
         sheet = book.create_sheet(title=title[:31])

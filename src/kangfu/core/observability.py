@@ -240,6 +240,10 @@ def readiness() -> dict[str, str]:
         checks["worker"] = "ok (tasks run in place)"
     else:
         checks["worker"] = "ok" if worker_seen() else "no worker seen in the last minute"
+    from kangfu.core.dbrouting import readiness_check
+
+    if (replica := readiness_check()) is not None:
+        checks["replica"] = replica
     return checks
 
 
@@ -391,6 +395,9 @@ def render_metrics() -> bytes:
         requests = generate_latest(REGISTRY)
     database = CollectorRegistry()
     database.register(DatabaseCollector())
+    from kangfu.core.dbrouting import ReplicaCollector
+
+    database.register(ReplicaCollector())
     return requests + generate_latest(database)
 
 
