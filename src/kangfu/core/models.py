@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
@@ -317,3 +319,37 @@ class PublicAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.at:%H:%M:%S}"
+
+
+class OutboxEvent(models.Model):
+    """One thing that happened (a grant started, a case discharged …), written by the service in the
+    same transaction as the change, for other systems to read (`/api/v1/events/`) or be told of
+    (the webhooks of `kangfu.events`). Append-only by use: nothing updates a row but the sequencer,
+    which sets `position` once (core.events.sequence).
+
+    `id` is the order of insertion, which is not the order of commit; `position` is given after
+    commit, in one place at a time, so it is the cursor a reader can trust never to skip a row.
+    `subject_type`/`subject_id` name the record as the API names it (its key there), never by an
+    ID number; `payload` holds only what a receiver needs to act, no personal data."""
+
+    position = models.BigIntegerField("序号", null=True, blank=True, unique=True, editable=False)
+    key = models.UUIDField("幂等键", default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField("事件类型", max_length=60)
+    occurred_at = models.DateTimeField("发生时间", default=timezone.now)
+    district = models.ForeignKey(
+        Region, verbose_name="所在区", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    subject_type = models.CharField("对象类型", max_length=50)
+    subject_id = models.CharField("对象编号", max_length=64)
+    payload = models.JSONField("内容", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "业务事件"
+        indexes = [
+            models.Index(fields=["district", "position"], name="outbox_district_position"),
+            # The sequencer's work: only rows not yet given a position, a handful at any time.
+            models.Index(fields=["id"], condition=models.Q(position__isnull=True), name="outbox_unsequenced"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_type}:{self.subject_id}"

@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from kangfu.core import access, audit
+from kangfu.core import access, audit, events
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.core.months import month_start
 from kangfu.core.selectors import region_for_code
@@ -201,6 +201,12 @@ def item_confirm(*, actor: User, item: Item, note: str, effective_month: dt.date
             person_id=item.person_id,
             summary=f"确认疑点：{item.explanation[:100]}",
         )
+        events.record(
+            kind="matching.item.confirmed",
+            subject=item,
+            district=item.district_id,
+            payload={"person": item.person_id, "direction": item.direction},
+        )
     item.refresh_from_db()
     return item
 
@@ -306,6 +312,12 @@ def item_approve(*, actor: User, item: Item) -> Item:
             obj=item,
             person_id=item.person_id,
             summary=f"审批疑点（{APPROVED_AS[item.direction]}）：{item.explanation[:100]}",
+        )
+        events.record(
+            kind="matching.item.approved",
+            subject=item,
+            district=item.district_id,
+            payload={"person": item.person_id, "direction": item.direction, "grant": item.grant_id},
         )
     item.refresh_from_db()
     return item

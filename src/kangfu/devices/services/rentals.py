@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from kangfu.core import access, audit
+from kangfu.core import access, audit, events
 from kangfu.core.models import AuditAction, User
 from kangfu.core.months import add_months_to_day
 from kangfu.core.transitions import Conflict, advance
@@ -249,6 +249,17 @@ def rental_handover(
             start_date=start,
             end_date=end,
         )
+        events.record(
+            kind="devices.rental.started",
+            subject=rental,
+            district=rental.person.district_id,
+            payload={
+                "number": rental.number,
+                "person": rental.person_id,
+                "start_date": start,
+                "end_date": end,
+            },
+        )
     rental.refresh_from_db()
     return rental
 
@@ -406,5 +417,16 @@ def rental_return(
         if held:
             lines.append(rules.Line(ChargeKind.DEPOSIT_REFUND, -held, f"退还押金 {rules.yuan(held)} 元"))
         book(rental, lines, actor=actor, on=returned_on)
+        events.record(
+            kind="devices.rental.returned",
+            subject=rental,
+            district=rental.person.district_id,
+            payload={
+                "number": rental.number,
+                "person": rental.person_id,
+                "returned_on": returned_on,
+                "condition": condition,
+            },
+        )
     rental.refresh_from_db()
     return rental

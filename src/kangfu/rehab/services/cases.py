@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from kangfu.core import audit
+from kangfu.core import audit, events
 from kangfu.core.models import AuditAction, Organisation, User
 from kangfu.people.models import Person
 from kangfu.rehab.models import Case, CaseEvent, CaseStatus, DischargeReason, RegisteredPerson
@@ -133,6 +133,12 @@ def _discharge(*, actor: User | None, case: Case, on: dt.date, reason: str, note
             obj=case,
             person_id=case.person_id,
             summary=f"结案：{case.get_discharge_reason_display()}",
+        )
+        events.record(
+            kind="rehab.case.discharged",
+            subject=case,
+            district=case.district_id,
+            payload={"person": case.person_id, "discharged_on": on, "reason": reason},
         )
     return case
 

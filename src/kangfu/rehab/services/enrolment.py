@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from kangfu.core import access, audit
+from kangfu.core import access, audit, events
 from kangfu.core.models import AuditAction, Organisation, User
 from kangfu.rehab.models import (
     SERVED_STATES,
@@ -216,6 +216,12 @@ def case_enrol(*, actor: User, case: Case, data: EnrolmentData) -> Case:
             obj=case,
             person_id=case.person_id,
             summary="精康登记建档，签订服务协议",
+        )
+        events.record(
+            kind="rehab.case.enrolled",
+            subject=case,
+            district=case.district_id,
+            payload={"person": case.person_id, "enrolled_on": data.enrolled_on},
         )
     return case
 

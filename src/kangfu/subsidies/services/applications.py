@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from kangfu.core import access, audit
+from kangfu.core import access, audit, events
 from kangfu.core.ids import normalize_id_number, normalize_phone
 from kangfu.core.models import AuditAction, RegionLevel, User
 from kangfu.core.months import month_start
@@ -314,6 +314,18 @@ def application_decide(
             person_id=application.person_id,
             summary=f"申请 {application.number}：{Step(step).label} {Decision(decision).label}",
             changes={"status": [application.status, new_status]},
+        )
+        events.record(
+            kind="subsidies.application.decided",
+            subject=application,
+            district=application.district_id,
+            payload={
+                "number": application.number,
+                "person": application.person_id,
+                "step": step,
+                "decision": decision,
+                "status": new_status,
+            },
         )
     application.refresh_from_db()
     return application

@@ -11,7 +11,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
-from kangfu.core import audit
+from kangfu.core import audit, events
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.core.months import add_months, month_start
 from kangfu.core.transitions import advance
@@ -47,6 +47,10 @@ STOP_FOR_EVENT = {
     LifeEventKind.IMPRISONMENT: StopReason.PRISON,
     LifeEventKind.MOVE_OUT: StopReason.MOVED,
 }
+
+
+# The outbox's kind for each change of a grant (core.events); the rest are "changed".
+GRANT_EVENTS = {ChangeAction.START: "subsidies.grant.started", ChangeAction.STOP: "subsidies.grant.stopped"}
 
 
 def stop_month_after(event_day: dt.date) -> dt.date:
@@ -100,6 +104,18 @@ def _change(
         grant=grant, action=action, effective_month=month, reason=reason, stop_reason=stop_reason, actor=actor
     )
     mark_for_recalculation(Grant.objects.filter(pk=grant.pk), month)
+    events.record(
+        kind=GRANT_EVENTS.get(action, "subsidies.grant.changed"),
+        subject=grant,
+        district=grant.district_id,
+        payload={
+            "person": grant.person_id,
+            "kind": grant.kind,
+            "action": action,
+            "effective_month": month,
+            "stop_reason": stop_reason,
+        },
+    )
     audit.record(
         actor=actor,
         action=AuditAction.UPDATE,
@@ -353,6 +369,17 @@ def transfers_due(*, actor: User | None, district: str, month: dt.date) -> int:
         recalc_marked_at=timezone.now(),
         moving_street=None,
         moving_from=None,
+    )
+    events.record_many(
+        kind="subsidies.grant.changed",
+        events=[
+            events.Event(
+                ("subsidies.grant", pk),
+                new_district,
+                {"person": person_id, "action": ChangeAction.TRANSFER, "effective_month": start},
+            )
+            for pk, person_id, start, new_district, _street in moving
+        ],
     )
     audit.record_rows(
         actor=actor,
