@@ -322,3 +322,58 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.rule}"
+
+
+class AgencyChannel(models.Model):
+    """An agency that pushes its feeds through the API (数据交换渠道): the kinds it may send (one
+    source, and so one column mapping, per kind), the region it covers, and the account its token
+    belongs to. The account has no role and no jurisdiction, so its token opens nothing but the push;
+    the secret is a `core.ApiToken` of that account (hashed, shown once)."""
+
+    name = models.CharField("渠道名称", max_length=100, unique=True)
+    agency = models.CharField("推送机构", max_length=100)
+    # A district, or the whole city (whose pushes then name the district they are for).
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+", verbose_name="覆盖区划")
+    sources = models.ManyToManyField(FeedSource, related_name="channels", verbose_name="可推送的数据")
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="agency_channel",
+        verbose_name="接口账号",
+    )
+    drop_folder = models.CharField(
+        "取数目录",
+        max_length=300,
+        blank=True,
+        help_text="机构放置文件的本机目录；kangfu feeds pull 定时读取。",
+    )
+    active = models.BooleanField("在用", default=True)
+    created_at = models.DateTimeField("创建时间", default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField("停用时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "数据交换渠道"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgencyPush(models.Model):
+    """One push (or one file pulled from a drop folder) as the feed import it became. The key is the
+    sender's Idempotency-Key, or the file's checksum: a retry finds this row and gets the same import."""
+
+    channel = models.ForeignKey(AgencyChannel, on_delete=models.PROTECT, related_name="pushes")
+    key = models.CharField("幂等键", max_length=100)
+    digest = models.CharField(max_length=64)
+    feed = models.ForeignKey(FeedImport, on_delete=models.PROTECT, related_name="+")
+    via = models.CharField("方式", max_length=10, choices=[("api", "接口推送"), ("pull", "目录取数")])
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "数据交换推送"
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["channel", "key"], name="agency_push_once_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.key}"

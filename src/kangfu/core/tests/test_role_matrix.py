@@ -244,6 +244,19 @@ def _records(world: World) -> dict[str, object]:
         finding=out["finding"],
         image=SimpleUploadedFile("现场.png", files.PNG, content_type="image/png"),
     )
+    # Its standards (the shipped assessment standard) and the acceptance of last year's contract.
+    from kangfu.programme.tests.factories import acceptance, shipped_standard
+
+    out["standard"] = shipped_standard()
+    last_year = programme.contract(
+        city,
+        fund,
+        theirs["institution"],
+        title="北辰精康服务项目（上年度）",
+        starts_on=dt.date(2025, 1, 1),
+        ends_on=dt.date(2025, 12, 31),
+    )
+    out["acceptance"] = acceptance(city, last_year)
     # 上报: 东丽区's monthly 两项补贴 report for November.
     with travel(dt.date(2026, 12, 2)):
         out["report"] = report_services.report_generate(
@@ -291,6 +304,7 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
             "case_intake",
             "case_plan",
             "case_follow_up",
+            "case_revisit",
             "case_transfer",
             "case_placement",
         )
@@ -316,6 +330,7 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
     "matching:run": _pk("run"),
     "matching:feed": _pk("preview"),
     "matching:item": _pk("item"),
+    "matching:channel": lambda r: {"pk": 1},
     "devices:category_edit": _pk("category"),
     "devices:product_edit": _pk("product"),
     "devices:product_photo": _pk("product"),
@@ -345,6 +360,11 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
     "programme:visit": _pk("visit"),
     **{f"programme:finding_{name}": _pk("finding") for name in ("answer", "verify", "reopen", "photo_add")},
     "programme:finding_photo": _pk("finding_photo"),
+    "programme:standard": _pk("standard"),
+    "programme:standard_revise": _pk("standard"),
+    "programme:acceptance_new": _pk("contract"),
+    "programme:acceptance_confirm": _pk("acceptance"),
+    "programme:acceptance_return": _pk("acceptance"),
     **{
         f"reports:{name}": _pk("report")
         for name in ("report", "submit", "correct", "return", "xlsx", "print")
@@ -436,6 +456,7 @@ rehab:case_intake                   403  403  403  403  200  404  403  403  403 
 rehab:case_assess                   403  403  403  403  200  404  403  403  403  302
 rehab:case_plan                     403  403  403  403  200  404  403  403  403  302
 rehab:case_follow_up                403  403  403  403  200  404  403  403  403  302
+rehab:case_revisit                  403  403  403  403  200  404  403  403  403  302
 rehab:case_transfer                 403  403  403  403  200  404  403  403  403  302
 rehab:case_placement                403  403  403  403  200  404  403  403  403  302
 rehab:case_placement_edit           403  403  403  403  200  404  403  403  403  302
@@ -445,14 +466,15 @@ rehab:activity_new                  403  403  403  403  200  200  403  403  403 
 rehab:activity                      403  403  403  403  200  404  403  403  403  302
 rehab:activity_photo                403  403  403  403  200  404  403  403  403  302
 rehab:follow_ups                    403  403  403  403  200  200  403  403  403  302
+rehab:revisits                      403  403  403  403  200  200  403  403  403  302
 rehab:transfers                     403  403  403  403  200  200  403  403  403  302
 rehab:transfer_new                  403  403  403  403  200  200  403  403  403  302
 rehab:transfer                      403  403  403  403  200  200  403  403  403  302
 rehab:emergency                     403  403  403  403  200  200  403  403  403  302
 rehab:institutions                  200  200  200  200  200  200  403  403  403  302
 rehab:institution                   200  404  404  404  200  404  404  404  404  302
-# A street or community receives applications but is counted into no figure of its own: refused.
-rehab:stats                         200  200  403  403  200  200  403  403  403  302
+# The statistics moved to 统计 (reports:rehab_stats): the old address redirects, for good, anyone.
+rehab:stats                         301  301  301  301  301  301  301  301  301  301
 
 # 两项补贴: civil affairs' business (access.RolePolicy.reads_civil_affairs), each step its own; the
 # payroll the district's. The grant, its appeal and review task are 华明 community 1's, which the
@@ -491,6 +513,9 @@ matching:run                        200  200  404  404  403  403  403  200  403 
 matching:feeds                      403  200  403  403  403  403  403  403  403  302
 matching:feed                       403  200  403  403  403  403  403  403  403  302
 matching:item                       200  200  200  404  403  403  403  200  403  302
+# Agency channels (数据交换渠道) are the city administrator's; their actions are POST only.
+matching:channels                   200  403  403  403  403  403  403  403  403  302
+matching:channel                    405  405  405  405  405  405  405  405  405  302
 
 # 辅具: the rental centre's clerks run it; administrators read its statistics only.
 devices:home                        403  403  403  403  403  403  200  403  403  302
@@ -510,7 +535,8 @@ devices:rentals                     403  403  403  403  403  403  200  403  403 
 devices:rental_new                  403  403  403  403  403  403  200  403  403  302
 devices:rental                      403  403  403  403  403  403  200  403  403  302
 devices:rental_print                403  403  403  403  403  403  200  403  403  302
-devices:stats                       200  200  403  403  403  403  200  403  403  302
+# The statistics moved to 统计 (reports:devices_stats): the old address redirects, for good, anyone.
+devices:stats                       301  301  301  301  301  301  301  301  301  301
 
 # 精康 as a programme: its money and contracts managed by the city and the districts; an
 # institution's staff read their own contracts and payments. The fund and contract are 北辰区's.
@@ -542,6 +568,15 @@ programme:finding_reopen            405  405  405  405  405  405  405  405  405 
 programme:finding_photo_add         405  405  405  405  405  405  405  405  405  302
 programme:assessment                200  200  403  403  403  403  403  403  403  302
 programme:finding_photo             200  404  403  403  200  404  403  403  403  302
+# Its standards: the city's to write, the districts' to read; a contract's acceptance is scored and
+# confirmed by the administrators who hold its fund (北辰区's contract: not 西青's district).
+programme:standards                 200  200  403  403  403  403  403  403  403  302
+programme:standard_new              200  403  403  403  403  403  403  403  403  302
+programme:standard                  200  200  403  403  403  403  403  403  403  302
+programme:standard_revise           405  405  405  405  405  405  405  405  405  302
+programme:acceptance_new            200  404  403  403  403  403  403  403  403  302
+programme:acceptance_confirm        405  405  405  405  405  405  405  405  405  302
+programme:acceptance_return         405  405  405  405  405  405  405  405  405  302
 
 # Citizens' pages: open to anyone, signed in or not.
 public:devices_catalogue            200  200  200  200  200  200  200  200  200  200
@@ -571,6 +606,10 @@ reports:correct                     405  405  405  405  405  405  405  405  405 
 reports:return                      405  405  405  405  405  405  405  405  405  302
 reports:xlsx                        200  200  404  404  404  404  404  404  404  302
 reports:print                       200  200  404  404  404  404  404  404  404  302
+# The services' statistics, 统计's since issue 14, answer each role as they did at their old address.
+# A street or community receives 精康 applications but is counted into no figure of its own: refused.
+reports:rehab_stats                 200  200  403  403  200  200  403  403  403  302
+reports:devices_stats               200  200  403  403  403  403  200  403  403  302
 
 # 上线迁移: imports by those who register people; the job is 东丽区's, not 华明街道's.
 # A doctor imports its hospital's 精康 cases (golive.kinds.rehab, runs_rehab).
