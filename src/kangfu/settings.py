@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "kangfu.programme",
     "kangfu.reports",
     "kangfu.golive",
+    "kangfu.events",
 ]
 
 MIDDLEWARE = [

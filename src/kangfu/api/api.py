@@ -14,6 +14,7 @@ from ninja.security import HttpBearer
 from kangfu.core.services import api_token_user
 from kangfu.core.transitions import Conflict
 from kangfu.devices.api import router as devices_router
+from kangfu.events.api import router as events_router
 from kangfu.golive.api import router as golive_router
 from kangfu.matching.api import router as matching_router
 from kangfu.people.api import router as people_router
@@ -112,6 +113,7 @@ api.add_router("/rehab", rehab_router)
 api.add_router("/reports", reports_router)
 api.add_router("/golive", golive_router)
 api.add_router("/programme", programme_router)
+api.add_router("/events", events_router)
 
 
 def _messages(exc: ValidationError) -> dict:

@@ -19,6 +19,7 @@ only numbered rows, so a cursor never skips an event, and never repeats one.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,7 @@ def record_many(*, kind: str, events: Iterable[Event]) -> int:
         subject_type, subject_id = _subject(event.subject)
         rows.append(
             {
+                "key": uuid.uuid4(),
                 "kind": kind,
                 "occurred_at": now,
                 "subject_type": subject_type,
@@ -117,7 +119,7 @@ def record_many(*, kind: str, events: Iterable[Event]) -> int:
                 "payload": _plain(event.payload),
             }
         )
-    # bulk.insert draws each row's own default, so every event gets its own idempotency key.
+    # Drawn here: bulk.insert takes a field's default once for the whole batch.
     bulk.insert(OutboxEvent, rows)
     return len(rows)
 
@@ -139,6 +141,16 @@ def sequence() -> int:
             f" WHERE {table}.id = n.id"
         )
         return cursor.rowcount
+
+
+def last_position() -> int:
+    """The highest position given so far (0 for an empty outbox)."""
+    last = (
+        OutboxEvent.objects.filter(position__isnull=False)
+        .order_by("-position")
+        .values_list("position", flat=True)
+    )
+    return last.first() or 0
 
 
 # --- reading ------------------------------------------------------------------------------------

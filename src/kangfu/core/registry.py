@@ -81,3 +81,25 @@ def register_badge(*badges: Badge) -> None:
 
 def menu_badges() -> list[Badge]:
     return sorted(_badges.values(), key=lambda b: (b.app, b.order))
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """Work the task worker runs every `every` seconds on its own timer (`core.serving.Periodic`),
+    such as sending the outbox's events to webhooks: short, safe to run twice at once, and its own
+    transactions."""
+
+    key: str
+    run: Callable[[], Any]
+    every: float
+
+
+_periodic: dict[str, Periodic] = {}
+
+
+def register_periodic(job: Periodic) -> None:
+    _periodic[job.key] = job
+
+
+def periodic_jobs() -> list[Periodic]:
+    return list(_periodic.values())

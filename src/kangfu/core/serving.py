@@ -198,6 +198,39 @@ class Heartbeat(threading.Thread):
             connections.close_all()
 
 
+class Periodic(threading.Thread):
+    """Runs the apps' periodic work (`core.registry.register_periodic`) in the worker, on its own
+    thread so that neither a long task nor a slow receiver holds the other up. A job that fails is
+    logged and tried again at its next turn."""
+
+    def __init__(self, *, tick: float = 1.0) -> None:
+        super().__init__(name="kangfu-periodic", daemon=True)
+        self.tick = tick
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connections
+
+        from kangfu.core.registry import periodic_jobs
+
+        due: dict[str, float] = {}
+        while not self._stopping.wait(self.tick):
+            for job in periodic_jobs():
+                if time.monotonic() < due.get(job.key, 0.0):
+                    continue
+                try:
+                    job.run()
+                except Exception:
+                    logger.warning("periodic job %s failed", job.key, exc_info=True)
+                finally:
+                    connections.close_all()
+                due[job.key] = time.monotonic() + job.every
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=60)
+
+
 # --- `kangfu run`: both processes, supervised ------------------------------------------------------
 
 _PR_SET_PDEATHSIG = 1

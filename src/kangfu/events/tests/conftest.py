@@ -1,0 +1,12 @@
+"""The subsidies fixtures (standards, officers of 和平/河西, an eligible applicant), reused: events are
+made by those services."""
+
+from kangfu.subsidies.tests.conftest import (  # noqa: F401
+    applicant,
+    hexi,
+    jiedao,
+    quju,
+    quju2,
+    shequ,
+    standards,
+)
