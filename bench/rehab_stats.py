@@ -9,8 +9,9 @@ enrolment (up to 122, every 3 to 9 days; about 100 attendances a person, and fam
 family-support sessions), follow-ups by the rule, baseline and later assessments with their outcomes,
 some transfers and job placements, and the rosters (half as many people again, registered but not
 served) that make the coverage denominator. Then times `counters.recount()`, which rebuilds the
-monthly counters from those rows, and the statistics page `/rehab/stats/` through the whole Django
-stack with the test client, as a city admin, a district admin and a rehab worker of one institution.
+monthly counters from those rows, and the statistics page `/reports/rehab/` (统计's; it was
+`/rehab/stats/`) through the whole Django stack with the test client, as a city admin, a district
+admin and a rehab worker of one institution.
 The last line printed is one JSON object. Goal (issue): median under 300 ms at N = 100,000.
 """
 
@@ -1169,10 +1170,10 @@ def main() -> None:
         "recount_s": round(recount, 2),
     }
     for name, client in scenarios.items():
-        median, count = timed(client, "/rehab/stats/", {}, args.repeat)
+        median, count = timed(client, "/reports/rehab/", {}, args.repeat)
         figures[f"stats_{name}_ms"] = round(median, 1)
         figures[f"stats_{name}_queries"] = count
-        for ms, sql in slowest(client, "/rehab/stats/", {}):
+        for ms, sql in slowest(client, "/reports/rehab/", {}):
             log(f"  {name}: {ms:7.1f} ms  {sql[:300]}")
     figures["goal_ms"] = GOAL_MS
     worst = max(figures[f"stats_{name}_ms"] for name in scenarios)

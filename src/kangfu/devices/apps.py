@@ -17,7 +17,6 @@ class DevicesConfig(AppConfig):
 
         register_menu(
             MenuEntry("devices", "辅具租赁", "devices:home", "runs_devices", 50),
-            MenuEntry("devices", "辅具租赁", "devices:stats", "reads_device_stats", 51),
         )
 
         from kangfu.core.registry import Badge, register_badge

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from kangfu.devices import views
 
@@ -22,5 +23,10 @@ urlpatterns = [
     path("rentals/new/", views.rental_new, name="rental_new"),
     path("rentals/<int:pk>/", views.rental_detail, name="rental"),
     path("rentals/<int:pk>/<str:document>/", views.rental_print, name="rental_print"),
-    path("stats/", views.stats, name="stats"),
+    # The statistics moved to 统计 (reports); old bookmarks and links follow, with their query string.
+    path(
+        "stats/",
+        RedirectView.as_view(pattern_name="reports:devices_stats", permanent=True, query_string=True),
+        name="stats",
+    ),
 ]

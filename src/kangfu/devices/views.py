@@ -7,7 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
 from kangfu.core import access, audit
-from kangfu.core.exports import xlsx_response
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.ids import mask_id_number, mask_phone
 from kangfu.core.models import AuditAction
@@ -596,64 +595,3 @@ def rental_print(request, pk: int, document: str):
     context = _rental_context(request, rental)
     context["policy"] = pricing.policy_of(rental.centre)
     return render(request, f"devices/print_{document}.html", context)
-
-
-# ------------------------------------------------------------------ statistics
-
-
-@login_required
-@require_GET
-def stats(request):
-    access.require(request.user, "reads_device_stats")
-    try:
-        year = int(request.GET.get("year") or timezone.localdate().year)
-    except ValueError:
-        year = timezone.localdate().year
-    figures = selectors.statistics(request.user, year=year)
-    if request.GET.get("export") == "xlsx":
-        return _stats_xlsx(request, figures)
-    charts = {
-        "by_month": {"labels": [f"{m}月" for m in range(1, 13)], "values": figures["by_month"]},
-        "by_category": {
-            "labels": [r["name"] for r in figures["by_category"][:15]],
-            "values": [r["n"] for r in figures["by_category"][:15]],
-        },
-        "by_disability": [{"name": k, "value": v} for k, v in figures["by_disability"].items()],
-    }
-    return render(
-        request, "devices/stats.html", {"f": figures, "charts": charts, "years": range(year - 3, year + 2)}
-    )
-
-
-def _stats_xlsx(request, figures: dict) -> HttpResponse:
-    rows = [
-        ["年度", figures["year"]],
-        ["租赁笔数", figures["rentals"]],
-        ["服务人数", figures["people"]],
-        ["租金收入（元）", str(figures["rent_income"])],
-        ["补贴支出（元）", str(figures["subsidy"])],
-        ["优惠支出（元）", str(figures["discount"])],
-        ["设备利用率（%）", str(figures["utilisation"])],
-        ["当前逾期", figures["overdue"]],
-        ["消毒合格次数", figures["disinfections"]],
-        [],
-    ]
-    rows += (
-        [["月份", "租赁笔数"]] + [[f"{m}月", n] for m, n in enumerate(figures["by_month"], start=1)] + [[]]
-    )
-    rows += (
-        [["分类代码", "分类", "租赁笔数"]]
-        + [[r["code"], r["name"], r["n"]] for r in figures["by_category"]]
-        + [[]]
-    )
-    rows += [["网点", "租赁笔数"]] + [[r["name"], r["n"]] for r in figures["by_outlet"]] + [[]]
-    rows += [["残疾类别", "人数"]] + [[k, v] for k, v in figures["by_disability"].items()] + [[]]
-    rows += [["年龄段", "人数"]] + [[k, v] for k, v in figures["by_age"].items()]
-    return xlsx_response(
-        actor=request.user,
-        filename=f"devices-{figures['year']}.xlsx",
-        sheets=[("辅具租赁统计", ["辅具租赁统计"], rows)],
-        object_type="devices.statistics",
-        summary=f"导出 {figures['year']} 年辅具租赁统计",
-        changes={"year": figures["year"]},
-    )

@@ -22,7 +22,6 @@ class RehabConfig(AppConfig):
         register_menu(
             MenuEntry("rehab", "精康融合", "rehab:home", "runs_rehab", 20),
             MenuEntry("rehab", "精康融合", "rehab:home", "rehab_intake", 21),
-            MenuEntry("rehab", "精康融合", "rehab:stats", "reads_rehab_stats", 22),
         )
 
         from kangfu.core.registry import Badge, register_badge

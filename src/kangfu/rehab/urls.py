@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from kangfu.rehab.views import (
     activities,
@@ -13,7 +14,6 @@ from kangfu.rehab.views import (
     placements,
     plans,
     rosters,
-    stats,
     transfers,
 )
 
@@ -59,5 +59,10 @@ urlpatterns = [
     path("emergency/", emergency.emergency, name="emergency"),
     path("institutions/", institutions.institutions, name="institutions"),
     path("institutions/<int:pk>/", institutions.institution_detail, name="institution"),
-    path("stats/", stats.stats, name="stats"),
+    # The statistics moved to 统计 (reports); old bookmarks and links follow, with their query string.
+    path(
+        "stats/",
+        RedirectView.as_view(pattern_name="reports:rehab_stats", permanent=True, query_string=True),
+        name="stats",
+    ),
 ]

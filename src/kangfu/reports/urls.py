@@ -1,19 +1,21 @@
 from django.urls import path
 
-from kangfu.reports import views
+from kangfu.reports.views import filing, stats
 
 app_name = "reports"
 
 urlpatterns = [
-    path("", views.overview, name="overview"),
-    path("filing/", views.filing, name="filing"),
-    path("filing/<slug:code>/<str:period>/generate/", views.generate, name="generate"),
-    path("filing/<slug:code>/<str:period>/", views.board, name="board"),
-    path("dashboard/", views.dashboard, name="dashboard"),
-    path("r/<int:pk>/", views.report_page, name="report"),
-    path("r/<int:pk>/submit/", views.submit, name="submit"),
-    path("r/<int:pk>/correct/", views.correct, name="correct"),
-    path("r/<int:pk>/return/", views.return_report, name="return"),
-    path("r/<int:pk>/xlsx/", views.report_xlsx, name="xlsx"),
-    path("r/<int:pk>/print/", views.report_print, name="print"),
+    path("", filing.overview, name="overview"),
+    path("rehab/", stats.rehab_stats, name="rehab_stats"),
+    path("devices/", stats.devices_stats, name="devices_stats"),
+    path("filing/", filing.filing, name="filing"),
+    path("filing/<slug:code>/<str:period>/generate/", filing.generate, name="generate"),
+    path("filing/<slug:code>/<str:period>/", filing.board, name="board"),
+    path("dashboard/", filing.dashboard, name="dashboard"),
+    path("r/<int:pk>/", filing.report_page, name="report"),
+    path("r/<int:pk>/submit/", filing.submit, name="submit"),
+    path("r/<int:pk>/correct/", filing.correct, name="correct"),
+    path("r/<int:pk>/return/", filing.return_report, name="return"),
+    path("r/<int:pk>/xlsx/", filing.report_xlsx, name="xlsx"),
+    path("r/<int:pk>/print/", filing.report_print, name="print"),
 ]

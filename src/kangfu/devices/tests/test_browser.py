@@ -94,7 +94,7 @@ def test_a_citizen_request_becomes_a_subsidised_rental_and_the_unit_comes_back_c
     # Returned the same day it started: re-priced as one day (5.00 元), half of it subsidised.
     page.goto(f"{base}/devices/rentals/{rental.pk}/")
     assert "提前于" in page.inner_text(".bill")
-    page.goto(f"{base}/devices/stats/")
+    page.goto(f"{base}/reports/devices/")
     assert page.inner_text("#kpi-rentals") == "1"
     assert page.inner_text("#kpi-rent") == "2.50"
     assert page.inner_text("#kpi-subsidy") == "2.50"

@@ -105,8 +105,6 @@ PAGES = {
     "/devices/requests/": ("clerk", _requests, 14),
     "/devices/rentals/": ("clerk", _rentals, 15),
     "/devices/rentals/?view=all": ("clerk", _rentals, 15),
-    "/devices/stats/": ("clerk", _rentals, 29),  # grouped counts, one per figure
-    "/devices/stats/?year=2026": ("admin", _rentals, 23),  # the district's, without a centre's budgets
     "/public/devices/": ("visitor", _products, 4),
 }
 

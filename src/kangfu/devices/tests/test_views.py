@@ -192,7 +192,7 @@ class TestClerkPages:
             f"/devices/rentals/{rental.pk}/",
             f"/devices/rentals/{rental.pk}/contract/",
             f"/devices/rentals/{rental.pk}/receipt/",
-            "/devices/stats/",
+            "/reports/devices/",
             "/devices/products/new/",
             "/devices/units/add/",
             f"/devices/rentals/new/?person={renter.pk}",
@@ -382,14 +382,14 @@ class TestStatistics:
     def test_the_statistics_count_rentals_subsidy_and_people(self, login, clerk, poor_disabled, unit):
         fit(clerk, poor_disabled, unit.product)
         rent_now(clerk, poor_disabled, unit)
-        figures = login(clerk).get("/devices/stats/").context["f"]
+        figures = login(clerk).get("/reports/devices/").context["f"]
         assert (figures["rentals"], figures["people"]) == (1, 1)
         assert str(figures["subsidy"]) == "50.00"
         assert figures["by_month"][10] == 1
         assert figures["by_disability"] == {"肢体残疾": 1}
 
     def test_the_statistics_export_is_a_spreadsheet_and_audited(self, login, clerk):
-        response = login(clerk).get("/devices/stats/", {"export": "xlsx"})
+        response = login(clerk).get("/reports/devices/", {"export": "xlsx"})
         sheet = load_workbook(io.BytesIO(response.content)).active
         assert sheet.cell(row=2, column=1).value == "年度"
         assert AuditEntry.objects.filter(action=AuditAction.EXPORT, object_type="devices.statistics").exists()
@@ -408,8 +408,8 @@ class TestStatistics:
         hedong_admin = UserFactory(
             username="hd_admin", role=Role.DISTRICT_ADMIN, jurisdiction_id="120102000000"
         )
-        assert login(wuqing_admin).get("/devices/stats/").context["f"]["rentals"] == 1
-        assert login(hedong_admin).get("/devices/stats/").context["f"]["rentals"] == 0
+        assert login(wuqing_admin).get("/reports/devices/").context["f"]["rentals"] == 1
+        assert login(hedong_admin).get("/reports/devices/").context["f"]["rentals"] == 0
 
     def test_declining_a_request_is_shown_to_the_citizen(self, login, clerk, unit, centre):
         request = rental_requests.request_submit(

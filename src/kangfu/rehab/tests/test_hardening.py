@@ -114,18 +114,18 @@ class TestEmergency:
 class TestStatisticsYear:
     @pytest.mark.parametrize("year", ["0", "99999", "1999", "abc"])
     def test_a_year_out_of_range_is_refused_and_the_current_year_shown(self, login, admin, year):
-        response = login(admin).get(reverse("rehab:stats") + f"?year={year}")
+        response = login(admin).get(reverse("reports:rehab_stats") + f"?year={year}")
         assert response.status_code == 400
         assert "年份应在 2000–" in text(response)
         assert f"精康融合统计 {dt.date.today().year} 年" in text(response)
 
     def test_an_export_of_a_year_out_of_range_is_refused(self, login, admin):
-        response = login(admin).get(reverse("rehab:stats") + "?year=99999&export=xlsx")
+        response = login(admin).get(reverse("reports:rehab_stats") + "?year=99999&export=xlsx")
         assert response.status_code == 400 and "年份应在" in text(response)
         assert not AuditEntry.objects.filter(action=AuditAction.EXPORT).exists()
 
     def test_an_institution_number_beyond_any_id_is_not_found(self, login, admin):
-        response = login(admin).get(reverse("rehab:stats") + "?institution=99999999999999999999")
+        response = login(admin).get(reverse("reports:rehab_stats") + "?institution=99999999999999999999")
         assert response.status_code == 404
 
     @pytest.mark.parametrize("year", [0, 99999])

@@ -150,12 +150,10 @@ PAGES = [
     ("follow-ups", "/rehab/follow-ups/?until=2027-12-31", "worker", Rows.cases, 14),
     ("activities", "/rehab/activities/", "worker", Rows.activities, 13),
     ("transfers", "/rehab/transfers/", "worker", Rows.transfers, 15),
-    ("institution's statistics", "/rehab/stats/", "worker", Rows.cases, 21),
     ("institutions", "/rehab/institutions/", "admin", Rows.institutions, 15),
     ("intake home", "/rehab/", "admin", Rows.applications, 17),
     ("applications", "/rehab/applications/", "admin", Rows.applications, 14),
     ("rosters", "/rehab/rosters/", "admin", Rows.rosters, 14),
-    ("district's statistics", "/rehab/stats/", "admin", Rows.cases, 21),
 ]
 
 

@@ -400,9 +400,9 @@ class TestCoverageOnThePage:
 
         roster_of(admin, ("张一", new_id(1), ""))
         client = login(admin)
-        now = client.get(reverse("rehab:stats")).content.decode()
+        now = client.get(reverse("reports:rehab_stats")).content.decode()
         assert 'id="kpi-coverage">0.0%<' in now or 'id="kpi-coverage">0%<' in now
-        past = client.get(reverse("rehab:stats"), {"year": 2025}).content.decode()
+        past = client.get(reverse("reports:rehab_stats"), {"year": 2025}).content.decode()
         assert 'id="kpi-coverage">—<' in past
         assert "只显示本年" in past
 

@@ -83,7 +83,7 @@ def test_every_page_of_the_institution_renders_for_its_worker(login, assessed, r
         ("rehab:emergency", []),
         ("rehab:institutions", []),
         ("rehab:institution", [institution.pk]),
-        ("rehab:stats", []),
+        ("reports:rehab_stats", []),
     ]
     pages += [("rehab:case_assess", [case.pk, code]) for code in ("sdss", "psp", "risk")]
     for name, args in pages:
@@ -106,7 +106,7 @@ def test_civil_affairs_see_counts_but_never_a_case(login, assessed, admin):
     client = login(admin)
     assert client.get(reverse("rehab:case", args=[assessed.pk])).status_code == 404
     assert client.get(reverse("rehab:case_agreement", args=[assessed.pk])).status_code == 404
-    stats = text(client.get(reverse("rehab:stats")))
+    stats = text(client.get(reverse("reports:rehab_stats")))
     assert 'id="kpi-open">1<' in stats
     tab = text(client.get(reverse("people:detail", args=[assessed.person_id]) + "?tab=rehab"))
     assert "西青区精神障碍社区康复服务中心" in tab
@@ -276,13 +276,13 @@ def test_a_roster_upload_reports_bad_lines_and_imports_only_on_confirm(login, ad
 
 
 def test_every_chart_the_statistics_page_sends_is_drawn(login, assessed, admin):
-    response = login(admin).get(reverse("rehab:stats"))
+    response = login(admin).get(reverse("reports:rehab_stats"))
     drawn = set(re.findall(r'data-key="(\w+)"', response.content.decode()))
     assert set(response.context["charts"]) == drawn
 
 
 def test_the_statistics_export_has_a_sheet_per_table_and_is_audited(login, assessed, admin):
-    response = login(admin).get(reverse("rehab:stats") + "?export=xlsx")
+    response = login(admin).get(reverse("reports:rehab_stats") + "?export=xlsx")
     book = load_workbook(io.BytesIO(response.content))
     assert {"服务对象流转", "按服务类型", "康复效果", "规范服务覆盖率"} <= set(book.sheetnames)
     assert AuditEntry.objects.filter(action=AuditAction.EXPORT, object_type="rehab.statistics").exists()
@@ -307,7 +307,7 @@ def test_list_pages_keep_their_query_count_whatever_the_caseload(login, admin, r
 
     f.enrolled_case(admin=admin, rehab_worker=rehab_worker, institution_org=institution)
     to_screen(350)
-    urls = ("rehab:home", "rehab:cases", "rehab:follow_ups", "rehab:stats")
+    urls = ("rehab:home", "rehab:cases", "rehab:follow_ups", "reports:rehab_stats")
     few = {name: count(reverse(name)) for name in urls}
     for n in range(6):
         f.enrolled_case(

@@ -30,5 +30,5 @@ def home(request):
     if rights.rehab_intake:
         return render(request, "rehab/intake_home.html", selectors.intake_worklist(request.user))
     if rights.reads_rehab_stats:
-        return redirect("rehab:stats")
+        return redirect("reports:rehab_stats")
     raise PermissionDenied(access.NOT_ALLOWED)

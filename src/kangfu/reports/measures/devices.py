@@ -28,7 +28,7 @@ def _device_measures() -> None:
         return list_url("devices:rentals")
 
     def stats_drill(scope: Scope, key: str) -> str:
-        return list_url("devices:stats", year=scope.period.start.year)
+        return list_url("reports:devices_stats", year=scope.period.start.year)
 
     def started(scope: Scope) -> QuerySet:
         return Rental.objects.exclude(status=RentalStatus.CANCELLED).filter(

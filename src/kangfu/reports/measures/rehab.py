@@ -36,7 +36,7 @@ def _rehab_measures() -> None:
         return Q(Exists(attended)) | Q(Exists(followed))
 
     def stats_drill(scope: Scope, key: str) -> str:
-        return list_url("rehab:stats", year=scope.period.start.year)
+        return list_url("reports:rehab_stats", year=scope.period.start.year)
 
     def activities_drill(scope: Scope, key: str) -> str:
         return list_url("rehab:activities")

@@ -1,29 +1,47 @@
-"""The statistics of 精康: figures, charts and tables for a year, and their export."""
+"""The services' statistics pages, which 统计 owns: 精康's year (figures, charts, tables and their
+export) and 辅具租赁's year. Each figure is computed once, by the service's own selector over its
+counters and grouped queries; the same selectors feed the API, and the measures of 上报 are held equal
+to them (tests/test_one_number.py).
+
+The pages were /rehab/stats/ and /devices/stats/; those addresses answer with a permanent redirect
+here (rehab/urls.py, devices/urls.py), keeping the query string."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
-from django.shortcuts import render
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from kangfu.core import access
 from kangfu.core.exports import xlsx_response
 from kangfu.core.models import Organisation, OrganisationKind
-from kangfu.rehab import forms as f
-from kangfu.rehab import selectors
+from kangfu.devices import selectors as device_selectors
+from kangfu.rehab import forms as rehab_forms
+from kangfu.rehab import selectors as rehab_selectors
 from kangfu.rehab.models import EmploymentType
-from kangfu.rehab.views.common import _pk
-from kangfu.rehab.views.institutions import _institution
+
+MAX_PK = 2**31 - 1  # PostgreSQL's integer column
 
 
-def _stats_access(request) -> Organisation | None:
+def _pk(value: str | None) -> int | None:
+    """A row number from the query string, None for anything else (letters, '²', or a number beyond
+    the column, which the database would answer with an error rather than with nothing)."""
+    if value and value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_PK:
+        return int(value)
+    return None
+
+
+# ------------------------------------------------------------------ 精康
+
+
+def _rehab_access(request) -> Organisation | None:
     rights = access.policy(request.user)
     # A street or community receives applications (rehab_intake) but is counted into no figure of its
-    # own (selectors._stats_scope): it is refused rather than shown a page of zeros.
+    # own (rehab.selectors._stats_scope): it is refused rather than shown a page of zeros.
     if not (rights.reads_rehab_stats or rights.runs_rehab):
         raise PermissionDenied(access.NOT_ALLOWED)
     institution = None
@@ -31,7 +49,7 @@ def _stats_access(request) -> Organisation | None:
         pk = _pk(request.GET["institution"])
         if pk is None:
             raise Http404
-        institution = _institution(request, pk)
+        institution = get_object_or_404(rehab_selectors.institutions_for(request.user), pk=pk)
         if not rights.reads_rehab_stats and institution.pk not in access.rehab_org_ids(request.user):
             raise Http404
     return institution
@@ -39,17 +57,17 @@ def _stats_access(request) -> Organisation | None:
 
 @login_required
 @require_GET
-def stats(request):
-    institution = _stats_access(request)
+def rehab_stats(request):
+    institution = _rehab_access(request)
     status = 200
     try:
-        year = f.stats_year(request.GET.get("year"))
+        year = rehab_forms.stats_year(request.GET.get("year"))
     except ValidationError as exc:
         # The page of the current year, with the reason, rather than an error page; never an export.
         messages.error(request, exc.messages[0])
         year, status = timezone.localdate().year, 400
-    figures = selectors.stats(request.user, year=year, institution=institution)
-    tables = _stats_tables(figures)
+    figures = rehab_selectors.stats(request.user, year=year, institution=institution)
+    tables = _rehab_tables(figures)
     if request.GET.get("export") == "xlsx" and status == 200:
         return xlsx_response(
             actor=request.user,
@@ -95,14 +113,14 @@ def stats(request):
     }
     return render(
         request,
-        "rehab/stats.html",
+        "reports/rehab_stats.html",
         {
             "f": figures,
             "charts": charts,
             "tables": tables,
-            "years": f.year_choices(),
+            "years": rehab_forms.year_choices(),
             "institution": institution,
-            "institutions": selectors.institutions_for(request.user).filter(
+            "institutions": rehab_selectors.institutions_for(request.user).filter(
                 kind=OrganisationKind.REHAB_INSTITUTION
             ),
         },
@@ -110,7 +128,7 @@ def stats(request):
     )
 
 
-def _stats_tables(figures: dict) -> list[dict]:
+def _rehab_tables(figures: dict) -> list[dict]:
     months = [f"{m}月" for m in range(1, 13)]
     flow = figures["flow"]
     tables = [
@@ -201,3 +219,66 @@ def _stats_tables(figures: dict) -> list[dict]:
             }
         )
     return tables
+
+
+# ------------------------------------------------------------------ 辅具租赁
+
+
+@login_required
+@require_GET
+def devices_stats(request):
+    access.require(request.user, "reads_device_stats")
+    try:
+        year = int(request.GET.get("year") or timezone.localdate().year)
+    except ValueError:
+        year = timezone.localdate().year
+    figures = device_selectors.statistics(request.user, year=year)
+    if request.GET.get("export") == "xlsx":
+        return _devices_xlsx(request, figures)
+    charts = {
+        "by_month": {"labels": [f"{m}月" for m in range(1, 13)], "values": figures["by_month"]},
+        "by_category": {
+            "labels": [r["name"] for r in figures["by_category"][:15]],
+            "values": [r["n"] for r in figures["by_category"][:15]],
+        },
+        "by_disability": [{"name": k, "value": v} for k, v in figures["by_disability"].items()],
+    }
+    return render(
+        request,
+        "reports/devices_stats.html",
+        {"f": figures, "charts": charts, "years": range(year - 3, year + 2)},
+    )
+
+
+def _devices_xlsx(request, figures: dict) -> HttpResponse:
+    rows = [
+        ["年度", figures["year"]],
+        ["租赁笔数", figures["rentals"]],
+        ["服务人数", figures["people"]],
+        ["租金收入（元）", str(figures["rent_income"])],
+        ["补贴支出（元）", str(figures["subsidy"])],
+        ["优惠支出（元）", str(figures["discount"])],
+        ["设备利用率（%）", str(figures["utilisation"])],
+        ["当前逾期", figures["overdue"]],
+        ["消毒合格次数", figures["disinfections"]],
+        [],
+    ]
+    rows += (
+        [["月份", "租赁笔数"]] + [[f"{m}月", n] for m, n in enumerate(figures["by_month"], start=1)] + [[]]
+    )
+    rows += (
+        [["分类代码", "分类", "租赁笔数"]]
+        + [[r["code"], r["name"], r["n"]] for r in figures["by_category"]]
+        + [[]]
+    )
+    rows += [["网点", "租赁笔数"]] + [[r["name"], r["n"]] for r in figures["by_outlet"]] + [[]]
+    rows += [["残疾类别", "人数"]] + [[k, v] for k, v in figures["by_disability"].items()] + [[]]
+    rows += [["年龄段", "人数"]] + [[k, v] for k, v in figures["by_age"].items()]
+    return xlsx_response(
+        actor=request.user,
+        filename=f"devices-{figures['year']}.xlsx",
+        sheets=[("辅具租赁统计", ["辅具租赁统计"], rows)],
+        object_type="devices.statistics",
+        summary=f"导出 {figures['year']} 年辅具租赁统计",
+        changes={"year": figures["year"]},
+    )

@@ -132,7 +132,7 @@ CATALOGUE: dict[str, Forged] = {
     "their 精康 agreement (print)": Forged("GET", "/rehab/cases/{case}/agreement/"),
     "their 精康 application page": Forged("GET", "/rehab/applications/{rehab_application}/"),
     "their institution's 精康 statistics": Forged(
-        "GET", "/rehab/stats/", data={"institution": "{institution}", "export": "xlsx"}
+        "GET", "/reports/rehab/", data={"institution": "{institution}", "export": "xlsx"}
     ),
     "their institution's page": Forged("GET", "/rehab/institutions/{institution}/"),
     "their 精康 roster preview page": Forged("GET", "/rehab/rosters/{roster}/"),
@@ -149,7 +149,7 @@ CATALOGUE: dict[str, Forged] = {
     ),
     "comparison items export": Forged("GET", "/matching/", data={"export": "xlsx"}, absent=("华明故人",)),
     "两项补贴 indicators export": Forged("GET", "/subsidies/indicators/", data={"export": "xlsx"}),
-    "rental statistics export": Forged("GET", "/devices/stats/", data={"export": "xlsx"}),
+    "rental statistics export": Forged("GET", "/reports/devices/", data={"export": "xlsx"}),
     # ---- POST actions, with the attacker's own CSRF token
     "change their person": Forged("POST", "/people/{person}/edit/", data=_PERSON_EDIT),
     "reveal their person's ID number": Forged("POST", "/people/{person}/reveal/id_number/"),
