@@ -84,7 +84,16 @@ def blind_index(value: str, *, purpose: str) -> str:
     """Hex HMAC of a normalised value; '' for an empty value so blank columns stay blank."""
     if not value:
         return ""
-    return hmac.new(_index_key(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+    mac = _keyed_hmac(_index_key()).copy()
+    mac.update(f"{purpose}:{value}".encode())
+    return mac.hexdigest()
+
+
+@cache
+def _keyed_hmac(key: bytes) -> hmac.HMAC:
+    """An HMAC with its key already absorbed: an import computes millions of indexes, and copying a
+    keyed state costs a third less than keying a new one each time."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def new_key_material() -> str:

@@ -28,6 +28,7 @@ from kangfu.core.models import AuditAction, User
 from kangfu.core.spreadsheets import clean_header, iter_file_rows
 from kangfu.golive.kinds import CHANGED, COUNT_LABELS, KINDS, NEW, UNCHANGED, Kind, Record
 from kangfu.golive.models import ImportJob, JobStatus, SavedMapping
+from kangfu.golive.services import cleaned
 
 UNKNOWN_KIND = "没有“{kind}”这类导入；可选：{kinds}。"
 WRONG_TYPE = "只接受 CSV 或 XLSX 文件。"
@@ -288,19 +289,71 @@ def _count_lines(job: ImportJob) -> int:
     return 0
 
 
-def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
-    """Stream the file once: clean every line, check (and apply) the records chunk by chunk."""
+def _cleaned_path(job: ImportJob) -> Path:
+    return Path(job.file.path).with_suffix(".cleaned")
+
+
+def _stamp(job: ImportJob, kind: Kind) -> dict[str, Any]:
+    """What the cleaning of a line depends on: the check's cleaned lines serve the import only if
+    none of it changed in between."""
+    return {
+        "job": job.pk,
+        "kind": job.kind,
+        "mapping": job.mapping,
+        "options": job.options,
+        "header_line": job.header_line,
+        "headers": job.headers,
+        "today": kind.today.isoformat(),
+    }
+
+
+def _clean_lines(job: ImportJob, kind: Kind, counted: Counter[str]) -> Iterator[cleaned.Line]:
+    """Every non-blank line after the header, cleaned (or refused with its problem)."""
     columns = {clean_header(h): i for i, h in enumerate(job.headers)}
     index = {field: columns[clean_header(header)] for field, header in job.mapping.items()}
+    for line, cells in _rows(job):
+        if line <= job.header_line:
+            continue
+        if not any(c not in (None, "") for c in cells):
+            counted["blank"] += 1
+            continue
+        values = {f: cells[i] if i < len(cells) else None for f, i in index.items()}
+        try:
+            yield line, kind.clean(values), ""
+        except ValueError as exc:
+            yield line, None, str(exc)
+
+
+def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
+    """Stream the file once: clean every line, check (and apply) the records chunk by chunk. The
+    check keeps what it cleaned; the confirmed import reads that instead of the file when it can."""
     total_lines = _count_lines(job)
     totals: Counter[str] = Counter()
     seen: dict[Any, int] = {}
     chunk: list[Record] = []
     errors: list[dict[str, Any]] = []
     flags: list[dict[str, Any]] = []
-    state = {"total": 0, "blank": 0, "errors": 0}
+    state = {"total": 0, "errors": 0}
+    counted: Counter[str] = Counter()
+    writer: cleaned.Writer | None = None
+    kept = cleaned.read(_cleaned_path(job), _stamp(job, kind)) if apply else None
+    if kept is not None:
+        lines, summary = kept
+        counted["blank"] = summary["blank"]
+    else:
+        lines = _clean_lines(job, kind, counted)
+        if not apply:
+            writer = cleaned.Writer(_cleaned_path(job), _stamp(job, kind))
+
+    def refuse(line: int, message: str) -> None:
+        state["errors"] += 1
+        if len(errors) < ERRORS_KEPT:
+            errors.append({"line": line, "message": message})
+        report.writerow([line, message])
 
     def flush() -> None:
+        if writer is not None:
+            writer.frame()  # before `check`, which may add to the records' values
         if not chunk:
             return
         kind.check(chunk)
@@ -309,10 +362,7 @@ def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
             kind.apply(good)
         for record in chunk:
             if record.error:
-                state["errors"] += 1
-                if len(errors) < ERRORS_KEPT:
-                    errors.append({"line": record.line, "message": record.error})
-                report.writerow([record.line, record.error])
+                refuse(record.line, record.error)
             else:
                 totals[record.change] += 1
                 for flag in record.flags:
@@ -320,40 +370,37 @@ def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
                         flags.append({"line": record.line, "message": flag})
         chunk.clear()
 
-    last_line = 0
-    for line, cells in _rows(job):
-        last_line = line
-        if line <= job.header_line:
-            continue
-        if not any(c not in (None, "") for c in cells):
-            state["blank"] += 1
-            continue
-        state["total"] += 1
-        values = {f: cells[i] if i < len(cells) else None for f, i in index.items()}
-        try:
-            record = Record(line=line, values=kind.clean(values))
-        except ValueError as exc:
-            state["errors"] += 1
-            if len(errors) < ERRORS_KEPT:
-                errors.append({"line": line, "message": str(exc)})
-            report.writerow([line, str(exc)])
-            continue
-        key = kind.key(record)
-        if key is not None:
-            if key in seen:
-                record.error = DUPLICATE_LINE.format(line=seen[key])
-            else:
-                seen[key] = line
-        chunk.append(record)
-        if len(chunk) >= kind.chunk_size:
-            flush()
-            if total_lines:
-                _report_progress(job, min(99, last_line * 100 // total_lines), apply=apply)
-    flush()
+    try:
+        for line, values, problem in lines:
+            if writer is not None:
+                writer.add((line, values, problem))
+            state["total"] += 1
+            if values is None:
+                refuse(line, problem)
+                continue
+            record = Record(line=line, values=values)
+            key = kind.key(record)
+            if key is not None:
+                if key in seen:
+                    record.error = DUPLICATE_LINE.format(line=seen[key])
+                else:
+                    seen[key] = line
+            chunk.append(record)
+            if len(chunk) >= kind.chunk_size:
+                flush()
+                if total_lines:
+                    _report_progress(job, min(99, line * 100 // total_lines), apply=apply)
+        flush()
+    except BaseException:
+        if writer is not None:
+            writer.abandon()
+        raise
+    if writer is not None:
+        writer.close({"blank": counted["blank"]})
     errors.sort(key=lambda e: e["line"])
     return {
         "total": state["total"],
-        "blank": state["blank"],
+        "blank": counted["blank"],
         "error_count": state["errors"],
         "errors": errors,
         "flags": flags,
@@ -489,6 +536,8 @@ def job_apply(job: ImportJob) -> ImportJob:
         with contextlib.suppress(OSError):
             os.unlink(_progress_path(job))
     job.refresh_from_db()
+    if job.status == JobStatus.DONE:
+        cleaned.remove(_cleaned_path(job))
     return job
 
 
@@ -502,6 +551,7 @@ def job_discard(*, actor: User | None, job: ImportJob) -> ImportJob:
             raise ValidationError(NOT_OPEN)
         audit.record(actor=actor, action=AuditAction.UPDATE, obj=job, summary=f"放弃导入 {job}")
     job.refresh_from_db()
+    cleaned.remove(_cleaned_path(job))
     return job
 
 
