@@ -8,8 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
@@ -17,7 +15,7 @@ from ninja import Field, Router, Schema, Status
 from kangfu.core import access, audit
 from kangfu.core.ids import mask_account, mask_id_number, mask_phone
 from kangfu.core.models import AuditAction
-from kangfu.core.pagination import Limit, Offset, api_page
+from kangfu.core.pagination import Limit, Offset, api_page, filtered
 from kangfu.subsidies import selectors
 from kangfu.subsidies.filters import ApplicationFilter, GrantFilter, PayrollFilter, StandardFilter
 from kangfu.subsidies.models import Application, Grant, Payroll, Standard
@@ -34,14 +32,6 @@ LIST_HELP = "limit 最多 100，offset 从 0 起、最大 100 万；count 最多
 class ErrorOut(Schema):
     detail: str
     errors: dict[str, list[str]] = {}
-
-
-def _filtered(filter_class, request, queryset: QuerySet) -> QuerySet:
-    """The page's FilterSet over the caller's rows; a value it cannot read is a 400, not ignored."""
-    filterset = filter_class(request.GET, queryset=queryset)
-    if not filterset.is_valid():
-        raise ValidationError({name: list(errors) for name, errors in filterset.errors.items()})
-    return filterset.qs
 
 
 # ------------------------------------------------------------------ applications
@@ -192,7 +182,7 @@ def _application(request, application_id: int) -> Application:
 )
 def list_applications(request, limit: Limit = 20, offset: Offset = 0):
     access.require(request.user, "reads_civil_affairs")
-    rows = _filtered(
+    rows = filtered(
         ApplicationFilter,
         request,
         selectors.applications_for(request.user).order_by("-created_at", "-id"),
@@ -348,7 +338,7 @@ def _grant_out(g: Grant) -> dict:
 )
 def list_grants(request, limit: Limit = 20, offset: Offset = 0):
     access.require(request.user, "reads_civil_affairs")
-    rows = _filtered(
+    rows = filtered(
         GrantFilter,
         request,
         selectors.grants_for(request.user).order_by("street_id", "person__name", "id"),
@@ -472,7 +462,7 @@ def _payroll_out(p: Payroll) -> dict:
 )
 def list_payrolls(request, limit: Limit = 20, offset: Offset = 0):
     access.require(request.user, "runs_payroll")
-    rows = _filtered(PayrollFilter, request, selectors.payrolls_for(request.user))
+    rows = filtered(PayrollFilter, request, selectors.payrolls_for(request.user))
     return api_page(rows, limit=limit, offset=offset, out=lambda page: [_payroll_out(row) for row in page])
 
 
@@ -569,7 +559,7 @@ def _standard_out(s: Standard) -> dict:
 )
 def list_standards(request):
     access.require(request.user, "reads_civil_affairs")
-    rows = _filtered(StandardFilter, request, selectors.current_standards())
+    rows = filtered(StandardFilter, request, selectors.current_standards())
     return [_standard_out(s) for s in rows]
 
 
