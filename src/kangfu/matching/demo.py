@@ -8,7 +8,7 @@ from django.utils import timezone
 from kangfu.core.demo import DAYINGMEN, HEXI
 from kangfu.core.models import Region
 from kangfu.core.months import add_months, month_start
-from kangfu.matching import comparison, services
+from kangfu.matching import agency, comparison, services
 from kangfu.matching.models import FeedSource
 from kangfu.people.models import CertificateStatus, DisabilityCertificate, Person
 from kangfu.subsidies.models import Grant
@@ -45,6 +45,16 @@ SOURCES = [
     ),
     ("低保名单", "dibao", {"id_number": "身份证号", "name": "姓名"}),
     ("老年人护理补贴名单", "elderly_care", {"id_number": "身份证号", "name": "姓名"}),
+    ("人社工伤护理费名单", "work_injury", {"id_number": "社会保障号码", "name": "姓名"}),
+]
+
+# One exchange channel per agency of the demo city (数据交换渠道), so the city administrator's page
+# shows them; their tokens are not kept (the page's 更换令牌 gives a new one, shown once).
+CHANNELS = [
+    ("河西公安分局", "天津市公安局河西分局", HEXI, ["公安死亡人员", "公安户籍迁出"]),
+    ("市残联", "天津市残疾人联合会", "120100000000", ["残联新办证", "残联注销证", "残联等级变更"]),
+    ("河西区民政低保", "河西区民政局社会救助科", HEXI, ["低保名单"]),
+    ("市人社局", "天津市人力资源和社会保障局", "120100000000", ["人社工伤护理费名单"]),
 ]
 
 
@@ -111,3 +121,32 @@ def load(out) -> None:
         [f"{c.person.id_number},{c.person.name},{c.category},{c.grade}" for c in without],
     )
     comparison.run_execute(comparison.run_start(actor=None, district=district, period=month))
+    _channels(month, ordered[5:6])
+
+
+def _channels(month, people) -> None:
+    """The agencies' channels, and one push by 河西's police left in preview for the district's
+    payroll office to confirm on its feeds page."""
+    accounts = {}
+    for name, agency_name, region, sources in CHANNELS:
+        channel, _ = agency.channel_create(
+            actor=None,
+            name=name,
+            agency=agency_name,
+            region=Region.objects.get(code=region),
+            sources=list(FeedSource.objects.filter(name__in=sources)),
+        )
+        accounts[name] = channel.account
+    if people:
+        rows = [
+            {"公民身份号码": p.id_number, "姓名": p.name, "死亡日期": add_months(month, -1).replace(day=20)}
+            for p in people
+        ]
+        agency.push_receive(
+            account=accounts["河西公安分局"],
+            kind="death",
+            period=month,
+            rows=rows,
+            file_name="death_rows.csv",
+            key="demo-1",
+        )

@@ -328,3 +328,21 @@ def test_only_the_city_admin_manages_channels(client, police):
         )
     channel.refresh_from_db()
     assert channel.active
+
+
+def test_the_demo_has_a_channel_per_agency_and_a_push_for_hexi_to_confirm(monkeypatch, client):
+    from kangfu.core.tests.demo_world import load_demo
+    from kangfu.matching import demo
+    from kangfu.subsidies import demo as subsidies_demo
+
+    load_demo(monkeypatch, subsidies_demo, demo, people=400)
+    assert AgencyChannel.objects.filter(active=True).count() == len(demo.CHANNELS)
+    client.force_login(UserFactory._meta.model.objects.get(username="shi.admin"))
+    page = client.get(reverse("matching:channels")).content.decode()
+    assert all(name in page for name, *_ in demo.CHANNELS)
+    pushed = AgencyPush.objects.get()
+    assert (pushed.feed.status, pushed.feed.district_id) == (ImportStatus.PREVIEW, HEXI)
+    client.force_login(UserFactory._meta.model.objects.get(username="hexi.admin"))
+    client.post(reverse("matching:feed", args=[pushed.feed_id]), {"action": "confirm"})
+    pushed.feed.refresh_from_db()
+    assert pushed.feed.status == ImportStatus.CONFIRMED
