@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "kangfu.devices",
     "kangfu.programme",
     "kangfu.reports",
+    "kangfu.exchange",
     "kangfu.golive",
     "kangfu.events",
 ]

@@ -253,6 +253,7 @@ def _records(world: World) -> dict[str, object]:
         fund,
         theirs["institution"],
         title="北辰精康服务项目（上年度）",
+        amount="100000.00",
         starts_on=dt.date(2025, 1, 1),
         ends_on=dt.date(2025, 12, 31),
     )
@@ -263,6 +264,24 @@ def _records(world: World) -> dict[str, object]:
             actor=dongli, code="subsidy-monthly", period=Period("month", dt.date(2026, 11, 1))
         )
     out["period"] = Period("month", dt.date(2026, 11, 1))
+    # 数据交换: 东丽区's approvals file for November, generated.
+    from kangfu.exchange import services as exchange
+
+    exchange.install_shipped()
+    with travel(dt.date(2026, 12, 2)):
+        batch = exchange.batch_request(
+            actor=dongli,
+            code="lb-approvals",
+            region=Region.objects.get(pk=DONGLI),
+            period=dt.date(2026, 11, 1),
+        )
+        out["exchange_batch"] = exchange.batch_generate(batch.pk)
+    # 事件推送: a receiver registered by the city.
+    from kangfu.events.models import Webhook
+
+    out["webhook"] = Webhook.objects.create(
+        name="市残联系统", url="http://127.0.0.1:9/hook", secret="s", region_id="120100000000"
+    )
     user = world.users[Role.COMMUNITY_WORKER]
     out["first_login"] = (
         urlsafe_base64_encode(force_bytes(user.pk)),
@@ -277,6 +296,8 @@ def _pk(key: str) -> Callable[[dict], dict]:
 
 # What fills each URL's path parameters, from `_records`.
 PARAMETERS: dict[str, Callable[[dict], dict]] = {
+    "events:webhook": _pk("webhook"),
+    "events:action": _pk("webhook"),
     "first_login": lambda r: dict(zip(("uidb64", "token"), r["first_login"], strict=True)),
     "people:detail": _pk("person"),
     "people:edit": _pk("person"),
@@ -305,6 +326,7 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
             "case_plan",
             "case_follow_up",
             "case_revisit",
+            "case_satisfaction",
             "case_transfer",
             "case_placement",
         )
@@ -373,6 +395,7 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
         f"reports:{name}": lambda r: {"code": r["report"].code, "period": r["period"].slug}
         for name in ("board", "generate")
     },
+    **{f"exchange:{name}": _pk("exchange_batch") for name in ("batch", "file", "sent", "acknowledged")},
 }
 
 
@@ -457,6 +480,7 @@ rehab:case_assess                   403  403  403  403  200  404  403  403  403 
 rehab:case_plan                     403  403  403  403  200  404  403  403  403  302
 rehab:case_follow_up                403  403  403  403  200  404  403  403  403  302
 rehab:case_revisit                  403  403  403  403  200  404  403  403  403  302
+rehab:case_satisfaction             403  403  403  403  200  404  403  403  403  302
 rehab:case_transfer                 403  403  403  403  200  404  403  403  403  302
 rehab:case_placement                403  403  403  403  200  404  403  403  403  302
 rehab:case_placement_edit           403  403  403  403  200  404  403  403  403  302
@@ -467,6 +491,7 @@ rehab:activity                      403  403  403  403  200  404  403  403  403 
 rehab:activity_photo                403  403  403  403  200  404  403  403  403  302
 rehab:follow_ups                    403  403  403  403  200  200  403  403  403  302
 rehab:revisits                      403  403  403  403  200  200  403  403  403  302
+rehab:satisfaction                  403  403  403  403  200  200  403  403  403  302
 rehab:transfers                     403  403  403  403  200  200  403  403  403  302
 rehab:transfer_new                  403  403  403  403  200  200  403  403  403  302
 rehab:transfer                      403  403  403  403  200  200  403  403  403  302
@@ -610,6 +635,19 @@ reports:print                       200  200  404  404  404  404  404  404  404 
 # A street or community receives 精康 applications but is counted into no figure of its own: refused.
 reports:rehab_stats                 200  200  403  403  200  200  403  403  403  302
 reports:devices_stats               200  200  403  403  403  403  200  403  403  302
+
+# 数据交换: files for the systems of record, made and sent by district offices and the city; a
+# batch is its district's and the city's.
+exchange:home                       200  200  403  403  403  403  403  403  403  302
+exchange:batch                      200  200  403  403  403  403  403  403  403  302
+exchange:file                       200  200  403  403  403  403  403  403  403  302
+exchange:sent                       405  405  405  405  405  405  405  405  405  302
+exchange:acknowledged               405  405  405  405  405  405  405  405  405  302
+
+# 事件推送: the city's administrator registers other systems' webhooks.
+events:webhooks                     200  403  403  403  403  403  403  403  403  302
+events:webhook                      200  403  403  403  403  403  403  403  403  302
+events:action                       405  405  405  405  405  405  405  405  405  302
 
 # 上线迁移: imports by those who register people; the job is 东丽区's, not 华明街道's.
 # A doctor imports its hospital's 精康 cases (golive.kinds.rehab, runs_rehab).
