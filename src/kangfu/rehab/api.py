@@ -14,7 +14,7 @@ from ninja.files import UploadedFile
 from kangfu.core import access, audit, uploads
 from kangfu.core.ids import normalize_id_number
 from kangfu.people.selectors import person_by_id_number
-from kangfu.rehab import selectors
+from kangfu.rehab import selectors, selectors_revisits
 from kangfu.rehab.forms import stats_year
 from kangfu.rehab.models import ROSTER_SOURCES, Application, ApplicationSource, RosterImport
 from kangfu.rehab.services import applications, common, rosters
@@ -183,6 +183,46 @@ def due_follow_ups(request):
             "overdue": c.next_follow_up_on < today,
         }
         for c in rows
+    ]
+
+
+class RevisitDueOut(Schema):
+    case_id: int
+    person_id: int
+    name: str
+    round: int
+    discharged_on: dt.date
+    due_on: dt.date
+    overdue: bool
+
+
+@router.get(
+    "/revisits",
+    response=list[RevisitDueOut],
+    summary="本机构 14 日内应回访和已逾期的结案对象",
+    description="结案后 1、3、6 个月各回访一次；round 为结案后的月数。",
+)
+def due_revisits(request):
+    common.require_home(request.user)
+    today = timezone.localdate()
+    rows = selectors_revisits.revisits_due(request.user, until=today + dt.timedelta(days=14), limit=500)
+    audit.record_reads(
+        actor=request.user,
+        records=list({r.case.pk: r.case for r in rows}.values()),
+        person_of=lambda c: c.person_id,
+        summary="读取应回访名单（API）",
+    )
+    return [
+        {
+            "case_id": r.case.pk,
+            "person_id": r.case.person_id,
+            "name": r.case.person.name,
+            "round": r.round,
+            "discharged_on": r.case.discharged_on,
+            "due_on": r.due_on,
+            "overdue": r.overdue(today),
+        }
+        for r in rows
     ]
 
 

@@ -34,6 +34,9 @@ from kangfu.people.services import id_hash
 from kangfu.people.synth import GIVEN_CHARS, SURNAMES
 from kangfu.rehab import scales
 from kangfu.rehab.models import (
+    NO_REVISIT_REASONS,
+    SCORED_FIELDS,
+    SERVED_STATES,
     Activity,
     ActivityForm,
     Application,
@@ -51,12 +54,15 @@ from kangfu.rehab.models import (
     Placement,
     PlacementOutcome,
     Profession,
+    Revisit,
+    SatisfactionSurvey,
     Scale,
     ServiceType,
     SharePart,
     Stability,
     Transfer,
     TransferKind,
+    revisit_due_dates,
 )
 from kangfu.rehab.services import activities as activity_services
 from kangfu.rehab.services import (
@@ -73,6 +79,8 @@ from kangfu.rehab.services import (
     transfers,
 )
 from kangfu.rehab.services import cases as case_services
+from kangfu.rehab.services import revisits as revisit_services
+from kangfu.rehab.services import satisfaction as satisfaction_services
 
 SEED = 2002
 SCALE_CODES = ("sdss", "psp", "risk", "psychosocial", "mental_status", "social_adaptation")
@@ -405,6 +413,8 @@ class _Demo:
         self.roster_lines: dict[str, tuple[str, str]] = {}  # id hash → diagnosis
         self.emergency_done = False
         self.families: dict[int, tuple[tuple[str, str], str]] = {}
+        # 回访 and 满意度 draw from their own generator, so the rest of the year stays as it was.
+        self.aftercare_rng = random.Random(SEED + 4)
 
     # ------------------------------------------------------------------ the clock
 
@@ -1077,6 +1087,7 @@ class _Demo:
         baseline = day + dt.timedelta(days=rng.randint(2, 9) if (self.today - day).days > 12 else 9)
         self.at(baseline, self.assess, t, True)
         self.at(day + dt.timedelta(days=14 - rng.randint(0, 3)), self.follow_up, t, t.follow_seq)
+        self.plan_surveys(day, t)
 
     def choose_fate(self, t: Track, day: dt.date) -> None:
         """What the year holds for this person; the early enrolments carry the long stories."""
@@ -1832,6 +1843,80 @@ class _Demo:
             self.assess(day, t, False, final=True)
         case_services.case_discharge(actor=t.actor, case=self.case(t), on=day, reason=reason, note=note)
         t.status = CaseStatus.DISCHARGED
+        self.plan_revisits(day, t, reason)
+
+    def plan_revisits(self, closed: dt.date, t: Track, reason: str) -> None:
+        """回访 at one, three and six months, mostly near the due date; one in ten forgotten, and the
+        rounds of the last few weeks left for the worker's list."""
+        if reason in NO_REVISIT_REASONS:
+            return
+        rng = self.aftercare_rng
+        for months, due in revisit_due_dates(closed).items():
+            if due >= self.today - dt.timedelta(days=25) or rng.random() < 0.1:
+                continue
+            self.at(max(closed, due + dt.timedelta(days=rng.randint(-3, 8))), self.revisit, t, months)
+
+    def plan_surveys(self, enrolled: dt.date, t: Track) -> None:
+        """满意度 on paper a few months into the service: most people answer, about half the families."""
+        rng = self.aftercare_rng
+        when = enrolled + dt.timedelta(days=rng.randint(90, 200))
+        if rng.random() < 0.7:
+            self.at(when, self.survey, t, "user")
+        if rng.random() < 0.5:
+            self.at(when + dt.timedelta(days=rng.randint(0, 10)), self.survey, t, "family")
+
+    def survey(self, day: dt.date, t: Track, respondent: str) -> None:
+        rng = self.aftercare_rng
+        case = self.case(t)
+        if case.status not in (*SERVED_STATES, CaseStatus.DISCHARGED):
+            return
+        mood = rng.choices([5, 4, 3], [45, 42, 13])[0]
+        scores = {name: max(1, min(5, mood + rng.choice([-1, 0, 0, 0, 1]))) for name in SCORED_FIELDS}
+        scores["overall"] = mood
+        comment = rng.choice(
+            [
+                "",
+                "",
+                "",
+                "希望增加周末活动",
+                "工作人员很耐心",
+                "站点离家远，希望上门多一些",
+                "希望多组织家属交流",
+            ]
+        )
+        satisfaction_services.survey_record(
+            actor=t.actor,
+            case=case,
+            data=satisfaction_services.SurveyData(
+                filled_on=day, respondent=respondent, scores=scores, comment=comment
+            ),
+        )
+
+    def revisit(self, day: dt.date, t: Track, months: int) -> None:
+        rng = self.aftercare_rng
+        case = self.case(t)
+        if case.status != CaseStatus.DISCHARGED:
+            return
+        outcome = rng.choices(["stable", "unsteady", "unreachable"], [76, 16, 8])[0]
+        relapsed = outcome == "unsteady" and rng.random() < 0.4
+        note = {
+            "stable": rng.choice(["按时服药，在家帮忙做家务", "已找到工作，情绪稳定", "定期到精防门诊复诊"]),
+            "unsteady": rng.choice(["近来睡眠差，建议到医院复诊", "家属反映情绪波动，已联系社区精防医生"]),
+            "unreachable": "电话无人接听，已请社区网格员转告",
+        }[outcome]
+        revisit_services.revisit_record(
+            actor=t.actor,
+            case=case,
+            data=revisit_services.RevisitData(
+                done_on=day,
+                way=rng.choice(["phone", "phone", "visit"]) if outcome != "unreachable" else "phone",
+                outcome=outcome,
+                relapsed=relapsed,
+                readmitted=relapsed and rng.random() < 0.5,
+                note=note,
+                round=months,
+            ),
+        )
 
     # ------------------------------------------------------------------ the end
 
@@ -1864,7 +1949,9 @@ class _Demo:
                 f"  {label}：服务活动 {activities.count()} 次，随访 {FollowUp.objects.filter(case__institution=org).count()} 次，"
                 f"评估 {Assessment.objects.filter(case__institution=org).count()} 次，"
                 f"转介 {Transfer.objects.filter(from_org=org).count()} 条，"
-                f"就业安置 {Placement.objects.filter(case__institution=org).count()} 人"
+                f"就业安置 {Placement.objects.filter(case__institution=org).count()} 人，"
+                f"结案回访 {Revisit.objects.filter(case__institution=org).count()} 次，"
+                f"满意度问卷 {SatisfactionSurvey.objects.filter(institution=org).count()} 份"
             )
         if self.failures:
             self.out.write(f"  有 {sum(self.failures.values())} 个步骤未能完成（演示中跳过）：")

@@ -9,14 +9,28 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
 
-from django.db.models import F, Q, Sum
+from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
 
 from kangfu.core.models import Organisation, OrganisationKind
 from kangfu.core.months import add_months
-from kangfu.rehab.models import MonthlyCount, Outcome, OutcomeCount, ServiceType, StaffMember, Training
+from kangfu.rehab.models import (
+    Case,
+    MonthlyCount,
+    Outcome,
+    OutcomeCount,
+    Revisit,
+    SatisfactionSurvey,
+    ServiceType,
+    StaffMember,
+    Training,
+    revisit_due_dates,
+)
 from kangfu.rehab.selectors import TRAINING_HOURS_REQUIRED
+from kangfu.rehab.selectors_revisits import owed_q
 
 # The nine kinds of service, offered to a contract's scope.
 SERVICE_TYPES: list[tuple[str, str]] = list(ServiceType.choices)
@@ -171,3 +185,54 @@ def training_compliance(*, institution_ids: Iterable[int], year: int) -> dict[in
             if (hours or 0) >= TRAINING_HOURS_REQUIRED:
                 row[1] += 1
     return {inst: (n, ok) for inst, (n, ok) in out.items()}
+
+
+def revisits_by_institution(*, institution_ids: Iterable[int], year: int) -> dict[int, tuple[int, int, int]]:
+    """{institution: (回访 rounds that fell due in the year up to today, of which recorded, recorded
+    contacts of those rounds that found a relapse or a readmission)}. A round is owed one, three and six
+    months after a discharge (`selectors_revisits.owed_q`: not for a death or a transfer, nor once the
+    person is served again); it counts in the year its due date falls in. Two statements."""
+    ids = sorted(set(institution_ids))
+    if not ids:
+        return {}
+    first, last = dt.date(year, 1, 1), min(dt.date(year, 12, 31), timezone.localdate())
+    if last < first:
+        return {}
+    closures = Case.objects.filter(
+        owed_q(),
+        institution_id__in=ids,
+        discharged_on__gte=add_months(first, -6) - dt.timedelta(days=1),
+        discharged_on__lte=last,
+    )
+    closed = list(closures.values_list("pk", "institution_id", "discharged_on").order_by())
+    made = {
+        (case_id, round_): relapse or readmission
+        for case_id, round_, relapse, readmission in Revisit.objects.filter(case__in=closures.values("pk"))
+        .values_list("case_id", "round", "relapsed", "readmitted")
+        .order_by()
+    }
+    out: dict[int, list[int]] = {}
+    for pk, inst, discharged_on in closed:
+        for round_, due_on in revisit_due_dates(discharged_on).items():
+            if first <= due_on <= last:
+                row = out.setdefault(inst, [0, 0, 0])
+                row[0] += 1
+                if (pk, round_) in made:
+                    row[1] += 1
+                    row[2] += made[(pk, round_)]
+    return {inst: (due, done, flagged) for inst, (due, done, flagged) in out.items()}
+
+
+def satisfaction_by_institution(
+    *, institution_ids: Iterable[int], year: int
+) -> dict[int, tuple[int, Decimal]]:
+    """{institution: (满意度 forms entered for the year, mean overall score 1–5 to two places)}, for the
+    institutions that have any: one grouped read. A contract's scope narrows by institution only, as
+    the forms are about the institution's service as a whole."""
+    rows = (
+        SatisfactionSurvey.objects.filter(institution_id__in=sorted(set(institution_ids)), year=year)
+        .values_list("institution_id")
+        .annotate(n=Count("id"), mean=Avg("overall"))
+        .order_by()
+    )
+    return {inst: (n, Decimal(str(mean)).quantize(Decimal("0.01"))) for inst, n, mean in rows}

@@ -13,7 +13,9 @@ from kangfu.rehab.views import (
     institutions,
     placements,
     plans,
+    revisits,
     rosters,
+    satisfaction,
     transfers,
 )
 
@@ -44,6 +46,8 @@ urlpatterns = [
     path("cases/<int:pk>/assess/<slug:code>/", assessments.case_assess, name="case_assess"),
     path("cases/<int:pk>/plan/", plans.case_plan, name="case_plan"),
     path("cases/<int:pk>/follow-up/", follow_ups.case_follow_up, name="case_follow_up"),
+    path("cases/<int:pk>/revisit/", revisits.case_revisit, name="case_revisit"),
+    path("cases/<int:pk>/satisfaction/", satisfaction.case_satisfaction, name="case_satisfaction"),
     path("cases/<int:pk>/transfer/", transfers.case_transfer, name="case_transfer"),
     path("cases/<int:pk>/placement/", placements.case_placement, name="case_placement"),
     path("cases/<int:pk>/placement/<int:placement>/", placements.case_placement, name="case_placement_edit"),
@@ -53,6 +57,8 @@ urlpatterns = [
     path("activities/<int:pk>/", activities.activity_detail, name="activity"),
     path("photos/<int:pk>/", activities.activity_photo, name="activity_photo"),
     path("follow-ups/", follow_ups.follow_ups, name="follow_ups"),
+    path("revisits/", revisits.revisits, name="revisits"),
+    path("satisfaction/", satisfaction.satisfaction, name="satisfaction"),
     path("transfers/", transfers.transfers, name="transfers"),
     path("transfers/new/", transfers.transfer_new, name="transfer_new"),
     path("transfers/<int:pk>/", transfers.transfer_detail, name="transfer"),

@@ -327,6 +327,7 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
             "case_follow_up",
             "case_revisit",
             "case_satisfaction",
+            "case_satisfaction",
             "case_transfer",
             "case_placement",
         )
@@ -481,6 +482,7 @@ rehab:case_plan                     403  403  403  403  200  404  403  403  403 
 rehab:case_follow_up                403  403  403  403  200  404  403  403  403  302
 rehab:case_revisit                  403  403  403  403  200  404  403  403  403  302
 rehab:case_satisfaction             403  403  403  403  200  404  403  403  403  302
+rehab:case_satisfaction             403  403  403  403  200  404  403  403  403  302
 rehab:case_transfer                 403  403  403  403  200  404  403  403  403  302
 rehab:case_placement                403  403  403  403  200  404  403  403  403  302
 rehab:case_placement_edit           403  403  403  403  200  404  403  403  403  302
@@ -491,6 +493,7 @@ rehab:activity                      403  403  403  403  200  404  403  403  403 
 rehab:activity_photo                403  403  403  403  200  404  403  403  403  302
 rehab:follow_ups                    403  403  403  403  200  200  403  403  403  302
 rehab:revisits                      403  403  403  403  200  200  403  403  403  302
+rehab:satisfaction                  403  403  403  403  200  200  403  403  403  302
 rehab:satisfaction                  403  403  403  403  200  200  403  403  403  302
 rehab:transfers                     403  403  403  403  200  200  403  403  403  302
 rehab:transfer_new                  403  403  403  403  200  200  403  403  403  302

@@ -48,13 +48,35 @@ from kangfu.rehab.models.institutions import (
 )
 from kangfu.rehab.models.placements import EmploymentType, Placement, PlacementOutcome
 from kangfu.rehab.models.plans import Plan, PlanGoal, PlanPlace, PlanService
+from kangfu.rehab.models.revisits import (
+    NO_REVISIT_REASONS,
+    REVISIT_MONTHS,
+    Revisit,
+    RevisitOutcome,
+    RevisitRound,
+    RevisitWay,
+    revisit_due_dates,
+)
 from kangfu.rehab.models.rosters import RegisteredPerson, RosterImport, RosterStatus
+from kangfu.rehab.models.satisfaction import (
+    SATISFACTION_ITEMS,
+    SATISFACTION_SCALE,
+    SCORED_FIELDS,
+    Respondent,
+    SatisfactionSurvey,
+    SurveyChannel,
+)
 from kangfu.rehab.models.transfers import SharePart, Transfer, TransferKind, TransferState
 
 __all__ = [
+    "NO_REVISIT_REASONS",
     "OPEN_APPLICATION_STATES",
     "OPEN_CASE_STATES",
+    "REVISIT_MONTHS",
     "ROSTER_SOURCES",
+    "SATISFACTION_ITEMS",
+    "SATISFACTION_SCALE",
+    "SCORED_FIELDS",
     "SERVED_STATES",
     "Activity",
     "ActivityForm",
@@ -90,16 +112,24 @@ __all__ = [
     "PlanService",
     "Profession",
     "RegisteredPerson",
+    "Respondent",
+    "Revisit",
+    "RevisitOutcome",
+    "RevisitRound",
+    "RevisitWay",
     "RosterImport",
     "RosterStatus",
+    "SatisfactionSurvey",
     "Scale",
     "ScreeningContact",
     "ServiceType",
     "SharePart",
     "Stability",
     "StaffMember",
+    "SurveyChannel",
     "Training",
     "Transfer",
     "TransferKind",
     "TransferState",
+    "revisit_due_dates",
 ]

@@ -15,8 +15,9 @@ from kangfu.core.models import OrganisationKind, Region
 from kangfu.core.tests.factories import OrganisationFactory
 from kangfu.core.tests.querycount import at_two_sizes
 from kangfu.people.tests.factories import PersonFactory
-from kangfu.rehab.models import ApplicationSource, StaffMember
-from kangfu.rehab.services import activities, applications, enrolment, rosters, transfers
+from kangfu.rehab.models import SCORED_FIELDS, ApplicationSource, StaffMember
+from kangfu.rehab.services import activities, applications, enrolment, rosters, satisfaction, transfers
+from kangfu.rehab.services import cases as case_services
 from kangfu.rehab.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +59,24 @@ class Rows:
             )
             enrolment.screening_contact(
                 actor=self.worker, case=case, data=enrolment.ContactData(contacted_on=TODAY, mode="phone")
+            )
+
+    def revisits(self, n: int) -> None:
+        """n cases closed 40 days ago, each owing its first 回访 (overdue) by now."""
+        for _ in range(n):
+            case_services.case_discharge(
+                actor=self.worker, case=self._enrolled(), on=TODAY - dt.timedelta(days=40), reason="recovered"
+            )
+
+    def surveys(self, n: int) -> None:
+        """n cases served, each with its family's 满意度 form of this year."""
+        for _ in range(n):
+            satisfaction.survey_record(
+                actor=self.worker,
+                case=self._enrolled(),
+                data=satisfaction.SurveyData(
+                    filled_on=TODAY, respondent="family", scores=dict.fromkeys(SCORED_FIELDS, 4)
+                ),
             )
 
     def activities(self, n: int) -> None:
@@ -148,6 +167,8 @@ PAGES = [
     ("worker home: transfers", "/rehab/", "worker", Rows.transfers, 25),
     ("cases", "/rehab/cases/", "worker", Rows.cases, 14),
     ("follow-ups", "/rehab/follow-ups/?until=2027-12-31", "worker", Rows.cases, 14),
+    ("revisits", "/rehab/revisits/", "worker", Rows.revisits, 15),
+    ("satisfaction", "/rehab/satisfaction/", "worker", Rows.surveys, 16),
     ("activities", "/rehab/activities/", "worker", Rows.activities, 13),
     ("transfers", "/rehab/transfers/", "worker", Rows.transfers, 15),
     ("institutions", "/rehab/institutions/", "admin", Rows.institutions, 15),

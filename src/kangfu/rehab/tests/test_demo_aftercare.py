@@ -1,0 +1,28 @@
+"""The demo gives 西青's rehab worker 回访 to make and 满意度 to read: closures of the past year were
+revisited near their due dates, the rounds of the last weeks wait on the worklist, and paper survey
+forms were entered a few months into the service."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from kangfu.core.models import User
+from kangfu.core.tests.demo_world import LOADED, TODAY, load_demo
+from kangfu.rehab import demo, selectors_revisits, selectors_satisfaction
+from kangfu.rehab.models import Revisit, SatisfactionSurvey
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_worker_has_revisits_due_and_a_year_of_satisfaction(monkeypatch):
+    load_demo(monkeypatch, demo)
+    assert Revisit.objects.exists()
+    assert not Revisit.objects.filter(done_on__gt=TODAY).exists()
+    assert not SatisfactionSurvey.objects.filter(filled_on__gt=TODAY).exists()
+    worker = User.objects.get(username="xiqing.rehab")
+    with time_machine.travel(LOADED, tick=False):
+        due = selectors_revisits.revisits_due(worker, until=TODAY + dt.timedelta(days=14))
+        summary = selectors_satisfaction.year_summary(worker, TODAY.year)
+    assert due, "西青's worker has no 回访 due in the demo"
+    assert summary["n"] >= 5 and summary["families"] > 0
