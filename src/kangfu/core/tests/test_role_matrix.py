@@ -282,6 +282,12 @@ def _records(world: World) -> dict[str, object]:
     out["webhook"] = Webhook.objects.create(
         name="市残联系统", url="http://127.0.0.1:9/hook", secret="s", region_id="120100000000"
     )
+    # 事件推送: a receiver registered by the city.
+    from kangfu.events.models import Webhook
+
+    out["webhook"] = Webhook.objects.create(
+        name="市残联系统", url="http://127.0.0.1:9/hook", secret="s", region_id="120100000000"
+    )
     user = world.users[Role.COMMUNITY_WORKER]
     out["first_login"] = (
         urlsafe_base64_encode(force_bytes(user.pk)),
@@ -296,6 +302,8 @@ def _pk(key: str) -> Callable[[dict], dict]:
 
 # What fills each URL's path parameters, from `_records`.
 PARAMETERS: dict[str, Callable[[dict], dict]] = {
+    "events:webhook": _pk("webhook"),
+    "events:action": _pk("webhook"),
     "events:webhook": _pk("webhook"),
     "events:action": _pk("webhook"),
     "first_login": lambda r: dict(zip(("uidb64", "token"), r["first_login"], strict=True)),
@@ -646,6 +654,11 @@ exchange:batch                      200  200  403  403  403  403  403  403  403 
 exchange:file                       200  200  403  403  403  403  403  403  403  302
 exchange:sent                       405  405  405  405  405  405  405  405  405  302
 exchange:acknowledged               405  405  405  405  405  405  405  405  405  302
+
+# 事件推送: the city's administrator registers other systems' webhooks.
+events:webhooks                     200  403  403  403  403  403  403  403  403  302
+events:webhook                      200  403  403  403  403  403  403  403  403  302
+events:action                       405  405  405  405  405  405  405  405  405  302
 
 # 事件推送: the city's administrator registers other systems' webhooks.
 events:webhooks                     200  403  403  403  403  403  403  403  403  302

@@ -2,12 +2,16 @@
 with it, and numbered for readers in the order of commit."""
 
 import datetime as dt
+import threading
 
 import pytest
 import time_machine
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from kangfu.core import events
-from kangfu.core.models import OutboxEvent
+from kangfu.core.models import OutboxEvent, Role
+from kangfu.core.tests.factories import UserFactory
 from kangfu.core.transitions import Conflict
 from kangfu.subsidies.models import Grant, Kind, StopReason
 from kangfu.subsidies.services import grants
@@ -98,13 +102,16 @@ def test_every_event_has_its_own_key_and_no_id_number(grant, applicant):
     assert all(applicant.id_number not in str(r.payload) for r in rows)
 
 
-def test_a_batch_writes_its_events_in_one_statement(db, django_assert_num_queries):
-    batch = [events.Event(("subsidies.grant", n), HEXI, {"n": n}) for n in range(50)]
-    # Keys drawn from the sequence (or SQLite's max) once, then one insert (COPY or executemany).
-    with django_assert_num_queries(3):
-        events.record_many(kind="subsidies.grant.changed", events=batch)
-    assert OutboxEvent.objects.count() == 50
-    assert OutboxEvent.objects.values("key").distinct().count() == 50
+def test_a_batch_costs_the_same_statements_however_many_events(db):
+    def statements(n):
+        batch = [events.Event(("subsidies.grant", i), HEXI, {"i": i}) for i in range(n)]
+        with CaptureQueriesContext(connection) as captured:
+            events.record_many(kind="subsidies.grant.changed", events=batch)
+        return len(captured.captured_queries)
+
+    assert statements(5) == statements(50)
+    assert OutboxEvent.objects.count() == 55
+    assert OutboxEvent.objects.values("key").distinct().count() == 55
 
 
 def test_positions_follow_the_order_of_numbering_and_are_given_once(db):
@@ -121,3 +128,36 @@ def test_positions_follow_the_order_of_numbering_and_are_given_once(db):
 def test_an_unknown_kind_is_refused(db):
     with pytest.raises(ValueError):
         events.record(kind="subsidies.grant.exploded", subject=("subsidies.grant", 1), district=HEXI)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two writers at once need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_an_event_that_commits_after_a_later_one_is_still_read_after_the_cursor():
+    """The case the position exists for: the lower id commits last, after a reader has moved on."""
+    reader = UserFactory(username="city", role=Role.CITY_ADMIN, jurisdiction_id="120100000000")
+    drawn, release = threading.Event(), threading.Event()
+
+    def slow_writer():
+        try:
+            with transaction.atomic():
+                events.record(
+                    kind="subsidies.grant.changed", subject=("subsidies.grant", "slow"), district=HEXI
+                )
+                drawn.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    assert drawn.wait(20)
+    events.record(kind="subsidies.grant.changed", subject=("subsidies.grant", "quick"), district=HEXI)
+    events.sequence()
+    first = list(events.events_for(reader, after=0))
+    release.set()
+    writer.join()
+    events.sequence()
+    then = list(events.events_for(reader, after=first[-1].position))
+    assert [e.subject_id for e in first + then] == ["quick", "slow"]
+    slow = then[0]
+    assert slow.pk < first[0].pk  # drawn first, committed last
