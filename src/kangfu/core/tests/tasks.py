@@ -1,5 +1,6 @@
 """A task for the test of `kangfu run`: the worker finds it by its dotted path, as it finds real ones."""
 
+import time
 from pathlib import Path
 
 from django.db import OperationalError
@@ -57,5 +58,15 @@ def flaky_send(path: str) -> int:
     raise OperationalError("server closed the connection unexpectedly")
 
 
+@task()
+def slow_recount(path: str, seconds: float) -> int:
+    """Idempotent; long enough to kill its worker in the middle (the check of `kangfu worker` by hand
+    in the README's notes, and any test that needs a task still running)."""
+    runs = _ran(path)
+    time.sleep(seconds)
+    return runs
+
+
 taskfaults.declare(recount, idempotent=True)
+taskfaults.declare(slow_recount, idempotent=True)
 taskfaults.declare(flaky_recount, idempotent=True)
