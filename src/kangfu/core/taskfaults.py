@@ -126,8 +126,10 @@ def worker_alive(worker_id: str, *, heartbeat, task_started: datetime | None, no
 
 def recover_lost_tasks(*, now: datetime | None = None) -> dict[str, str]:
     """Requeue or fail every RUNNING task whose worker is gone; returns {task id: "requeued"|"failed"}.
-    Each change is a conditional update on the row as it was read, so two workers sweeping at once,
-    or a worker that was only slow and finishes after all, never both win."""
+    Each change is a conditional update on the row as it was read: two workers sweeping at once act on
+    a task once, and a task that finished meanwhile is left as it finished. (A worker on another host
+    that was only cut off, not dead, may still finish a task it lost; django-tasks-db then records its
+    result over ours, and the task was one that may run twice, or was failed and not run again.)"""
     from django_tasks_db.models import DBTaskResult
 
     from kangfu.core.models import WorkerHeartbeat
