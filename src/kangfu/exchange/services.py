@@ -188,9 +188,15 @@ def batch_generate(batch_id: int) -> Batch:
     ctx = Context(region=batch.region_id, period=batch.period, since=batch.since)
     progress = Batch.objects.filter(pk=batch.pk).update
     name = layouts.filename(layout, region=batch.region_id, period=batch.period)
+    stream = source.rows(ctx)
     try:
         with tempfile.TemporaryFile() as out:
-            rows = layouts.write(layout, source.rows(ctx), out, progress=lambda n: progress(progress=n))
+            try:
+                rows = layouts.write(layout, stream, out, progress=lambda n: progress(progress=n))
+            finally:
+                # A write stopped half-way leaves PostgreSQL's server-side cursor open: close it now,
+                # inside its transaction, not whenever the generator happens to be collected.
+                stream.close()
             out.seek(0)
             digest = hashlib.file_digest(out, "sha256").hexdigest()
             out.seek(0)
