@@ -124,3 +124,25 @@ def test_the_send_log_costs_the_same_queries_for_three_batches_as_for_nine(clien
     client.force_login(district_admin)
     few, many = at_two_sizes(client, "/exchange/", grow)
     assert few == many
+
+
+def test_the_demo_leaves_hexi_admin_a_file_to_mark_sent_and_one_to_make(login):
+    import io
+
+    from kangfu.core import demo as core_demo
+    from kangfu.core.models import User
+    from kangfu.exchange import demo
+
+    core_demo.load(io.StringIO())
+    demo.load(io.StringIO())
+    demo.load(io.StringIO())  # loaded twice, it adds nothing
+    admin = User.objects.get(username="hexi.admin")
+    assert sorted(Batch.objects.values_list("code", "status")) == [
+        ("lb-approvals", BatchStatus.GENERATED),
+        ("lb-changes", BatchStatus.ACKNOWLEDGED),
+    ]
+    waiting = Batch.objects.get(code="lb-approvals")
+    client = login(admin)
+    client.post(f"/exchange/b/{waiting.pk}/sent/")
+    waiting.refresh_from_db()
+    assert waiting.status == BatchStatus.SENT
