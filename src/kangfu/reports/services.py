@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kangfu.core import audit
+from kangfu.core.dbrouting import replica_reads
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.core.transitions import Conflict, advance
 from kangfu.reports import measures, selectors
@@ -243,8 +244,15 @@ def report_generate(
     if not period.is_closed(today):
         raise ValidationError(PERIOD_NOT_CLOSED)
     correction_reason = correction_reason.strip()
-    make = figures_aggregate if unit.level == RegionLevel.CITY else figures_compute
-    figures = make(definition=definition, unit=unit, period=period)
+    if unit.level == RegionLevel.CITY:
+        # From the districts' snapshots, on the primary: a district that submitted a moment ago
+        # must be in the city's report, which a lagging replica could leave out.
+        figures = figures_aggregate(definition=definition, unit=unit, period=period)
+    else:
+        # The measures read a closed period of the services' records: the replica's work, when
+        # there is one, not the primary's.
+        with replica_reads():
+            figures = figures_compute(definition=definition, unit=unit, period=period)
     due_day = definition.city_due_day if unit.level == RegionLevel.CITY else definition.due_day
     now = timezone.now()
     try:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from kangfu.core import access
+from kangfu.core.dbrouting import replica_reads
 from kangfu.core.exports import xlsx_response
 from kangfu.core.models import RegionLevel
 from kangfu.reports import exports, measures, selectors, services
@@ -22,6 +23,7 @@ from kangfu.reports.rules import Period, parse_period
 
 @login_required
 @require_GET
+@replica_reads
 def overview(request):
     access.require(request.user, "reads_civil_affairs")
     by_region = selectors.people_by_subregion(user=request.user)
@@ -232,6 +234,7 @@ def board(request, code: str, period: str):
 
 @login_required
 @require_GET
+@replica_reads
 def dashboard(request):
     """A city's year: each district's figure of an indicator period by period, against the target,
     and the districts ranked on it; all from submitted snapshots."""

@@ -4,7 +4,10 @@ counters and grouped queries; the same selectors feed the API, and the measures 
 to them (tests/test_one_number.py).
 
 The pages were /rehab/stats/ and /devices/stats/; those addresses answer with a permanent redirect
-here (rehab/urls.py, devices/urls.py), keeping the query string."""
+here (rehab/urls.py, devices/urls.py), keeping the query string.
+
+Both read inside `replica_reads` (core.dbrouting): with a streaming replica configured, a year's
+figures are read there, off the primary that the services write to."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from kangfu.core import access
+from kangfu.core.dbrouting import replica_reads
 from kangfu.core.exports import xlsx_response
 from kangfu.core.models import Organisation, OrganisationKind
 from kangfu.devices import selectors as device_selectors
@@ -57,6 +61,7 @@ def _rehab_access(request) -> Organisation | None:
 
 @login_required
 @require_GET
+@replica_reads
 def rehab_stats(request):
     institution = _rehab_access(request)
     status = 200
@@ -226,6 +231,7 @@ def _rehab_tables(figures: dict) -> list[dict]:
 
 @login_required
 @require_GET
+@replica_reads
 def devices_stats(request):
     access.require(request.user, "reads_device_stats")
     try:
