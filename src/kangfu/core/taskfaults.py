@@ -84,9 +84,9 @@ def recovery_for(task_path: str) -> Recovery:
 # --- is its worker alive? --------------------------------------------------------------------------
 
 
-def _process_started(pid: int) -> datetime | None:
-    """When a process on this machine started (Linux's /proc), to tell a worker from a later process
-    that was given its number; None where /proc cannot say."""
+def _process_stat(pid: int) -> tuple[str, datetime] | None:
+    """A process's state letter and start time on this machine (Linux's /proc), to tell a worker from
+    a zombie or from a later process that was given its number; None where /proc cannot say."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
@@ -95,7 +95,8 @@ def _process_started(pid: int) -> datetime | None:
         ticks = os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return None
-    return datetime.fromtimestamp(boot + int(fields[19]) / ticks, tz=timezone.get_current_timezone())
+    started = datetime.fromtimestamp(boot + int(fields[19]) / ticks, tz=timezone.get_current_timezone())
+    return fields[0].decode(), started
 
 
 def _process_alive(pid: int, *, worker_started: datetime) -> bool:
@@ -105,9 +106,13 @@ def _process_alive(pid: int, *, worker_started: datetime) -> bool:
         return False
     except PermissionError:
         pass
-    started = _process_started(pid)
-    # A process younger than the worker's first heartbeat is another program that got the number.
-    return started is None or started <= worker_started + timedelta(seconds=5)
+    stat = _process_stat(pid)
+    if stat is None:
+        return True
+    state, started = stat
+    # A zombie has finished; a process younger than the worker's first heartbeat is another program
+    # that got the number.
+    return state not in ("Z", "X") and started <= worker_started + timedelta(seconds=5)
 
 
 def worker_alive(worker_id: str, *, heartbeat, task_started: datetime | None, now: datetime) -> bool:

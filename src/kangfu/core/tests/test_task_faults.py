@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 import time_machine
@@ -144,6 +145,28 @@ def test_a_task_that_killed_its_worker_three_times_is_given_up(runs, dead_pid):
 
     assert taskfaults.recover_lost_tasks() == {str(result.id): "failed"}
     assert DBTaskResult.objects.get(id=result.id).traceback == taskfaults.GAVE_UP
+
+
+def test_a_killed_worker_its_parent_has_not_yet_reaped_is_lost(runs):
+    zombie = subprocess.Popen(["sleep", "60"])  # noqa: S607
+    zombie.kill()
+    try:
+        result = recount.enqueue(runs.name)
+        claimed(result, "w-zombie")
+        heartbeat("w-zombie", pid=zombie.pid)
+        assert wait_for_zombie(zombie.pid)
+        assert taskfaults.recover_lost_tasks() == {str(result.id): "requeued"}
+    finally:
+        zombie.wait()
+
+
+def wait_for_zombie(pid: int) -> bool:
+    for _ in range(100):
+        with open(f"/proc/{pid}/stat") as stat:
+            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        time.sleep(0.02)
+    return False
 
 
 def test_the_task_of_a_live_worker_is_left_running_however_late_its_heartbeat(runs):
