@@ -41,7 +41,12 @@ def sources(db):
             actor=None,
             name="公安死亡",
             kind="death",
-            mapping={"id_number": "公民身份号码", "name": "姓名", "event_date": "死亡日期"},
+            mapping={
+                "id_number": "公民身份号码",
+                "name": "姓名",
+                "birth_date": "出生日期",
+                "event_date": "死亡日期",
+            },
         ),
         "move": feed_source_save(
             actor=None,
@@ -140,7 +145,19 @@ def test_a_push_naming_another_districts_people_is_refused_whole(client, police)
     _nothing_stored()
 
 
-def test_a_move_goes_anywhere_but_another_kinds_region_must_be_the_districts(client, police, sources):
+def test_a_line_without_an_id_is_linked_only_to_people_of_the_channels_district(client, police):
+    _, auth = police
+    born = dt.date(1950, 1, 1)
+    ours = PersonFactory(name="重名", born=born)
+    PersonFactory(name="重名", born=born, community_code=HUAMING_COMMUNITY)
+    PersonFactory(name="外区", born=born, community_code=HUAMING_COMMUNITY)
+    body = "姓名,出生日期,死亡日期\n重名,1950-01-01,2026-10-03\n外区,1950-01-01,2026-10-03\n"
+    assert _push(client, auth, body).status_code == 201
+    rows = {r.line: (r.person_id, r.confidence) for r in FeedRow.objects.all()}
+    assert rows == {2: (ours.pk, "low"), 3: (None, "none")}
+
+
+def test_a_move_may_name_a_destination_outside_the_channels_region(client, police):
     _, auth = police
     person = PersonFactory()
     moved = _push(
