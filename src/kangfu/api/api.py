@@ -20,6 +20,8 @@ from kangfu.matching.api import router as matching_router
 from kangfu.people.api import router as people_router
 from kangfu.people.services import StaleEdit
 from kangfu.programme.api import router as programme_router
+from kangfu.programme.api_experts import router as programme_experts_router
+from kangfu.programme.api_standards import router as programme_standards_router
 from kangfu.rehab.api import router as rehab_router
 from kangfu.reports.api import router as reports_router
 from kangfu.subsidies.api import router as subsidies_router
@@ -114,6 +116,8 @@ api.add_router("/reports", reports_router)
 api.add_router("/golive", golive_router)
 api.add_router("/programme", programme_router)
 api.add_router("/events", events_router)
+api.add_router("/programme", programme_standards_router)
+api.add_router("/programme", programme_experts_router)
 
 
 def _messages(exc: ValidationError) -> dict:

@@ -14,6 +14,7 @@ from ninja import Field, Router, Schema, Status
 from kangfu.core import access
 from kangfu.core.pagination import Limit, Offset, api_page, filtered
 from kangfu.programme import selectors
+from kangfu.programme import selectors_standards as standards_read
 from kangfu.programme.filters import ContractFilter, FundFilter, PaymentFilter, VisitFilter
 from kangfu.programme.models import Contract, Fund, PaymentRequest
 from kangfu.programme.services import contracts, supervision
@@ -75,6 +76,7 @@ class MilestoneOut(VolumesOut):
     name: str
     amount: Money
     due_on: dt.date | None
+    final: bool = Field(description="尾款：合同验收确认通过后才能申请")
     status: str
     delivered: bool = Field(description="按当前服务记录是否已达到节点服务量")
 
@@ -129,6 +131,7 @@ class MilestoneIn(Schema):
     name: str = Field(max_length=100)
     amount: Decimal = Field(**MONEY)
     due_on: dt.date | None = None
+    final: bool = Field(False, description="尾款：合同验收确认通过后才能申请；每个合同一个")
     people: int = Field(0, ge=0, le=10_000_000)
     sessions: int = Field(0, ge=0, le=10_000_000)
     people_times: int = Field(0, ge=0, le=100_000_000)
@@ -222,6 +225,7 @@ def _contract_detail(c: Contract) -> dict:
                 "name": m.name,
                 "amount": m.amount,
                 "due_on": m.due_on,
+                "final": m.final,
                 "status": m.status,
                 "delivered": not delivery.shortfalls(m),
                 **_volumes(m),
@@ -593,5 +597,5 @@ def get_assessment(request, year: int | None = None):
             "indicators": r["indicators"],
             "total": r["total"],
         }
-        for r in selectors.assessment(request.user, year=year)
+        for r in standards_read.assessment(request.user, year=year)
     ]

@@ -6,7 +6,12 @@ ready to request, so the day can be walked in the browser:
 - xiqing.rehab opens 精康项目, sees its contract and asks for the delivered milestone's payment, and
   answers this quarter's supervision finding;
 - xiqing.admin approves it (a different person) and verifies the answer; shi.admin sees every fund,
-  contract and visit of the city and keeps the supervision checklist.
+  contract and visit of the city and keeps the supervision checklist and the standards;
+- the city's and 西青's expert bank (专家库) staffs the visits and trainings; last week's training by
+  西青 has its attendance recorded (the centre sees it, hours counted), this week's waits for
+  xiqing.admin to record who came;
+- 西青's half-year contract ended last month: xiqing.admin scored its acceptance (验收), shi.admin
+  confirms it, and xiqing.rehab may then ask for its final payment (尾款).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from kangfu.core.demo import TIANJIN_CITY, XIQING
@@ -66,7 +72,9 @@ def load(out) -> None:
     out.write(
         "  西青区福彩公益金 80 万元、市级财政 120 万元；合同两份：西青（区购买）、北辰（市购买），"
         "北辰首期已支付，西青首期已完成服务量、可由 xiqing.rehab 申请付款、xiqing.admin 审批；"
-        "季度督导检查表一份，上季度督导两次，本季度西青督导一次（整改待机构答复）。"
+        "季度督导检查表一份，上季度督导两次，本季度西青督导一次（整改待机构答复）；"
+        "西青上半年合同已到期，xiqing.admin 已验收评分，待 shi.admin 确认后 xiqing.rehab 可申请尾款；"
+        "专家库 4 人，培训两期（上周已签到，本周待 xiqing.admin 登记签到）。"
     )
 
 
@@ -130,6 +138,7 @@ def _load(
             name="尾款（全部完成）",
             amount=Decimal("180000.00"),
             due_on=ends,
+            final=True,
             **{v: getattr(a, v) for v in selectors.VOLUMES},
         ),
     )
@@ -165,12 +174,16 @@ def _load(
             name="尾款",
             amount=Decimal("300000.00"),
             due_on=ends,
+            final=True,
             **{v: getattr(b, v) for v in selectors.VOLUMES},
         ),
     )
     payment = contracts.payment_request(actor=users["beichen.rehab"], milestone=first)
     contracts.payment_approve(actor=city_admin, payment=payment, note="服务记录与节点要求相符")
-    _supervision(users, xiqing, beichen, a, b, today)
+    bank = _experts(users, today)
+    _supervision(users, xiqing, beichen, a, b, today, bank)
+    _accepted(district_admin, xiqing, district_fund, today)
+    _trainings(users, xiqing, bank, today)
 
 
 # The city's quarterly checklist (a local default, to be replaced by a region's own standard).
@@ -185,7 +198,7 @@ CHECKLIST = [
 ]
 
 
-def _supervision(users, xiqing, beichen, a, b, today: dt.date) -> None:
+def _supervision(users, xiqing, beichen, a, b, today: dt.date, bank: list) -> None:
     """A checklist, last quarter's visits (one finding rectified and verified) and this quarter's visit
     to 西青 with a finding the centre has yet to answer."""
     city_admin, district_admin = users["shi.admin"], users["xiqing.admin"]
@@ -203,6 +216,7 @@ def _supervision(users, xiqing, beichen, a, b, today: dt.date) -> None:
     last_quarter_day = this_quarter - dt.timedelta(days=20)
 
     def visit(actor, inst, contract, day, marks, findings):
+        # The city's psychiatrist and social-work experts join every visit (they are always available).
         return supervision.visit_record(
             actor=actor,
             data=supervision.VisitData(
@@ -216,6 +230,7 @@ def _supervision(users, xiqing, beichen, a, b, today: dt.date) -> None:
                 summary="服务开展正常，档案管理需加强。",
                 scores={i.pk: i.max_score * Decimal(m) / 10 for i, m in zip(items, marks, strict=True)},
                 findings=findings,
+                experts=bank[:2],
             ),
         )
 
@@ -245,4 +260,125 @@ def _supervision(users, xiqing, beichen, a, b, today: dt.date) -> None:
         max(this_quarter, today - dt.timedelta(days=3)),
         [9, 9, 8, 9, 6, 10, 9],
         [supervision.FindingData("部分随访超期未完成", today + dt.timedelta(days=30), "个案社工组长")],
+    )
+
+
+def _accepted(district_admin: User, xiqing: Organisation, fund, today: dt.date) -> None:
+    """A half-year contract of 西青's that ended last month, its acceptance scored by xiqing.admin on the
+    shipped acceptance standard and waiting for shi.admin's confirmation, after which xiqing.rehab
+    may ask for its final payment (尾款)."""
+    from kangfu.programme.models import Standard, StandardItem, StandardVersion
+    from kangfu.programme.services import standards
+    from kangfu.programme.standards import ACCEPTANCE_CODE, ensure_shipped
+
+    ensure_shipped(Standard, StandardVersion, StandardItem)
+    starts = add_months(today.replace(day=1), -11)
+    ends = add_months(starts, 6) - dt.timedelta(days=1)
+    if ends >= today:
+        return
+    scope = ["medication", "relapse", "psychological"]
+    done = _delivered(xiqing, scope, starts, ends)
+    c = contracts.contract_create(
+        actor=district_admin,
+        data=contracts.ContractData(
+            title="西青区精神障碍社区康复服务（上半年服药与心理支持）",
+            institution=xiqing,
+            fund=fund,
+            starts_on=starts,
+            ends_on=ends,
+            amount=Decimal("150000.00"),
+            service_types=scope,
+            **{v: max(done[v], 1) for v in selectors.VOLUMES},
+        ),
+    )
+    contracts.milestone_add(
+        actor=district_admin,
+        contract=c,
+        data=contracts.MilestoneData(
+            name="尾款（验收后支付）", amount=Decimal("150000.00"), due_on=ends, final=True
+        ),
+    )
+    version = Standard.objects.get(code=ACCEPTANCE_CODE).versions.get(is_current=True)
+    marks = iter(["9", "8.5", "9.5"])
+    standards.acceptance_score(
+        actor=district_admin,
+        contract=c,
+        data=standards.AcceptanceData(
+            version=version,
+            accepted_on=ends + dt.timedelta(days=10),
+            team="区民政局、区财政局、区卫健委联合验收组",
+            summary="服务量基本完成，档案规范；建议加强随访及时性。",
+            scores={i.pk: Decimal(next(marks)) for i in version.items.filter(indicator="").order_by("seq")},
+        ),
+    )
+
+
+# (bank, name, field, level, organisation, title, phone)
+EXPERTS = [
+    (TIANJIN_CITY, "周建国", "psychiatry", "city", "天津市安定医院", "主任医师", "13802211001"),
+    (TIANJIN_CITY, "孙丽华", "social_work", "city", "天津市社会工作协会", "高级社会工作师", "13802211002"),
+    (TIANJIN_CITY, "马晓燕", "psychology", "provincial", "天津医科大学", "副教授", "13802211003"),
+    (XIQING, "刘志强", "rehabilitation", "district", "西青区人民医院", "主管康复治疗师", "13802211004"),
+]
+
+
+def _experts(users, today: dt.date) -> list:
+    """The city's bank and 西青's, available over the whole demo year (one of them not next month)."""
+    from kangfu.programme.services import experts
+
+    bank = []
+    for region, name, field, level, org, title, phone in EXPERTS:
+        actor = users["shi.admin"] if region == TIANJIN_CITY else users["xiqing.admin"]
+        expert = experts.expert_create(
+            actor=actor,
+            data=experts.ExpertData(
+                region=Region.objects.get(code=region),
+                name=name,
+                field=field,
+                level=level,
+                organisation=org,
+                title=title,
+                phone=phone,
+            ),
+        )
+        ends = add_months(today.replace(day=1), 2) - dt.timedelta(days=1)
+        if name == "马晓燕":  # away for a month: the bank refuses her for those days
+            ends = today + dt.timedelta(days=7)
+        experts.expert_window_add(
+            actor=actor, expert=expert, starts_on=add_months(today.replace(day=1), -12), ends_on=ends
+        )
+        bank.append(expert)
+    return bank
+
+
+def _trainings(users, xiqing: Organisation, bank: list, today: dt.date) -> None:
+    """Last week's training of 西青's staff with its attendance, and this week's without."""
+    from kangfu.programme.selectors_experts import staff_for
+    from kangfu.programme.services import experts
+
+    admin = users["xiqing.admin"]
+    last_week = experts.training_create(
+        actor=admin,
+        data=experts.TrainingData(
+            held_on=today - dt.timedelta(days=7),
+            hours=Decimal("6"),
+            topic="精神障碍患者危机识别与干预",
+            place="西青区民政局三楼会议室",
+            trainers=[bank[0], bank[3]],
+        ),
+    )
+    staff = list(
+        staff_for(admin).filter(Q(organisation=xiqing) | Q(organisation__parent=xiqing)).order_by("pk")[:4]
+    )
+    if staff:
+        experts.attendance_record(actor=admin, training=last_week, staff_ids=[s.pk for s in staff])
+    experts.training_create(
+        actor=admin,
+        data=experts.TrainingData(
+            held_on=today,
+            hours=Decimal("4"),
+            topic="家庭支持与照护者培训方法",
+            place="西青区精神障碍社区康复服务中心",
+            trainers=[bank[1]],
+        ),
     )

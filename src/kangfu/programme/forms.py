@@ -10,7 +10,8 @@ from django import forms
 from kangfu.core import access
 from kangfu.core.forms import DateInput, localise
 from kangfu.core.models import RegionLevel, User
-from kangfu.programme import selectors
+from kangfu.programme import selectors, selectors_experts
+from kangfu.programme.forms_experts import expert_label
 from kangfu.programme.models import FundSource
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal("0.01")}
@@ -89,10 +90,13 @@ class MilestoneForm(_VolumeFields):
     name = forms.CharField(label="节点名称", max_length=100)
     amount = forms.DecimalField(label="支付金额（元）", **MONEY)
     due_on = forms.DateField(label="计划日期", widget=DateInput(), required=False)
+    final = forms.BooleanField(
+        label="尾款（合同验收确认通过后才能申请）", required=False, help_text="每个合同只有一个尾款节点。"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.order_fields(["name", "amount", "due_on"])
+        self.order_fields(["name", "amount", "due_on", "final"])
         for name in selectors.VOLUMES:
             self.fields[name].help_text = "自合同开始累计，0 表示不要求。"
 
@@ -152,6 +156,13 @@ class VisitForm(forms.Form):
     )
     visited_on = forms.DateField(label="督导日期", widget=DateInput())
     team = forms.CharField(label="督导人员", max_length=200)
+    experts = forms.ModelMultipleChoiceField(
+        label="督导专家（专家库）",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="从专家库中选择；须在督导日期处于可用时段内。",
+    )
     summary = forms.CharField(label="督导意见", widget=forms.Textarea(attrs={"rows": 3}), required=False)
     findings = forms.CharField(
         label="发现问题与整改任务",
@@ -163,6 +174,8 @@ class VisitForm(forms.Form):
     def __init__(self, *args, user: User, items: list, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["institution"].queryset = selectors.institutions_for(user)
+        self.fields["experts"].queryset = selectors_experts.experts_for(user).order_by("field", "name")
+        self.fields["experts"].label_from_instance = expert_label
         self.items = items
         for item in items:
             self.fields[f"score_{item.pk}"] = forms.DecimalField(

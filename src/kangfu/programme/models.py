@@ -198,12 +198,17 @@ class Milestone(Volumes):
     status = models.CharField(
         "状态", max_length=10, choices=MilestoneStatus.choices, default=MilestoneStatus.OPEN
     )
+    # The final payment (尾款): requested only once the contract's acceptance is confirmed.
+    final = models.BooleanField("尾款（验收通过后支付）", default=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "付款节点"
         ordering = ["contract_id", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["contract", "seq"], name="programme_milestone_seq"),
+            models.UniqueConstraint(
+                fields=["contract"], condition=Q(final=True), name="programme_milestone_one_final"
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="programme_milestone_amount_positive"),
         ]
 
@@ -338,6 +343,9 @@ class Visit(models.Model):
         ChecklistVersion, verbose_name="检查表", on_delete=models.PROTECT, related_name="visits"
     )
     team = models.CharField("督导人员", max_length=200)
+    experts = models.ManyToManyField(
+        "programme.Expert", verbose_name="督导专家", blank=True, related_name="visits"
+    )
     summary = models.TextField("督导意见", blank=True)
     score = models.DecimalField("得分（百分制）", max_digits=5, decimal_places=1)
     created_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -421,3 +429,26 @@ class FindingPhoto(models.Model):
 
     def __str__(self) -> str:
         return self.caption or self.image.name
+
+
+# Standards held as data and the acceptance of contracts live in a module of their own.
+# The expert bank and the programme's trainings, likewise.
+from kangfu.programme.models_experts import (  # noqa: E402, F401
+    Expert,
+    ExpertField,
+    ExpertLevel,
+    ExpertWindow,
+    ProgrammeTraining,
+    TrainingAttendance,
+)
+from kangfu.programme.models_standards import (  # noqa: E402, F401
+    Acceptance,
+    AcceptanceResult,
+    AcceptanceScore,
+    AcceptanceStatus,
+    ItemKind,
+    Standard,
+    StandardItem,
+    StandardPurpose,
+    StandardVersion,
+)

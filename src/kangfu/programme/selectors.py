@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from kangfu.core import access
-from kangfu.core.models import LEVEL_DIGITS, Organisation, OrganisationKind, Region, RegionLevel, User
+from kangfu.core.models import LEVEL_DIGITS, Organisation, OrganisationKind, RegionLevel, User
 from kangfu.core.months import add_months
 from kangfu.programme.models import (
     Checklist,
@@ -401,102 +400,3 @@ def finding_photo_get_for_user(*, user: User, pk) -> FindingPhoto:
 
 def contracts_of_institution(user: User, institution_id: int) -> QuerySet[Contract]:
     return Contract.objects.filter(contract_q(user), institution_id=institution_id)
-
-
-# ------------------------------------------------------------------ the year's assessment (考核)
-
-# Weights of the indicators in the year's score: local defaults, to be replaced by a region's own
-# assessment standard. An indicator an institution has no data for is left out and the others
-# carry its weight.
-ASSESSMENT_WEIGHTS = {
-    "delivery": Decimal(30),
-    "follow_ups": Decimal(20),
-    "outcomes": Decimal(15),
-    "training": Decimal(10),
-    "supervision": Decimal(25),
-}
-ASSESSMENT_LABELS = {
-    "delivery": "合同服务量完成率",
-    "follow_ups": "随访及时率",
-    "outcomes": "康复效果改善率",
-    "training": "人员培训达标率",
-    "supervision": "督导平均得分",
-}
-
-
-def _percent(part, whole) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-def _completion(contracts: list[Contract], figures: dict[int, dict[str, int]]) -> Decimal | None:
-    """Each contracted volume delivered, capped at 100%, averaged over the institution's contracts'
-    volumes: over-delivering one volume does not make up for another."""
-    shares = [
-        min(Decimal(figures[c.pk][v]) / getattr(c, v), Decimal(1))
-        for c in contracts
-        for v in VOLUMES
-        if getattr(c, v)
-    ]
-    if not shares:
-        return None
-    return (sum(shares) * 100 / len(shares)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-def assessment(user: User, *, year: int) -> list[dict]:
-    """The year's assessment of every institution in the user's jurisdiction, from counters and the
-    year's records, ranked within each district: a handful of grouped reads whatever the count."""
-    institutions = list(institutions_for(user).select_related("region"))
-    ids = [o.pk for o in institutions]
-    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    year_contracts = list(
-        Contract.objects.filter(
-            contract_q(user), institution_id__in=ids, starts_on__lte=last, ends_on__gte=first
-        )
-    )
-    figures = delivery_totals(year_contracts)
-    follow = delivery.follow_up_timeliness(institution_ids=ids, year=year)
-    outcomes = delivery.outcome_improvement(institution_ids=ids)
-    training = delivery.training_compliance(institution_ids=ids, year=year)
-    visits = {
-        row["institution_id"]: row["avg"]
-        for row in Visit.objects.filter(institution_id__in=ids, year=year)
-        .values("institution_id")
-        .annotate(avg=Avg("score"))
-        .order_by()
-    }
-    rows = []
-    for inst in institutions:
-        done, late = follow.get(inst.pk, (0, 0))
-        improved, compared = outcomes.get(inst.pk, (0, 0))
-        staff, trained = training.get(inst.pk, (0, 0))
-        average = visits.get(inst.pk)
-        indicators = {
-            "delivery": _completion([c for c in year_contracts if c.institution_id == inst.pk], figures),
-            "follow_ups": _percent(done - late, done),
-            "outcomes": _percent(improved, compared),
-            "training": _percent(trained, staff),
-            "supervision": None
-            if average is None
-            else Decimal(average).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
-        }
-        weight = sum(ASSESSMENT_WEIGHTS[k] for k, v in indicators.items() if v is not None)
-        total = (
-            (
-                sum(v * ASSESSMENT_WEIGHTS[k] for k, v in indicators.items() if v is not None) / weight
-            ).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-            if weight
-            else None
-        )
-        district = inst.region.ancestor(RegionLevel.DISTRICT)
-        rows.append({"institution": inst, "district": district, "indicators": indicators, "total": total})
-    rows.sort(key=lambda r: (r["district"], r["total"] is None, -(r["total"] or 0), r["institution"].name))
-    names = dict(Region.objects.filter(code__in={r["district"] for r in rows}).values_list("code", "name"))
-    rank, current = 0, None
-    for row in rows:
-        row["district_name"] = names.get(row["district"], row["district"])
-        rank = 1 if row["district"] != current else rank + 1
-        current = row["district"]
-        row["rank"] = rank if row["total"] is not None else None
-    return rows

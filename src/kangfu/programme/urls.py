@@ -1,6 +1,6 @@
 from django.urls import path
 
-from kangfu.programme.views import contracts, supervision
+from kangfu.programme.views import contracts, experts, standards, supervision
 
 app_name = "programme"
 
@@ -31,4 +31,19 @@ urlpatterns = [
     path("checklists/new/", supervision.checklist_new, name="checklist_new"),
     path("checklists/<int:pk>/", supervision.checklist_detail, name="checklist"),
     path("checklists/<int:pk>/revise/", supervision.checklist_revise, name="checklist_revise"),
+    path("standards/", standards.standards, name="standards"),
+    path("standards/new/", standards.standard_new, name="standard_new"),
+    path("standards/<int:pk>/", standards.standard_detail, name="standard"),
+    path("standards/<int:pk>/revise/", standards.standard_revise, name="standard_revise"),
+    path("contracts/<int:pk>/acceptance/", standards.acceptance_new, name="acceptance_new"),
+    path("acceptances/<int:pk>/confirm/", standards.acceptance_confirm, name="acceptance_confirm"),
+    path("acceptances/<int:pk>/return/", standards.acceptance_return, name="acceptance_return"),
+    path("experts/", experts.experts, name="experts"),
+    path("experts/new/", experts.expert_new, name="expert_new"),
+    path("experts/<int:pk>/", experts.expert_detail, name="expert"),
+    path("experts/<int:pk>/windows/", experts.expert_window_add, name="expert_window_add"),
+    path("trainings/", experts.trainings, name="trainings"),
+    path("trainings/new/", experts.training_new, name="training_new"),
+    path("trainings/<int:pk>/", experts.training_detail, name="training"),
+    path("trainings/<int:pk>/attendance/", experts.training_attendance, name="training_attendance"),
 ]

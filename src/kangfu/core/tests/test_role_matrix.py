@@ -186,6 +186,12 @@ def _records(world: World) -> dict[str, object]:
             to_org=hospital, kind="relapse", reason="病情波动", shared=[], sent_on=dt.date(2026, 11, 20)
         ),
     )
+    # A discharge of 北辰's case proposed by its worker, waiting for a second person (审核).
+    from kangfu.rehab.services import approvals as rehab_approvals
+
+    out["approval"] = rehab_approvals.discharge_propose(
+        actor=worker, case=case, on=dt.date(2026, 11, 20), reason="recovered"
+    )
     # 两项补贴: a review year for 东丽区, then the grant stopped and the stop appealed.
     district = Region.objects.get(code=DONGLI)
     campaign = reviews.review_campaign_start(
@@ -258,6 +264,18 @@ def _records(world: World) -> dict[str, object]:
         ends_on=dt.date(2025, 12, 31),
     )
     out["acceptance"] = acceptance(city, last_year)
+    # The expert bank (北辰区's) and a city training that 北辰's centre's social worker attended.
+    from kangfu.programme.services import experts as programme_experts
+    from kangfu.rehab.services import institutions as rehab_institutions
+
+    out["expert"] = programme.expert(city, region=BEICHEN)
+    out["training"] = programme.training(city, [out["expert"]], held_on=dt.date(2026, 11, 10))
+    member = rehab_institutions.staff_save(
+        actor=worker,
+        organisation=theirs["institution"],
+        values={"name": "北辰社工", "profession": "social_worker"},
+    )
+    programme_experts.attendance_record(actor=city, training=out["training"], staff_ids=[member.pk])
     # 上报: 东丽区's monthly 两项补贴 report for November.
     with travel(dt.date(2026, 12, 2)):
         out["report"] = report_services.report_generate(
@@ -282,12 +300,6 @@ def _records(world: World) -> dict[str, object]:
     out["webhook"] = Webhook.objects.create(
         name="市残联系统", url="http://127.0.0.1:9/hook", secret="s", region_id="120100000000"
     )
-    # 事件推送: a receiver registered by the city.
-    from kangfu.events.models import Webhook
-
-    out["webhook"] = Webhook.objects.create(
-        name="市残联系统", url="http://127.0.0.1:9/hook", secret="s", region_id="120100000000"
-    )
     user = world.users[Role.COMMUNITY_WORKER]
     out["first_login"] = (
         urlsafe_base64_encode(force_bytes(user.pk)),
@@ -302,8 +314,6 @@ def _pk(key: str) -> Callable[[dict], dict]:
 
 # What fills each URL's path parameters, from `_records`.
 PARAMETERS: dict[str, Callable[[dict], dict]] = {
-    "events:webhook": _pk("webhook"),
-    "events:action": _pk("webhook"),
     "events:webhook": _pk("webhook"),
     "events:action": _pk("webhook"),
     "first_login": lambda r: dict(zip(("uidb64", "token"), r["first_login"], strict=True)),
@@ -335,7 +345,7 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
             "case_follow_up",
             "case_revisit",
             "case_satisfaction",
-            "case_satisfaction",
+            "case_approvals",
             "case_transfer",
             "case_placement",
         )
@@ -343,6 +353,7 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
     "rehab:case_assess": lambda r: {"pk": r["case"].pk, "code": r["scale"].code},
     "rehab:case_placement_edit": lambda r: {"pk": r["case"].pk, "placement": r["placement"].pk},
     "rehab:assessment_amend": _pk("assessment"),
+    "rehab:approval_decide": _pk("approval"),
     "rehab:activity": _pk("activity"),
     "rehab:activity_photo": _pk("activity_photo"),
     "rehab:transfer": _pk("transfer"),
@@ -396,6 +407,10 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
     "programme:acceptance_new": _pk("contract"),
     "programme:acceptance_confirm": _pk("acceptance"),
     "programme:acceptance_return": _pk("acceptance"),
+    "programme:expert": _pk("expert"),
+    "programme:expert_window_add": _pk("expert"),
+    "programme:training": _pk("training"),
+    "programme:training_attendance": _pk("training"),
     **{
         f"reports:{name}": _pk("report")
         for name in ("report", "submit", "correct", "return", "xlsx", "print")
@@ -490,7 +505,7 @@ rehab:case_plan                     403  403  403  403  200  404  403  403  403 
 rehab:case_follow_up                403  403  403  403  200  404  403  403  403  302
 rehab:case_revisit                  403  403  403  403  200  404  403  403  403  302
 rehab:case_satisfaction             403  403  403  403  200  404  403  403  403  302
-rehab:case_satisfaction             403  403  403  403  200  404  403  403  403  302
+rehab:case_approvals                403  403  403  403  200  404  403  403  403  302
 rehab:case_transfer                 403  403  403  403  200  404  403  403  403  302
 rehab:case_placement                403  403  403  403  200  404  403  403  403  302
 rehab:case_placement_edit           403  403  403  403  200  404  403  403  403  302
@@ -502,7 +517,8 @@ rehab:activity_photo                403  403  403  403  200  404  403  403  403 
 rehab:follow_ups                    403  403  403  403  200  200  403  403  403  302
 rehab:revisits                      403  403  403  403  200  200  403  403  403  302
 rehab:satisfaction                  403  403  403  403  200  200  403  403  403  302
-rehab:satisfaction                  403  403  403  403  200  200  403  403  403  302
+rehab:approvals                     403  403  403  403  200  200  403  403  403  302
+rehab:approval_decide               405  405  405  405  405  405  405  405  405  302
 rehab:transfers                     403  403  403  403  200  200  403  403  403  302
 rehab:transfer_new                  403  403  403  403  200  200  403  403  403  302
 rehab:transfer                      403  403  403  403  200  200  403  403  403  302
@@ -537,7 +553,8 @@ subsidies:recovery_repaid           405  405  405  405  405  405  405  405  405 
 # Every civil-affairs role reads the standards; only the city sets them (standard_close is POST).
 subsidies:standards                 200  200  200  200  403  403  403  200  403  302
 subsidies:standard_close            405  405  405  405  405  405  405  405  405  302
-subsidies:indicators                200  200  200  200  403  403  403  200  403  302
+# The indicators moved to 统计 (reports:subsidies_indicators): the old address redirects, for good.
+subsidies:indicators                301  301  301  301  301  301  301  301  301  301
 subsidies:reviews                   200  200  200  200  403  403  403  200  403  302
 subsidies:review_print              200  200  200  404  403  403  403  200  403  302
 subsidies:visits                    200  200  200  200  403  403  403  200  403  302
@@ -613,6 +630,17 @@ programme:standard_revise           405  405  405  405  405  405  405  405  405 
 programme:acceptance_new            200  404  403  403  403  403  403  403  403  302
 programme:acceptance_confirm        405  405  405  405  405  405  405  405  405  302
 programme:acceptance_return         405  405  405  405  405  405  405  405  405  302
+# The expert bank: the administrators' (北辰区's expert: not 西青's district); trainings are held by
+# the administrators (this one by the city, seen by every district) and read by the institutions
+# whose staff attended (北辰's centre).
+programme:experts                   200  200  403  403  403  403  403  403  403  302
+programme:expert_new                200  200  403  403  403  403  403  403  403  302
+programme:expert                    200  404  403  403  403  403  403  403  403  302
+programme:expert_window_add         405  405  405  405  405  405  405  405  405  302
+programme:trainings                 200  200  403  403  200  200  403  403  403  302
+programme:training_new              200  200  403  403  403  403  403  403  403  302
+programme:training                  200  200  403  403  200  404  403  403  403  302
+programme:training_attendance       405  405  405  405  405  405  405  405  405  302
 
 # Citizens' pages: open to anyone, signed in or not.
 public:devices_catalogue            200  200  200  200  200  200  200  200  200  200
@@ -646,6 +674,7 @@ reports:print                       200  200  404  404  404  404  404  404  404 
 # A street or community receives 精康 applications but is counted into no figure of its own: refused.
 reports:rehab_stats                 200  200  403  403  200  200  403  403  403  302
 reports:devices_stats               200  200  403  403  403  403  200  403  403  302
+reports:subsidies_indicators        200  200  200  200  403  403  403  200  403  302
 
 # 数据交换: files for the systems of record, made and sent by district offices and the city; a
 # batch is its district's and the city's.
@@ -654,11 +683,6 @@ exchange:batch                      200  200  403  403  403  403  403  403  403 
 exchange:file                       200  200  403  403  403  403  403  403  403  302
 exchange:sent                       405  405  405  405  405  405  405  405  405  302
 exchange:acknowledged               405  405  405  405  405  405  405  405  405  302
-
-# 事件推送: the city's administrator registers other systems' webhooks.
-events:webhooks                     200  403  403  403  403  403  403  403  403  302
-events:webhook                      200  403  403  403  403  403  403  403  403  302
-events:action                       405  405  405  405  405  405  405  405  405  302
 
 # 事件推送: the city's administrator registers other systems' webhooks.
 events:webhooks                     200  403  403  403  403  403  403  403  403  302

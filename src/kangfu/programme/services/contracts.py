@@ -33,6 +33,7 @@ from kangfu.programme.models import (
     PaymentRequest,
     PaymentStatus,
 )
+from kangfu.programme.services.standards import check_final_payment
 
 NOT_MANAGER = "只有市、区民政部门的管理员可以管理精康项目的资金和合同。"
 AMOUNT_POSITIVE = "金额须大于 0。"
@@ -61,6 +62,7 @@ PAYMENT_NOT_PENDING = "该付款申请已审批，或刚被他人处理。"
 NOT_YOUR_CONTRACT = "只能为本机构的合同，或本级管理的合同申请付款。"
 NOT_YOUR_FUND = "只有资金所属区划的民政管理员可以审批该合同的付款。"
 NEGATIVE_VOLUME = "服务量不能为负数。"
+ONE_FINAL = "该合同已设尾款节点，每个合同只有一个尾款。"
 
 MAX_MONEY = Decimal("999999999999.99")
 
@@ -311,6 +313,7 @@ class MilestoneData:
     people_times: int = 0
     follow_ups: int = 0
     staff_trained: int = 0
+    final: bool = False
 
 
 def _manages_contract(actor: User, contract: Contract) -> None:
@@ -343,6 +346,8 @@ def milestone_add(*, actor: User, contract: Contract, data: MilestoneData) -> Mi
                     ]
                 }
             )
+        if data.final and contract.milestones.filter(final=True).exists():
+            raise ValidationError({"final": [ONE_FINAL]})
         seq = (contract.milestones.order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
         milestone = Milestone.objects.create(
             contract=contract,
@@ -350,6 +355,7 @@ def milestone_add(*, actor: User, contract: Contract, data: MilestoneData) -> Mi
             name=data.name.strip() or f"第{seq}期",
             amount=amount,
             due_on=data.due_on,
+            final=bool(data.final),
             **{v: int(getattr(data, v)) for v in selectors.VOLUMES},
         )
         required = "，".join(
@@ -407,6 +413,8 @@ def payment_request(*, actor: User, milestone: Milestone) -> PaymentRequest:
         raise ValidationError(CONTRACT_CLOSED)
     if milestone.status != MilestoneStatus.OPEN:
         raise Conflict(MILESTONE_NOT_OPEN)
+    if milestone.final:
+        check_final_payment(contract)
     pending = contract.payments.filter(status=PaymentStatus.PENDING).aggregate(s=Sum("amount"))["s"] or 0
     if milestone.amount > contract.remaining - pending:
         raise ValidationError(

@@ -31,6 +31,7 @@ from kangfu.programme.models import (
     Visit,
     VisitScore,
 )
+from kangfu.programme.services.experts import check_available
 
 NO_ITEMS = "检查表至少要有一个检查项目。"
 BAD_ITEM = "第 {n} 项：{problem}"
@@ -190,6 +191,7 @@ class VisitData:
     findings: list[FindingData] = field(default_factory=list)
     summary: str = ""
     contract: Contract | None = None
+    experts: list = field(default_factory=list)  # drawn from the bank, available on the day
 
 
 def _quarter_of(day: dt.date) -> tuple[int, int]:
@@ -257,6 +259,8 @@ def visit_record(*, actor: User, data: VisitData) -> Visit:
             raise ValidationError({"findings": [FINDING_TEXT]})
         if finding.deadline < data.visited_on:
             raise ValidationError({"findings": [DEADLINE_BEFORE_VISIT]})
+    if data.experts:
+        check_available(actor, data.experts, data.visited_on)
     region = inst.region
     district = region.code if region.level <= RegionLevel.CITY else region.ancestor(RegionLevel.DISTRICT)
     try:
@@ -281,6 +285,7 @@ def visit_record(*, actor: User, data: VisitData) -> Visit:
                 score=_weighted(items, scores),
                 created_by=actor,
             )
+            visit.experts.set(data.experts)
             VisitScore.objects.bulk_create(
                 [VisitScore(visit=visit, item_id=k, score=v) for k, v in scores.items()]
             )

@@ -33,6 +33,15 @@ def _scales(db):
     scales.load()
 
 
+@pytest.fixture(autouse=True)
+def _standards(db):
+    """The shipped standards, put back if a live-server test's flush took them away."""
+    from kangfu.programme.models import Standard, StandardItem, StandardVersion
+    from kangfu.programme.standards import ensure_shipped
+
+    ensure_shipped(Standard, StandardVersion, StandardItem)
+
+
 @pytest.fixture
 def institution(db):
     return f.institution()

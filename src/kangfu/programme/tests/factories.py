@@ -101,3 +101,70 @@ def visit(
             ],
         ),
     )
+
+
+def shipped_standard(code: str = ""):
+    """The shipped assessment standard (or `code`'s), put back first if a flush took it away."""
+    from kangfu.programme.models import Standard, StandardItem, StandardVersion
+    from kangfu.programme.standards import ASSESSMENT_CODE, ensure_shipped
+
+    ensure_shipped(Standard, StandardVersion, StandardItem)
+    return Standard.objects.get(code=code or ASSESSMENT_CODE)
+
+
+def acceptance(actor, contract: Contract, *, score: str = "10", on: dt.date | None = None):
+    """The contract's acceptance on the shipped acceptance standard, every scored item alike."""
+    from kangfu.programme.services import standards
+    from kangfu.programme.standards import ACCEPTANCE_CODE
+
+    version = shipped_standard(ACCEPTANCE_CODE).versions.get(is_current=True)
+    return standards.acceptance_score(
+        actor=actor,
+        contract=contract,
+        data=standards.AcceptanceData(
+            version=version,
+            accepted_on=on or contract.ends_on,
+            team="验收组",
+            scores={i.pk: Decimal(score) for i in version.items.filter(indicator="")},
+        ),
+    )
+
+
+def expert(
+    actor,
+    *,
+    region: str = CITY,
+    name: str = "李明",
+    field: str = "psychiatry",
+    available=(dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
+    phone: str = "13812345678",
+):
+    """An expert of a bank (the city's unless told), available over `available` (None: never)."""
+    from kangfu.programme.services import experts
+
+    made = experts.expert_create(
+        actor=actor,
+        data=experts.ExpertData(
+            region=Region.objects.get(code=region),
+            name=name,
+            field=field,
+            level="city",
+            organisation="天津市安定医院",
+            title="主任医师",
+            phone=phone,
+        ),
+    )
+    if available:
+        experts.expert_window_add(actor=actor, expert=made, starts_on=available[0], ends_on=available[1])
+    return made
+
+
+def training(actor, trainers, *, held_on=dt.date(2026, 11, 10), hours: str = "6", topic: str = "危机干预"):
+    from kangfu.programme.services import experts
+
+    return experts.training_create(
+        actor=actor,
+        data=experts.TrainingData(
+            held_on=held_on, hours=Decimal(hours), topic=topic, trainers=list(trainers)
+        ),
+    )

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from django.db import connection
 
-from kangfu.programme import selectors
+from kangfu.programme import selectors_standards as selectors
 from kangfu.programme.tests import factories as pf
 from kangfu.programme.tests.test_services import delivered  # noqa: F401  (the fixture)
 from kangfu.rehab.tests import factories as f

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_tables2 import RequestConfig
 
@@ -13,6 +14,7 @@ from kangfu.core import access
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.pagination import CappedPaginator
 from kangfu.programme import selectors
+from kangfu.programme import selectors_standards as standards_read
 from kangfu.programme.filters import ContractFilter, FundFilter, PaymentFilter
 from kangfu.programme.forms import ContractForm, DecisionForm, FundAdjustForm, FundForm, MilestoneForm
 from kangfu.programme.models import ContractStatus, FundSource, PaymentStatus
@@ -226,6 +228,8 @@ def _contract_context(request, contract, milestone_form=None) -> dict:
         "manages": selectors.manages(request.user),
         "milestone_form": milestone_form or MilestoneForm(),
         "planned": sum((m.amount for m in milestones), start=contract.amount * 0),
+        "acceptances": standards_read.acceptances_of(contract),
+        "ended": contract.ends_on <= timezone.localdate(),
     }
 
 

@@ -16,6 +16,7 @@ from kangfu.core import access
 from kangfu.core.forms import apply_service_errors
 from kangfu.core.pagination import CappedPaginator
 from kangfu.programme import selectors
+from kangfu.programme import selectors_standards as standards_read
 from kangfu.programme.filters import VisitFilter
 from kangfu.programme.forms import (
     AnswerForm,
@@ -160,6 +161,7 @@ def visit_new(request, version_pk: int):
                 summary=form.cleaned_data["summary"],
                 scores=form.scores,
                 findings=form.cleaned_data["findings"],
+                experts=list(form.cleaned_data["experts"]),
             )
             try:
                 visit = supervision.visit_record(actor=request.user, data=data)
@@ -292,10 +294,8 @@ def assessment(request):
     context = {
         "year": year,
         "years": list(range(today.year, today.year - 5, -1)),
-        "rows": selectors.assessment(request.user, year=year),
-        "labels": [
-            (k, selectors.ASSESSMENT_LABELS[k], selectors.ASSESSMENT_WEIGHTS[k])
-            for k in selectors.ASSESSMENT_WEIGHTS
-        ],
+        "rows": standards_read.assessment(request.user, year=year),
+        "labels": standards_read.assessment_labels(year),
+        "version": standards_read.assessment_version(year),
     }
     return render(request, "programme/assessment.html", context)
