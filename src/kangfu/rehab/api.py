@@ -14,10 +14,10 @@ from ninja.files import UploadedFile
 from kangfu.core import access, audit, uploads
 from kangfu.core.ids import normalize_id_number
 from kangfu.people.selectors import person_by_id_number
-from kangfu.rehab import selectors, selectors_revisits
+from kangfu.rehab import selectors, selectors_approvals, selectors_revisits
 from kangfu.rehab.forms import stats_year
 from kangfu.rehab.models import ROSTER_SOURCES, Application, ApplicationSource, RosterImport
-from kangfu.rehab.services import applications, common, rosters
+from kangfu.rehab.services import applications, approvals, common, rosters
 
 router = Router(tags=["精康融合"])
 
@@ -224,6 +224,38 @@ def due_revisits(request):
         }
         for r in rows
     ]
+
+
+class ApprovalIn(Schema):
+    note: str = Field("", max_length=300)
+
+
+class ApprovalOut(Schema):
+    id: int
+    case_id: int
+    kind: str
+    state: str
+    case_status: str
+
+
+@router.post(
+    "/approvals/{int:approval_id}/approve",
+    response={200: ApprovalOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="批准待审核的康复计划或结案",
+    description="须为本机构另一位工作人员（提交人不能审核自己提交的事项）；结案在批准时生效。已被处理的返回 409。",
+)
+def approve(request, approval_id: int, payload: ApprovalIn):
+    common.require_home(request.user)
+    approval = selectors_approvals.approval_for(request.user, approval_id)
+    approval = approvals.approval_approve(actor=request.user, approval=approval, note=payload.note)
+    approval.case.refresh_from_db()
+    return {
+        "id": approval.pk,
+        "case_id": approval.case_id,
+        "kind": approval.kind,
+        "state": approval.state,
+        "case_status": approval.case.status,
+    }
 
 
 @router.get("/stats", response={200: dict, 400: ErrorOut}, summary="精康统计（按令牌账号的管辖范围或机构）")

@@ -41,6 +41,7 @@ from kangfu.rehab.models import (
     ActivityForm,
     Application,
     ApplicationSource,
+    Approval,
     Assessment,
     Case,
     CaseStatus,
@@ -78,6 +79,7 @@ from kangfu.rehab.services import (
     rosters,
     transfers,
 )
+from kangfu.rehab.services import approvals as approval_services
 from kangfu.rehab.services import cases as case_services
 from kangfu.rehab.services import revisits as revisit_services
 from kangfu.rehab.services import satisfaction as satisfaction_services
@@ -1367,6 +1369,7 @@ class _Demo:
         first = not t.planned
         t.planned = True
         t.status = CaseStatus.ACTIVE
+        self.plan_approval(day, t)
         if first:
             self.at(day + dt.timedelta(days=rng.randint(3, 12)), self.session, t)
         # Plans are revised when due; a few that fell due in the last weeks are still waiting.
@@ -1855,6 +1858,23 @@ class _Demo:
             if due >= self.today - dt.timedelta(days=25) or rng.random() < 0.1:
                 continue
             self.at(max(closed, due + dt.timedelta(days=rng.randint(-3, 8))), self.revisit, t, months)
+
+    def plan_approval(self, day: dt.date, t: Track) -> None:
+        """审核: a site worker's plan goes to 西青's rehab worker, who approves it within days; the last
+        fortnight's still wait for them."""
+        if t.inst != "xq" or t.actor == self.xq_rehab:
+            return
+        if Approval.objects.filter(case_id=t.case_id, kind="plan", state="pending").exists():
+            return
+        approval = approval_services.plan_submit(actor=t.actor, case=self.case(t))
+        decided = day + dt.timedelta(days=self.aftercare_rng.randint(1, 6))
+        if decided < self.today - dt.timedelta(days=14):
+            self.at(decided, self.approve, approval.pk)
+
+    def approve(self, day: dt.date, approval_id: int) -> None:
+        approval = Approval.objects.select_related("case", "plan").get(pk=approval_id)
+        if approval.state == "pending":
+            approval_services.approval_approve(actor=self.xq_rehab, approval=approval)
 
     def plan_surveys(self, enrolled: dt.date, t: Track) -> None:
         """满意度 on paper a few months into the service: most people answer, about half the families."""

@@ -1,4 +1,5 @@
-"""Forms of the work after and around a case: 回访 after closure, the 满意度 form. They check shape; the services decide
+"""Forms of the work after and around a case: 回访 after closure, the 满意度 form, proposals and
+decisions of 审核. They check shape; the services decide
 what is allowed."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from kangfu.rehab.models import (
     SATISFACTION_ITEMS,
     SATISFACTION_SCALE,
     SCORED_FIELDS,
+    DischargeReason,
     Respondent,
     RevisitOutcome,
     RevisitRound,
@@ -63,3 +65,18 @@ class SatisfactionForm(forms.Form):
 
     def scores(self) -> dict[str, int]:
         return {name: self.cleaned_data[name] for name in SCORED_FIELDS}
+
+
+@localise
+class DischargeProposalForm(forms.Form):
+    on = forms.DateField(label="结案日期", initial=_today, widget=DateInput())
+    reason = forms.ChoiceField(label="结案原因", choices=[("", "请选择"), *DischargeReason.choices])
+    note = forms.CharField(
+        label="说明", max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+@localise
+class DecisionForm(forms.Form):
+    action = forms.ChoiceField(choices=[("approve", "批准"), ("return", "退回")])
+    note = forms.CharField(label="审核意见", max_length=300, required=False)

@@ -21,6 +21,7 @@ from kangfu.rehab.models.applications import (
     ApplicationSource,
     ApplicationState,
 )
+from kangfu.rehab.models.approvals import Approval, ApprovalKind, ApprovalState
 from kangfu.rehab.models.assessments import Assessment, CaseOutcome, Outcome, Scale
 from kangfu.rehab.models.cases import (
     OPEN_CASE_STATES,
@@ -85,6 +86,9 @@ __all__ = [
     "Application",
     "ApplicationSource",
     "ApplicationState",
+    "Approval",
+    "ApprovalKind",
+    "ApprovalState",
     "Assessment",
     "Attendance",
     "Case",

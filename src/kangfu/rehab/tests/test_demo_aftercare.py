@@ -1,6 +1,7 @@
-"""The demo gives 西青's rehab worker 回访 to make and 满意度 to read: closures of the past year were
-revisited near their due dates, the rounds of the last weeks wait on the worklist, and paper survey
-forms were entered a few months into the service."""
+"""The demo gives 西青's rehab worker 回访 to make, 满意度 to read and plans to approve: closures of the
+past year were revisited near their due dates, the rounds of the last weeks wait on the worklist,
+paper survey forms were entered a few months into the service, and the site workers' plans of the
+last fortnight wait for a second person."""
 
 import datetime as dt
 
@@ -9,13 +10,13 @@ import time_machine
 
 from kangfu.core.models import User
 from kangfu.core.tests.demo_world import LOADED, TODAY, load_demo
-from kangfu.rehab import demo, selectors_revisits, selectors_satisfaction
+from kangfu.rehab import demo, selectors_approvals, selectors_revisits, selectors_satisfaction
 from kangfu.rehab.models import Revisit, SatisfactionSurvey
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_worker_has_revisits_due_and_a_year_of_satisfaction(monkeypatch):
+def test_the_demo_worker_has_revisits_due_satisfaction_and_plans_to_approve(monkeypatch):
     load_demo(monkeypatch, demo)
     assert Revisit.objects.exists()
     assert not Revisit.objects.filter(done_on__gt=TODAY).exists()
@@ -26,3 +27,7 @@ def test_the_demo_worker_has_revisits_due_and_a_year_of_satisfaction(monkeypatch
         summary = selectors_satisfaction.year_summary(worker, TODAY.year)
     assert due, "西青's worker has no 回访 due in the demo"
     assert summary["n"] >= 5 and summary["families"] > 0
+    # 审核: the site workers' recent plans wait for 西青's rehab worker, the older ones approved.
+    pending = list(selectors_approvals.pending_for(worker))
+    assert pending and all(a.proposed_by_id != worker.pk for a in pending)
+    assert selectors_approvals.approvals_for(worker).filter(state="approved", decided_by=worker).exists()

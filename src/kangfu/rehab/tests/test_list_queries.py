@@ -17,6 +17,7 @@ from kangfu.core.tests.querycount import at_two_sizes
 from kangfu.people.tests.factories import PersonFactory
 from kangfu.rehab.models import SCORED_FIELDS, ApplicationSource, StaffMember
 from kangfu.rehab.services import activities, applications, enrolment, rosters, satisfaction, transfers
+from kangfu.rehab.services import approvals as approval_services
 from kangfu.rehab.services import cases as case_services
 from kangfu.rehab.tests import factories as f
 
@@ -77,6 +78,15 @@ class Rows:
                 data=satisfaction.SurveyData(
                     filled_on=TODAY, respondent="family", scores=dict.fromkeys(SCORED_FIELDS, 4)
                 ),
+            )
+
+    def approvals(self, n: int) -> None:
+        """n cases served, each with a discharge proposed by a colleague and waiting."""
+        if not hasattr(self, "colleague"):
+            self.colleague = f.worker(self.institution, username="lq.colleague")
+        for _ in range(n):
+            approval_services.discharge_propose(
+                actor=self.colleague, case=self._enrolled(), on=TODAY, reason="recovered", note="回归社会"
             )
 
     def activities(self, n: int) -> None:
@@ -169,6 +179,7 @@ PAGES = [
     ("follow-ups", "/rehab/follow-ups/?until=2027-12-31", "worker", Rows.cases, 14),
     ("revisits", "/rehab/revisits/", "worker", Rows.revisits, 15),
     ("satisfaction", "/rehab/satisfaction/", "worker", Rows.surveys, 16),
+    ("approvals", "/rehab/approvals/", "worker", Rows.approvals, 14),
     ("activities", "/rehab/activities/", "worker", Rows.activities, 13),
     ("transfers", "/rehab/transfers/", "worker", Rows.transfers, 15),
     ("institutions", "/rehab/institutions/", "admin", Rows.institutions, 15),

@@ -1,0 +1,128 @@
+"""审核 of a plan and of a discharge: one worker proposes, another of the institution decides. Never the
+proposer (separation of duties); a decision is a conditional UPDATE of the pending row, so a double
+click or two approvers at once leave one decision and one effect (the other gets a Conflict, 409)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from kangfu.core import access, audit
+from kangfu.core.models import AuditAction, User
+from kangfu.rehab.models import (
+    SERVED_STATES,
+    Approval,
+    ApprovalKind,
+    ApprovalState,
+    Case,
+    DischargeReason,
+    Plan,
+)
+from kangfu.rehab.services import cases as case_services
+from kangfu.rehab.services.common import NOT_SERVED, _advance, _not_future, require_own_case
+
+ALREADY_PENDING = "该档案已有待审核的{kind}，请等待审核结果。"
+NO_PLAN = "该档案还没有康复计划。"
+PLAN_APPROVED = "当前康复计划（第 {version} 版）已经审核通过。"
+RETURN_NEEDS_NOTE = "退回时请写明审核意见。"
+
+
+def _propose(actor: User, case: Case, kind: str, **fields) -> Approval:
+    try:
+        with transaction.atomic():
+            approval = Approval.objects.create(case=case, kind=kind, proposed_by=actor, **fields)
+            audit.record(
+                actor=actor,
+                action=AuditAction.CREATE,
+                obj=approval,
+                person_id=case.person_id,
+                summary=f"提交{approval.get_kind_display()}审核",
+            )
+    except IntegrityError:
+        raise ValidationError(ALREADY_PENDING.format(kind=ApprovalKind(kind).label)) from None
+    return approval
+
+
+def discharge_propose(*, actor: User, case: Case, on: dt.date, reason: str, note: str = "") -> Approval:
+    """提请结案: the case stays open until another worker approves."""
+    require_own_case(actor, case)
+    if case.status not in SERVED_STATES:
+        raise ValidationError(NOT_SERVED.format(status=case.get_status_display()))
+    _not_future(on, "on")
+    if reason not in DischargeReason.values:
+        raise ValidationError({"reason": "请选择结案原因。"})
+    return _propose(
+        actor, case, ApprovalKind.DISCHARGE, discharge_on=on, discharge_reason=reason, note=note[:300]
+    )
+
+
+def plan_submit(*, actor: User, case: Case) -> Approval:
+    """The current plan version, put to a second person for approval."""
+    require_own_case(actor, case)
+    plan = Plan.objects.filter(case=case, is_current=True).first()
+    if plan is None:
+        raise ValidationError(NO_PLAN)
+    if Approval.objects.filter(plan=plan, state=ApprovalState.APPROVED).exists():
+        raise ValidationError(PLAN_APPROVED.format(version=plan.version))
+    return _propose(actor, case, ApprovalKind.PLAN, plan=plan)
+
+
+def _decide(actor: User, approval: Approval, state: str, note: str) -> None:
+    require_own_case(actor, approval.case)
+    access.ensure_separate_actors(submitted_by_id=approval.proposed_by_id, actor=actor)
+    if approval.plan_id is not None:
+        # The author of the plan does not approve it either, whoever put it forward.
+        access.ensure_separate_actors(submitted_by_id=approval.plan.by_id, actor=actor)
+    _advance(
+        Approval,
+        approval.pk,
+        expected=[ApprovalState.PENDING],
+        field_name="state",
+        state=state,
+        decided_by=actor,
+        decided_at=timezone.now(),
+        decision_note=note[:300],
+    )
+
+
+def approval_approve(*, actor: User, approval: Approval, note: str = "") -> Approval:
+    """Approve; a discharge is carried out now, by the approver, on the proposed day and reason."""
+    with transaction.atomic():
+        _decide(actor, approval, ApprovalState.APPROVED, note)
+        if approval.kind == ApprovalKind.DISCHARGE:
+            case_services.case_discharge(
+                actor=actor,
+                case=approval.case,
+                on=approval.discharge_on,
+                reason=approval.discharge_reason,
+                note=approval.note,
+            )
+        approval.refresh_from_db()
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=approval,
+            person_id=approval.case.person_id,
+            summary=f"批准{approval.get_kind_display()}" + (f"：{note}" if note else ""),
+        )
+    return approval
+
+
+def approval_return(*, actor: User, approval: Approval, note: str) -> Approval:
+    """Send back with the reason; the proposer may propose again."""
+    if not note.strip():
+        raise ValidationError({"note": RETURN_NEEDS_NOTE})
+    with transaction.atomic():
+        _decide(actor, approval, ApprovalState.RETURNED, note)
+        approval.refresh_from_db()
+        audit.record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=approval,
+            person_id=approval.case.person_id,
+            summary=f"退回{approval.get_kind_display()}：{note}",
+        )
+    return approval
