@@ -259,13 +259,30 @@ def retry_after_failure(sender, task_result, **kwargs) -> None:
         logger.warning("task %s: could not decide on a retry", task_result.id, exc_info=True)
 
 
+def forget_dead_workers() -> int:
+    """Drops the heartbeats of this machine's workers whose process is gone, once their tasks are
+    dealt with: readiness and the job pages then stop counting a dead worker as one that is there."""
+    from kangfu.core.models import WorkerHeartbeat
+
+    dead = [
+        (beat.pk, beat.seen_at)
+        for beat in WorkerHeartbeat.objects.filter(host=socket.gethostname()[:255], pid__isnull=False)
+        if beat.pid != os.getpid() and not _process_alive(beat.pid, worker_started=beat.started_at)
+    ]
+    # A row beaten since it was read belongs to a live worker after all: left alone.
+    return sum(WorkerHeartbeat.objects.filter(pk=pk, seen_at=seen).delete()[0] for pk, seen in dead)
+
+
 def sweep() -> dict[str, str]:
-    """`recover_lost_tasks`, for the worker: a database that does not answer is logged, not raised."""
+    """`recover_lost_tasks`, then `forget_dead_workers`, for the worker: a database that does not
+    answer is logged, not raised."""
     try:
-        return recover_lost_tasks()
+        outcomes = recover_lost_tasks()
+        forget_dead_workers()
     except Exception:
         logger.warning("looking for tasks of lost workers failed", exc_info=True)
         return {}
+    return outcomes
 
 
 class LostTaskWatch(threading.Thread):

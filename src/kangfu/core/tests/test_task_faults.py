@@ -125,6 +125,15 @@ def test_a_task_that_may_run_twice_is_queued_again_and_finished_by_the_next_work
     assert finished.status == TaskResultStatus.SUCCESSFUL and len(runs) == 1
 
 
+def test_the_sweep_forgets_the_heartbeats_of_dead_workers_of_this_machine(dead_pid):
+    heartbeat("w-killed", pid=dead_pid)
+    heartbeat("w-alive", pid=os.getpid())
+    heartbeat("w-far", pid=dead_pid, host="another-host")
+
+    taskfaults.sweep()
+    assert sorted(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["w-alive", "w-far"]
+
+
 def test_a_task_that_must_not_run_twice_is_failed_with_a_message_and_never_run_again(runs, dead_pid):
     result = send_once.enqueue(runs.name)
     claimed(result, "w-killed")
