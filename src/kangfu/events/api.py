@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from ninja import Field, Query, Router, Schema
 
 from kangfu.core import events
@@ -20,6 +20,8 @@ from kangfu.core import events
 router = Router(tags=["业务事件"])
 
 MAX_LIMIT = 500
+MAX_POSITION = 2**63 - 1  # the column's largest value: a larger cursor is a 422, not a database error
+UNKNOWN_KIND = "未知的事件类型：{kinds}。"
 
 
 class SubjectOut(Schema):
@@ -57,12 +59,15 @@ def _out(event) -> dict:
 @router.get("/", response=EventPage, summary="按游标读取业务事件")
 def event_list(
     request,
-    after: Annotated[int, Query(ge=0, description="上次读到的 position（首次为 0）")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="上次读到的 position（首次为 0）")] = 0,
     kind: Annotated[list[str] | None, Query(description="只要这些事件类型，可重复")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"每次条数，1 至 {MAX_LIMIT}")] = 100,
 ):
     if not events.may_read(request.user):
         raise PermissionDenied(events.NOT_A_READER)
+    unknown = [k for k in kind or () if k not in events.KINDS]
+    if unknown:
+        raise ValidationError({"kind": [UNKNOWN_KIND.format(kinds="、".join(unknown)[:200])]})
     # Numbered now, so that what committed before this request is in this answer.
     events.sequence()
     rows = list(events.events_for(request.user, after=after, kinds=kind or (), limit=limit))

@@ -7,6 +7,7 @@ from kangfu.core import events
 from kangfu.core.models import Role
 from kangfu.core.services import api_token_create
 from kangfu.core.tests.factories import UserFactory
+from kangfu.events import api
 
 pytestmark = pytest.mark.django_db
 TIANJIN = "120100000000"
@@ -110,3 +111,13 @@ def test_no_token_is_401(client):
 
 def test_a_bad_limit_is_422(client, hexi_admin):
     assert client.get(URL, {"limit": 0}, **bearer(hexi_admin)).status_code == 422
+
+
+def test_an_unknown_kind_is_a_400_naming_it(client, hexi_admin):
+    response = client.get(URL, {"kind": "subsidies.grant.exploded"}, **bearer(hexi_admin))
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"kind": [api.UNKNOWN_KIND.format(kinds="subsidies.grant.exploded")]}
+
+
+def test_a_cursor_past_the_largest_position_is_422(client, hexi_admin):
+    assert client.get(URL, {"after": 2**63}, **bearer(hexi_admin)).status_code == 422
