@@ -227,6 +227,35 @@ def test_kangfu_run_serves_pages_runs_queued_tasks_and_stops_cleanly(city, tmp_p
         assert status == 200
         assert b'kangfu_http_requests_total{method="GET",status="200",view="login"} 1.0' in metrics
         assert b'task="kangfu.core.tests.tasks.write_marker"' in metrics
+
+        # The worker killed in the middle of a task (kill -9, as the OOM killer does): the supervisor
+        # starts another, which finds the task its predecessor left running, queues it again (it may
+        # run twice) and finishes it, rather than leave it running for ever.
+        runs = tmp_path / "runs"
+        enqueue = subprocess.run(
+            serving.kangfu_command(
+                "shell",
+                "-c",
+                f"from kangfu.core.tests.tasks import slow_recount; slow_recount.enqueue({str(runs)!r}, 3)",
+            ),
+            env=city,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert enqueue.returncode == 0, enqueue.stderr
+        _wait_for(
+            lambda: runs.exists(), seconds=60, what="the slow task to start", process=supervisor, log=log
+        )
+        worker_pid = int(re.findall(r"后台任务进程 已启动（进程 (\d+)）", log.read_text())[-1])
+        os.kill(worker_pid, signal.SIGKILL)
+        _wait_for(
+            lambda: len(runs.read_text().splitlines()) == 2 and "queued again" in log.read_text(),
+            seconds=120,
+            what="the killed worker's task to run again",
+            process=supervisor,
+            log=log,
+        )
     finally:
         supervisor.send_signal(signal.SIGTERM)
         code = supervisor.wait(timeout=90)
