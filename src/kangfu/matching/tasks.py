@@ -1,6 +1,7 @@
 """Background work of 数据比对 (Django tasks: the database backend and `kangfu db_worker` in a
 deployment; the demo and the tests run it at once)."""
 
+from django.utils import timezone
 from django_tasks import task
 
 from kangfu.core import taskfaults
@@ -21,13 +22,13 @@ def run_comparison(run_id: int) -> int:
 def _run_requeued(run_id: int) -> None:
     # A transient error marked the run failed; it is running again.
     ComparisonRun.objects.filter(pk=run_id, status=RunStatus.FAILED).update(
-        status=RunStatus.RUNNING, error=""
+        status=RunStatus.RUNNING, error="", finished_at=None
     )
 
 
 def _run_lost(message: str, run_id: int) -> None:
     ComparisonRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.FAILED, error=message[:300]
+        status=RunStatus.FAILED, error=message[:300], finished_at=timezone.now()
     )
 
 
