@@ -405,11 +405,11 @@ def push_for(account: User, pk: int) -> AgencyPush | None:
 
 
 def channel_regions(user: User):
-    """What a channel may cover: the administrator's city and its districts."""
+    """What a channel may cover: the administrator's city and its districts (not abolished ones)."""
     city = user.jurisdiction
     if user.role != Role.CITY_ADMIN or city is None:
         return Region.objects.none()
     digits = city.code[:4]
     return Region.objects.filter(
-        Q(code=city.code) | Q(level=RegionLevel.DISTRICT, code__startswith=digits)
+        Q(code=city.code) | Q(level=RegionLevel.DISTRICT, code__startswith=digits, successor__isnull=True)
     ).order_by("code")
