@@ -8,6 +8,7 @@ urlpatterns = [
     path("", filing.overview, name="overview"),
     path("rehab/", stats.rehab_stats, name="rehab_stats"),
     path("devices/", stats.devices_stats, name="devices_stats"),
+    path("subsidies/", stats.subsidies_indicators, name="subsidies_indicators"),
     path("filing/", filing.filing, name="filing"),
     path("filing/<slug:code>/<str:period>/generate/", filing.generate, name="generate"),
     path("filing/<slug:code>/<str:period>/", filing.board, name="board"),

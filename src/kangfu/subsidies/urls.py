@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from kangfu.subsidies.views import applications, grants, payroll, reviews, standards
 
@@ -24,7 +25,12 @@ urlpatterns = [
     path("recoveries/<int:pk>/repaid/", payroll.recovery_repaid, name="recovery_repaid"),
     path("standards/", standards.standard_list, name="standards"),
     path("standards/<int:pk>/close/", standards.standard_close, name="standard_close"),
-    path("indicators/", standards.indicator_page, name="indicators"),
+    # The indicators moved to 统计 (reports); old bookmarks and links follow, with their query string.
+    path(
+        "indicators/",
+        RedirectView.as_view(pattern_name="reports:subsidies_indicators", permanent=True, query_string=True),
+        name="indicators",
+    ),
     path("reviews/", reviews.reviews, name="reviews"),
     path("reviews/<int:pk>/print/", reviews.review_print, name="review_print"),
     path("visits/", reviews.visits, name="visits"),

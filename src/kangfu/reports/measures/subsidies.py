@@ -137,7 +137,7 @@ def _subsidy_measures() -> None:
             f"{short}覆盖率（%）",
             parts=(f"subsidy.covered.{kind}", f"subsidy.due.{kind}"),
             doc=f"{short}覆盖率 = {short}已享人数 ÷ {short}应享人数 × 100%，保留一位小数。",
-            drill=lambda scope, key: list_url("subsidies:indicators"),
+            drill=lambda scope, key: list_url("reports:subsidies_indicators"),
         )
 
     def new(scope: Scope) -> dict[str, Value]:

@@ -59,6 +59,11 @@ def test_the_statistics_pages_read_their_figures_in_the_reporting_scope(client):
     with statements() as seen:
         assert client.get("/reports/devices/").status_code == 200
     assert scoped(seen, "devices_rental") == {True}
+    w.subsidies_world()
+    client.force_login(w.admin("hexi", w.HEXI))
+    with statements() as seen:
+        assert client.get("/reports/subsidies/").status_code == 200
+    assert scoped(seen, "subsidies_grant") == {True}
 
 
 def test_a_districts_report_is_computed_in_the_scope_and_a_citys_from_the_primary():

@@ -1,4 +1,4 @@
-"""The services' statistics pages cost the same statements for 3 rows of what they count as for 9
+"""The services' statistics pages (精康, 辅具租赁, 两项补贴's indicators) cost the same statements for 3 rows of what they count as for 9
 (issue 16): their figures are grouped counts, one per figure, never a query per row. The rows are
 grown as the services' own list tests grow them (rehab and devices test_list_queries); the number is
 pinned, and the same on SQLite and PostgreSQL."""
@@ -16,6 +16,7 @@ from kangfu.devices.tests.test_list_queries import _rentals
 from kangfu.rehab import scales
 from kangfu.rehab.tests import factories as rehab_factories
 from kangfu.rehab.tests.test_list_queries import NOW, Rows
+from kangfu.subsidies.tests import test_list_queries as subsidies_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,7 @@ PAGES = [
     ("rehab: a district's", "/reports/rehab/", "rehab admin", 21),
     ("devices: a centre's", "/reports/devices/", "clerk", 29),  # with the centre's budgets
     ("devices: a district's", "/reports/devices/?year=2026", "devices admin", 23),
+    ("subsidies: a district's indicators", "/reports/subsidies/", "subsidies admin", 28),
 ]
 
 
@@ -47,6 +49,20 @@ def test_a_statistics_page_costs_the_same_queries_for_three_rows_as_for_nine(cli
         rows = Rows(admin, worker, institution)
         client.force_login(worker if who == "rehab worker" else admin)
         grow = rows.cases
+    elif who.startswith("subsidies"):
+        hexi = UserFactory(username="quju", role=Role.DISTRICT_ADMIN, jurisdiction_id=subsidies_rows.HEXI)
+        community = UserFactory(
+            username="shequ", role=Role.COMMUNITY_WORKER, jurisdiction_id=subsidies_rows.JIUJIANGLU
+        )
+        street = UserFactory(
+            username="jiedao", role=Role.STREET_OFFICER, jurisdiction_id=subsidies_rows.DAYINGMEN
+        )
+        client.force_login(hexi)
+
+        def grow(n: int) -> None:
+            # Recipients being paid, and applications waiting at the district's step.
+            subsidies_rows._recipients(n)
+            subsidies_rows._applications(n, passed_by=(community, street))
     else:
         centre = CentreFactory()
         clerk = UserFactory(
@@ -63,6 +79,8 @@ def test_a_statistics_page_costs_the_same_queries_for_three_rows_as_for_nine(cli
 
 
 def test_the_old_addresses_redirect_for_good_with_their_query_string(client):
+    response = client.get("/subsidies/indicators/", {"export": "xlsx"})
+    assert (response.status_code, response["Location"]) == (301, "/reports/subsidies/?export=xlsx")
     client.force_login(rehab_factories.district_admin())
     response = client.get("/rehab/stats/", {"year": 2025})
     assert (response.status_code, response["Location"]) == (301, "/reports/rehab/?year=2025")

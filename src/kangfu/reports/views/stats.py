@@ -1,12 +1,12 @@
 """The services' statistics pages, which 统计 owns: 精康's year (figures, charts, tables and their
-export) and 辅具租赁's year. Each figure is computed once, by the service's own selector over its
+export), 辅具租赁's year and 两项补贴's indicators of the last twelve months. Each figure is computed once, by the service's own selector over its
 counters and grouped queries; the same selectors feed the API, and the measures of 上报 are held equal
 to them (tests/test_one_number.py).
 
-The pages were /rehab/stats/ and /devices/stats/; those addresses answer with a permanent redirect
-here (rehab/urls.py, devices/urls.py), keeping the query string.
+The pages were /rehab/stats/, /devices/stats/ and /subsidies/indicators/; those addresses answer
+with a permanent redirect here (the services' urls.py), keeping the query string.
 
-Both read inside `replica_reads` (core.dbrouting): with a streaming replica configured, a year's
+They read inside `replica_reads` (core.dbrouting): with a streaming replica configured, a year's
 figures are read there, off the primary that the services write to."""
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from kangfu.devices import selectors as device_selectors
 from kangfu.rehab import forms as rehab_forms
 from kangfu.rehab import selectors as rehab_selectors
 from kangfu.rehab.models import EmploymentType
+from kangfu.subsidies import selectors as subsidy_selectors
 
 MAX_PK = 2**31 - 1  # PostgreSQL's integer column
 
@@ -288,3 +289,64 @@ def _devices_xlsx(request, figures: dict) -> HttpResponse:
         summary=f"导出 {figures['year']} 年辅具租赁统计",
         changes={"year": figures["year"]},
     )
+
+
+# ------------------------------------------------------------------ 两项补贴
+
+
+@login_required
+@require_GET
+@replica_reads
+def subsidies_indicators(request):
+    access.require(request.user, "reads_civil_affairs")
+    figures = subsidy_selectors.indicators(request.user)
+    if request.GET.get("export") == "xlsx":
+        rows = [
+            [
+                f"{r['month']:%Y-%m}",
+                r["living"],
+                r["care"],
+                r["approved"],
+                r["stopped"],
+                str(r["paid"]),
+                str(r["arrears"]),
+                str(r["recovered"]),
+            ]
+            for r in figures["rows"]
+        ]
+        return xlsx_response(
+            actor=request.user,
+            filename="subsidies-indicators.xlsx",
+            sheets=[
+                (
+                    "两项补贴指标",
+                    [
+                        "月份",
+                        "生活补贴人数",
+                        "护理补贴人数",
+                        "新批准",
+                        "停发",
+                        "发放金额",
+                        "其中补发",
+                        "追回",
+                    ],
+                    rows,
+                )
+            ],
+            object_type="subsidies.indicators",
+            summary="导出两项补贴指标",
+        )
+    charts = {
+        "recipients": {
+            "labels": [f"{r['month']:%Y-%m}" for r in figures["rows"]],
+            "series": [
+                {"name": "生活补贴", "values": [r["living"] for r in figures["rows"]]},
+                {"name": "护理补贴", "values": [r["care"] for r in figures["rows"]]},
+            ],
+        },
+        "paid": {
+            "labels": [f"{r['month']:%Y-%m}" for r in figures["rows"]],
+            "values": [float(r["paid"]) for r in figures["rows"]],
+        },
+    }
+    return render(request, "reports/subsidies_indicators.html", {"f": figures, "charts": charts})

@@ -367,7 +367,7 @@ def test_the_indicator_page_shows_each_kinds_rate_and_who_receives_without_being
     eligible_person(digits="43")
     applicant.certificates.update(expires_on=dt.date(2026, 10, 31))
     eligible_person()
-    html = login(quju).get("/subsidies/indicators/").content.decode()
+    html = login(quju).get("/reports/subsidies/").content.decode()
     assert "生活补贴覆盖率" in html and "护理补贴覆盖率" in html
     assert "不符合条件仍在享受" in html
     assert "大营门街道" in html
@@ -382,9 +382,9 @@ def test_the_indicator_page_costs_the_same_queries_however_many_people(login, st
     client = login(quju)
     add(1)
     with CaptureQueriesContext(connection) as few:
-        client.get("/subsidies/indicators/")
+        client.get("/reports/subsidies/")
     add(4)
     IncomePeriodFactory(person=Grant.objects.first().person, status=IncomeStatus.TEKUN)
     with CaptureQueriesContext(connection) as many:
-        client.get("/subsidies/indicators/")
+        client.get("/reports/subsidies/")
     assert len(few) == len(many)

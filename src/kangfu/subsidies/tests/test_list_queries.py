@@ -1,7 +1,8 @@
 """The 两项补贴 list pages cost the same statements for 3 rows as for 9, and the number is pinned
 (issue 16): the annual review's worklist, the visits worklist and the standards, which had no count
-test, and the home worklist, applications, grants and indicators, which were held equal at two sizes
-without a number (payrolls and appeals are, in test_views and test_appeals)."""
+test, and the home worklist, applications and grants, which were held equal at two sizes without a
+number (payrolls and appeals are, in test_views and test_appeals; the indicators, now 统计's, in
+reports/tests/test_stats_queries.py)."""
 
 from __future__ import annotations
 
@@ -121,7 +122,6 @@ PAGES = [
     ("applications, district", "/subsidies/applications/", "district", "applications", 14),
     ("grants, district", "/subsidies/grants/", "district", "grants", 14),
     ("grants, street", "/subsidies/grants/", "street", "grants", 14),
-    ("indicators, district", "/subsidies/indicators/", "district", "both", 28),
 ]
 
 

@@ -175,7 +175,7 @@ def test_the_page_refuses_a_second_click_on_a_decision(login, standards, applica
 
 
 def test_the_indicators_export_writes_its_audit_row(login, standards, quju):
-    response = login(quju).get("/subsidies/indicators/?export=xlsx")
+    response = login(quju).get("/reports/subsidies/?export=xlsx")
     assert response["Content-Disposition"] == 'attachment; filename="subsidies-indicators.xlsx"'
     assert AuditEntry.objects.filter(
         action=AuditAction.EXPORT, object_type="subsidies.indicators", actor=quju

@@ -194,8 +194,8 @@ class TestStaff:
             "/subsidies/grants/",
             "/subsidies/payroll/",
             "/subsidies/standards/",
-            "/subsidies/indicators/",
-            "/subsidies/indicators/?export=xlsx",
+            "/reports/subsidies/",
+            "/reports/subsidies/?export=xlsx",
             f"/subsidies/grants/{Grant.objects.first().pk}/",
             f"/subsidies/applications/{Application.objects.first().pk}/",
         ]:

@@ -6,10 +6,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from kangfu.core import access
-from kangfu.core.exports import xlsx_response
 from kangfu.core.forms import MonthField, apply_service_errors
 from kangfu.subsidies import selectors
 from kangfu.subsidies.forms import (
@@ -82,60 +81,3 @@ def standard_close(request, pk: int):
     else:
         messages.success(request, "已设定截止月份。")
     return redirect("subsidies:standards")
-
-
-@login_required
-@require_GET
-def indicator_page(request):
-    reads(request)
-    figures = selectors.indicators(request.user)
-    if request.GET.get("export") == "xlsx":
-        rows = [
-            [
-                f"{r['month']:%Y-%m}",
-                r["living"],
-                r["care"],
-                r["approved"],
-                r["stopped"],
-                str(r["paid"]),
-                str(r["arrears"]),
-                str(r["recovered"]),
-            ]
-            for r in figures["rows"]
-        ]
-        return xlsx_response(
-            actor=request.user,
-            filename="subsidies-indicators.xlsx",
-            sheets=[
-                (
-                    "两项补贴指标",
-                    [
-                        "月份",
-                        "生活补贴人数",
-                        "护理补贴人数",
-                        "新批准",
-                        "停发",
-                        "发放金额",
-                        "其中补发",
-                        "追回",
-                    ],
-                    rows,
-                )
-            ],
-            object_type="subsidies.indicators",
-            summary="导出两项补贴指标",
-        )
-    charts = {
-        "recipients": {
-            "labels": [f"{r['month']:%Y-%m}" for r in figures["rows"]],
-            "series": [
-                {"name": "生活补贴", "values": [r["living"] for r in figures["rows"]]},
-                {"name": "护理补贴", "values": [r["care"] for r in figures["rows"]]},
-            ],
-        },
-        "paid": {
-            "labels": [f"{r['month']:%Y-%m}" for r in figures["rows"]],
-            "values": [float(r["paid"]) for r in figures["rows"]],
-        },
-    }
-    return render(request, "subsidies/indicators.html", {"f": figures, "charts": charts})

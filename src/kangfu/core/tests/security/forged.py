@@ -148,7 +148,7 @@ CATALOGUE: dict[str, Forged] = {
         "GET", "/people/export/", data={"q": "{id_number}"}, absent=("华明申请人",)
     ),
     "comparison items export": Forged("GET", "/matching/", data={"export": "xlsx"}, absent=("华明故人",)),
-    "两项补贴 indicators export": Forged("GET", "/subsidies/indicators/", data={"export": "xlsx"}),
+    "两项补贴 indicators export": Forged("GET", "/reports/subsidies/", data={"export": "xlsx"}),
     "rental statistics export": Forged("GET", "/reports/devices/", data={"export": "xlsx"}),
     # ---- POST actions, with the attacker's own CSRF token
     "change their person": Forged("POST", "/people/{person}/edit/", data=_PERSON_EDIT),
