@@ -31,7 +31,11 @@ def world(admin, colleague, outsider, worker, street_officer, city_admin, contra
         image=SimpleUploadedFile("a.png", files.PNG),
         caption="现场",
     )
+    expert = pf.expert(admin, region=pf.f.XIQING)
     return {
+        "standard": pf.shipped_standard(),
+        "expert": expert,
+        "training": pf.training(admin, [expert]),
         "photo": photo,
         "city": city_admin,
         "checklist": checklist,
@@ -68,11 +72,43 @@ PAGES = [
     ("/programme/checklists/{checklist}/", {"admin": 200, "city": 200, "worker": 403, "street": 403}),
     ("/programme/photos/{photo}/", {"admin": 200, "worker": 200, "outsider": 404, "street": 403}),
     ("/programme/assessment/", {"admin": 200, "city": 200, "worker": 403, "street": 403}),
+    ("/programme/standards/", {"admin": 200, "city": 200, "worker": 403, "street": 403}),
+    ("/programme/standards/new/", {"admin": 403, "city": 200, "worker": 403, "street": 403}),
+    ("/programme/standards/{standard}/", {"admin": 200, "city": 200, "worker": 403, "street": 403}),
+    (
+        "/programme/contracts/{contract}/acceptance/",
+        {"admin": 200, "worker": 403, "outsider": 404, "street": 403},
+    ),
+    ("/programme/experts/", {"admin": 200, "worker": 403, "outsider": 200, "street": 403}),
+    ("/programme/experts/new/", {"admin": 200, "worker": 403, "outsider": 200, "street": 403}),
+    (
+        "/programme/experts/{expert}/",
+        {"admin": 200, "city": 200, "worker": 403, "outsider": 404, "street": 403},
+    ),
+    ("/programme/trainings/", {"admin": 200, "worker": 200, "outsider": 200, "street": 403}),
+    ("/programme/trainings/new/", {"admin": 200, "worker": 403, "outsider": 200, "street": 403}),
+    # The institution sees a training once its staff attended one: none here.
+    (
+        "/programme/trainings/{training}/",
+        {"admin": 200, "city": 200, "worker": 404, "outsider": 404, "street": 403},
+    ),
 ]
 
 
 def test_every_page_answers_each_user_as_the_table_says(client, world):
-    ids = {k: world[k].pk for k in ("contract", "fund", "payment", "version", "visit", "checklist", "photo")}
+    keys = (
+        "contract",
+        "fund",
+        "payment",
+        "version",
+        "visit",
+        "checklist",
+        "photo",
+        "standard",
+        "expert",
+        "training",
+    )
+    ids = {k: world[k].pk for k in keys}
     for url, expected in PAGES:
         for who, status in expected.items():
             client.force_login(world[who])
@@ -85,9 +121,17 @@ def test_every_url_of_the_app_has_a_row_in_the_table():
 
     get_pages = {"contracts", "contract_new", "contract", "funds", "fund_new", "fund", "payments", "payment"}
     get_pages |= {"visits", "visit_new", "visit", "checklists", "checklist_new", "checklist", "finding_photo"}
-    get_pages |= {"assessment"}
+    get_pages |= {"assessment", "standards", "standard_new", "standard", "acceptance_new"}
+    get_pages |= {"experts", "expert_new", "expert", "trainings", "training_new", "training"}
     posts = {"milestone_new", "milestone_request", "fund_adjust", "payment_approve", "payment_reject"}
     posts |= {"finding_answer", "finding_verify", "finding_reopen", "checklist_revise", "finding_photo_add"}
+    posts |= {
+        "standard_revise",
+        "acceptance_confirm",
+        "acceptance_return",
+        "expert_window_add",
+        "training_attendance",
+    }
     assert {p.name for p in urls.urlpatterns} == get_pages | posts
     assert len(PAGES) == len(get_pages)
 
