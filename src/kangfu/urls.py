@@ -19,7 +19,6 @@ urlpatterns = [
     path("exchange/", include("kangfu.exchange.urls")),
     path("golive/", include("kangfu.golive.urls")),
     path("events/", include("kangfu.events.urls")),
-    path("events/", include("kangfu.events.urls")),
     path("api/v1/", api.urls),
     re_path(r"^api/", not_found),
     path("admin/", admin.site.urls),
