@@ -39,8 +39,8 @@ GOAL_P95_MS = 500
 
 ROLES = {
     "dayingmen": ["/people/", "PERSON", "/subsidies/", "/subsidies/grants/", "/matching/"],
-    "hexi.admin": ["/subsidies/", "/subsidies/grants/", "/subsidies/indicators/", "/matching/", "/reports/"],
-    "shi.admin": ["/people/", "/subsidies/indicators/", "/reports/"],
+    "hexi.admin": ["/subsidies/", "/subsidies/grants/", "/reports/subsidies/", "/matching/", "/reports/"],
+    "shi.admin": ["/people/", "/reports/subsidies/", "/reports/"],
 }
 
 

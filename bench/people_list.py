@@ -34,6 +34,9 @@ def configure(n: int) -> None:
     os.environ.setdefault("KANGFU_DATA_KEYS", "bench:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
     os.environ.setdefault("KANGFU_INDEX_KEY", "aW5kZXgta2V5LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    # The benches time pages, not signing in: an admin's second factor would answer every page with a
+    # redirect to /two-factor/.
+    os.environ.setdefault("KANGFU_TWO_FACTOR", "0")
     if not os.environ.get("DATABASE_URL"):
         (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
         os.environ["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench' / f'people-{n}.sqlite3'}"
