@@ -227,8 +227,10 @@ class Periodic(threading.Thread):
                 due[job.key] = time.monotonic() + job.every
 
     def stop(self) -> None:
+        # Not waiting out a pass in progress: the supervisor allows the worker 40 s to stop, and a
+        # pass cut short is safe (a receiver knows a re-sent event by its key).
         self._stopping.set()
-        self.join(timeout=60)
+        self.join(timeout=5)
 
 
 # --- `kangfu run`: both processes, supervised ------------------------------------------------------
