@@ -48,8 +48,9 @@ MEDIA_PREFIX = "media/"
 _CHUNK = 1 << 20
 
 # Kangfu tables that `migrate` fills by itself (regions, the calendar, the month table, the default
-# payment formats, the assessment scales, the shipped report definitions): a freshly migrated database
-# still counts as empty. core/tests/test_backup.py fails when a data migration fills another one.
+# payment formats, the assessment scales, the shipped report definitions, exchange layouts and
+# programme standards): a freshly migrated database still counts as empty. core/tests/test_backup.py
+# fails when a data migration fills another one.
 MIGRATION_FILLED = frozenset(
     {
         "core.Region",
@@ -58,6 +59,10 @@ MIGRATION_FILLED = frozenset(
         "subsidies.PaymentFormat",
         "rehab.Scale",
         "reports.ReportDefinition",
+        "exchange.Layout",
+        "programme.Standard",
+        "programme.StandardVersion",
+        "programme.StandardItem",
     }
 )
 
