@@ -37,7 +37,18 @@ from kangfu.programme.models import (
     StandardPurpose,
     StandardVersion,
 )
-from kangfu.programme.services.supervision import BAD_ITEM, ITEM_RANGE, ITEM_TEXT, ITEM_WEIGHT, NO_ITEMS
+from kangfu.programme.services.supervision import (
+    BAD_ITEM,
+    ITEM_RANGE,
+    ITEM_TEXT,
+    ITEM_WEIGHT,
+    NO_ITEMS,
+    checked_scores,
+)
+
+# The acceptance's scores are checked as a supervision visit's are, with the same messages.
+from kangfu.programme.services.supervision import BAD_SCORE as BAD_SCORE
+from kangfu.programme.services.supervision import SCORE_OUT_OF_RANGE as SCORE_OUT_OF_RANGE
 from kangfu.programme.standards import INDICATORS
 
 STANDARD_EXISTS = "已有代码为“{code}”的标准。"
@@ -57,8 +68,6 @@ FUTURE_ACCEPTANCE = "验收日期不能晚于今天。"
 NOT_ACCEPTANCE_STANDARD = "请选择现行的验收标准。"
 STANDARD_REVISED = "该验收标准刚被修订，请按现行版本重新评分。"
 MISSING_SCORES = "以下验收项目未评分：{items}。"
-SCORE_OUT_OF_RANGE = "“{item}”的得分 {score} 不在 {low}–{high} 分之间。"
-BAD_SCORE = "“{item}”的得分须是数字，最多一位小数。"
 UNKNOWN_ITEM = "评分的项目不属于所选验收标准。"
 TEAM_REQUIRED = "请填写验收人员。"
 ALREADY_ACCEPTED = "该合同已有待确认或已确认的验收，不能重复验收。"
@@ -306,34 +315,7 @@ def acceptance_score(*, actor: User, contract: Contract, data: AcceptanceData) -
         raise ValidationError({"team": [TEAM_REQUIRED]})
     items = standards_read.standard_items_of(version)
     scored = [i for i in items if not i.indicator]
-    by_id = {i.pk: i for i in scored}
-    try:
-        keys = {int(k) for k in data.scores}
-    except (ValueError, TypeError):
-        raise ValidationError({"scores": [UNKNOWN_ITEM]}) from None
-    if keys - set(by_id):
-        raise ValidationError({"scores": [UNKNOWN_ITEM]})
-    missing = [i.text for i in scored if i.pk not in keys]
-    if missing:
-        raise ValidationError({"scores": [MISSING_SCORES.format(items="、".join(missing))]})
-    values: dict = {}
-    problems = []
-    for key, raw in data.scores.items():
-        item = by_id[int(key)]
-        try:
-            score = _number(raw, "0.1")
-        except (InvalidOperation, ValueError, TypeError):
-            problems.append(BAD_SCORE.format(item=item.text))
-            continue
-        if not item.min_score <= score <= item.max_score:
-            problems.append(
-                SCORE_OUT_OF_RANGE.format(
-                    item=item.text, score=score, low=item.min_score, high=item.max_score
-                )
-            )
-        values[item.pk] = score
-    if problems:
-        raise ValidationError({"scores": problems})
+    values: dict = checked_scores(scored, data.scores, unknown=UNKNOWN_ITEM, missing=MISSING_SCORES)
     values.update(standards_read.contract_indicators(contract, items))
     total = standards_read.weighted_total(items, values)
     if total is None:

@@ -76,6 +76,42 @@ def _decimal(value, places: str) -> Decimal:
     return number
 
 
+def checked_scores(items: list, raw: dict, *, unknown: str, missing: str) -> dict[int, Decimal]:
+    """The scores given for `items` (checklist or standard items with `text` and a score range): every
+    item scored and no other, each a number with at most one decimal within its item's range. Any
+    problem raises ValidationError on "scores" naming each item it concerns; `unknown` and `missing`
+    are the caller's words for an item not on the list and for the items left unscored."""
+    by_id = {i.pk: i for i in items}
+    try:
+        keys = {int(k) for k in raw}
+    except (ValueError, TypeError):
+        raise ValidationError({"scores": [unknown]}) from None
+    if keys - set(by_id):
+        raise ValidationError({"scores": [unknown]})
+    absent = [i.text for i in items if i.pk not in keys]
+    if absent:
+        raise ValidationError({"scores": [missing.format(items="、".join(absent))]})
+    scores: dict[int, Decimal] = {}
+    problems = []
+    for key, value in raw.items():
+        item = by_id[int(key)]
+        try:
+            score = _decimal(value, "0.1")
+        except (InvalidOperation, ValueError, TypeError):
+            problems.append(BAD_SCORE.format(item=item.text))
+            continue
+        if not item.min_score <= score <= item.max_score:
+            problems.append(
+                SCORE_OUT_OF_RANGE.format(
+                    item=item.text, score=score, low=item.min_score, high=item.max_score
+                )
+            )
+        scores[item.pk] = score
+    if problems:
+        raise ValidationError({"scores": problems})
+    return scores
+
+
 def _clean_items(items: list[ItemData]) -> list[ItemData]:
     if not items:
         raise ValidationError({"items": [NO_ITEMS]})
@@ -230,30 +266,7 @@ def visit_record(*, actor: User, data: VisitData) -> Visit:
             }
         )
     items = list(data.version.items.order_by("seq"))
-    by_id = {i.pk: i for i in items}
-    if any(int(k) not in by_id for k in data.scores):
-        raise ValidationError({"scores": [UNKNOWN_ITEM]})
-    missing = [i.text for i in items if i.pk not in {int(k) for k in data.scores}]
-    if missing:
-        raise ValidationError({"scores": [MISSING_SCORES.format(items="、".join(missing))]})
-    scores: dict[int, Decimal] = {}
-    problems = []
-    for key, raw in data.scores.items():
-        item = by_id[int(key)]
-        try:
-            score = _decimal(raw, "0.1")
-        except (InvalidOperation, ValueError, TypeError):
-            problems.append(BAD_SCORE.format(item=item.text))
-            continue
-        if not item.min_score <= score <= item.max_score:
-            problems.append(
-                SCORE_OUT_OF_RANGE.format(
-                    item=item.text, score=score, low=item.min_score, high=item.max_score
-                )
-            )
-        scores[item.pk] = score
-    if problems:
-        raise ValidationError({"scores": problems})
+    scores = checked_scores(items, data.scores, unknown=UNKNOWN_ITEM, missing=MISSING_SCORES)
     for finding in data.findings:
         if not finding.text.strip() or not finding.owner.strip():
             raise ValidationError({"findings": [FINDING_TEXT]})

@@ -79,6 +79,18 @@ def test_a_score_outside_its_items_range_is_refused_and_nothing_is_saved(admin, 
     assert not Visit.objects.exists() and not Finding.objects.exists()
 
 
+def test_a_score_for_an_item_named_by_something_other_than_its_number_is_refused(
+    admin, institution, checklist
+):
+    # A forged form or API body: refused with the checklist's message, never a server error.
+    version = _version(checklist)
+    scores = {**_scores(version, "8", "15", "3"), "第一项": "5"}
+    with pytest.raises(ValidationError) as exc:
+        _visit(admin, institution, version, scores)
+    assert exc.value.message_dict == {"scores": [supervision.UNKNOWN_ITEM]}
+    assert not Visit.objects.exists()
+
+
 def test_every_item_must_be_scored(admin, institution, checklist):
     version = _version(checklist)
     scores = _scores(version, "8", "15", "3")
