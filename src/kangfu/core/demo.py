@@ -146,6 +146,16 @@ def demo_accounts(community_code: str) -> list[DemoAccount]:
         DemoAccount(
             "xiqing.rehab", "西青康复中心 社工", Role.REHAB_WORKER, "rehab", XIQING, "西青区；精康个案"
         ),
+        # A second worker of the same centre: a plan or a discharge that xiqing.rehab proposes waits for
+        # a colleague's approval (计划和结案审核), never the proposer's own.
+        DemoAccount(
+            "xiqing.rehab2",
+            "西青康复中心 社工（二）",
+            Role.REHAB_WORKER,
+            "rehab",
+            XIQING,
+            "与 xiqing.rehab 同一机构；审核 xiqing.rehab 提交的计划和结案",
+        ),
         DemoAccount(
             "beichen.rehab",
             "北辰康复中心 社工",

@@ -7,11 +7,13 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 
 from kangfu.core.models import User
 from kangfu.core.tests.demo_world import LOADED, TODAY, load_demo
 from kangfu.rehab import demo, selectors_approvals, selectors_revisits, selectors_satisfaction
-from kangfu.rehab.models import Revisit, SatisfactionSurvey
+from kangfu.rehab.models import Case, CaseStatus, Revisit, SatisfactionSurvey
+from kangfu.rehab.services import approvals
 
 pytestmark = pytest.mark.django_db
 
@@ -31,3 +33,18 @@ def test_the_demo_worker_has_revisits_due_satisfaction_and_plans_to_approve(monk
     pending = list(selectors_approvals.pending_for(worker))
     assert pending and all(a.proposed_by_id != worker.pk for a in pending)
     assert selectors_approvals.approvals_for(worker).filter(state="approved", decided_by=worker).exists()
+
+
+def test_a_discharge_xiqing_rehab_proposes_is_approved_by_the_second_demo_worker(monkeypatch):
+    # The walk-through the second account exists for: proposed by one worker, approved by a colleague.
+    load_demo(monkeypatch, demo)
+    worker, colleague = (User.objects.get(username=u) for u in ("xiqing.rehab", "xiqing.rehab2"))
+    assert colleague.organisation_id == worker.organisation_id
+    case = Case.objects.filter(institution_id=worker.organisation_id, status=CaseStatus.ACTIVE).first()
+    with time_machine.travel(LOADED, tick=False):
+        proposal = approvals.discharge_propose(actor=worker, case=case, on=TODAY, reason="recovered")
+        with pytest.raises(PermissionDenied):
+            approvals.approval_approve(actor=worker, approval=proposal)
+        approvals.approval_approve(actor=colleague, approval=proposal)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DISCHARGED
