@@ -44,6 +44,7 @@ from kangfu.programme.services.supervision import (
     ITEM_WEIGHT,
     NO_ITEMS,
     checked_scores,
+    decimal_in_places,
 )
 
 # The acceptance's scores are checked as a supervision visit's are, with the same messages.
@@ -87,13 +88,6 @@ class StandardItemData:
     indicator: str = ""
 
 
-def _number(value, places: str) -> Decimal:
-    number = Decimal(str(value))
-    if not number.is_finite() or number != number.quantize(Decimal(places)) or abs(number) >= 1000:
-        raise InvalidOperation
-    return number
-
-
 def _clean_items(purpose: str, items: list[StandardItemData]) -> list[StandardItemData]:
     if not items:
         raise ValidationError({"items": [NO_ITEMS]})
@@ -102,8 +96,8 @@ def _clean_items(purpose: str, items: list[StandardItemData]) -> list[StandardIt
     problems, clean, seen = [], [], set()
     for n, item in enumerate(items, start=1):
         try:
-            low, high = _number(item.min_score, "0.1"), _number(item.max_score, "0.1")
-            weight = _number(item.weight, "0.01")
+            low, high = decimal_in_places(item.min_score, "0.1"), decimal_in_places(item.max_score, "0.1")
+            weight = decimal_in_places(item.weight, "0.01")
         except (InvalidOperation, ValueError, TypeError):
             problems.append(BAD_ITEM.format(n=n, problem=ITEM_NUMBER))
             continue
@@ -138,7 +132,7 @@ def _thresholds(purpose: str, pass_score, rectify_score) -> tuple[Decimal | None
     if pass_score in (None, "") or rectify_score in (None, ""):
         raise ValidationError({"pass_score": [THRESHOLDS_REQUIRED]})
     try:
-        high, low = _number(pass_score, "0.1"), _number(rectify_score, "0.1")
+        high, low = decimal_in_places(pass_score, "0.1"), decimal_in_places(rectify_score, "0.1")
     except (InvalidOperation, ValueError, TypeError):
         raise ValidationError({"pass_score": [BAD_THRESHOLDS]}) from None
     if not 0 <= low <= high <= 100:

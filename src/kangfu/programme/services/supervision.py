@@ -69,7 +69,8 @@ class ItemData:
     section: str = ""
 
 
-def _decimal(value, places: str) -> Decimal:
+def decimal_in_places(value, places: str) -> Decimal:
+    """`value` as a finite Decimal of at most `places` (e.g. "0.1") under 1,000; InvalidOperation if not."""
     number = Decimal(str(value))
     if not number.is_finite() or number != number.quantize(Decimal(places)) or abs(number) >= 1000:
         raise InvalidOperation
@@ -96,7 +97,7 @@ def checked_scores(items: list, raw: dict, *, unknown: str, missing: str) -> dic
     for key, value in raw.items():
         item = by_id[int(key)]
         try:
-            score = _decimal(value, "0.1")
+            score = decimal_in_places(value, "0.1")
         except (InvalidOperation, ValueError, TypeError):
             problems.append(BAD_SCORE.format(item=item.text))
             continue
@@ -118,8 +119,8 @@ def _clean_items(items: list[ItemData]) -> list[ItemData]:
     problems, clean = [], []
     for n, item in enumerate(items, start=1):
         try:
-            low, high = _decimal(item.min_score, "0.1"), _decimal(item.max_score, "0.1")
-            weight = _decimal(item.weight, "0.01")
+            low, high = decimal_in_places(item.min_score, "0.1"), decimal_in_places(item.max_score, "0.1")
+            weight = decimal_in_places(item.weight, "0.01")
         except (InvalidOperation, ValueError, TypeError):
             problems.append(BAD_ITEM.format(n=n, problem=ITEM_NUMBER))
             continue
