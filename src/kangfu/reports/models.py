@@ -21,12 +21,17 @@ class PeriodKind(models.TextChoices):
 class RowDimension(models.TextChoices):
     """What a report's rows are. `region`: the regions one level below the reporting unit (a
     district's streets); `unit`: the reporting unit itself (one row; a city's aggregate has a row per
-    district); the others: categories the measures can be grouped by."""
+    district); the others: categories the measures can be grouped by. `disability_grade` and
+    `disability_category` are those of the grant's period in force in the month counted (a regrade
+    moves a recipient between rows from its month); `stop_reason` is the reason a stop recorded."""
 
     REGION = "region", "下级区划"
     UNIT = "unit", "填报单位"
     SERVICE_TYPE = "service_type", "精康服务类型"
     SUBSIDY_KIND = "subsidy_kind", "补贴类别"
+    DISABILITY_GRADE = "disability_grade", "残疾等级"
+    DISABILITY_CATEGORY = "disability_category", "残疾类别"
+    STOP_REASON = "stop_reason", "停发原因"
 
 
 class ReportDefinition(models.Model):

@@ -124,6 +124,19 @@ def _row_keys(definition: ReportDefinition, unit: Region) -> list[tuple[str, str
         from kangfu.rehab.models import ServiceType
 
         return list(ServiceType.choices)
+    if definition.rows == RowDimension.DISABILITY_GRADE:
+        from kangfu.people.models import DisabilityGrade
+
+        return [(str(value), label) for value, label in DisabilityGrade.choices]
+    if definition.rows == RowDimension.DISABILITY_CATEGORY:
+        from kangfu.people.models import DisabilityCategory
+
+        return [(str(value), label) for value, label in DisabilityCategory.choices]
+    if definition.rows == RowDimension.STOP_REASON:
+        from kangfu.subsidies.models import StopReason
+
+        # A stop recorded before reasons were (a legacy one) is "其他", as on the indicators page.
+        return [*StopReason.choices, ("", "其他")]
     from kangfu.subsidies.models import Kind
 
     return list(Kind.choices)

@@ -1,11 +1,16 @@
 """两项补贴's measures: payroll lines of locked payrolls, grants and their periods and changes, and the
-eligibility rules an application is judged by."""
+eligibility rules an application is judged by.
+
+By 残疾等级 or 残疾类别, a line, change or grant counts in the row of its grant's period in force in
+the month it is for (the latest period begun by then: a stop's period carries the grade it was paid
+at), read by a subquery inside the one grouped statement. A grant without a period by then (none is
+written so) would fall in no row."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 
 from kangfu.reports.measures import (
     Scope,
@@ -36,7 +41,23 @@ def _subsidy_measures() -> None:
     )
     from kangfu.subsidies.selectors.eligibility import eligible_people
 
-    dims = ("unit", "region", "subsidy_kind")
+    dims = ("unit", "region", "subsidy_kind", "disability_grade", "disability_category")
+    # The dimensions read from the grant's period, and the period's column each reads.
+    by_period = {"disability_grade": "grade", "disability_category": "category"}
+    period_keys = {dim: "period_key" for dim in by_period}
+
+    def with_period(queryset: QuerySet, scope: Scope, *, grant: str, month) -> QuerySet:
+        """`queryset` with `period_key`, the grade or category its rows are grouped by (see the
+        module's docstring), when the rows ask for one; `grant` names the row's grant id and `month`
+        the month it counts for (an OuterRef or a date)."""
+        if scope.rows not in by_period:
+            return queryset
+        in_force = (
+            GrantPeriod.objects.filter(grant_id=OuterRef(grant), from_month__lte=month)
+            .order_by("-from_month", "-id")
+            .values(by_period[scope.rows])[:1]
+        )
+        return queryset.annotate(period_key=Subquery(in_force))
 
     def lines(scope: Scope) -> QuerySet:
         # A month's money is what its locked payroll holds: a draft may still change.
@@ -76,12 +97,13 @@ def _subsidy_measures() -> None:
         short = "生活补贴" if kind == Kind.LIVING else "护理补贴"
 
         def recipients(scope: Scope, kind=kind) -> dict[str, Value]:
+            regular = lines(scope).filter(kind=kind, line_type=LineType.REGULAR, month_for=scope.period.start)
             return grouped(
-                lines(scope).filter(kind=kind, line_type=LineType.REGULAR, month_for=scope.period.start),
+                with_period(regular, scope, grant="grant_id", month=OuterRef("month_for")),
                 scope,
                 code="street_id",
                 value=Count("grant_id", distinct=True),
-                keys={"subsidy_kind": "kind"},
+                keys={"subsidy_kind": "kind", **period_keys},
             )
 
         recipients.__doc__ = (
@@ -91,17 +113,18 @@ def _subsidy_measures() -> None:
         register(f"subsidy.recipients.{kind}", f"{short}人数", dims=dims, drill=payroll_drill)(recipients)
 
         def paid(scope: Scope, kind=kind) -> dict[str, Value]:
+            paying = lines(scope).filter(kind=kind, line_type__in=[LineType.REGULAR, LineType.ARREARS])
             return grouped(
-                lines(scope).filter(kind=kind, line_type__in=[LineType.REGULAR, LineType.ARREARS]),
+                with_period(paying, scope, grant="grant_id", month=OuterRef("month_for")),
                 scope,
                 code="street_id",
                 value=Sum("amount"),
-                keys={"subsidy_kind": "kind"},
+                keys={"subsidy_kind": "kind", **period_keys},
             )
 
         paid.__doc__ = (
             f"{short}发放金额（元）：本月已锁定的发放中{short}“当月发放”与“补发”明细金额之和（应发金额，"
-            "银行退回的不扣除）；追回另列。"
+            "银行退回的不扣除）；追回另列。按残疾等级、类别分行时，补发计入其所属月份的等级、类别。"
         )
         register(f"subsidy.paid.{kind}", f"{short}金额（元）", kind="money", dims=dims, drill=payroll_drill)(
             paid
@@ -147,40 +170,82 @@ def _subsidy_measures() -> None:
             drill=lambda scope, key: list_url("reports:subsidies_indicators"),
         )
 
+    def changes_of(action: str, scope: Scope) -> QuerySet:
+        changes = GrantChange.objects.filter(action=action, effective_month=scope.period.start)
+        return with_period(changes, scope, grant="grant_id", month=scope.period.start)
+
+    change_keys = {"subsidy_kind": "grant__kind", "stop_reason": "stop_reason", **period_keys}
+
     def new(scope: Scope) -> dict[str, Value]:
         """新增：生效月份为本月的“开始发放”变更数（一项补贴计一次），按资格所属街道分行。"""
-        changes = GrantChange.objects.filter(action=ChangeAction.START, effective_month=scope.period.start)
         return grouped(
-            changes, scope, code="grant__street_id", value=Count("id"), keys={"subsidy_kind": "grant__kind"}
+            changes_of(ChangeAction.START, scope),
+            scope,
+            code="grant__street_id",
+            value=Count("id"),
+            keys=change_keys,
         )
 
     register("subsidy.new", "新增（人次）", dims=dims, drill=grants_drill("active"))(new)
 
     def stopped(scope: Scope) -> dict[str, Value]:
-        """停发：生效月份为本月的“停发”变更数（一项补贴计一次，原因见资格记录），按资格所属街道分行。"""
-        changes = GrantChange.objects.filter(action=ChangeAction.STOP, effective_month=scope.period.start)
+        """停发：生效月份为本月的“停发”变更数（一项补贴计一次），按资格所属街道分行；按停发原因分行时，
+        未记原因的（上线前的停发）计入“其他”。"""
         return grouped(
-            changes, scope, code="grant__street_id", value=Count("id"), keys={"subsidy_kind": "grant__kind"}
+            changes_of(ChangeAction.STOP, scope),
+            scope,
+            code="grant__street_id",
+            value=Count("id"),
+            keys=change_keys,
         )
 
-    register("subsidy.stopped", "停发（人次）", dims=dims, drill=grants_drill("stopped"))(stopped)
+    stop_dims = (*dims, "stop_reason")
+    register("subsidy.stopped", "停发（人次）", dims=stop_dims, drill=grants_drill("stopped"))(stopped)
+
+    for kind in (Kind.LIVING, Kind.CARE):
+        short = "生活补贴" if kind == Kind.LIVING else "护理补贴"
+
+        def stopped_kind(scope: Scope, kind=kind) -> dict[str, Value]:
+            return grouped(
+                changes_of(ChangeAction.STOP, scope).filter(grant__kind=kind),
+                scope,
+                code="grant__street_id",
+                value=Count("id"),
+                keys=change_keys,
+            )
+
+        stopped_kind.__doc__ = f"{short}停发（人次）：停发中{short}的部分，口径同“停发”。"
+        register(
+            f"subsidy.stopped.{kind}",
+            f"{short}停发（人次）",
+            dims=stop_dims,
+            drill=grants_drill("stopped", kind),
+        )(stopped_kind)
 
     def recovered(scope: Scope) -> dict[str, Value]:
         """追回金额（元）：本月已锁定的发放中“追回”明细金额之和（以正数表示）。"""
         out = grouped(
-            lines(scope).filter(line_type=LineType.RECOVERY),
+            with_period(
+                lines(scope).filter(line_type=LineType.RECOVERY),
+                scope,
+                grant="grant_id",
+                month=OuterRef("month_for"),
+            ),
             scope,
             code="street_id",
             value=Sum("amount"),
-            keys={"subsidy_kind": "kind"},
+            keys={"subsidy_kind": "kind", **period_keys},
         )
         return {k: -v if v is not None else None for k, v in out.items()}
 
     register("subsidy.recovered", "追回金额（元）", kind="money", dims=dims, drill=payroll_drill)(recovered)
 
+    grant_keys = {"subsidy_kind": "kind", **period_keys}
+
     def payable_grants(scope: Scope) -> QuerySet:
         month = scope.period.start
-        return Grant.objects.filter(start_month__lte=month).filter(
+        grants = with_period(Grant.objects.all(), scope, grant="pk", month=month)
+        return grants.filter(start_month__lte=month).filter(
             Q(end_month__isnull=True) | Q(end_month__gte=month),
             Exists(
                 GrantPeriod.objects.filter(grant_id=OuterRef("pk"), paid=True, from_month__lte=month).filter(
@@ -192,9 +257,7 @@ def _subsidy_measures() -> None:
     def payable(scope: Scope) -> dict[str, Value]:
         """应发人次：本月处于发放期的资格数——起始月份不晚于本月、未在本月前停发，且其发放期间记载本月
         “发放”（暂停期间不计），按资格所属街道分行。"""
-        return grouped(
-            payable_grants(scope), scope, code="street_id", value=Count("id"), keys={"subsidy_kind": "kind"}
-        )
+        return grouped(payable_grants(scope), scope, code="street_id", value=Count("id"), keys=grant_keys)
 
     register("subsidy.payable", "应发人次", dims=dims, drill=grants_drill("active"))(payable)
 
@@ -206,7 +269,7 @@ def _subsidy_measures() -> None:
             scope,
             code="street_id",
             value=Count("id"),
-            keys={"subsidy_kind": "kind"},
+            keys=grant_keys,
         )
 
     register("subsidy.paid_of_payable", "实发人次", dims=dims, drill=payroll_drill)(paid_of_payable)
@@ -220,13 +283,12 @@ def _subsidy_measures() -> None:
     )
 
     def paid_grants_qs(scope: Scope) -> QuerySet:
-        return Grant.objects.filter(paid_line(scope.period.start, grant_id=OuterRef("pk")))
+        grants = with_period(Grant.objects.all(), scope, grant="pk", month=scope.period.start)
+        return grants.filter(paid_line(scope.period.start, grant_id=OuterRef("pk")))
 
     def paid_grants(scope: Scope) -> dict[str, Value]:
         """本月发放的资格数：本月已锁定的发放中有“当月发放”明细的资格，按资格所属街道分行（建档完成率的分母）。"""
-        return grouped(
-            paid_grants_qs(scope), scope, code="street_id", value=Count("id"), keys={"subsidy_kind": "kind"}
-        )
+        return grouped(paid_grants_qs(scope), scope, code="street_id", value=Count("id"), keys=grant_keys)
 
     register("subsidy.paid_grants", "本月发放资格数", dims=dims, drill=payroll_drill)(paid_grants)
 
@@ -240,7 +302,7 @@ def _subsidy_measures() -> None:
             scope,
             code="street_id",
             value=Count("id"),
-            keys={"subsidy_kind": "kind"},
+            keys=grant_keys,
         )
 
     register("subsidy.filed", "已建档资格数", dims=dims, drill=grants_drill("active"))(filed)

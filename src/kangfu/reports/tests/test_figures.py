@@ -208,6 +208,159 @@ def test_the_monthly_subsidy_report_equals_a_second_count_street_by_street():
     assert (total["subsidy.covered.living"], total["subsidy.due.living"]) == (2, 4)
 
 
+# ------------------------------------------------------------------ 两项补贴 by grade, category and stop reason
+
+
+def diversify_subsidies() -> None:
+    """The subsidies world with grades, categories and reasons that differ, so that a report which
+    put everyone in one row could not pass: 甲's 护理补贴 is regraded from November (its October
+    arrears stay at the old grade), 乙's new 生活补贴 is paid at grade 3 for an intellectual
+    disability, 丁's stopped grant is a grade-4 visual one, and two more stops this month, one for a
+    move and one from before reasons were recorded."""
+    a, b, c, d, _e = w.subsidies_world()["people"]
+    care_a = Grant.objects.get(person=a, kind="care")
+    GrantPeriod.objects.filter(grant=care_a).update(to_month=w.OCT)
+    GrantPeriod.objects.create(
+        grant=care_a, from_month=w.NOV, grade=1, category=6, paid=True, reason="换发残疾人证"
+    )
+    GrantPeriod.objects.filter(grant__person=b, grant__kind="living").update(grade=3, category=5)
+    GrantPeriod.objects.filter(grant__person=d).update(grade=4, category=1)
+    care_c = Grant.objects.get(person=c, kind="care")
+    GrantChange.objects.create(
+        grant=care_c, action="stop", effective_month=w.NOV, reason="迁出", stop_reason="moved"
+    )
+    living_c = Grant.objects.get(person=c, kind="living")
+    GrantChange.objects.create(grant=living_c, action="stop", effective_month=w.NOV, reason="原系统停发")
+
+
+# The grant's period in force in a month, written as a join on the latest period begun by then.
+IN_FORCE = (
+    " JOIN {GrantPeriod} gp ON gp.grant_id = {grant} AND gp.from_month = (SELECT MAX(p2.from_month)"
+    " FROM {GrantPeriod} p2 WHERE p2.grant_id = {grant} AND p2.from_month <= {month})"
+)
+
+
+def in_force(grant: str, month: str) -> str:
+    return IN_FORCE.replace("{grant}", grant).replace("{month}", month)
+
+
+def subsidy_by_expected(month: dt.date, district: str, column: str) -> dict[str, dict[str, object]]:
+    """The base measures of the grade and category reports, grouped by the period's `column`."""
+    like = district[:6] + "%"
+    key = f"gp.{column}"
+    locked = (
+        "FROM {PayrollLine} l JOIN {Payroll} p ON p.id = l.payroll_id"
+        + in_force("l.grant_id", "l.month_for")
+        + " WHERE p.status = 'locked' AND p.month = %s AND l.street_id LIKE %s"
+    )
+    out: dict[str, dict] = {}
+    for kind in ("living", "care"):
+        out[f"subsidy.recipients.{kind}"] = sql(
+            f"SELECT {key}, COUNT(DISTINCT l.grant_id) {locked} AND l.kind = %s AND l.line_type = 'regular'"
+            f" AND l.month_for = %s GROUP BY {key}",
+            [month, like, kind, month],
+        )
+        out[f"subsidy.paid.{kind}"] = sql(
+            f"SELECT {key}, SUM(l.amount) {locked} AND l.kind = %s AND l.line_type IN ('regular', 'arrears')"
+            f" GROUP BY {key}",
+            [month, like, kind],
+        )
+    out["subsidy.recovered"] = {
+        k: -Decimal(v)
+        for k, v in sql(
+            f"SELECT {key}, SUM(l.amount) {locked} AND l.line_type = 'recovery' GROUP BY {key}", [month, like]
+        ).items()
+    }
+    for action, code in (("start", "subsidy.new"), ("stop", "subsidy.stopped")):
+        out[code] = sql(
+            f"SELECT {key}, COUNT(*) FROM {{GrantChange}} c JOIN {{Grant}} g ON g.id = c.grant_id"
+            + in_force("g.id", "c.effective_month")
+            + f" WHERE c.action = %s AND c.effective_month = %s AND g.street_id LIKE %s GROUP BY {key}",
+            [action, month, like],
+        )
+    payable = (
+        "FROM {Grant} g"
+        + in_force("g.id", "%s")
+        + " WHERE g.street_id LIKE %s AND g.start_month <= %s AND (g.end_month IS NULL OR g.end_month >= %s)"
+        " AND EXISTS (SELECT 1 FROM {GrantPeriod} q WHERE q.grant_id = g.id AND q.paid = %s"
+        " AND q.from_month <= %s AND (q.to_month IS NULL OR q.to_month >= %s))"
+    )
+    params = [month, like, month, month, True, month, month]
+    out["subsidy.payable"] = sql(f"SELECT {key}, COUNT(*) {payable} GROUP BY {key}", params)
+    out["subsidy.paid_of_payable"] = sql(
+        f"SELECT {key}, COUNT(*) {payable} AND EXISTS (SELECT 1 FROM {{PayrollLine}} l JOIN {{Payroll}} p"
+        " ON p.id = l.payroll_id WHERE l.grant_id = g.id AND l.line_type = 'regular' AND l.month_for = %s"
+        f" AND p.status = 'locked' AND p.month = %s) GROUP BY {key}",
+        [*params, month, month],
+    )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("code", "column"), [("subsidy-by-grade", "grade"), ("subsidy-by-category", "category")]
+)
+def test_the_subsidy_report_by_grade_or_category_equals_a_second_count(code, column):
+    diversify_subsidies()
+    hexi = w.admin("hexi", w.HEXI)
+    report = services.report_generate(actor=hexi, code=code, period=Period("month", w.NOV))
+    assert_figures(report, subsidy_by_expected(w.NOV, w.HEXI, column))
+    # The regraded 护理补贴 is paid in November at grade 1 (a mental disability), its October
+    # arrears at grade 2 (physical), as each month's period says.
+    care = {
+        r["key"]: (r["values"]["subsidy.recipients.care"], r["values"]["subsidy.paid.care"])
+        for r in report.figures["rows"]
+    }
+    if column == "grade":
+        assert (care["1"], care["2"]) == ((1, "200.00"), (0, "200.00"))
+    else:
+        assert (care["6"], care["4"]) == ((1, "200.00"), (0, "200.00"))
+    assert [r["label"] for r in report.figures["rows"]][:2] == (
+        ["一级", "二级"] if column == "grade" else ["视力残疾", "听力残疾"]
+    )
+    assert report.figures["total"]["subsidy.stopped"] == 3
+
+
+def test_the_stop_reason_report_equals_a_second_count():
+    diversify_subsidies()
+    hexi = w.admin("hexi", w.HEXI)
+    report = services.report_generate(actor=hexi, code="subsidy-stop-reasons", period=Period("month", w.NOV))
+    stops = (
+        "SELECT c.stop_reason, COUNT(*) FROM {GrantChange} c JOIN {Grant} g ON g.id = c.grant_id"
+        " WHERE c.action = 'stop' AND c.effective_month = %s AND g.street_id LIKE %s"
+    )
+    params = [w.NOV, w.HEXI[:6] + "%"]
+    expected = {"subsidy.stopped": sql(stops + " GROUP BY c.stop_reason", params)}
+    for kind in ("living", "care"):
+        expected[f"subsidy.stopped.{kind}"] = sql(
+            stops + " AND g.kind = %s GROUP BY c.stop_reason", [*params, kind]
+        )
+    assert_figures(report, expected)
+    by_reason = {r["label"]: r["values"]["subsidy.stopped"] for r in report.figures["rows"]}
+    assert (by_reason["死亡"], by_reason["户籍迁出"], by_reason["其他"], by_reason["服刑"]) == (1, 1, 1, 0)
+    assert report.figures["total"]["subsidy.stopped.care"] == 1
+
+
+def test_the_city_adds_up_its_districts_stops_reason_by_reason():
+    diversify_subsidies()
+    hexi, dongli = w.admin("hexi", w.HEXI), w.admin("dongli", w.DONGLI)
+    period = Period("month", w.NOV)
+    GrantChange.objects.create(
+        grant=Grant.objects.get(street_id=w.HUAMING),
+        action="stop",
+        effective_month=w.NOV,
+        reason="死亡",
+        stop_reason="death",
+    )
+    for admin in (hexi, dongli):
+        report = services.report_generate(actor=admin, code="subsidy-stop-reasons", period=period)
+        services.report_submit(actor=admin, report=report)
+    city = w.admin("tianjin", w.TIANJIN, role="city_admin")
+    report = services.report_generate(actor=city, code="subsidy-stop-reasons", period=period)
+    by_reason = {r["key"]: r["values"]["subsidy.stopped"] for r in report.figures["rows"]}
+    assert (by_reason["death"], by_reason["moved"], by_reason[""]) == (2, 1, 1)
+    assert report.figures["total"]["subsidy.stopped"] == 4
+
+
 # ------------------------------------------------------------------ 精康, SQL over the raw rows
 
 
@@ -404,6 +557,13 @@ def test_the_monthly_devices_report_equals_a_second_count():
 
 def test_shipped_definitions_name_only_known_measures():
     shipped = ReportDefinition.objects.all()
-    assert {d.code for d in shipped} >= {"subsidy-monthly", "rehab-quarterly", "devices-monthly"}
+    assert {d.code for d in shipped} >= {
+        "subsidy-monthly",
+        "subsidy-by-grade",
+        "subsidy-by-category",
+        "subsidy-stop-reasons",
+        "rehab-quarterly",
+        "devices-monthly",
+    }
     for definition in shipped:
         measures.validate_columns(definition.columns, definition.rows)
