@@ -39,7 +39,9 @@ from kangfu.rehab.models.cases import (
 from kangfu.rehab.models.counters import MonthlyCount, OutcomeCount
 from kangfu.rehab.models.emergency import EmergencyAccess
 from kangfu.rehab.models.follow_ups import Adherence, FollowUp, Insight
+from kangfu.rehab.models.groups import WEEKDAYS, GroupMeeting, GroupMember, MeetingState, RecurringGroup
 from kangfu.rehab.models.institutions import (
+    PEER_TRAINING_HOURS_REQUIRED,
     InstitutionLevel,
     InstitutionProfile,
     Profession,
@@ -67,18 +69,21 @@ from kangfu.rehab.models.satisfaction import (
     SatisfactionSurvey,
     SurveyChannel,
 )
+from kangfu.rehab.models.survey_links import SurveyLink
 from kangfu.rehab.models.transfers import SharePart, Transfer, TransferKind, TransferState
 
 __all__ = [
     "NO_REVISIT_REASONS",
     "OPEN_APPLICATION_STATES",
     "OPEN_CASE_STATES",
+    "PEER_TRAINING_HOURS_REQUIRED",
     "REVISIT_MONTHS",
     "ROSTER_SOURCES",
     "SATISFACTION_ITEMS",
     "SATISFACTION_SCALE",
     "SCORED_FIELDS",
     "SERVED_STATES",
+    "WEEKDAYS",
     "Activity",
     "ActivityForm",
     "ActivityPhoto",
@@ -101,10 +106,13 @@ __all__ = [
     "EmergencyAccess",
     "EmploymentType",
     "FollowUp",
+    "GroupMeeting",
+    "GroupMember",
     "Insight",
     "InstitutionLevel",
     "InstitutionProfile",
     "Intake",
+    "MeetingState",
     "MonthlyCount",
     "Outcome",
     "OutcomeCount",
@@ -115,6 +123,7 @@ __all__ = [
     "PlanPlace",
     "PlanService",
     "Profession",
+    "RecurringGroup",
     "RegisteredPerson",
     "Respondent",
     "Revisit",
@@ -131,6 +140,7 @@ __all__ = [
     "Stability",
     "StaffMember",
     "SurveyChannel",
+    "SurveyLink",
     "Training",
     "Transfer",
     "TransferKind",

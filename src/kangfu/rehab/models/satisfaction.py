@@ -40,6 +40,7 @@ class Respondent(models.TextChoices):
 
 class SurveyChannel(models.TextChoices):
     PAPER = "paper", "纸质问卷录入"
+    PHONE = "phone", "手机填写"
 
 
 def _score(label: str) -> models.PositiveSmallIntegerField:
