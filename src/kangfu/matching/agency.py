@@ -6,7 +6,9 @@ may send, the region it covers, and a token shown once. A push or a pulled file 
 about; that district's payroll office confirms or discards it on the feeds page. A push is refused
 whole (nothing stored) when its kind is not the channel's or it names people registered outside the
 channel's region. Each push is kept with its key (the sender's Idempotency-Key, or the file's
-checksum), so a retry answers the same import and never makes a second one.
+checksum), so a retry answers the same import and never makes a second one. A refusal by kind or
+region is audited against the channel (kind, district, reason and the file's checksum, never its
+lines), so the city sees an agency trying what it may not.
 
 The writes here follow the services' rules (keyword-only, `actor=`, one transaction with the audit
 row); the reads at the end are this module's selectors.
@@ -62,6 +64,7 @@ REGION_REFUSED = "第 {lines} 行的区划代码不在{region}，该渠道无权
 KEY_REUSED = "幂等键“{key}”已用于第 {pk} 号推送的另一份数据；重发同一份数据请用同一个键，新数据请换一个键。"
 NO_ROWS = "请提供至少一行数据（rows）。"
 BAD_KEY = "幂等键不能超过 100 个字符。"
+REFUSAL = "{channel}{how}的“{kind}”数据被拒绝：{reason}"
 
 # A file in a drop folder says its kind by the folder it is in (…/death/2026-11.csv) and its month
 # by its name where it can (死亡_202611.csv); otherwise it is the month it was picked up.
@@ -187,6 +190,59 @@ def push_receive(
     done = _repeat(channel, key, digest)
     if done is not None:
         return Received(done, created=False)
+    try:
+        return _receive(
+            channel,
+            account=account,
+            kind=kind,
+            period=period,
+            file_name=file_name,
+            raw=raw,
+            rows=rows,
+            key=key,
+            digest=digest,
+            district=district,
+            via=via,
+        )
+    except PermissionDenied as refused:
+        # Written after the push's own transaction has rolled back, so the refusal stays on record
+        # while nothing of the push does.
+        audit.record(
+            actor=account,
+            action=AuditAction.IMPORT,
+            obj=channel,
+            summary=REFUSAL.format(
+                channel=channel,
+                how="推送" if via == "api" else "目录取数",
+                kind=FeedKind(kind).label if kind in FeedKind.values else kind,
+                reason=refused,
+            ),
+            changes={
+                "refused": True,
+                "kind": kind,
+                "district": district[:20],
+                "via": via,
+                "reason": str(refused),
+                "digest": digest,
+            },
+        )
+        raise
+
+
+def _receive(
+    channel: AgencyChannel,
+    *,
+    account: User,
+    kind: str,
+    period: dt.date,
+    file_name: str,
+    raw: bytes,
+    rows: list[dict] | None,
+    key: str,
+    digest: str,
+    district: str,
+    via: str,
+) -> Received:
     source = _source_for(channel, kind)
     district_code = _district_for(channel, district)
     if rows is not None:

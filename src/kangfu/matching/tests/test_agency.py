@@ -145,6 +145,71 @@ def test_a_push_naming_another_districts_people_is_refused_whole(client, police)
     _nothing_stored()
 
 
+def _refusals(channel) -> list[AuditEntry]:
+    return list(
+        AuditEntry.objects.filter(object_type="matching.agencychannel", object_id=str(channel.pk))
+        .exclude(changes__refused=None)
+        .order_by("id")
+    )
+
+
+def test_a_push_refused_for_its_kind_is_audited_against_the_channel(client, police):
+    channel, auth = police
+    person = PersonFactory()
+    _push(client, auth, f"身份证号\n{person.id_number}\n", kind="dibao")
+    (entry,) = _refusals(channel)
+    assert (entry.actor_id, entry.action, entry.changes["kind"], entry.changes["via"]) == (
+        channel.account_id,
+        "import",
+        "dibao",
+        "api",
+    )
+    assert entry.changes["reason"] == agency.KIND_REFUSED.format(
+        kind="低保名单（民政）", kinds="死亡（公安/卫健）、户籍迁移（公安）"
+    )
+    assert "河西公安" in entry.summary and "低保名单（民政）" in entry.summary
+    # The file's checksum identifies it; nothing of its lines is kept.
+    assert person.id_number not in json.dumps(entry.changes, ensure_ascii=False) + entry.summary
+
+
+def test_a_push_refused_for_its_region_is_audited_and_its_people_are_not(client, police):
+    channel, auth = police
+    ours, theirs = PersonFactory(name="甲某"), PersonFactory(name="乙某", community_code=HUAMING_COMMUNITY)
+    body = (
+        f"公民身份号码,姓名,死亡日期\n{ours.id_number},甲某,2026-10-03\n{theirs.id_number},乙某,2026-10-04\n"
+    )
+    assert _push(client, auth, body).status_code == 403
+    assert _push(client, auth, body, district="120110").status_code == 403
+    people, district = _refusals(channel)
+    assert people.changes["reason"] == agency.PEOPLE_REFUSED.format(lines="3", region="河西区")
+    assert (district.changes["district"], district.changes["kind"]) == ("120110", "death")
+    assert district.changes["reason"] == agency.DISTRICT_REFUSED.format(region="河西区", district="120110")
+    written = json.dumps([people.changes, district.changes], ensure_ascii=False) + people.summary
+    assert not any(text in written for text in (ours.id_number, theirs.id_number, "甲某", "乙某"))
+    # The refusal is kept although the push's own transaction rolled back.
+    _nothing_stored()
+
+
+def test_an_accepted_or_repeated_push_leaves_no_refusal(client, police):
+    channel, auth = police
+    person = PersonFactory()
+    body = f"公民身份号码,姓名,死亡日期\n{person.id_number},钱故,2026-10-03\n"
+    assert _push(client, auth, body, key="k1").status_code == 201
+    assert _push(client, auth, body, key="k1").status_code == 200
+    assert _refusals(channel) == []
+
+
+def test_a_refused_pulled_file_is_audited_as_a_pull(tmp_path, police):
+    channel, _ = police
+    AgencyChannel.objects.filter(pk=channel.pk).update(drop_folder=str(tmp_path))
+    (tmp_path / "dibao").mkdir()
+    (tmp_path / "dibao" / "低保_202611.csv").write_text("身份证号\n110101199003077777\n")
+    report = agency.pull_drop_folders()
+    assert len(report.refused) == 1
+    (entry,) = _refusals(channel)
+    assert (entry.changes["kind"], entry.changes["via"]) == ("dibao", "pull")
+
+
 def test_a_line_without_an_id_is_linked_only_to_people_of_the_channels_district(client, police):
     _, auth = police
     born = dt.date(1950, 1, 1)
