@@ -36,6 +36,8 @@ def configure() -> None:
     os.environ.setdefault("KANGFU_DATA_KEYS", "bench:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
     os.environ.setdefault("KANGFU_INDEX_KEY", "aW5kZXgta2V5LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    # The bench's receiver listens on this machine, an address webhooks are refused by default.
+    os.environ.setdefault("KANGFU_WEBHOOK_ALLOW_PRIVATE", "1")
     if not os.environ.get("DATABASE_URL"):
         (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
         os.environ["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench' / 'events.sqlite3'}"

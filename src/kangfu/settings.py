@@ -280,3 +280,10 @@ OTP_TOTP_ISSUER = "康复服务管理平台"
 # Lists stop counting past this many rows; at a million people an exact count costs more than it tells.
 KANGFU_LIST_COUNT_CAP = env.int("KANGFU_LIST_COUNT_CAP", 10000)
 KANGFU_EXPORT_MAX_ROWS = env.int("KANGFU_EXPORT_MAX_ROWS", 50000)
+
+# Webhooks (events): a receiver's address must resolve to public addresses only, checked when it is
+# registered and again before each connection, so that a city administrator cannot make the server
+# call itself, the cloud's metadata service or the intranet (SSRF). An intranet deployment names its
+# exchange networks ("10.20.0.0/16,10.30.1.5") rather than allowing every private address.
+KANGFU_WEBHOOK_ALLOW_PRIVATE = env.bool("KANGFU_WEBHOOK_ALLOW_PRIVATE", False)
+KANGFU_WEBHOOK_ALLOWED_NETWORKS = env.list("KANGFU_WEBHOOK_ALLOWED_NETWORKS", [])

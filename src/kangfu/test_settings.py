@@ -14,6 +14,9 @@ os.environ.setdefault("KANGFU_INDEX_KEY", "aW5kZXgta2V5LWZvci10ZXN0cy1vbmx5LTAxM
 # Tests of other things sign in with a password alone; core/tests/test_twofactor.py turns it on.
 os.environ.setdefault("KANGFU_TWO_FACTOR", "0")
 os.environ.setdefault("KANGFU_TASK_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
+# The webhook tests' receiver listens on 127.0.0.1; events/tests/test_addresses.py turns this off to
+# test the refusal of private addresses.
+os.environ.setdefault("KANGFU_WEBHOOK_ALLOW_PRIVATE", "1")
 
 from kangfu.settings import *  # noqa: F403
 from kangfu.settings import DATABASES

@@ -18,6 +18,12 @@ deliveries **in position order**, one POST per event over one kept-alive connect
 - Two passes never send to one webhook at once: a pass takes a webhook by a conditional UPDATE of
   its `lease_until`.
 
+A receiver's host is resolved again before each connection and every address it gives must be
+allowed (`check_address`: public, unless the settings allow private networks), and the connection
+goes to the address checked, not to what the name resolves to a moment later: a name that pointed
+outside when the webhook was registered cannot be turned on the server's own or the intranet's
+services by changing its DNS. A refused address is a failed attempt like a refused connection.
+
 Every request carries `X-Kangfu-Event-Id`, `X-Kangfu-Event-Kind`, `X-Kangfu-Timestamp` and
 `X-Kangfu-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" under the webhook's secret>`,
 so a receiver can check the sender and refuse a replayed old request.
@@ -29,12 +35,15 @@ import datetime as dt
 import hashlib
 import hmac
 import http.client
+import ipaddress
 import json
 import logging
+import socket
 import time
 import urllib.parse
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -52,6 +61,52 @@ TIMEOUT = 10.0  # seconds to connect and to answer
 BATCH = 500  # deliveries read and marked at a time
 LEASE = dt.timedelta(minutes=5)
 USER_AGENT = "kangfu-webhooks/1"
+
+PRIVATE_ADDRESS = (
+    "接收地址的主机 {host} 指向本机、内网或保留地址（{address}），为防止借推送访问内部服务，不能向其推送。"
+    "如确需推送到内网系统，请运维人员在 KANGFU_WEBHOOK_ALLOWED_NETWORKS 中登记其网段。"
+)
+UNRESOLVED = "无法解析接收地址的主机 {host}，请检查地址。"
+
+
+class AddressRefused(Exception):
+    """A receiver's host that does not resolve, or resolves to an address not allowed."""
+
+
+def _allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    networks = [ipaddress.ip_network(n, strict=False) for n in settings.KANGFU_WEBHOOK_ALLOWED_NETWORKS]
+    if any(ip in network for network in networks):
+        return True
+    # Not global: loopback, private, link-local (169.254.169.254, the metadata service), shared,
+    # reserved and unspecified addresses.
+    return ip.is_global and not ip.is_multicast
+
+
+def check_address(host: str, port: int | None) -> str | None:
+    """The address to connect to for `host`: every address it resolves to must be allowed (one bad
+    one refuses the host: a name answering both is someone's trick), or AddressRefused saying why.
+    None when the settings allow private addresses: then nothing is checked or pinned."""
+    if settings.KANGFU_WEBHOOK_ALLOW_PRIVATE:
+        return None
+    try:
+        found = socket.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise AddressRefused(UNRESOLVED.format(host=host)) from None
+    addresses = [str(info[4][0]) for info in found]
+    if not addresses:
+        raise AddressRefused(UNRESOLVED.format(host=host))
+    for address in addresses:
+        if not _allowed(ipaddress.ip_address(address.split("%")[0])):
+            raise AddressRefused(PRIVATE_ADDRESS.format(host=host, address=address))
+    return addresses[0]
+
+
+def check_url(url: str) -> None:
+    """`check_address` for a receiver's URL (when it is registered)."""
+    parts = urllib.parse.urlsplit(url)
+    check_address(parts.hostname or "", parts.port)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -137,8 +192,33 @@ class Outcome:
     error: str = ""
 
 
+class _PinnedHTTP(http.client.HTTPConnection):
+    """A connection to the address that was checked; the Host header stays the receiver's name."""
+
+    def __init__(self, host: str, port: int | None, *, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """The same over TLS: the certificate is still checked against the receiver's name."""
+
+    def __init__(self, host: str, port: int | None, *, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
 class Sender:
-    """One kept-alive HTTP(S) connection to a webhook's host, opened again after an error."""
+    """One kept-alive HTTP(S) connection to a webhook's host, opened again after an error, each time
+    to an address checked again (`check_address`)."""
 
     def __init__(self, url: str, secret: str):
         parts = urllib.parse.urlsplit(url)
@@ -151,8 +231,13 @@ class Sender:
 
     def _connection(self) -> http.client.HTTPConnection:
         if self.conn is None:
-            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            self.conn = kind(self.host, self.port, timeout=TIMEOUT)
+            address = check_address(self.host, self.port or (443 if self.https else 80))
+            if address is None:
+                kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+                self.conn = kind(self.host, self.port, timeout=TIMEOUT)
+            else:
+                pinned = _PinnedHTTPS if self.https else _PinnedHTTP
+                self.conn = pinned(self.host, self.port, address=address, timeout=TIMEOUT)
         return self.conn
 
     def send(self, event: OutboxEvent) -> Outcome:
@@ -173,6 +258,8 @@ class Sender:
             response.read()
             if response.will_close:
                 self.close()
+        except AddressRefused as exc:
+            return Outcome(False, None, str(exc)[:300])
         except (OSError, http.client.HTTPException) as exc:
             self.close()
             return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:300])

@@ -14,6 +14,7 @@ from django.utils import timezone
 from kangfu.core import access, audit, events
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.core.transitions import advance
+from kangfu.events import delivery
 from kangfu.events.models import Delivery, DeliveryState, Webhook
 
 BAD_URL = "接收地址须以 http:// 或 https:// 开头，并写明主机。"
@@ -40,6 +41,13 @@ def _check(actor: User, data: WebhookData) -> None:
     parts = urllib.parse.urlsplit(data.url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         errors["url"] = [BAD_URL]
+    else:
+        try:
+            delivery.check_url(data.url.strip())
+        except delivery.AddressRefused as refused:
+            errors["url"] = [str(refused)]
+        except ValueError:  # a port that is not a number
+            errors["url"] = [BAD_URL]
     unknown = [k for k in data.kinds if k not in events.KINDS]
     if unknown:
         errors["kinds"] = [BAD_KIND.format(kinds="、".join(unknown))]
