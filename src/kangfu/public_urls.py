@@ -4,6 +4,7 @@ from django.urls import path
 
 from kangfu.core import views as core_views
 from kangfu.devices.public_urls import urlpatterns as devices
+from kangfu.rehab.public_urls import urlpatterns as rehab
 from kangfu.subsidies.public_urls import urlpatterns as subsidies
 
 app_name = "public"
@@ -11,6 +12,7 @@ app_name = "public"
 urlpatterns = [
     *devices,
     *subsidies,
+    *rehab,
     # asked after a few submissions in a short while (core.throttle, core.middleware)
     path("challenge/", core_views.public_challenge, name="challenge"),
 ]

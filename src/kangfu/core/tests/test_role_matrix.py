@@ -192,6 +192,14 @@ def _records(world: World) -> dict[str, object]:
     out["approval"] = rehab_approvals.discharge_propose(
         actor=worker, case=case, on=dt.date(2026, 11, 20), reason="recovered"
     )
+    # 北辰's weekly group with the case as a member, and a 满意度 link for the case, not yet used.
+    from kangfu.rehab.services import groups, satisfaction
+
+    data = groups.GroupData("北辰小组", "peer_support", "peer", list(range(7)), dt.time(14), dt.date.today())
+    data.members.append(case.pk)
+    out["group"] = groups.group_create(actor=worker, data=data)
+    out["group_meeting"], out["group_member"] = out["group"].meetings.first(), out["group"].members.get()
+    out["survey_token"] = satisfaction.survey_link_create(actor=worker, case=case, respondent="user")[1]
     # 两项补贴: a review year for 东丽区, then the grant stopped and the stop appealed.
     district = Region.objects.get(code=DONGLI)
     campaign = reviews.review_campaign_start(
@@ -276,6 +284,7 @@ def _records(world: World) -> dict[str, object]:
         values={"name": "北辰社工", "profession": "social_worker"},
     )
     programme_experts.attendance_record(actor=city, training=out["training"], staff_ids=[member.pk])
+    out["staff_member"] = member
     # 上报: 东丽区's monthly 两项补贴 report for November.
     with travel(dt.date(2026, 12, 2)):
         out["report"] = report_services.report_generate(
@@ -358,6 +367,12 @@ PARAMETERS: dict[str, Callable[[dict], dict]] = {
     "rehab:activity_photo": _pk("activity_photo"),
     "rehab:transfer": _pk("transfer"),
     "rehab:institution": _pk("institution"),
+    **{f"rehab:{n}": _pk("group") for n in ("group", "group_member_add", "group_end")},
+    **{f"rehab:{n}": _pk("group_meeting") for n in ("group_meeting", "group_meeting_cancel")},
+    "rehab:group_member_leave": _pk("group_member"),
+    "rehab:case_survey_link": _pk("case"),
+    "rehab:peer_own_case": _pk("staff_member"),
+    "public:rehab_survey": lambda r: {"token": r["survey_token"]},
     "subsidies:application": _pk("application"),
     "subsidies:application_print": _pk("application"),
     "subsidies:grant": _pk("grant"),
@@ -525,6 +540,17 @@ rehab:transfer                      403  403  403  403  200  200  403  403  403 
 rehab:emergency                     403  403  403  403  200  200  403  403  403  302
 rehab:institutions                  200  200  200  200  200  200  403  403  403  302
 rehab:institution                   200  404  404  404  200  404  404  404  404  302
+# Groups: run by their institution's workers, read by civil affairs of their district (北辰's).
+rehab:groups                        200  200  403  403  200  200  403  403  403  302
+rehab:group_new                     403  403  403  403  200  200  403  403  403  302
+rehab:group                         200  404  403  403  200  404  403  403  403  302
+rehab:group_meeting                 200  404  403  403  200  404  403  403  403  302
+rehab:group_member_add              405  405  405  405  405  405  405  405  405  302
+rehab:group_end                     405  405  405  405  405  405  405  405  405  302
+rehab:group_member_leave            405  405  405  405  405  405  405  405  405  302
+rehab:group_meeting_cancel          405  405  405  405  405  405  405  405  405  302
+rehab:case_survey_link              403  403  403  403  200  404  403  403  403  302
+rehab:peer_own_case                 405  405  405  405  405  405  405  405  405  302
 # The statistics moved to 统计 (reports:rehab_stats): the old address redirects, for good, anyone.
 rehab:stats                         301  301  301  301  301  301  301  301  301  301
 
@@ -655,6 +681,8 @@ public:subsidies_communities        200  200  200  200  200  200  200  200  200 
 public:subsidies_done               302  302  302  302  302  302  302  302  302  302
 public:subsidies_status             200  200  200  200  200  200  200  200  200  200
 public:challenge                    200  200  200  200  200  200  200  200  200  200
+public:rehab_survey                 200  200  200  200  200  200  200  200  200  200
+public:rehab_survey_done            200  200  200  200  200  200  200  200  200  200
 
 # 报表: the overview for civil affairs; reports are filed by districts and the city, which alone sees
 # the board and the dashboard of its districts (a district is answered 404, as for a unit it does not

@@ -15,8 +15,9 @@ from kangfu.core import access
 from kangfu.core.models import Organisation
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
-from kangfu.rehab.models import ServiceType
+from kangfu.rehab.models import PEER_TRAINING_HOURS_REQUIRED, ServiceType
 from kangfu.rehab.services import institutions as institution_services
+from kangfu.rehab.services.staff_training import hours_required
 
 
 @login_required
@@ -32,14 +33,15 @@ def institutions(request):
     staff = list(
         selectors.staff_of(orgs)
         .filter(left_on__isnull=True)
-        .values_list("pk", "organisation_id", "direct_service")
+        .values_list("pk", "organisation_id", "direct_service", "profession")
     )
     hours = selectors.training_hours([s[0] for s in staff], year)
     per_org: dict[int, dict] = {}
-    for pk, org_id, direct in staff:
+    for pk, org_id, direct, profession in staff:
         row = per_org.setdefault(org_id, {"staff": 0, "short": 0})
         row["staff"] += 1
-        if direct and hours.get(pk, Decimal(0)) < selectors.TRAINING_HOURS_REQUIRED:
+        # A peer supporter is short of their own requirement, not the professionals'.
+        if direct and hours.get(pk, Decimal(0)) < hours_required(profession):
             row["short"] += 1
     rows = [(o, per_org.get(o.pk, {"staff": 0, "short": 0})) for o in orgs]
     return render(request, "rehab/institutions.html", {"rows": rows, "year": year})
@@ -115,7 +117,7 @@ def institution_detail(request, pk: int):
                     for message in errors:
                         messages.error(request, message)
         status = 400
-    staff = list(staff_qs.order_by("left_on", "name"))
+    staff = list(staff_qs.select_related("own_case__person").order_by("left_on", "name"))
     hours = selectors.training_hours([s.pk for s in staff], year)
     # A training form per row, with its own ids, naming its staff member.
     rows = [
@@ -125,6 +127,20 @@ def institution_detail(request, pk: int):
             f.TrainingForm(staff=staff_qs, initial={"staff": s.pk}, auto_id=f"id_training{s.pk}_%s"),
         )
         for s in staff
+        if not s.is_peer
+    ]
+    # Peer supporters apart, against their own requirement; their own case is named only to the
+    # workers of the institution that serves it, who see that case anyway.
+    serves = set(access.rehab_org_ids(request.user)) if access.policy(request.user).reads_clinical else set()
+    peers = [
+        (
+            s,
+            hours.get(s.pk, Decimal(0)),
+            f.TrainingForm(staff=staff_qs, initial={"staff": s.pk}, auto_id=f"id_training{s.pk}_%s"),
+            s.own_case if s.own_case is not None and s.own_case.institution_id in serves else None,
+        )
+        for s in staff
+        if s.is_peer
     ]
     return render(
         request,
@@ -133,8 +149,11 @@ def institution_detail(request, pk: int):
             "org": org,
             "profile": profile,
             "rows": rows,
+            "peers": peers,
             "year": year,
             "required": selectors.TRAINING_HOURS_REQUIRED,
+            "peer_required": PEER_TRAINING_HOURS_REQUIRED,
+            "may_link": may_edit and org.pk in access.rehab_org_ids(request.user),
             "profile_form": profile_form,
             "staff_form": staff_form,
             "may_edit": may_edit,
