@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from kangfu.core.models import Organisation, Region
+from kangfu.people.models import Person
 from kangfu.rehab.models.assessments import Outcome
 
 
@@ -56,3 +57,34 @@ class OutcomeCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scale_code}:{self.outcome}={self.n}"
+
+
+class ServedMonth(models.Model):
+    """A person served by an institution in a month: they attended one of its services in person (not
+    as a family member) or were followed up on one of its cases. Kept by the services that record
+    attendance and follow-ups, in the same transaction, and rebuilt by `recount`, so that "people
+    served" (distinct people over any run of months) is read from a few rows per person a month
+    instead of from every attendance. `district` is the case's (the serving institution's)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", db_index=False)
+    institution = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
+    district = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
+    month = models.DateField()
+
+    class Meta:
+        constraints = [
+            # Person first: "was this person served in these months, anywhere" (the register's
+            # coverage) and re-deriving one person's months read it.
+            models.UniqueConstraint(
+                fields=["person", "month", "institution", "district"], name="rehab_served_once"
+            )
+        ]
+        # Covering, so that a district's (or a city's) distinct people over a quarter and an
+        # institution's over a contract's months are counted from an index alone.
+        indexes = [
+            models.Index(fields=["district", "month", "person"], name="rehab_served_district"),
+            models.Index(fields=["institution", "month", "person"], name="rehab_served_institution"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.institution_id}:{self.person_id}"

@@ -15,7 +15,7 @@ from kangfu.core.models import AuditAction, Organisation, User
 from kangfu.rehab.models import Activity, ActivityForm, ActivityPhoto, Attendance, Case
 from kangfu.rehab.services.cases import _activate_many
 from kangfu.rehab.services.common import NOT_YOUR_CASE, _district_of, _not_future, require_home
-from kangfu.rehab.services.counters import count
+from kangfu.rehab.services.counters import count, served
 
 NOT_ENROLLED_HERE = "以下人员未在本机构建档或不在服务中，不能登记出勤：{names}。"
 INDIVIDUAL_ONE = "个案服务只能有一名服务对象。"
@@ -108,6 +108,8 @@ def activity_record(*, actor: User, data: ActivityData) -> Activity:
             ]
         )
         _activity_counts(activity, 1)
+        # Family members attend for the patient; the patient is served only by coming in person.
+        served((cases[pk], data.held_on) for pk in patients)
         Case.objects.filter(pk__in=patients).filter(
             Q(last_service_on__isnull=True) | Q(last_service_on__lt=data.held_on)
         ).update(last_service_on=data.held_on)

@@ -5,12 +5,14 @@ set-based from the rows they count.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 
-from kangfu.core.months import month_start
+from kangfu.core.months import add_months, month_start
+from kangfu.core.sql import Dialect
 from kangfu.rehab.models import (
     Activity,
     Assessment,
@@ -24,6 +26,7 @@ from kangfu.rehab.models import (
     RegisteredPerson,
     Transfer,
 )
+from kangfu.rehab.models.counters import ServedMonth
 
 
 def count(
@@ -57,6 +60,70 @@ def _case_count(case: Case, day: dt.date, measure: str, key: str = "", n: int = 
 def _count_outcome(case: Case, scale_code: str, outcome: str, n: int) -> None:
     lookup = {"institution_id": case.institution_id, "scale_code": scale_code, "outcome": outcome}
     _bump(OutcomeCount, lookup, case.district_id, n)
+
+
+def served(rows: Iterable[tuple[Case, dt.date]]) -> None:
+    """Mark each (case, day) as its person served by the case's institution in that day's month: one
+    INSERT that leaves alone the months already marked, whatever the number of rows."""
+    marks = {(case.person_id, month_start(day), case.institution_id, case.district_id) for case, day in rows}
+    ServedMonth.objects.bulk_create(
+        [ServedMonth(person_id=p, month=m, institution_id=i, district_id=d) for p, m, i, d in sorted(marks)],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+
+
+def _served_select(where: str = "") -> str:
+    """The served months as the rows say: every attendance in person (not as family) and every
+    follow-up, by the case's person, institution and district, once. `where` narrows both halves by
+    `c` (the case) and `d` (the day served)."""
+    # Fixed fragments and the dialect's month; every value is a parameter.
+    month = Dialect(connection.vendor).month_start
+    attended = (
+        f"SELECT c.person_id, {month('a.held_on')}, c.institution_id, c.district_id"  # noqa: S608
+        " FROM rehab_attendance t JOIN rehab_activity a ON a.id = t.activity_id"
+        " JOIN rehab_case c ON c.id = t.case_id WHERE NOT t.is_family"
+    )
+    followed = (
+        f"SELECT c.person_id, {month('f.done_on')}, c.institution_id, c.district_id"  # noqa: S608
+        " FROM rehab_followup f JOIN rehab_case c ON c.id = f.case_id WHERE 1 = 1"
+    )
+    if where:
+        attended += " AND " + where.replace("{day}", "a.held_on")
+        followed += " AND " + where.replace("{day}", "f.done_on")
+    return (
+        "INSERT INTO rehab_servedmonth (person_id, month, institution_id, district_id) "
+        f"{attended} UNION {followed}"
+    )
+
+
+def served_rederive(*, person_ids: Iterable[int], first: dt.date, last: dt.date) -> None:
+    """Derive again, from the rows, which institutions served these people in the months of `first`
+    to `last`: after an attendance or a follow-up is removed, moved to another day or another case,
+    a mark may no longer hold. Two statements."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return
+    first, after = month_start(first), add_months(month_start(last), 1)
+    with transaction.atomic():
+        ServedMonth.objects.filter(person_id__in=ids, month__gte=first, month__lt=after).delete()
+        marks = ", ".join(["%s"] * len(ids))
+        where = f"c.person_id IN ({marks}) AND {{day}} >= %s AND {{day}} < %s"
+        with connection.cursor() as cursor:
+            cursor.execute(_served_select(where), [*ids, first, after, *ids, first, after])
+
+
+def _served_rebuild(district_id: str | None) -> None:
+    """Every served month again, set-based (one INSERT … SELECT over the attendances and follow-ups)."""
+    rows = ServedMonth.objects.all()
+    if district_id:
+        rows = rows.filter(district_id=district_id)
+    rows._raw_delete(rows.db)
+    with connection.cursor() as cursor:
+        if district_id:
+            cursor.execute(_served_select("c.district_id = %s"), [district_id, district_id])
+        else:
+            cursor.execute(_served_select())
 
 
 def recount(*, district_id: str | None = None) -> int:
@@ -138,6 +205,7 @@ def recount(*, district_id: str | None = None) -> int:
             if n
         ]
         MonthlyCount.objects.bulk_create(objs, batch_size=2000)
+        _served_rebuild(district_id)
         outcomes = OutcomeCount.objects.all()
         if district_id:
             outcomes = outcomes.filter(district_id=district_id)

@@ -12,7 +12,7 @@ from kangfu.core import audit
 from kangfu.core.models import AuditAction, User
 from kangfu.rehab.models import SERVED_STATES, Assessment, Case, FollowUp, Insight, Stability
 from kangfu.rehab.services.common import BEFORE_ENROLMENT, NOT_SERVED, _not_future, require_own_case
-from kangfu.rehab.services.counters import _case_count
+from kangfu.rehab.services.counters import _case_count, served
 
 NEXT_TOO_LATE = "按随访规定，病情{stability}时下次随访不得晚于 {latest}。"
 NEXT_NOT_AFTER = "下次随访日期应晚于本次随访日期。"
@@ -106,6 +106,7 @@ def follow_up_record(*, actor: User, case: Case, data: FollowUpData) -> FollowUp
                     )
             Case.objects.filter(pk=case.pk).update(stability=current, risk_level=risk, next_follow_up_on=due)
         _case_count(locked, data.done_on, "follow_ups")
+        served([(locked, data.done_on)])
         if follow_up.due_on and data.done_on > follow_up.due_on:
             _case_count(locked, data.done_on, "follow_ups_late")
         audit.record(

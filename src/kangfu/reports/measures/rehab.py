@@ -22,18 +22,15 @@ from kangfu.reports.measures import (
 
 
 def _rehab_measures() -> None:
-    from kangfu.rehab.models import Attendance, Case, FollowUp, MonthlyCount, RegisteredPerson, ServiceType
+    from kangfu.rehab.models import MonthlyCount, RegisteredPerson, ServiceType
+    from kangfu.rehab.models.counters import ServedMonth
     from kangfu.rehab.selectors import TARGETS
 
-    def served_in(scope: Scope, person: str) -> Q:
-        first, last = scope.period.start, scope.period.end
-        attended = Attendance.objects.filter(
-            **{"case__person_id": OuterRef(person)}, is_family=False, activity__held_on__range=(first, last)
-        )
-        followed = FollowUp.objects.filter(
-            **{"case__person_id": OuterRef(person)}, done_on__range=(first, last)
-        )
-        return Q(Exists(attended)) | Q(Exists(followed))
+    def served_months(scope: Scope) -> QuerySet:
+        # The counter of served months (kept by the services that record attendance and follow-ups,
+        # rebuilt by recount): a report's period is whole months, so "served in the period" is "served
+        # in one of its months", and the quarter's attendances are not read.
+        return ServedMonth.objects.filter(month__gte=scope.period.start, month__lte=scope.period.end)
 
     def stats_drill(scope: Scope, key: str) -> str:
         return list_url("reports:rehab_stats", year=scope.period.start.year)
@@ -53,8 +50,9 @@ def _rehab_measures() -> None:
     def registered_served(scope: Scope) -> dict[str, Value]:
         """在册人员中接受服务人数：在册人员中，报告期内参加过服务活动（本人出勤，不含家属）或接受过随访的人，
         不论在哪个机构接受服务；按其在册区计。"""
+        served = served_months(scope).filter(person_id=OuterRef("person_id"))
         return grouped(
-            registered_qs(scope).filter(served_in(scope, "person_id")),
+            registered_qs(scope).filter(Exists(served)),
             scope,
             code="district_id",
             value=Count("id"),
@@ -88,18 +86,9 @@ def _rehab_measures() -> None:
 
     def served(scope: Scope) -> dict[str, Value]:
         """接受服务人数：本区服务机构的服务档案中，报告期内本人参加过服务活动或接受过随访的人数（一人计一次）。"""
-        first, last = scope.period.start, scope.period.end
-        cases = Case.objects.filter(
-            Q(
-                Exists(
-                    Attendance.objects.filter(
-                        case_id=OuterRef("pk"), is_family=False, activity__held_on__range=(first, last)
-                    )
-                )
-            )
-            | Q(Exists(FollowUp.objects.filter(case_id=OuterRef("pk"), done_on__range=(first, last))))
+        return grouped(
+            served_months(scope), scope, code="district_id", value=Count("person_id", distinct=True)
         )
-        return grouped(cases, scope, code="district_id", value=Count("person_id", distinct=True))
 
     register("rehab.served", "接受服务人数", drill=activities_drill)(served)
 
