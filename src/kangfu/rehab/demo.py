@@ -55,12 +55,14 @@ from kangfu.rehab.models import (
     Placement,
     PlacementOutcome,
     Profession,
+    RecurringGroup,
     Revisit,
     SatisfactionSurvey,
     Scale,
     ServiceType,
     SharePart,
     Stability,
+    StaffMember,
     Transfer,
     TransferKind,
     revisit_due_dates,
@@ -81,6 +83,7 @@ from kangfu.rehab.services import (
 )
 from kangfu.rehab.services import approvals as approval_services
 from kangfu.rehab.services import cases as case_services
+from kangfu.rehab.services import groups as group_services
 from kangfu.rehab.services import revisits as revisit_services
 from kangfu.rehab.services import satisfaction as satisfaction_services
 
@@ -1451,6 +1454,7 @@ class _Demo:
 
     def plan_activities(self) -> None:
         start, today = self.start, self.today
+        self.bc_group: RecurringGroup | bool | None = None
         day = start + dt.timedelta(days=(7 - start.weekday()) % 7)  # the first Monday
         week = 0
         while day <= today:
@@ -1459,7 +1463,14 @@ class _Demo:
             self.at(thursday, self.group, "xq", self.chilong_site, GROUP_TYPES[(week + 3) % 7], prio=7)
             if week % 2 == 0:
                 self.at(friday, self.peer, "xq", prio=7)
-            self.at(wednesday, self.peer, "bc", prio=7)  # 北辰: peer support every week
+            # 北辰: peer support every week, as a recurring group (固定小组) for the last five weeks.
+            if wednesday >= self.today - dt.timedelta(weeks=5):
+                if self.bc_group is None:
+                    self.at(wednesday, self.peer_group_start, prio=6)
+                    self.bc_group = False  # started once, on the first of these days
+                self.at(wednesday, self.peer_group, prio=7)
+            else:
+                self.at(wednesday, self.peer, "bc", prio=7)
             if week % 4 == 1:
                 self.at(friday, self.carers, "xq", prio=7)
                 self.at(thursday, self.talk, "bc", prio=7)
@@ -1538,6 +1549,52 @@ class _Demo:
             site=site,
             patients=[t.case_id for t in chosen],
             family=self._families(chosen, 0.2),
+        )
+
+    def peer_group_start(self, day: dt.date) -> None:
+        """北辰's weekly 同伴支持小组, led by its peer supporter, with ten of the people it serves."""
+        pool = self._attending("bc")
+        leader = StaffMember.objects.filter(organisation=self.orgs["bc"], profession=Profession.PEER).first()
+        self.bc_group = group_services.group_create(
+            actor=self.bc_rehab,
+            data=group_services.GroupData(
+                title="北辰同伴支持小组",
+                form=ActivityForm.PEER_SUPPORT,
+                service_type=ServiceType.PEER,
+                weekdays=[day.weekday()],
+                starts_at=dt.time(14, 30),
+                start_on=day,
+                place="中心活动室",
+                leader=leader,
+                members=[t.case_id for t in self.rng.sample(pool, min(len(pool), 10))],
+            ),
+        )
+
+    def peer_group(self, day: dt.date) -> None:
+        """A meeting of the group, planned by the generator as the worker's timer would, taken with the
+        members who came (most of them), or cancelled when none could."""
+        group = self.bc_group
+        if not isinstance(group, RecurringGroup):
+            return
+        group_services.meetings_generate(today=day)
+        meeting = group.meetings.get(meets_on=day)
+        served = {t.case_id for t in self._attending("bc")}
+        came = [
+            m.case_id
+            for m in group_services.members_on(group, day)
+            if m.case_id in served and self.rng.random() < 0.8
+        ]
+        if not came:
+            group_services.meeting_cancel(actor=self.bc_rehab, meeting=meeting, reason="成员均请假，暂停一次")
+            return
+        group_services.meeting_hold(
+            actor=self.bc_rehab,
+            meeting=meeting,
+            data=group_services.MeetingData(
+                mode=ContactMode.SITE,
+                patients=came,
+                content="同伴支持员带领：康复经验分享、互相鼓励，约定下周目标。",
+            ),
         )
 
     def carers(self, day: dt.date, inst: str) -> None:
