@@ -32,6 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kangfu.core import access, audit
+from kangfu.core import events as outbox
 from kangfu.core.models import AuditAction, Organisation, OrganisationKind
 from kangfu.core.spreadsheets import text
 from kangfu.devices import rules
@@ -680,6 +681,25 @@ class DeviceRentalsKind(_DeviceKind):
                 for record, rental in zip(records, rentals, strict=True)
             ],
             batch_size=1000,
+        )
+        # As a hand-over announces a rental, marked `migrated` (it began in the former system): one
+        # statement for the batch. A renewal found by a re-import is announced by neither.
+        outbox.record_many(
+            kind="devices.rental.started",
+            events=[
+                outbox.Event(
+                    rental,
+                    people[rental.person_id].district_id,
+                    {
+                        "number": rental.number,
+                        "person": rental.person_id,
+                        "start_date": rental.start_date,
+                        "end_date": rental.end_date,
+                        "migrated": True,
+                    },
+                )
+                for rental in rentals
+            ],
         )
         # Priced one by one through the centre's rules, as at the counter; a person's charges are
         # written before their next rental is priced, so the yearly subsidy cap counts both.

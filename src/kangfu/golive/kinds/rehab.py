@@ -37,6 +37,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from kangfu.core import access, audit
+from kangfu.core import events as outbox
 from kangfu.core.models import AuditAction, Organisation, OrganisationKind, RegionLevel, User, ancestor_code
 from kangfu.core.spreadsheets import text
 from kangfu.golive.kinds import (
@@ -650,6 +651,25 @@ class RehabCasesKind(Kind):
             if record.change == CHANGED:
                 events.extend(self._update_case(record, today))
         CaseEvent.objects.bulk_create(events, batch_size=1000)
+        # As `case_enrol` announces an enrolment, marked `migrated` (the case was enrolled in the
+        # former system): one statement for the batch. A re-import's changes (a status, a worker)
+        # are ones the services announce nothing for either.
+        outbox.record_many(
+            kind="rehab.case.enrolled",
+            events=[
+                outbox.Event(
+                    case,
+                    case.district_id,
+                    {
+                        "person": case.person_id,
+                        "enrolled_on": case.enrolled_on,
+                        "status": case.status,
+                        "migrated": True,
+                    },
+                )
+                for case in cases
+            ],
+        )
         self._apply_follow_ups(records)
         self._apply_register(records)
         audit.record_rows(actor=self.actor, action=AuditAction.IMPORT, rows=self.audit)

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kangfu.core import access, audit, bulk
+from kangfu.core import events as outbox
 from kangfu.core.models import AuditAction, RegionLevel
 from kangfu.core.months import add_months
 from kangfu.core.spreadsheets import parse_category, parse_grade, parse_month, text
@@ -506,6 +507,7 @@ class RecipientsKind(_Legacy):
             )
         bulk.insert(GrantPeriod, periods)
         bulk.insert(GrantChange, changes)
+        self._announce(new, [r for r in records if r.change == CHANGED and r.target["plan"]["update"]])
         for record in records:
             plan = record.target["plan"]
             if record.change not in (NEW, CHANGED):
@@ -529,6 +531,50 @@ class RecipientsKind(_Legacy):
         bulk.insert(PayrollLine, lines)
         audit.record_rows(actor=self.actor, action=AuditAction.IMPORT, rows=self.audit)
         self.audit.clear()
+
+    def _announce(self, new: list[Record], changed: list[Record]) -> None:
+        """The outbox events of this batch, one statement per kind: a grant brought in is
+        `grant.started` as `grant_approve` would write it, and a grant whose place, bank or start the
+        file changes is `grant.changed`; both say `migrated`, so that a receiving system (the national
+        两补 system already holds these grants) can tell them from approvals and changes made here.
+        Legacy months paid, added or corrected, are history the former system reported itself: no
+        event, as a file that changes nothing makes none."""
+        outbox.record_many(
+            kind="subsidies.grant.started",
+            events=[
+                outbox.Event(
+                    ("subsidies.grant", r.target["plan"]["grant"]["pk"]),
+                    r.target["plan"]["district"],
+                    {
+                        "person": r.target["person"]["pk"],
+                        "kind": r.values["kind"],
+                        "action": ChangeAction.START,
+                        "effective_month": r.values["start_month"],
+                        "stop_reason": "",
+                        "migrated": True,
+                    },
+                )
+                for r in new
+            ],
+        )
+        outbox.record_many(
+            kind="subsidies.grant.changed",
+            events=[
+                outbox.Event(
+                    ("subsidies.grant", r.target["plan"]["grant"]["pk"]),
+                    r.target["plan"]["district"],
+                    {
+                        "person": r.target["person"]["pk"],
+                        "kind": r.values["kind"],
+                        "action": "migrated_update",
+                        "changed": ",".join(sorted(r.target["plan"]["update"])),
+                        "effective_month": r.target["plan"]["update"].get("start_month"),
+                        "migrated": True,
+                    },
+                )
+                for r in changed
+            ],
+        )
 
     def _amend(self, record: Record, plan: dict[str, Any], grant_id: int, person_id: int) -> None:
         amended = list(PayrollLine.objects.filter(pk__in=plan["amend"]).select_related("payroll"))
