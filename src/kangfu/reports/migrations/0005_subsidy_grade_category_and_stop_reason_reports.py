@@ -5,6 +5,9 @@ Published as new definitions; a code a province has already used is left as it m
 
 from django.db import migrations
 
+# Recipients and money, as the level above tabulates them by grade and category; the rates stay in
+# the monthly report (by grade they would double what generating these two costs: 应发 and 实发 read
+# every grant's periods).
 BY_KIND = [
     {"measure": "subsidy.recipients.living", "label": "生活补贴人数"},
     {"measure": "subsidy.paid.living", "label": "生活补贴金额（元）"},
@@ -13,7 +16,6 @@ BY_KIND = [
     {"measure": "subsidy.new", "label": "新增（人次）"},
     {"measure": "subsidy.stopped", "label": "停发（人次）"},
     {"measure": "subsidy.recovered", "label": "追回金额（元）"},
-    {"measure": "subsidy.payment_rate", "label": "发放率（%）"},
 ]
 
 SHIPPED = [
@@ -24,7 +26,7 @@ SHIPPED = [
         "rows": "disability_grade",
         "due_day": 5,
         "city_due_day": 10,
-        "note": "两项补贴按残疾等级（一级至四级）统计的发放人数和金额（按补贴类别）、新增、停发、追回、发放率；"
+        "note": "两项补贴按残疾等级（一级至四级）统计的发放人数和金额（按补贴类别）、新增、停发、追回；"
         "等级以当月发放期间记载的为准。",
         "columns": BY_KIND,
     },
@@ -36,7 +38,7 @@ SHIPPED = [
         "due_day": 5,
         "city_due_day": 10,
         "note": "两项补贴按残疾类别（视力、听力、言语、肢体、智力、精神、多重）统计的发放人数和金额（按补贴类别）、"
-        "新增、停发、追回、发放率；类别以当月发放期间记载的为准。",
+        "新增、停发、追回；类别以当月发放期间记载的为准。",
         "columns": BY_KIND,
     },
     {
