@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
+from kangfu.core.registry import periodic_jobs
 from kangfu.core.transitions import Conflict
 from kangfu.rehab import selectors_groups
 from kangfu.rehab.models import Activity, Attendance, GroupMeeting, MeetingState, MonthlyCount, StaffMember
@@ -106,10 +107,11 @@ class TestPlanning:
         with pytest.raises(IntegrityError), transaction.atomic():
             GroupMeeting.objects.create(group=group, meets_on=TODAY)
 
-    def test_the_plan_moves_on_as_the_weeks_pass(self, rehab_worker, zhang, frozen):
+    def test_the_workers_timer_moves_the_plan_on_as_the_weeks_pass(self, rehab_worker, zhang, frozen):
         group = weekly(rehab_worker, [zhang])
         frozen.shift(dt.timedelta(days=7))
-        assert groups.meetings_generate() == 1
+        (job,) = [j for j in periodic_jobs() if j.key == "rehab.group_meetings"]
+        assert job.run() == 1
         assert days(group)[-1] == TODAY + dt.timedelta(weeks=4)
 
     def test_an_end_date_stops_the_plan_and_ending_early_drops_the_planned_meetings(
