@@ -102,3 +102,25 @@ def test_the_trail_shows_the_kind_of_record_and_its_changes_by_field_label(login
     assert "姓名</span>：张三 → 张四" in body
     assert "联系电话</span>：已修改" in body and "13912345678" not in body
     assert "&quot;name&quot;" not in body and '"name":' not in body  # no JSON
+
+
+def test_a_list_of_people_read_is_one_insert_with_an_entry_per_row_and_nothing_read_back(owner):
+    from django.test.utils import CaptureQueriesContext
+
+    from kangfu.people.tests.factories import PersonFactory
+
+    people = PersonFactory.create_batch(3)
+    with (
+        audit.audit_context(ip="10.0.0.7", channel="web", request_id="req-7"),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        audit.record_reads(actor=owner, records=people, person_of=lambda p: p.pk, summary="查看人员列表")
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    assert "RETURNING" not in queries.captured_queries[0]["sql"]
+    rows = AuditEntry.objects.filter(summary="查看人员列表").order_by("person_id")
+    assert [(e.person_id, e.object_type, e.object_id) for e in rows] == [
+        (p.pk, "people.person", str(p.pk)) for p in sorted(people, key=lambda p: p.pk)
+    ]
+    assert {
+        (e.actor_id, e.actor_username, e.action, e.ip, e.channel, e.request_id, str(e.changes)) for e in rows
+    } == {(owner.pk, owner.username, AuditAction.VIEW, "10.0.0.7", "web", "req-7", "{}")}
