@@ -109,3 +109,33 @@ class AuditTable(tables.Table):
             '<ul class="plain changes">{}</ul>',
             format_html_join("", '<li><span class="muted">{}</span>：{}</li>', lines),
         )
+
+
+def remember_cell_signatures() -> None:
+    """django-tables2 asks `inspect.signature` of a column's `render_*` method or accessor again for
+    every cell it draws (`utils.call_with_appropriate`): a tenth of a list page's time on the profile
+    (bench/pages.py). A function's parameters do not change while the process runs, so they are
+    read once per function. What is not hashable (rare: a callable object) is asked each time."""
+    from django_tables2 import utils
+
+    if getattr(utils.signature, "remembered", False):
+        return
+    asked = utils.signature
+    known: dict[tuple[Any, bool], tuple[tuple[str, ...], str | None]] = {}
+
+    def signature(fn):
+        # A bound method is known by its function (one entry for every row's instance); bound or not
+        # matters, since the bound one's signature leaves out `self`.
+        key = (getattr(fn, "__func__", fn), hasattr(fn, "__func__"))
+        try:
+            return known[key]
+        except KeyError:
+            if len(known) > 10_000:  # callables made afresh for each table (closures) are not kept
+                known.clear()
+            known[key] = found = asked(fn)
+            return found
+        except TypeError:
+            return asked(fn)
+
+    signature.remembered = True  # type: ignore[attr-defined]
+    utils.signature = signature
