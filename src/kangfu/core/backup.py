@@ -556,6 +556,12 @@ def _restore_postgres(connection: BaseDatabaseWrapper, database_file: Path, arch
     gives it exactly what it needs."""
     with connection.cursor() as cursor:
         existing = set(_tables(cursor, "postgresql"))
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind = 'p' AND NOT c.relispartition"
+            " ORDER BY c.relname"
+        )
+        partitioned = [row[0] for row in cursor.fetchall()]
     strangers = sorted(existing - set(archived))
     if strangers:
         raise BackupError(TARGET_HAS_OTHER_TABLES.format(tables="、".join(strangers[:5])))
@@ -564,8 +570,51 @@ def _restore_postgres(connection: BaseDatabaseWrapper, database_file: Path, arch
         options += ["--clean", "--if-exists"]
     # Our own idle session must not hold a lock the restore waits for.
     connection.close()
+    if partitioned:
+        _restore_over_partitions(connection.settings_dict, database_file, partitioned)
+        return
     command, env = _pg_command("pg_restore", connection.settings_dict, options)
     _run("pg_restore", [*command, str(database_file)], env)  # the dump file goes last
+
+
+def _restore_over_partitions(settings_dict: dict, database_file: Path, partitioned: list[str]) -> None:
+    """Restore into a migrated database whose partitioned tables (core.partitions) are in the way:
+    `pg_restore --clean` would drop each partition's primary key on its own, which PostgreSQL refuses
+    (it belongs to the table's). So the partitioned tables are dropped whole (their partitions with
+    them) and pg_restore's script runs after, both in one psql transaction: all or nothing still."""
+    executable = shutil.which("pg_restore")
+    if executable is None:
+        raise BackupError(TOOL_MISSING.format(tool="pg_restore"))
+    script = [
+        executable,
+        "--no-owner",
+        "--no-privileges",
+        "--clean",
+        "--if-exists",
+        "--file=-",
+        str(database_file),
+    ]
+    drop = "DROP TABLE IF EXISTS " + ", ".join(_quote(table) for table in partitioned)
+    command, env = _pg_command(
+        "psql",
+        settings_dict,
+        ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-c", drop, "-f", "-"],
+    )
+    writer = subprocess.Popen(script, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # noqa: S603
+    try:
+        result = subprocess.run(command, stdin=writer.stdout, capture_output=True, text=True, env=env)  # noqa: S603
+    finally:
+        writer.stdout.close()
+        written = writer.wait()
+        writer_errors = writer.stderr.read().decode(errors="replace")
+        writer.stderr.close()
+    if written != 0:
+        raise BackupError(
+            TOOL_FAILED.format(tool="pg_restore", code=written, detail=writer_errors.strip()[-2000:])
+        )
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip()[-2000:]
+        raise BackupError(TOOL_FAILED.format(tool="psql", code=result.returncode, detail=detail))
 
 
 def restore(
