@@ -14,6 +14,7 @@ def grants(app_role: str) -> list[str]:
     """The statements the owner runs after every migrate (`kangfu dbroles grant ROLE`): what the
     application may do with the tables that exist and, by default, with those later migrations add."""
     role = connection.ops.quote_name(app_role)
+    in_literal = role.replace("'", "''")
     return [
         f"GRANT USAGE ON SCHEMA public TO {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
@@ -22,6 +23,13 @@ def grants(app_role: str) -> list[str]:
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {role}",
         # the trail: read and add only (the trigger refuses UPDATE and DELETE even to the owner)
         f"REVOKE UPDATE, DELETE, TRUNCATE ON {AUDIT_TABLE} FROM {role}",
+        # … and on each of its partitions on PostgreSQL (core.partitions), tables of their own that the
+        # grant on all tables reaches and the revoke on the trail does not; whichever exist in the
+        # database it runs in (a restored one has the archive's).
+        "DO $$ DECLARE part regclass; BEGIN"  # noqa: S608  (names of ours, the role quoted)
+        f" FOR part IN SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = '{AUDIT_TABLE}'::regclass"
+        f" LOOP EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %s FROM {in_literal}', part);"
+        " END LOOP; END $$",
         f"REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM {role}",
     ]
 
