@@ -253,20 +253,21 @@ def _add(totals: dict[str, int], scope: set[str], measure: str, key: str, n: int
 
 
 def delivery_totals(contracts: list[Contract]) -> dict[int, dict[str, int]]:
-    """Each contract's delivered volumes over its whole period, for lists: one read of the counters per
-    distinct contract period (contracts mostly run by the year, so a city's are one or two reads),
-    summed over the months in the database, plus one read of training."""
+    """Each contract's delivered volumes over its whole period, for lists: one read of the counters
+    (summed in the database over each distinct contract period at once, so a city's contracts of
+    every year and half-year cost what one period does) plus one read of training."""
     out = {c.pk: dict.fromkeys(VOLUMES, 0) for c in contracts}
     if not contracts:
         return out
     periods: dict[tuple[dt.date, dt.date], list[Contract]] = defaultdict(list)
     for c in contracts:
         periods[(c.starts_on.replace(day=1), c.ends_on.replace(day=1))].append(c)
-    for (first, last), group in periods.items():
+    counted = delivery.period_counts(
+        institution_ids={c.institution_id for c in contracts}, periods=list(periods)
+    )
+    for period, group in periods.items():
         by_inst: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
-        for inst, measure, key, n in delivery.period_counts(
-            institution_ids={c.institution_id for c in group}, first=first, last=last
-        ):
+        for inst, measure, key, n in counted[period]:
             by_inst[inst].append((measure, key, n))
         for c in group:
             scope = set(c.service_types)

@@ -64,24 +64,37 @@ def monthly_counts(
 
 
 def period_counts(
-    *, institution_ids: Iterable[int], first: dt.date, last: dt.date
-) -> list[tuple[int, str, str, int]]:
-    """(institution, measure, key, n) summed over the months of `first` to `last`: a few dozen rows per
-    institution however long the period, for lists that need only totals."""
+    *, institution_ids: Iterable[int], periods: Iterable[tuple[dt.date, dt.date]]
+) -> dict[tuple[dt.date, dt.date], list[tuple[int, str, str, int]]]:
+    """{(first, last): [(institution, measure, key, n)]} summed over the months of `first` to `last` for
+    each period: one read of the counters whatever the number of periods (a sum per period over the
+    same rows), and a few dozen rows per institution however long the periods, for lists that need
+    only totals."""
     ids = sorted(set(institution_ids))
-    if not ids:
-        return []
-    return list(
+    spans = sorted({(first.replace(day=1), last.replace(day=1)) for first, last in periods})
+    if not ids or not spans:
+        return {span: [] for span in spans}
+    sums = {
+        f"p{i}": Sum("n", filter=Q(month__gte=first, month__lte=last))
+        for i, (first, last) in enumerate(spans)
+    }
+    rows = (
         MonthlyCount.objects.filter(
             institution_id__in=ids,
-            month__gte=first.replace(day=1),
-            month__lte=last.replace(day=1),
+            month__gte=min(first for first, _ in spans),
+            month__lte=max(last for _, last in spans),
             measure__in=DELIVERY_MEASURES,
         )
         .values_list("institution_id", "measure", "key")
-        .annotate(total=Sum("n"))
+        .annotate(**sums)
         .order_by()
     )
+    out: dict[tuple[dt.date, dt.date], list[tuple[int, str, str, int]]] = {span: [] for span in spans}
+    for inst, measure, key, *totals in rows:
+        for span, n in zip(spans, totals, strict=True):
+            if n:
+                out[span].append((inst, measure, key, n))
+    return out
 
 
 def trained_staff(
