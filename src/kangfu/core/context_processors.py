@@ -3,6 +3,7 @@ counts of work waiting in each service."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
@@ -32,23 +33,55 @@ class Pending:
         return "；".join(f"{label} {n}" for label, n, _late in self.parts)
 
 
-def _pending(request, user, rights) -> dict[str, Pending]:
-    """Each registered count the role has, once per request however often the layout is drawn."""
-    cached = getattr(request, "_kangfu_pending", None)
-    if cached is not None:
-        return cached
-    pending: dict[str, Pending] = {}
-    for badge in menu_badges():
-        if not getattr(rights, badge.ability):
-            continue
+# The session keeps the counts for a minute: they cost a query per badge, the session row is read on
+# every request anyway and shared by every server process, and a minute is as fresh as a count of
+# work waiting for others needs to be. What the user changes themselves is counted at once: any
+# request that may change data drops them (core.middleware.SessionLifetimeMiddleware).
+PENDING = "kangfu_pending"
+PENDING_SECONDS = 60
+
+
+def remember_pending(request, user) -> None:
+    """Counted as the user signs in (core.signals), so that every page of the first minute, the first
+    one too, reads the counts with the session rather than counting."""
+    _counts(request, user, policy(user), fresh=True)
+
+
+def _counts(request, user, rights, *, fresh: bool = False) -> dict[str, int]:
+    """{badge key: count} for the badges the role has, from the session while they are fresh."""
+    session = getattr(request, "session", None)
+    badges = [badge for badge in menu_badges() if getattr(rights, badge.ability)]
+    now = time.time()
+    kept = session.get(PENDING) if session is not None else None
+    fresh_enough = kept and 0 <= now - kept["at"] < PENDING_SECONDS
+    if not fresh and fresh_enough and set(kept["counts"]) == {b.key for b in badges}:
+        return kept["counts"]
+    counts: dict[str, int] = {}
+    for badge in badges:
         try:
-            n = badge.count(user)
+            counts[badge.key] = badge.count(user)
         except PermissionDenied:
             # A role that has the ability but not the organisation it needs (a clinician without an
             # institution) has nothing waiting, and every page must still open.
-            continue
-        if n:
-            pending.setdefault(badge.app, Pending()).parts.append((badge.label, n, badge.overdue))
+            counts[badge.key] = 0
+    if session is not None:
+        session[PENDING] = {"at": now, "counts": counts}
+    return counts
+
+
+def _pending(request, user, rights) -> dict[str, Pending]:
+    """Each registered count the role has, once per request however often the layout is drawn, and
+    from the session for a minute after it was counted."""
+    cached = getattr(request, "_kangfu_pending", None)
+    if cached is not None:
+        return cached
+    counts = _counts(request, user, rights)
+    pending: dict[str, Pending] = {}
+    for badge in menu_badges():
+        if counts.get(badge.key):
+            pending.setdefault(badge.app, Pending()).parts.append(
+                (badge.label, counts[badge.key], badge.overdue)
+            )
     request._kangfu_pending = pending
     return pending
 

@@ -15,8 +15,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from kangfu.core import observability
 from kangfu.core.audit import audit_context
+from kangfu.core.context_processors import PENDING
 
 LOGIN_AT = "kangfu_login_at"
+REFRESHED_AT = "kangfu_refreshed_at"  # when the session's idle expiry was last pushed forward
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SESSION_TOO_OLD = "登录已超过最长时限，请重新登录。"
 
 
@@ -80,9 +83,19 @@ class AuditContextMiddleware:
 
 
 class SessionLifetimeMiddleware:
-    """Ends a session 12 hours (configurable) after login, however active it has been.
+    """Ends a session 12 hours (configurable) after login, however active it has been, and keeps an
+    active one alive without writing its row on every request.
 
-    The idle limit is the session cookie's age, refreshed on every request.
+    The idle limit is the session row's expiry (`SESSION_COOKIE_AGE` from its last save), which the
+    session middleware checks on every load. Saving the row on each request (Django's
+    `SESSION_SAVE_EVERY_REQUEST`) cost every page a write transaction, and on SQLite every page
+    queued behind every other for the one writer; so the expiry is pushed forward only when the last
+    push is `SESSION_REFRESH_SECONDS` old. A session therefore ends between 30 minutes less that
+    interval and 30 minutes after its last request: never later than the limit.
+
+    The counts of pending work that the layout keeps in the session (`context_processors.PENDING`)
+    are dropped with each refresh, so that they are counted again in the same write, and by anything
+    the user sends that may change data (a POST, …), so that the next page shows the change.
     """
 
     def __init__(self, get_response):
@@ -90,11 +103,19 @@ class SessionLifetimeMiddleware:
 
     def __call__(self, request):
         if request.user.is_authenticated:
-            login_at = request.session.get(LOGIN_AT)
-            if login_at is None or time.time() - login_at > settings.SESSION_MAX_SECONDS:
+            session = request.session
+            now = time.time()
+            login_at = session.get(LOGIN_AT)
+            if login_at is None or now - login_at > settings.SESSION_MAX_SECONDS:
                 logout(request)
                 messages.info(request, SESSION_TOO_OLD)
                 return redirect(settings.LOGIN_URL)
+            if now - session.get(REFRESHED_AT, 0) >= settings.SESSION_REFRESH_SECONDS:
+                session[REFRESHED_AT] = now  # modified: the session middleware saves it, expiry and all
+                # Counted again on this page, so that the counts' write is the refresh's write.
+                session.pop(PENDING, None)
+            elif request.method not in SAFE_METHODS:
+                session.pop(PENDING, None)
         return self.get_response(request)
 
 

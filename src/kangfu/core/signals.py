@@ -14,14 +14,16 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from kangfu.core import audit
-from kangfu.core.middleware import LOGIN_AT
+from kangfu.core.context_processors import remember_pending
+from kangfu.core.middleware import LOGIN_AT, REFRESHED_AT
 from kangfu.core.models import AuditAction, AuditEntry
 
 
 @receiver(user_logged_in, dispatch_uid="kangfu_audit_login")
 def _logged_in(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
-        request.session[LOGIN_AT] = time.time()
+        request.session[LOGIN_AT] = request.session[REFRESHED_AT] = time.time()
+        remember_pending(request, user)
     notice = _last_sign_ins(user)
     audit.record(actor=user, action=AuditAction.LOGIN, obj=user, summary="登录成功")
     if request is not None and hasattr(request, "_messages"):

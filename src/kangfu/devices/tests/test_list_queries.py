@@ -99,12 +99,12 @@ def _everything(clerk, centre, n: int) -> None:
 # before its rows: session, user, organisation and centre, the menu and its counts of pending work,
 # the audit entry of the rows shown (core.pagination.audit_page) and the session's save.
 PAGES = {
-    "/devices/": ("clerk", _everything, 19),  # five worklists of the centre
-    "/devices/catalogue/": ("clerk", _products, 16),  # products and their units' states in one count
-    "/devices/units/": ("clerk", _units, 15),
-    "/devices/requests/": ("clerk", _requests, 14),
-    "/devices/rentals/": ("clerk", _rentals, 15),
-    "/devices/rentals/?view=all": ("clerk", _rentals, 15),
+    "/devices/": ("clerk", _everything, 12),  # five worklists of the centre
+    "/devices/catalogue/": ("clerk", _products, 9),  # products and their units' states in one count
+    "/devices/units/": ("clerk", _units, 8),
+    "/devices/requests/": ("clerk", _requests, 7),
+    "/devices/rentals/": ("clerk", _rentals, 8),
+    "/devices/rentals/?view=all": ("clerk", _rentals, 8),
     "/public/devices/": ("visitor", _products, 4),
 }
 

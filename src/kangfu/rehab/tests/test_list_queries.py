@@ -173,19 +173,19 @@ class Rows:
 # people shown (core.audit.record_reads) and the session's save.
 PAGES = [
     # name, url, who asks, what grows, the pinned count
-    ("worker home: screening, follow-ups, reviews", "/rehab/", "worker", Rows.cases, 25),
-    ("worker home: transfers", "/rehab/", "worker", Rows.transfers, 25),
-    ("cases", "/rehab/cases/", "worker", Rows.cases, 14),
-    ("follow-ups", "/rehab/follow-ups/?until=2027-12-31", "worker", Rows.cases, 14),
-    ("revisits", "/rehab/revisits/", "worker", Rows.revisits, 15),
-    ("satisfaction", "/rehab/satisfaction/", "worker", Rows.surveys, 16),
-    ("approvals", "/rehab/approvals/", "worker", Rows.approvals, 14),
-    ("activities", "/rehab/activities/", "worker", Rows.activities, 13),
-    ("transfers", "/rehab/transfers/", "worker", Rows.transfers, 15),
-    ("institutions", "/rehab/institutions/", "admin", Rows.institutions, 15),
-    ("intake home", "/rehab/", "admin", Rows.applications, 17),
-    ("applications", "/rehab/applications/", "admin", Rows.applications, 14),
-    ("rosters", "/rehab/rosters/", "admin", Rows.rosters, 14),
+    ("worker home: screening, follow-ups, reviews", "/rehab/", "worker", Rows.cases, 18),
+    ("worker home: transfers", "/rehab/", "worker", Rows.transfers, 18),
+    ("cases", "/rehab/cases/", "worker", Rows.cases, 7),
+    ("follow-ups", "/rehab/follow-ups/?until=2027-12-31", "worker", Rows.cases, 7),
+    ("revisits", "/rehab/revisits/", "worker", Rows.revisits, 8),
+    ("satisfaction", "/rehab/satisfaction/", "worker", Rows.surveys, 9),
+    ("approvals", "/rehab/approvals/", "worker", Rows.approvals, 7),
+    ("activities", "/rehab/activities/", "worker", Rows.activities, 6),
+    ("transfers", "/rehab/transfers/", "worker", Rows.transfers, 8),
+    ("institutions", "/rehab/institutions/", "admin", Rows.institutions, 8),
+    ("intake home", "/rehab/", "admin", Rows.applications, 10),
+    ("applications", "/rehab/applications/", "admin", Rows.applications, 7),
+    ("rosters", "/rehab/rosters/", "admin", Rows.rosters, 7),
 ]
 
 

@@ -112,16 +112,16 @@ def users(db):
 
 PAGES = [
     # name, url, who asks, what grows, the pinned count
-    ("annual review, district", "/subsidies/reviews/", "district", "reviews", 15),
-    ("annual review, street", "/subsidies/reviews/", "street", "reviews", 15),
-    ("visits, community", "/subsidies/visits/", "community", "visits", 13),
-    ("standards, city", "/subsidies/standards/", "city", "standards", 12),
-    ("home worklist, community", "/subsidies/", "community", "both", 16),
-    ("home worklist, district", "/subsidies/", "district", "both", 17),
-    ("applications, community", "/subsidies/applications/", "community", "applications", 14),
-    ("applications, district", "/subsidies/applications/", "district", "applications", 14),
-    ("grants, district", "/subsidies/grants/", "district", "grants", 14),
-    ("grants, street", "/subsidies/grants/", "street", "grants", 14),
+    ("annual review, district", "/subsidies/reviews/", "district", "reviews", 8),
+    ("annual review, street", "/subsidies/reviews/", "street", "reviews", 8),
+    ("visits, community", "/subsidies/visits/", "community", "visits", 6),
+    ("standards, city", "/subsidies/standards/", "city", "standards", 6),
+    ("home worklist, community", "/subsidies/", "community", "both", 9),
+    ("home worklist, district", "/subsidies/", "district", "both", 10),
+    ("applications, community", "/subsidies/applications/", "community", "applications", 7),
+    ("applications, district", "/subsidies/applications/", "district", "applications", 7),
+    ("grants, district", "/subsidies/grants/", "district", "grants", 7),
+    ("grants, street", "/subsidies/grants/", "street", "grants", 7),
 ]
 
 
