@@ -651,24 +651,11 @@ class RehabCasesKind(Kind):
             if record.change == CHANGED:
                 events.extend(self._update_case(record, today))
         CaseEvent.objects.bulk_create(events, batch_size=1000)
-        # As `case_enrol` announces an enrolment, marked `migrated` (the case was enrolled in the
-        # former system): one statement for the batch. A re-import's changes (a status, a worker)
-        # are ones the services announce nothing for either.
+        # As `case_enrol` announces an enrolment, marked `migrated`, in one statement for the batch (no
+        # service announces a re-import's changes, a status or a worker, either).
         outbox.record_many(
             kind="rehab.case.enrolled",
-            events=[
-                outbox.Event(
-                    case,
-                    case.district_id,
-                    {
-                        "person": case.person_id,
-                        "enrolled_on": case.enrolled_on,
-                        "status": case.status,
-                        "migrated": True,
-                    },
-                )
-                for case in cases
-            ],
+            events=[outbox.Event(case, case.district_id, _enrolled(case)) for case in cases],
         )
         self._apply_follow_ups(records)
         self._apply_register(records)
@@ -806,3 +793,7 @@ class RehabCasesKind(Kind):
         # one; rebuild them for each district touched, as after any bulk load.
         for district_id in sorted(self.districts):
             rehab_counters.recount(district_id=district_id)
+
+
+def _enrolled(case: Case) -> dict:
+    return dict(person=case.person_id, enrolled_on=case.enrolled_on, status=case.status, migrated=True)
