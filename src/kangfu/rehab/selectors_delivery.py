@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Avg, Count, F, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -239,13 +239,14 @@ def revisits_by_institution(*, institution_ids: Iterable[int], year: int) -> dic
 def satisfaction_by_institution(
     *, institution_ids: Iterable[int], year: int
 ) -> dict[int, tuple[int, Decimal]]:
-    """{institution: (满意度 forms entered for the year, mean overall score 1–5 to two places)}, for the
+    """{institution: (满意度 forms entered for the year, mean overall score 1–5, unrounded)}, for the
     institutions that have any: one grouped read. A contract's scope narrows by institution only, as
-    the forms are about the institution's service as a whole."""
+    the forms are about the institution's service as a whole. The mean is the exact quotient of the
+    integer sum, so an indicator derived from it (× 20, to a tenth) is rounded once, by its user."""
     rows = (
         SatisfactionSurvey.objects.filter(institution_id__in=sorted(set(institution_ids)), year=year)
         .values_list("institution_id")
-        .annotate(n=Count("id"), mean=Avg("overall"))
+        .annotate(n=Count("id"), total=Sum("overall"))
         .order_by()
     )
-    return {inst: (n, Decimal(str(mean)).quantize(Decimal("0.01"))) for inst, n, mean in rows}
+    return {inst: (n, Decimal(total) / n) for inst, n, total in rows}

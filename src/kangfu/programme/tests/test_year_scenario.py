@@ -558,12 +558,6 @@ def test_the_years_assessment_ranks_the_institutions_of_each_district(year):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rehab.selectors_delivery.satisfaction_by_institution rounds the mean overall score to 0.01 "
-    "before the assessment multiplies it by 20 and rounds to 0.1: (4 + 3 + 4) / 3 × 20 = 73.33 is shown "
-    "as 3.67 × 20 = 73.4 (H2 owns that module)",
-)
 def test_the_satisfaction_indicator_rounds_once(year):
     day = dt.date(YEAR, 3, 6)
     with on(dt.date(YEAR, 3, 31)):
@@ -591,7 +585,7 @@ def test_the_satisfaction_indicator_rounds_once(year):
     strict=True,
     reason="a contract's sites do not narrow its delivery: programme.selectors.deliveries reads rehab's "
     "monthly counters, which are kept by institution and service type but not by site, so a session at "
-    "a site the contract does not name counts towards it (H2 owns the counters and the delivery reads)",
+    "a site the contract does not name counts towards it",
 )
 def test_a_session_at_a_site_outside_the_contract_does_not_count_towards_it(year):
     elsewhere = f.site(year.inst["A"], name="大寺镇康复站点", region=f.XIQING_STREET_SITE)
