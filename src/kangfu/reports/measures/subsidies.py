@@ -144,14 +144,22 @@ def _subsidy_measures() -> None:
 
         def covered(scope: Scope, kind=kind) -> dict[str, Value]:
             month = scope.period.start
-            # Paid by the locked payroll of the district the person's place lies in. Each district's
-            # set of paid people is read once (an uncorrelated IN) and matched by place: looked up
-            # person by person instead, the planner walked a whole payroll's lines for every person.
+            # Paid by the locked payroll of the district the person's place lies in: each district's
+            # paid people are read once (an uncorrelated IN, matched by place), and reached through
+            # the grants the lines pay (a line's person and kind are its grant's), not the lines'
+            # person_id. Neither database can estimate how many people the eligibility conditions
+            # leave (PostgreSQL guessed 1 of 6,600 for a district), so PostgreSQL joins the IN person
+            # by person; lines have no index by person, and it walked the payroll's lines once for
+            # every person (minutes at 100,000 people). By grant, each person is two index lookups
+            # (a grant by its person, its line by line_grant_month) whichever way the join is planned.
             paid = Q(pk__in=[])
             for district, payroll_ids in locked_payrolls(month).items():
                 if district.startswith(scope.prefix) or scope.prefix.startswith(district):
-                    people_paid = PayrollLine.objects.filter(
-                        payroll_id__in=payroll_ids, kind=kind, line_type=LineType.REGULAR, month_for=month
+                    paid_lines = PayrollLine.objects.filter(
+                        payroll_id__in=payroll_ids, line_type=LineType.REGULAR, month_for=month
+                    )
+                    people_paid = Grant.objects.filter(
+                        kind=kind, pk__in=paid_lines.values("grant_id")
                     ).values("person_id")
                     paid |= Q(place__startswith=district, pk__in=people_paid)
             people = eligible_people(kind, on=scope.period.end, within=scope.prefix).filter(paid)
