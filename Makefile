@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Test processes: one per core (pytest-xdist); TEST_WORKERS=0 runs the suite in this process. Tests that
+# empty every table when they end (marked `flushes`) run afterwards in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: demo test lint env frontend lock bench clean
 
@@ -30,7 +33,8 @@ test: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m 'not flushes'
+	$(BIN)/pytest -m flushes
 
 lint: env
 	$(BIN)/ruff check .

@@ -18,11 +18,28 @@ from kangfu.core.services import shipped_regions_load
 from kangfu.core.tests.factories import OrganisationFactory, UserFactory
 from kangfu.people.tests.factories import PersonFactory
 
+# The fixtures after which pytest-django empties every table (as its own test ordering knows them).
+FLUSHING_FIXTURES = frozenset(
+    {"transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+)
+
 TIANJIN = "120100000000"
 HEXI = "120103000000"
 DAYINGMEN = "120103001000"
 XIAWAFANG = "120103002000"
 HUAMING = "120110006000"
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the tests that empty every table when they end (transactional ones, the browser's live
+    server) `flushes`. Run in one process, pytest-django puts them last; spread over processes
+    (pytest-xdist), one would empty the shipped regions and definitions under the next file's tests.
+    So `make test` runs the others in parallel first, then these in one process."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = marker is not None and marker.kwargs.get("transaction")
+        if transactional or FLUSHING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.flushes)
 
 
 def load_regions() -> None:

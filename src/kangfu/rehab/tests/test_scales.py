@@ -181,7 +181,7 @@ def test_an_item_not_on_the_form_is_refused():
 SDSS_OPTIONS = st.sampled_from([0, 1, 2, 9])
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], max_examples=200)
 @given(st.fixed_dictionaries({key: SDSS_OPTIONS for key in SDSS_KEYS}))
 def test_sdss_total_is_the_sum_of_the_applicable_answers_for_any_answers(answers):
     result = scales.score(definition("sdss"), answers)

@@ -53,7 +53,11 @@ def paid(grant: Grant) -> Decimal:
     return lines.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(st.lists(operations, min_size=MONTHS, max_size=MONTHS), st.integers(min_value=0, max_value=3))
 def test_paid_equals_entitled_over_any_sequence(
     standards, hexi, applicant, shequ, jiedao, quju, ops, late_months
