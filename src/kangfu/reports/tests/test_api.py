@@ -46,7 +46,10 @@ def test_a_district_generates_and_submits_through_the_api_and_a_second_submit_is
     assert [d["code"] for d in call(client, hexi, "get", "/definitions").json()] == [
         "devices-monthly",
         "rehab-quarterly",
+        "subsidy-by-category",
+        "subsidy-by-grade",
         "subsidy-monthly",
+        "subsidy-stop-reasons",
     ]
 
 
