@@ -41,8 +41,20 @@ def _managed(request, group) -> None:
         raise PermissionDenied(group_services.NOT_YOUR_GROUP)
 
 
-def _refused(request, exc: ValidationError) -> None:
-    for message in exc.messages:
+def _act(request, form, act) -> None:
+    """Run `act(cleaned_data)` for a valid form and say how it went: the message it returns, or every
+    refusal (the form's or the service's) as an error."""
+    if form.is_valid():
+        try:
+            done = act(form.cleaned_data)
+        except ValidationError as exc:
+            refusals = exc.messages
+        else:
+            messages.success(request, done)
+            return
+    else:
+        refusals = [m for errors in form.errors.values() for m in errors]
+    for message in refusals:
         messages.error(request, message)
 
 
@@ -131,21 +143,14 @@ def group_detail(request, pk: int):
 def group_member_add(request, pk: int):
     group = selectors_groups.group_for(request.user, pk)
     _managed(request, group)
-    form = f.MemberAddForm(request.POST, cases=_served_cases(request))
-    if form.is_valid():
-        try:
-            group_services.group_member_add(
-                actor=request.user,
-                group=group,
-                case_id=form.cleaned_data["case"].pk,
-                joined_on=form.cleaned_data["joined_on"],
-            )
-        except ValidationError as exc:
-            _refused(request, exc)
-        else:
-            messages.success(request, f"{form.cleaned_data['case'].person.name}已加入小组。")
-    else:
-        _refused(request, ValidationError([m for errors in form.errors.values() for m in errors]))
+
+    def add(data) -> str:
+        group_services.group_member_add(
+            actor=request.user, group=group, case_id=data["case"].pk, joined_on=data["joined_on"]
+        )
+        return f"{data['case'].person.name}已加入小组。"
+
+    _act(request, f.MemberAddForm(request.POST, cases=_served_cases(request)), add)
     return redirect("rehab:group", pk=group.pk)
 
 
@@ -154,18 +159,12 @@ def group_member_add(request, pk: int):
 def group_member_leave(request, pk: int):
     member = selectors_groups.member_for(request.user, pk)
     _managed(request, member.group)
-    form = f.MemberLeaveForm(request.POST)
-    if form.is_valid():
-        try:
-            group_services.group_member_leave(
-                actor=request.user, member=member, left_on=form.cleaned_data["left_on"]
-            )
-        except ValidationError as exc:
-            _refused(request, exc)
-        else:
-            messages.success(request, f"{member.case.person.name}已退出小组。")
-    else:
-        _refused(request, ValidationError([m for errors in form.errors.values() for m in errors]))
+
+    def leave(data) -> str:
+        group_services.group_member_leave(actor=request.user, member=member, left_on=data["left_on"])
+        return f"{member.case.person.name}已退出小组。"
+
+    _act(request, f.MemberLeaveForm(request.POST), leave)
     return redirect("rehab:group", pk=member.group_id)
 
 
@@ -174,18 +173,12 @@ def group_member_leave(request, pk: int):
 def group_end(request, pk: int):
     group = selectors_groups.group_for(request.user, pk)
     _managed(request, group)
-    form = f.GroupEndForm(request.POST)
-    if form.is_valid():
-        try:
-            dropped = group_services.group_end(
-                actor=request.user, group=group, end_on=form.cleaned_data["end_on"]
-            )
-        except ValidationError as exc:
-            _refused(request, exc)
-        else:
-            messages.success(request, f"小组将于 {group.end_on} 结束，已撤销此后 {dropped} 次活动安排。")
-    else:
-        _refused(request, ValidationError([m for errors in form.errors.values() for m in errors]))
+
+    def end(data) -> str:
+        dropped = group_services.group_end(actor=request.user, group=group, end_on=data["end_on"])
+        return f"小组将于 {group.end_on} 结束，已撤销此后 {dropped} 次活动安排。"
+
+    _act(request, f.GroupEndForm(request.POST), end)
     return redirect("rehab:group", pk=group.pk)
 
 
@@ -265,16 +258,10 @@ def meeting_detail(request, pk: int):
 def meeting_cancel(request, pk: int):
     meeting = selectors_groups.meeting_for(request.user, pk)
     _managed(request, meeting.group)
-    form = f.MeetingCancelForm(request.POST)
-    if form.is_valid():
-        try:
-            group_services.meeting_cancel(
-                actor=request.user, meeting=meeting, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            _refused(request, exc)
-        else:
-            messages.success(request, f"已取消 {meeting.meets_on} 的活动。")
-    else:
-        _refused(request, ValidationError([m for errors in form.errors.values() for m in errors]))
+
+    def cancel(data) -> str:
+        group_services.meeting_cancel(actor=request.user, meeting=meeting, reason=data["reason"])
+        return f"已取消 {meeting.meets_on} 的活动。"
+
+    _act(request, f.MeetingCancelForm(request.POST), cancel)
     return redirect("rehab:group_meeting", pk=meeting.pk)
