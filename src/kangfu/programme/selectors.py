@@ -201,30 +201,71 @@ class Delivery:
         ]
 
 
+def _sites(contracts: list[Contract]) -> dict[int, frozenset[int]]:
+    """{contract: the sites it names}, one read for all of them: empty where it names none."""
+    named: dict[int, set[int]] = defaultdict(set)
+    for contract_id, site_id in Contract.sites.through.objects.filter(
+        contract_id__in=[c.pk for c in contracts]
+    ).values_list("contract_id", "organisation_id"):
+        named[contract_id].add(site_id)
+    return {c.pk: frozenset(named.get(c.pk, ())) for c in contracts}
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What of an institution's counters a contract counts: the service types it bought, and, where
+    it names sites, only the sessions held at them (enrolments and follow-ups are the institution's
+    case work, not held at a site, and count whatever the sites)."""
+
+    types: frozenset[str]
+    sites: frozenset[int]
+
+    @classmethod
+    def of(cls, contract: Contract, sites: dict[int, frozenset[int]]) -> _Scope:
+        return cls(frozenset(contract.service_types), sites[contract.pk])
+
+    def add(self, totals: dict[str, int], site: int | None, measure: str, key: str, n: int) -> None:
+        """One counter into a contract's volumes."""
+        if measure == "enrolled":
+            totals["people"] += n
+        elif measure == "follow_ups":
+            totals["follow_ups"] += n
+        elif key not in self.types or (self.sites and site not in self.sites):
+            return
+        elif measure == "activities":
+            totals["sessions"] += n
+        elif measure in ("patient_times", "family_times"):
+            totals["people_times"] += n
+
+
 def deliveries(contracts: list[Contract]) -> dict[int, Delivery]:
-    """Each contract's delivery, from two grouped reads of rehab's counters and training records
-    whatever the number of contracts: a service type outside a contract's scope does not count."""
+    """Each contract's delivery, from three grouped reads (rehab's counters, training records, the
+    contracts' sites) whatever the number of contracts: a service type outside a contract's scope, or
+    a session at a site it does not name, does not count."""
     if not contracts:
         return {}
     ids = {c.institution_id for c in contracts}
     first = min(c.starts_on for c in contracts)
     last = max(c.ends_on for c in contracts)
-    counts: dict[tuple[int, dt.date], list[tuple[str, str, int]]] = defaultdict(list)
-    for inst, month, measure, key, n in delivery.monthly_counts(institution_ids=ids, first=first, last=last):
-        counts[(inst, month)].append((measure, key, n))
+    counts: dict[tuple[int, dt.date], list[tuple[int | None, str, str, int]]] = defaultdict(list)
+    for inst, site, month, measure, key, n in delivery.monthly_counts(
+        institution_ids=ids, first=first, last=last
+    ):
+        counts[(inst, month)].append((site, measure, key, n))
     trained: dict[tuple[int, dt.date], set[int]] = defaultdict(set)
     for inst, staff, month in delivery.trained_staff(institution_ids=ids, first=first, last=last):
         trained[(inst, month)].add(staff)
+    sites = _sites(contracts)
 
     out = {}
     for contract in contracts:
-        scope = set(contract.service_types)
+        scope = _Scope.of(contract, sites)
         result = Delivery(totals=dict.fromkeys(VOLUMES, 0))
         everyone: set[int] = set()
         for month in months_of(contract):
             row = dict.fromkeys(VOLUMES, 0)
-            for measure, key, n in counts.get((contract.institution_id, month), ()):
-                _add(row, scope, measure, key, n)
+            for site, measure, key, n in counts.get((contract.institution_id, month), ()):
+                scope.add(row, site, measure, key, n)
             staff = trained.get((contract.institution_id, month), set())
             row["staff_trained"] = len(staff)
             everyone |= staff
@@ -240,22 +281,10 @@ def deliveries(contracts: list[Contract]) -> dict[int, Delivery]:
     return out
 
 
-def _add(totals: dict[str, int], scope: set[str], measure: str, key: str, n: int) -> None:
-    """One counter into a contract's volumes: a service type outside its scope does not count."""
-    if measure == "enrolled":
-        totals["people"] += n
-    elif measure == "follow_ups":
-        totals["follow_ups"] += n
-    elif key in scope and measure == "activities":
-        totals["sessions"] += n
-    elif key in scope and measure in ("patient_times", "family_times"):
-        totals["people_times"] += n
-
-
 def delivery_totals(contracts: list[Contract]) -> dict[int, dict[str, int]]:
     """Each contract's delivered volumes over its whole period, for lists: one read of the counters
     (summed in the database over each distinct contract period at once, so a city's contracts of
-    every year and half-year cost what one period does) plus one read of training."""
+    every year and half-year cost what one period does), one of training and one of the sites."""
     out = {c.pk: dict.fromkeys(VOLUMES, 0) for c in contracts}
     if not contracts:
         return out
@@ -265,14 +294,15 @@ def delivery_totals(contracts: list[Contract]) -> dict[int, dict[str, int]]:
     counted = delivery.period_counts(
         institution_ids={c.institution_id for c in contracts}, periods=list(periods)
     )
+    sites = _sites(contracts)
     for period, group in periods.items():
-        by_inst: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
-        for inst, measure, key, n in counted[period]:
-            by_inst[inst].append((measure, key, n))
+        by_inst: dict[int, list[tuple[int | None, str, str, int]]] = defaultdict(list)
+        for inst, site, measure, key, n in counted[period]:
+            by_inst[inst].append((site, measure, key, n))
         for c in group:
-            scope = set(c.service_types)
-            for measure, key, n in by_inst.get(c.institution_id, ()):
-                _add(out[c.pk], scope, measure, key, n)
+            scope = _Scope.of(c, sites)
+            for site, measure, key, n in by_inst.get(c.institution_id, ()):
+                scope.add(out[c.pk], site, measure, key, n)
     trained: dict[int, list[tuple[int, dt.date]]] = defaultdict(list)
     for inst, staff, month in delivery.trained_staff(
         institution_ids={c.institution_id for c in contracts},

@@ -2002,13 +2002,13 @@ class _Demo:
 
         def snapshot() -> dict:
             rows = MonthlyCount.objects.filter(district_id__in=[XIQING, BEICHEN]).exclude(n=0)
-            return {(r.institution_id, r.month, r.measure, r.key): r.n for r in rows}
+            return {(r.institution_id, r.site_id, r.month, r.measure, r.key): r.n for r in rows}
 
         kept = snapshot()
         for district in (XIQING, BEICHEN):
             counters.recount(district_id=district)
         rebuilt = snapshot()
-        differ = sorted({k[2] for k in set(kept) | set(rebuilt) if kept.get(k) != rebuilt.get(k)})
+        differ = sorted({k[3] for k in set(kept) | set(rebuilt) if kept.get(k) != rebuilt.get(k)})
         if differ:
             self.out.write(f"  计数器与记录不一致，已按记录重建：{'、'.join(differ)}")
 

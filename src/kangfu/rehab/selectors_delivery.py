@@ -37,36 +37,36 @@ SERVICE_TYPES: list[tuple[str, str]] = list(ServiceType.choices)
 SERVICE_TYPE_VALUES: frozenset[str] = frozenset(ServiceType.values)
 
 # The counters a contract's volumes are made of. `activities`, `patient_times` and `family_times` are
-# keyed by service type; `enrolled` and `follow_ups` carry no key.
+# keyed by service type and kept per site (none for an activity held elsewhere); `enrolled` and
+# `follow_ups` carry no key and no site.
 DELIVERY_MEASURES = ("enrolled", "activities", "patient_times", "family_times", "follow_ups")
 
 
 def monthly_counts(
     *, institution_ids: Iterable[int], first: dt.date, last: dt.date
-) -> list[tuple[int, dt.date, str, str, int]]:
-    """(institution, month, measure, key, n) for the delivery measures of these institutions from the
-    month of `first` to the month of `last`: one grouped read of the counters."""
+) -> list[tuple[int, int | None, dt.date, str, str, int]]:
+    """(institution, site, month, measure, key, n) for the delivery measures of these institutions
+    from the month of `first` to the month of `last`: one grouped read of the counters."""
     ids = sorted(set(institution_ids))
     if not ids:
         return []
-    return [
-        (inst, month, measure, key, n)
-        for inst, month, measure, key, n in MonthlyCount.objects.filter(
+    return list(
+        MonthlyCount.objects.filter(
             institution_id__in=ids,
             month__gte=first.replace(day=1),
             month__lte=last.replace(day=1),
             measure__in=DELIVERY_MEASURES,
         )
-        .values_list("institution_id", "month", "measure", "key")
+        .values_list("institution_id", "site_id", "month", "measure", "key")
         .annotate(total=Sum("n"))
         .order_by()
-    ]
+    )
 
 
 def period_counts(
     *, institution_ids: Iterable[int], periods: Iterable[tuple[dt.date, dt.date]]
-) -> dict[tuple[dt.date, dt.date], list[tuple[int, str, str, int]]]:
-    """{(first, last): [(institution, measure, key, n)]} summed over the months of `first` to `last` for
+) -> dict[tuple[dt.date, dt.date], list[tuple[int, int | None, str, str, int]]]:
+    """{(first, last): [(institution, site, measure, key, n)]} summed over the months of `first` to `last` for
     each period: one read of the counters whatever the number of periods (a sum per period over the
     same rows), and a few dozen rows per institution however long the periods, for lists that need
     only totals."""
@@ -85,15 +85,17 @@ def period_counts(
             month__lte=max(last for _, last in spans),
             measure__in=DELIVERY_MEASURES,
         )
-        .values_list("institution_id", "measure", "key")
+        .values_list("institution_id", "site_id", "measure", "key")
         .annotate(**sums)
         .order_by()
     )
-    out: dict[tuple[dt.date, dt.date], list[tuple[int, str, str, int]]] = {span: [] for span in spans}
-    for inst, measure, key, *totals in rows:
+    out: dict[tuple[dt.date, dt.date], list[tuple[int, int | None, str, str, int]]] = {
+        span: [] for span in spans
+    }
+    for inst, site, measure, key, *totals in rows:
         for span, n in zip(spans, totals, strict=True):
             if n:
-                out[span].append((inst, measure, key, n))
+                out[span].append((inst, site, measure, key, n))
     return out
 
 

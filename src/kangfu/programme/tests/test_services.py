@@ -358,11 +358,12 @@ def test_delivery_of_many_contracts_is_a_few_reads_whatever_their_number(
     city_fund = pf.fund(city_admin, region=pf.CITY, amount="9000000.00", name="市级经费")
     many = [pf.contract(admin, fund, institution, amount="1000.00", title=f"合同{i}") for i in range(10)]
     many += [pf.contract(city_admin, city_fund, beichen_institution, amount="1000.00") for _ in range(10)]
-    with django_assert_num_queries(2):
+    # One read each of the counters, of training and of the contracts' sites.
+    with django_assert_num_queries(3):
         figures = selectors.deliveries(many)
     assert figures[many[0].pk].totals == independent_count(many[0])
     assert figures[many[-1].pk].totals == dict.fromkeys(selectors.VOLUMES, 0)
-    # Totals for a list: one read per distinct period (here one) and one of training.
-    with django_assert_num_queries(2):
+    # Totals for a list: one read of the counters over every distinct period, one of training, one of sites.
+    with django_assert_num_queries(3):
         totals = selectors.delivery_totals(many)
     assert totals == {pk: f.totals for pk, f in figures.items()}

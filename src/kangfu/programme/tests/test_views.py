@@ -149,9 +149,9 @@ def test_the_contract_page_shows_contracted_against_delivered_by_month(client, w
     ("url", "user", "n"),
     [
         # session (read; written once a minute at most), user, jurisdiction, organisation, count, rows
-        # and, for contracts, one read of the counters and one of training for the whole page: never one
-        # per row
-        ("/programme/", "admin", 8),
+        # and, for contracts, one read each of the counters, of training and of the contracts' sites for
+        # the whole page: never one per row
+        ("/programme/", "admin", 9),
         ("/programme/funds/", "admin", 6),
         ("/programme/payments/", "admin", 6),
         ("/programme/visits/", "admin", 6),

@@ -581,12 +581,6 @@ def test_the_satisfaction_indicator_rounds_once(year):
     assert got == _satisfaction(year.inst["B"].pk) == Decimal("73.3")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a contract's sites do not narrow its delivery: programme.selectors.deliveries reads rehab's "
-    "monthly counters, which are kept by institution and service type but not by site, so a session at "
-    "a site the contract does not name counts towards it",
-)
 def test_a_session_at_a_site_outside_the_contract_does_not_count_towards_it(year):
     elsewhere = f.site(year.inst["A"], name="大寺镇康复站点", region=f.XIQING_STREET_SITE)
     year.through(1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 
 from kangfu.core.models import Organisation, Region
 from kangfu.people.models import Person
@@ -11,9 +13,16 @@ from kangfu.rehab.models.assessments import Outcome
 
 class MonthlyCount(models.Model):
     """Counters for the statistics page, kept in the same transaction as what they count, so the page
-    reads a few hundred rows instead of millions of attendances. `kangfu rehab recount` rebuilds them."""
+    reads a few hundred rows instead of millions of attendances. `kangfu rehab recount` rebuilds them.
+
+    The measures of activities (`SITE_MEASURES`) are kept per service site as well, the site the
+    activity was held at (none for one held elsewhere): a purchased-service contract that names sites
+    counts only the sessions at them. Readers sum over sites; every other measure has no site."""
 
     institution = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     district = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
     month = models.DateField()
     measure = models.CharField(max_length=20)
@@ -21,9 +30,17 @@ class MonthlyCount(models.Model):
     n = models.IntegerField(default=0)
 
     class Meta:
+        # A unique index holds NULLs distinct, so the site (none for most counters) takes part as
+        # COALESCE(site, 0): one row per institution, month, measure, key and site, and the index
+        # still leads with the institution for an institution's (or a contract's) months.
         constraints = [
             models.UniqueConstraint(
-                fields=["institution", "month", "measure", "key"], name="rehab_count_unique"
+                "institution",
+                "month",
+                "measure",
+                "key",
+                Coalesce("site", Value(0)),
+                name="rehab_count_unique",
             )
         ]
         # Covering, so that a city's year of counters is read from the index alone.
@@ -35,6 +52,10 @@ class MonthlyCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month} {self.measure}:{self.key}={self.n}"
+
+
+# The counters kept per site too: those of activities, which are held at a site.
+SITE_MEASURES = ("activities", "patient_times", "family_times", "forms")
 
 
 class OutcomeCount(models.Model):

@@ -129,6 +129,7 @@ def activity_record(*, actor: User, data: ActivityData) -> Activity:
 def _activity_counts(activity: Activity, sign: int) -> None:
     common = {
         "institution_id": activity.institution_id,
+        "site_id": activity.site_id,
         "district_id": activity.district_id,
         "day": activity.held_on,
     }

@@ -26,14 +26,27 @@ from kangfu.rehab.models import (
     RegisteredPerson,
     Transfer,
 )
-from kangfu.rehab.models.counters import ServedMonth
+from kangfu.rehab.models.counters import SITE_MEASURES, ServedMonth
 
 
 def count(
-    *, institution_id: int, district_id: str, day: dt.date, measure: str, key: str = "", n: int = 1
+    *,
+    institution_id: int,
+    district_id: str,
+    day: dt.date,
+    measure: str,
+    key: str = "",
+    n: int = 1,
+    site_id: int | None = None,
 ) -> None:
-    """Add `n` to a monthly counter."""
-    lookup = {"institution_id": institution_id, "month": month_start(day), "measure": measure, "key": key}
+    """Add `n` to a monthly counter (of a service site, for the measures kept per site)."""
+    lookup = {
+        "institution_id": institution_id,
+        "site_id": site_id,
+        "month": month_start(day),
+        "measure": measure,
+        "key": key,
+    }
     _bump(MonthlyCount, lookup, district_id, n)
 
 
@@ -141,15 +154,17 @@ def recount(*, district_id: str | None = None) -> int:
         def add(qs, day_field: str, measure: str, key_field: str | None = None, value=None) -> None:
             if district_id:
                 qs = qs.filter(district_id=district_id)
+            by_site = measure in SITE_MEASURES
             fields = ["institution_id", "district_id", "m"] + ([key_field] if key_field else [])
             for row in (
                 qs.annotate(m=TruncMonth(day_field))
-                .values(*fields)
+                .values(*fields, *(["site_id"] if by_site else []))
                 .annotate(n=value or Count("id"))
                 .order_by()
             ):
                 key = (
                     row["institution_id"],
+                    row["site_id"] if by_site else None,
                     row["district_id"],
                     row["m"],
                     measure,
@@ -195,13 +210,14 @@ def recount(*, district_id: str | None = None) -> int:
         objs = [
             MonthlyCount(
                 institution_id=i,
+                site_id=site,
                 district_id=d,
                 month=m.date() if isinstance(m, dt.datetime) else m,
                 measure=meas,
                 key=k,
                 n=n,
             )
-            for (i, d, m, meas, k), n in rows.items()
+            for (i, site, d, m, meas, k), n in rows.items()
             if n
         ]
         MonthlyCount.objects.bulk_create(objs, batch_size=2000)

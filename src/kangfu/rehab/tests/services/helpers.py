@@ -61,16 +61,18 @@ def registered(admin, person, *, on=TODAY) -> Application:
 
 
 def counts(**filters) -> dict[tuple, int]:
+    """(institution, site, month, measure, key) → n, for the counters that are not zero."""
     return {
-        (c.institution_id, c.month, c.measure, c.key): c.n
+        (c.institution_id, c.site_id, c.month, c.measure, c.key): c.n
         for c in MonthlyCount.objects.filter(**filters)
         if c.n
     }
 
 
 def counter(org, measure: str, key: str = "", month: dt.date = NOVEMBER) -> int:
-    row = MonthlyCount.objects.filter(institution=org, month=month, measure=measure, key=key).first()
-    return row.n if row else 0
+    """An institution's counter, over its sites and what was held at none."""
+    rows = MonthlyCount.objects.filter(institution=org, month=month, measure=measure, key=key)
+    return sum(r.n for r in rows)
 
 
 def messages(exc: pytest.ExceptionInfo) -> list[str]:
@@ -99,7 +101,9 @@ def plan_data(**overrides) -> plans.PlanData:
     return plans.PlanData(**{**values, **overrides})
 
 
-def activity(worker, patients, family=(), *, form="group", held_on=TODAY, service_type=ServiceType.SOCIAL):
+def activity(
+    worker, patients, family=(), *, form="group", held_on=TODAY, service_type=ServiceType.SOCIAL, site=None
+):
     return activities.activity_record(
         actor=worker,
         data=activities.ActivityData(
@@ -108,6 +112,7 @@ def activity(worker, patients, family=(), *, form="group", held_on=TODAY, servic
             mode="site",
             title="社交技能小组",
             held_on=held_on,
+            site=site,
             patients=list(patients),
             family=list(family),
         ),

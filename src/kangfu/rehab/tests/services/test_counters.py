@@ -68,6 +68,7 @@ def build_history(*, admin, beichen_admin, rehab_worker, other_worker, instituti
     )
     assess(rehab_worker, a, sdss_answers(0), on=dt.date(2026, 11, 16))
     activity(rehab_worker, [a.pk], form="individual", service_type=ServiceType.MEDICATION, held_on=TODAY)
+    activity(rehab_worker, [a.pk, b.pk], held_on=TODAY, site=f.site(institution))
     activity(other_worker, [c.pk], family=[{"case": c.pk, "name": "父亲"}], held_on=TODAY)
     follow(rehab_worker, a, done_on=dt.date(2026, 11, 20))  # due 11-02: late
     follow(rehab_worker, b, done_on=dt.date(2026, 11, 20))  # due 10-26: late
@@ -96,7 +97,7 @@ class TestRecount:
     def test_recount_rebuilds_exactly_the_counters_the_services_kept(self, history, institution):
         kept = counts()
         # The history reaches every measure, so the comparison below is not vacuous.
-        assert {measure for (_i, _m, measure, _k) in kept} == {
+        assert {measure for (_i, _s, _m, measure, _k) in kept} == {
             "referred",
             "screened",
             "declined",
@@ -112,7 +113,13 @@ class TestRecount:
             "transfers_sent",
             "placements",
         }
-        assert kept[(institution.pk, OCTOBER, "assessments", "sdss")] == 1
+        assert kept[(institution.pk, None, OCTOBER, "assessments", "sdss")] == 1
+        # The session at a site is counted at it; the others at none.
+        assert {(site is None, k) for (i, site, _m, measure, k) in kept if measure == "activities"} == {
+            (True, ServiceType.SOCIAL),
+            (True, ServiceType.MEDICATION),
+            (False, ServiceType.SOCIAL),
+        }
         counters.recount()
         assert counts() == kept
 
@@ -125,5 +132,5 @@ class TestRecount:
         counters.recount(district_id=f.XIQING)
         assert counts(district_id=f.XIQING) == {k: v for k, v in kept.items() if k[0] == institution.pk}
         assert counts(district_id=f.BEICHEN) == {
-            k: v for k, v in kept.items() if k[0] == other_institution.pk and k[2] != "referred"
+            k: v for k, v in kept.items() if k[0] == other_institution.pk and k[3] != "referred"
         }
