@@ -23,6 +23,7 @@ from kangfu.programme.api import router as programme_router
 from kangfu.programme.api_experts import router as programme_experts_router
 from kangfu.programme.api_standards import router as programme_standards_router
 from kangfu.rehab.api import router as rehab_router
+from kangfu.rehab.api_groups import router as rehab_groups_router
 from kangfu.reports.api import router as reports_router
 from kangfu.subsidies.api import router as subsidies_router
 
@@ -112,6 +113,7 @@ api.add_router("/subsidies", subsidies_router)
 api.add_router("/devices", devices_router)
 api.add_router("/matching", matching_router)
 api.add_router("/rehab", rehab_router)
+api.add_router("/rehab", rehab_groups_router)
 api.add_router("/reports", reports_router)
 api.add_router("/golive", golive_router)
 api.add_router("/programme", programme_router)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import django_tables2 as tables
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from kangfu.programme import selectors
 from kangfu.programme.models import Contract, Fund, PaymentRequest, Visit
@@ -94,15 +95,14 @@ class ContractTable(tables.Table):
         totals = self.totals.get(record.pk)
         if totals is None:
             return "—"
-        parts = [(SHORT[v], totals[v], getattr(record, v)) for v in selectors.VOLUMES if getattr(record, v)]
-        return (
-            format_html_join(
-                " ",
-                '<span class="{}">{} {}/{}</span>',
-                (("" if done >= want else "muted", label, done, want) for label, done, want in parts),
-            )
-            or "—"
-        )
+        # Fixed labels and integers only: joined as text, without an escape per part (a page may show
+        # every contract of a city).
+        parts = [
+            f'<span class="{"" if totals[v] >= want else "muted"}">{SHORT[v]} {int(totals[v])}/{int(want)}</span>'
+            for v in selectors.VOLUMES
+            if (want := getattr(record, v))
+        ]
+        return mark_safe(" ".join(parts)) if parts else "—"  # noqa: S308
 
 
 class PaymentTable(tables.Table):

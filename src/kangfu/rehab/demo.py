@@ -600,6 +600,11 @@ class _Demo:
                     "note": note,
                 },
             )
+        # 西青's centre has 审核人 named by the district: its two workers (each decides the other's).
+        colleague = User.objects.filter(username="xiqing.rehab2").first()
+        approval_services.approvers_set(
+            actor=self.admin, institution=xq, users=[u for u in (self.xq_rehab, colleague) if u is not None]
+        )
         logins = {"rehab": self.xq_rehab, "jianfa": self.jianfa, "chilong": self.chilong}
         linked: set[int] = set()
         places = {"xq": xq, "bc": bc, "jianfa": self.jianfa_site or xq, "chilong": self.chilong_site or xq}

@@ -467,6 +467,22 @@ class TrainingForm(forms.Form):
 
 
 @localise
+class ApproversForm(forms.Form):
+    approvers = forms.ModelMultipleChoiceField(
+        label="审核人（主管）",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="指定后，本机构的康复计划和结案只能由审核人审核，结案须提请审核；不指定则由提交人以外的工作人员审核。",
+    )
+
+    def __init__(self, *args, eligible, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["approvers"].queryset = eligible
+        self.fields["approvers"].label_from_instance = lambda u: f"{u}（{u.username}）"
+
+
+@localise
 class ProfileForm(forms.Form):
     level = forms.ChoiceField(label="机构层级", choices=InstitutionLevel.choices)
     services = forms.MultipleChoiceField(

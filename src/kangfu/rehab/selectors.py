@@ -26,6 +26,7 @@ from kangfu.core.models import LEVEL_DIGITS, Organisation, OrganisationKind, Reg
 from kangfu.rehab import scales
 from kangfu.rehab.models import (
     OPEN_CASE_STATES,
+    PEER_TRAINING_HOURS_REQUIRED,
     SERVED_STATES,
     Activity,
     ActivityPhoto,
@@ -42,6 +43,7 @@ from kangfu.rehab.models import (
     OutcomeCount,
     Placement,
     PlacementOutcome,
+    Profession,
     RegisteredPerson,
     RosterImport,
     Scale,
@@ -57,6 +59,21 @@ VISIBLE_TRANSFER_STATES = (TransferState.SENT, TransferState.ACCEPTED, TransferS
 TARGETS = {2023: 30, 2024: 45, 2025: 60}  # share of registered people receiving standard services (%)
 STANDARD_SERVICE_DAYS = 90
 TRAINING_HOURS_REQUIRED = Decimal(20)
+
+
+def hours_required(profession: str) -> Decimal:
+    """The yearly training hours a member of staff of this profession must reach."""
+    if profession == Profession.PEER:
+        return PEER_TRAINING_HOURS_REQUIRED
+    return TRAINING_HOURS_REQUIRED
+
+
+def trained_q(hours: str = "hours") -> Q:
+    """Staff (annotated with the year's training `hours`) who reached what their profession must: a
+    peer supporter `PEER_TRAINING_HOURS_REQUIRED`, everyone else `TRAINING_HOURS_REQUIRED`."""
+    return Q(profession=Profession.PEER, **{f"{hours}__gte": PEER_TRAINING_HOURS_REQUIRED}) | Q(
+        ~Q(profession=Profession.PEER), **{f"{hours}__gte": TRAINING_HOURS_REQUIRED}
+    )
 
 
 @dataclass

@@ -29,7 +29,7 @@ from kangfu.rehab.models import (
     Training,
     revisit_due_dates,
 )
-from kangfu.rehab.selectors import TRAINING_HOURS_REQUIRED
+from kangfu.rehab.selectors import hours_required
 from kangfu.rehab.selectors_revisits import owed_q
 
 # The nine kinds of service, offered to a contract's scope.
@@ -177,8 +177,8 @@ def outcome_improvement(*, institution_ids: Iterable[int]) -> dict[int, tuple[in
 
 
 def training_compliance(*, institution_ids: Iterable[int], year: int) -> dict[int, tuple[int, int]]:
-    """{institution: (direct-service staff in post during the year, of whom trained the required hours
-    that year)}, counting the staff of its sites with it."""
+    """{institution: (direct-service staff in post during the year, of whom trained the hours their
+    profession requires that year: a peer supporter fewer)}, counting the staff of its sites with it."""
     ids = sorted(set(institution_ids))
     staff = (
         StaffMember.objects.filter(
@@ -190,14 +190,14 @@ def training_compliance(*, institution_ids: Iterable[int], year: int) -> dict[in
             home=Coalesce(F("organisation__parent_id"), F("organisation_id")),
             hours=Sum("trainings__hours", filter=Q(trainings__held_on__year=year)),
         )
-        .values_list("home", "hours")
+        .values_list("home", "hours", "profession")
     )
     out: dict[int, list[int]] = {}
-    for home, hours in staff:
+    for home, hours, profession in staff:
         if home in ids:
             row = out.setdefault(home, [0, 0])
             row[0] += 1
-            if (hours or 0) >= TRAINING_HOURS_REQUIRED:
+            if (hours or 0) >= hours_required(profession):
                 row[1] += 1
     return {inst: (n, ok) for inst, (n, ok) in out.items()}
 

@@ -44,6 +44,10 @@ class InstitutionProfile(models.Model):
     capacity = models.PositiveIntegerField("服务容量（人）", default=0)
     opened_on = models.DateField("开始服务日期", null=True, blank=True)
     note = models.CharField("说明", max_length=200, blank=True)
+    # 审核人 (the institution's supervisors), named by civil affairs of the district, not by the
+    # institution: when there are any, only they decide a plan or a discharge put forward for
+    # approval, and a discharge goes through approval. None named: any other worker decides.
+    approvers = models.ManyToManyField(USER, verbose_name="审核人（主管）", blank=True, related_name="+")
 
     class Meta:
         verbose_name = verbose_name_plural = "康复机构登记"

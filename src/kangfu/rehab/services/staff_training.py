@@ -14,24 +14,15 @@ from django.db import transaction
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, User
 from kangfu.rehab.models import (
-    PEER_TRAINING_HOURS_REQUIRED,
     Case,
     Profession,
     StaffMember,
     Training,
 )
-from kangfu.rehab.selectors import TRAINING_HOURS_REQUIRED
 from kangfu.rehab.services.common import _not_future, require_home
 from kangfu.rehab.services.institutions import TRAINING_HOURS
 
 LEFT_BEFORE = "{name} 已于 {day} 离职，不能记录此后的培训。"
-
-
-def hours_required(profession: str) -> Decimal:
-    """The yearly training hours a member of staff of this profession must reach."""
-    if profession == Profession.PEER:
-        return PEER_TRAINING_HOURS_REQUIRED
-    return TRAINING_HOURS_REQUIRED
 
 
 def training_attendance_record(

@@ -13,8 +13,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from kangfu.core.models import AuditAction, AuditEntry
+from kangfu.rehab import selectors_delivery
 from kangfu.rehab.models import PEER_TRAINING_HOURS_REQUIRED, StaffMember, Training
-from kangfu.rehab.selectors import TRAINING_HOURS_REQUIRED
+from kangfu.rehab.selectors import TRAINING_HOURS_REQUIRED, hours_required
 from kangfu.rehab.services import groups, staff_training
 from kangfu.rehab.tests import factories as f
 
@@ -50,8 +51,8 @@ def staff(org, name: str, profession: str, hours: str | None = None) -> StaffMem
 
 class TestRequirement:
     def test_a_peer_supporter_has_a_requirement_of_their_own(self):
-        assert staff_training.hours_required("peer") == PEER_TRAINING_HOURS_REQUIRED
-        assert staff_training.hours_required("nurse") == TRAINING_HOURS_REQUIRED
+        assert hours_required("peer") == PEER_TRAINING_HOURS_REQUIRED
+        assert hours_required("nurse") == TRAINING_HOURS_REQUIRED
         assert PEER_TRAINING_HOURS_REQUIRED != TRAINING_HOURS_REQUIRED
 
     def test_the_staff_page_shows_peers_apart_against_their_own_hours(
@@ -73,6 +74,16 @@ class TestRequirement:
         client.force_login(admin)
         rows = dict(client.get(reverse("rehab:institutions")).context["rows"])
         assert rows[institution] == {"staff": 3, "short": 2}
+
+    def test_the_programme_assessment_holds_a_peer_to_their_own_hours(self, institution):
+        staff(institution, "王护士", "nurse", hours="15")
+        staff(institution, "李平", "peer", hours=str(PEER_TRAINING_HOURS_REQUIRED))
+        staff(institution, "赵强", "peer", hours="2")
+        staff(institution, "刘医生", "psychiatrist", hours=str(TRAINING_HOURS_REQUIRED))
+        # Four in post, two trained what their profession requires: 李平 12 hours, 刘医生 20.
+        assert selectors_delivery.training_compliance(institution_ids=[institution.pk], year=2026) == {
+            institution.pk: (4, 2)
+        }
 
 
 class TestOwnCase:

@@ -13,6 +13,7 @@ from kangfu.core.models import AuditAction
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
 from kangfu.rehab.models import CaseStatus, SharePart
+from kangfu.rehab.services import approvals as approval_services
 from kangfu.rehab.services import cases as case_services
 from kangfu.rehab.services.common import require_home
 from kangfu.rehab.views.common import _case_errors, _handle, _own
@@ -123,7 +124,7 @@ def case_status(request, pk: int):
         elif d["action"] == "resume":
             case_services.case_resume(actor=request.user, case=case, on=d["on"])
         else:
-            case_services.case_discharge(
+            approval_services.discharge_directly(
                 actor=request.user, case=case, on=d["on"], reason=d["reason"], note=d["note"]
             )
 

@@ -12,12 +12,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from kangfu.core import access
+from kangfu.core.forms import apply_service_errors
 from kangfu.core.models import Organisation
 from kangfu.rehab import forms as f
 from kangfu.rehab import selectors
 from kangfu.rehab.models import PEER_TRAINING_HOURS_REQUIRED, ServiceType
+from kangfu.rehab.selectors import hours_required
+from kangfu.rehab.services import approvals as approval_services
 from kangfu.rehab.services import institutions as institution_services
-from kangfu.rehab.services.staff_training import hours_required
 
 
 @login_required
@@ -71,12 +73,38 @@ def institution_detail(request, pk: int):
     )
     staff_form = f.StaffForm()
     staff_qs = selectors.staff_of([org])
+    # 审核人 are named by civil affairs of the district, not by the institution's own workers.
+    names_approvers = access.policy(request.user).rehab_intake and access.region_in_jurisdiction(
+        request.user, org.region_id
+    )
+    approvers = approval_services.approvers_of(org.pk)
+    approvers_form = (
+        f.ApproversForm(eligible=approval_services.eligible_approvers(org), initial={"approvers": approvers})
+        if names_approvers and profile
+        else None
+    )
     status = 200
     if request.method == "POST":
         if not may_edit:
             raise PermissionDenied(access.NOT_ALLOWED)
         action = request.POST.get("action")
-        if action == "profile":
+        if action == "approvers":
+            if approvers_form is None:
+                raise PermissionDenied(approval_services.NAMES_APPROVERS)
+            approvers_form = f.ApproversForm(request.POST, eligible=approval_services.eligible_approvers(org))
+            if approvers_form.is_valid():
+                try:
+                    approval_services.approvers_set(
+                        actor=request.user,
+                        institution=org,
+                        users=list(approvers_form.cleaned_data["approvers"]),
+                    )
+                except ValidationError as exc:
+                    apply_service_errors(approvers_form, exc)
+                else:
+                    messages.success(request, "已更新审核人。")
+                    return redirect("rehab:institution", pk=org.pk)
+        elif action == "profile":
             profile_form = f.ProfileForm(request.POST)
             if profile_form.is_valid():
                 institution_services.institution_profile_save(
@@ -156,6 +184,8 @@ def institution_detail(request, pk: int):
             "may_link": may_edit and org.pk in access.rehab_org_ids(request.user),
             "profile_form": profile_form,
             "staff_form": staff_form,
+            "approvers": approvers,
+            "approvers_form": approvers_form,
             "may_edit": may_edit,
             "service_labels": dict(ServiceType.choices),
         },

@@ -176,8 +176,8 @@ def _staff_measures() -> None:
     from django.db.models import DecimalField, OuterRef, Subquery
     from django.db.models.functions import Coalesce
 
-    from kangfu.rehab.models import StaffMember, Training
-    from kangfu.rehab.selectors import TRAINING_HOURS_REQUIRED
+    from kangfu.rehab.models import PEER_TRAINING_HOURS_REQUIRED, StaffMember, Training
+    from kangfu.rehab.selectors import TRAINING_HOURS_REQUIRED, trained_q
 
     def on_staff(scope: Scope) -> QuerySet:
         end = scope.period.end
@@ -208,7 +208,7 @@ def _staff_measures() -> None:
             )
         )
         return grouped(
-            trained.filter(hours__gte=TRAINING_HOURS_REQUIRED),
+            trained.filter(trained_q()),
             scope,
             code="organisation__region_id",
             value=Count("id"),
@@ -216,7 +216,7 @@ def _staff_measures() -> None:
 
     staff_trained.__doc__ = (
         f"培训达标人数：直接服务人员中，本年初至报告期末培训学时累计达到 {TRAINING_HOURS_REQUIRED} 学时的人数"
-        "（年度要求，精康 rehab.selectors.TRAINING_HOURS_REQUIRED）。"
+        f"（同伴支持员 {PEER_TRAINING_HOURS_REQUIRED} 学时；年度要求，精康 rehab.selectors.hours_required）。"
     )
     register("rehab.staff_trained", "培训达标人数", drill=lambda scope, key: list_url("rehab:institutions"))(
         staff_trained

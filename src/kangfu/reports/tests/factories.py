@@ -241,7 +241,8 @@ def rehab_world() -> dict:
         next_on=dt.date(2026, 11, 20),
     )
     # Direct-service staff: trained (22 hours), short of 20 (8, and 6 more after the quarter), left
-    # before the quarter ended, joined after it, not direct service, and 北辰's.
+    # before the quarter ended, joined after it, not direct service, a peer supporter trained the 12
+    # hours a peer must, and 北辰's.
     staff = [
         StaffMember.objects.create(organisation=centre, name=name, profession="social_worker", **extra)
         for name, extra in [
@@ -252,6 +253,7 @@ def rehab_world() -> dict:
             ("行政", {"direct_service": False}),
         ]
     ]
+    peer = StaffMember.objects.create(organisation=centre, name="同伴", profession="peer")
     StaffMember.objects.create(organisation=other, name="北辰", profession="social_worker")
     for member, day, hours in [
         (staff[0], dt.date(2026, 3, 1), "12"),
@@ -260,6 +262,7 @@ def rehab_world() -> dict:
         (staff[1], dt.date(2026, 5, 1), "8"),
         (staff[1], dt.date(2026, 10, 2), "16"),
         (staff[2], dt.date(2026, 5, 1), "40"),
+        (peer, dt.date(2026, 8, 1), "12"),
     ]:
         Training.objects.create(staff=member, held_on=day, hours=Decimal(hours), topic="精康服务规范")
     recount()
