@@ -15,6 +15,7 @@ from kangfu.core.services import api_token_user
 from kangfu.core.transitions import Conflict
 from kangfu.devices.api import router as devices_router
 from kangfu.events.api import router as events_router
+from kangfu.exchange.api import router as exchange_router
 from kangfu.golive.api import router as golive_router
 from kangfu.matching.api import router as matching_router
 from kangfu.people.api import router as people_router
@@ -59,7 +60,7 @@ REFUSAL_SCHEMA = {
 }
 # Writes of these apps change state by a conditional UPDATE that raises `core.transitions.Conflict`
 # or check the version read (people's `StaleEdit`). Go-live's services raise neither.
-CONFLICTS_UNDER = ("people", "subsidies", "devices", "matching", "rehab", "programme", "reports")
+CONFLICTS_UNDER = ("people", "subsidies", "devices", "matching", "rehab", "programme", "reports", "exchange")
 
 
 class KangfuAPI(NinjaAPI):
@@ -118,6 +119,7 @@ api.add_router("/reports", reports_router)
 api.add_router("/golive", golive_router)
 api.add_router("/programme", programme_router)
 api.add_router("/events", events_router)
+api.add_router("/exchange", exchange_router)
 api.add_router("/programme", programme_standards_router)
 api.add_router("/programme", programme_experts_router)
 

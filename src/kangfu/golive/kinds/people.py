@@ -40,6 +40,7 @@ from kangfu.golive.kinds import (
     problems,
     register,
 )
+from kangfu.golive.kinds import hashes as blind
 from kangfu.people.models import (
     CertificateStatus,
     DisabilityCategory,
@@ -55,7 +56,6 @@ from kangfu.people.models import (
 from kangfu.people.services import (
     SENSITIVE,
     certificate_hash,
-    id_hash,
     people_register_many,
     phone_hash,
     placement,
@@ -190,7 +190,7 @@ class PeopleKind(Kind):
             "id_number": clean_id(values, found, self.today),
             "name": text(values.get("name"))[:50],
         }
-        _hash_id(out)
+        blind.stamp_id(out)
         if not out["name"]:
             found.append("缺少姓名。")
         community = text(values.get("community"))
@@ -293,7 +293,7 @@ class PeopleKind(Kind):
 
     def check(self, records: list[Record]) -> None:
         live = [r for r in records if not r.error]
-        hashes = {id(r): _id_hash(r.values) for r in live}
+        hashes = {id(r): blind.of_id(r.values) for r in live}
         existing = {
             row["id_number_hash"]: row
             for row in Person.objects.filter(among("id_number_hash", set(hashes.values()))).values(
@@ -350,7 +350,7 @@ class PeopleKind(Kind):
         values = record.values
         wanted = {
             "name": values["name"],
-            "phone_hash": _phone_hash(values),
+            "phone_hash": blind.of_phone(values),
             "address": values["address"] or None,
             "community_id": values["community"],
             "hukou_region_id": values["hukou"],
@@ -458,29 +458,6 @@ def _per_person(rows: list[audit.Row]) -> list[audit.Row]:
     return merged
 
 
-# Blind indexes are computed once per line, by `clean`: the check and the confirmed import (which
-# reads the check's cleaned lines) both use them, and each costs an HMAC (~7 µs; ten per line before).
-# A line cleaned without them (an older kept copy cannot be, the stamp differs) has them computed here.
-
-
-def _hash_id(out: dict[str, Any]) -> None:
-    out["id_hash"] = id_hash(out["id_number"]) if out["id_number"] else ""
-
-
-def _id_hash(values: dict[str, Any]) -> str:
-    return values.get("id_hash") or id_hash(values["id_number"])
-
-
-def _phone_hash(values: dict[str, Any]) -> str | None:
-    if "phone_hash" in values:
-        return values["phone_hash"]
-    return phone_hash(values["phone"]) if values["phone"] else None
-
-
-def _cert_hash(cert: dict[str, Any]) -> str:
-    return cert.get("hash") or certificate_hash(cert["number"])
-
-
 class _PersonContext:
     """A chunk's certificates, income periods and guardians, read in three queries."""
 
@@ -494,7 +471,7 @@ class _PersonContext:
     def load(cls, person_ids: list[int], records: list[Record]) -> _PersonContext:
         ctx = cls()
         hashes = [
-            _cert_hash(r.values["cert"])
+            blind.of_certificate(r.values["cert"])
             for r in records
             if not r.error and r.values.get("cert") and r.values["cert"].get("number")
         ]
@@ -525,7 +502,7 @@ class _PersonContext:
         cert = record.values.get("cert")
         if not cert or "number" not in cert:
             return ""
-        digest = _cert_hash(cert)
+        digest = blind.of_certificate(cert)
         known = self.cert_by_hash.get(digest)
         plan: dict[str, Any] = {"hash": digest}
         if known is not None:
@@ -763,7 +740,7 @@ class _Attached(PeopleKind):
             "hukou_type": "",
             "guardian": None,
         }
-        _hash_id(out)
+        blind.stamp_id(out)
         self._clean_certificate(values, out, found)
         self._clean_income(values, out, found)
         problems(found)
