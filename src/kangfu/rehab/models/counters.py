@@ -19,7 +19,8 @@ class MonthlyCount(models.Model):
     activity was held at (none for one held elsewhere): a purchased-service contract that names sites
     counts only the sessions at them. Readers sum over sites; every other measure has no site."""
 
-    institution = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    # Indexed by `rehab_count_institution_cover`, which leads with it.
+    institution = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
     site = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -47,7 +48,14 @@ class MonthlyCount(models.Model):
         indexes = [
             models.Index(
                 fields=["district", "month", "measure", "key", "n"], name="rehab_count_district_cover"
-            )
+            ),
+            # Covering too, so that the contracts of a city (their institutions' delivery measures
+            # over their periods, per site) are summed from the index alone: on PostgreSQL at 100,000
+            # people 150 → 52 ms against the institution's plain index and the table.
+            models.Index(
+                fields=["institution", "measure", "month", "key", "site", "n"],
+                name="rehab_count_institution_cover",
+            ),
         ]
 
     def __str__(self) -> str:
