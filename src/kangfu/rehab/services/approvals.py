@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from kangfu.core import access, audit
-from kangfu.core.models import AuditAction, Organisation, Role, User
+from kangfu.core.models import AuditAction, Organisation, RegionLevel, Role, User
 from kangfu.rehab.models import (
     SERVED_STATES,
     Approval,
@@ -38,13 +38,27 @@ NAMES_APPROVERS = "只有区民政部门可以指定机构的审核人。"
 
 
 def approvers_of(institution_id: int) -> list[User]:
-    """The institution's named 审核人, if any."""
+    """The institution's named 审核人 whose accounts are active (an approver who left hands the
+    decisions back to the other workers until the district names another)."""
     return list(
         User.objects.filter(
             pk__in=InstitutionProfile.approvers.through.objects.filter(
                 institutionprofile__organisation_id=institution_id
-            ).values("user_id")
+            ).values("user_id"),
+            is_active=True,
         ).order_by("username")
+    )
+
+
+def may_name_approvers(actor: User, institution: Organisation) -> bool:
+    """Civil affairs at district level or above, over the institution's region: not a street office
+    (which refers people to institutions but does not supervise them), never the institution."""
+    region = actor.jurisdiction
+    return (
+        access.policy(actor).rehab_intake
+        and region is not None
+        and region.level <= RegionLevel.DISTRICT
+        and access.region_in_jurisdiction(actor, institution.region_id)
     )
 
 
@@ -59,8 +73,7 @@ def eligible_approvers(institution: Organisation):
 
 def approvers_set(*, actor: User, institution: Organisation, users: list[User]) -> list[User]:
     """Civil affairs of the district names the institution's 审核人 (none: any other worker decides)."""
-    rights = access.policy(actor)
-    if not (rights.rehab_intake and access.region_in_jurisdiction(actor, institution.region_id)):
+    if not may_name_approvers(actor, institution):
         raise PermissionDenied(NAMES_APPROVERS)
     profile = InstitutionProfile.objects.filter(organisation=institution).first()
     if profile is None:

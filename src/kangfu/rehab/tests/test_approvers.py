@@ -11,7 +11,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from kangfu.core.models import AuditAction, AuditEntry
+from kangfu.core.models import AuditAction, AuditEntry, Role
 from kangfu.rehab.models import Approval, Case, CaseStatus, InstitutionProfile
 from kangfu.rehab.services import approvals, institutions
 from kangfu.rehab.tests import factories as f
@@ -94,6 +94,27 @@ def test_the_institution_cannot_name_its_own_approvers(rehab_worker, institution
     with pytest.raises(PermissionDenied):
         approvals.approvers_set(actor=rehab_worker, institution=institution, users=[rehab_worker])
     assert not InstitutionProfile.objects.get().approvers.exists()
+
+
+def test_a_street_office_does_not_name_them_even_for_an_institution_in_its_street(admin):
+    local = f.institution(name="赤龙南街精康服务站", region=f.XIQING_STREET_SITE)
+    worker = f.worker(local, username="local")
+    institutions.institution_profile_save(
+        actor=worker, organisation=local, values={"level": "street", "capacity": 20}
+    )
+    street = f.worker(None, username="street", role=Role.STREET_OFFICER, jurisdiction=f.XIQING_STREET_SITE)
+    with pytest.raises(PermissionDenied):
+        approvals.approvers_set(actor=street, institution=local, users=[worker])
+    assert not InstitutionProfile.objects.get(organisation=local).approvers.exists()
+    approvals.approvers_set(actor=admin, institution=local, users=[worker])
+    assert list(InstitutionProfile.objects.get(organisation=local).approvers.all()) == [worker]
+
+
+def test_an_approver_who_left_hands_the_decisions_back(case, rehab_worker, colleague, named):
+    named.is_active = False
+    named.save(update_fields=["is_active"])
+    approvals.approval_approve(actor=colleague, approval=propose(rehab_worker, case))
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.DISCHARGED
 
 
 def test_an_approver_must_be_a_worker_of_the_institution(admin, institution, profile, other_worker):

@@ -74,9 +74,7 @@ def institution_detail(request, pk: int):
     staff_form = f.StaffForm()
     staff_qs = selectors.staff_of([org])
     # 审核人 are named by civil affairs of the district, not by the institution's own workers.
-    names_approvers = access.policy(request.user).rehab_intake and access.region_in_jurisdiction(
-        request.user, org.region_id
-    )
+    names_approvers = approval_services.may_name_approvers(request.user, org)
     approvers = approval_services.approvers_of(org.pk)
     approvers_form = (
         f.ApproversForm(eligible=approval_services.eligible_approvers(org), initial={"approvers": approvers})
