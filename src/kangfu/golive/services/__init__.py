@@ -418,6 +418,11 @@ def _refresh_statistics(kind: type[Kind]) -> None:
     the scan), where its index finds the chunk's rows."""
     if connection.vendor != "postgresql" or not kind.reads:
         return
+    if connection.in_atomic_block:
+        # ANALYZE writes a table's size to pg_class in place, kept even if the transaction rolls
+        # back: inside one (a caller's, or a test's) it could leave "empty" for a table that is not,
+        # and later plans would loop over it row by row. The tasks call this outside any transaction.
+        return
     tables = [model._meta.db_table for model in kind.reads]
     with connection.cursor() as cursor:
         # Never analyzed, or changed enough since. The activity counters reach the statistics views
