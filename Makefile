@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Test processes: one per core (pytest-xdist); TEST_WORKERS=0 runs the suite in this process. Tests that
-# empty every table when they end (marked `flushes`) run afterwards in one process.
+# empty every table when they end (marked `flushes`) run afterwards in one process. A process that starts
+# after a test database was migrated copies it instead of migrating (src/kangfu/core/tests/migrated.py).
 TEST_WORKERS ?= auto
 
 .PHONY: demo test lint env frontend lock bench clean
@@ -33,8 +34,9 @@ test: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m 'not flushes'
-	$(BIN)/pytest -m flushes
+	export KANGFU_TEST_DB_CACHE="$$(mktemp -d)"; \
+	trap '$(BIN)/python -m kangfu.core.tests.migrated; rm -rf "$$KANGFU_TEST_DB_CACHE"' EXIT; \
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile -m 'not flushes' && $(BIN)/pytest -m flushes
 
 lint: env
 	$(BIN)/ruff check .

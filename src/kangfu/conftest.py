@@ -15,6 +15,7 @@ import pytest
 from kangfu.browser import page  # noqa: F401  (the browser-test fixture)
 from kangfu.core.models import Region, Role
 from kangfu.core.services import shipped_regions_load
+from kangfu.core.tests import migrated
 from kangfu.core.tests.factories import OrganisationFactory, UserFactory
 from kangfu.people.tests.factories import PersonFactory
 
@@ -50,6 +51,13 @@ def load_regions() -> None:
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    from django.db import connections
+
+    migrated.install(connections["default"])
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         load_regions()
@@ -74,6 +82,14 @@ def _regions_in_transactional_tests(request):
     if marker is not None and marker.kwargs.get("transaction"):
         request.getfixturevalue("transactional_db")
         load_regions()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _people_numbered_from_zero():
+    """Each test file numbers its factory-made people from 0, whatever files its process ran before
+    (the number makes the ID number): a test that also names numbers (`n=`) then collides every time
+    or never, not by the luck of how the files were shared out among the processes."""
+    PersonFactory.reset_sequence(0)
 
 
 @pytest.fixture(autouse=True)

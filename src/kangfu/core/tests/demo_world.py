@@ -3,10 +3,13 @@ future: 04:30 in Tianjin on 3 December is still the 2nd in UTC."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 
+import pytest
 import time_machine
+from django.db import transaction
 
 from kangfu.core import demo as core_demo
 from kangfu.people import demo as people_demo
@@ -25,3 +28,14 @@ def load_demo(monkeypatch, *demos, people: int = 3000, at: dt.datetime = LOADED)
         people_demo.load(out)
         for demo in demos:
             demo.load(out)
+
+
+@contextlib.contextmanager
+def loaded_for_module(django_db_blocker, *demos, people: int = 3000):
+    """For a module-scoped fixture: the demo loaded once, in a transaction rolled back after the
+    module's last test. Each test runs in a savepoint of its own, so each starts from the same world
+    (a demo year of 精康 takes most of a minute to load)."""
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch, transaction.atomic():
+        load_demo(patch, *demos, people=people)
+        yield
+        transaction.set_rollback(True)

@@ -20,6 +20,7 @@ from django.utils import timezone
 import kangfu
 from kangfu.core import serving
 from kangfu.core.models import WorkerHeartbeat
+from kangfu.core.tests import migrated
 
 # --- worker count -----------------------------------------------------------------------------------
 
@@ -157,6 +158,8 @@ def city(tmp_path):
         "KANGFU_STATIC_ROOT": str(tmp_path / "static"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'kangfu.sqlite3'}",
     }
+    # A migrated file to start from; `migrate` must still find it complete.
+    migrated.sqlite_file(tmp_path / "kangfu.sqlite3", env)
     migrate = subprocess.run(
         serving.kangfu_command("migrate", "--noinput"), env=env, capture_output=True, text=True, check=False
     )

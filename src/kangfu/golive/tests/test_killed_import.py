@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kangfu.core.ids import check_character
+from kangfu.core.tests import migrated
 from kangfu.golive.tests.helpers import csv_bytes
 from kangfu.people.tests.factories import JIUJIANGLU
 
@@ -50,7 +51,7 @@ def test_an_import_killed_while_writing_leaves_nothing_and_can_run_again(tmp_pat
         "DJANGO_SETTINGS_MODULE": "kangfu.test_settings",
         "TMPDIR": str(tmp_path),  # the test settings put their media folder in a new temporary one
     }
-    _kangfu(env, "migrate", "-v0")
+    migrated.sqlite_file(tmp_path / "killed.sqlite3", env)
     people = tmp_path / "people.csv"
     _people_file(people, 20000)
     process = subprocess.Popen(

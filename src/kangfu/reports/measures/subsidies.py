@@ -27,6 +27,7 @@ from kangfu.reports.measures import (
 
 
 def _subsidy_measures() -> None:
+    from kangfu.people.models import CertificateStatus, DisabilityCertificate
     from kangfu.subsidies.models import (
         ChangeAction,
         Document,
@@ -45,6 +46,8 @@ def _subsidy_measures() -> None:
     # The dimensions read from the grant's period, and the period's column each reads.
     by_period = {"disability_grade": "grade", "disability_category": "category"}
     period_keys = {dim: "period_key" for dim in by_period}
+    # 应享 and 已享 (and so 覆盖率) by region, or by the grade or category of the person's certificate.
+    people_dims = ("unit", "region", *by_period)
 
     def with_period(queryset: QuerySet, scope: Scope, *, grant: str, month) -> QuerySet:
         """`queryset` with `period_key`, the grade or category its rows are grouped by (see the
@@ -58,6 +61,17 @@ def _subsidy_measures() -> None:
             .values(by_period[scope.rows])[:1]
         )
         return queryset.annotate(period_key=Subquery(in_force))
+
+    def with_certificate(people: QuerySet, scope: Scope) -> QuerySet:
+        """Eligible `people` with `period_key`, the grade or category of their valid certificate,
+        when the rows ask for one: 应享 and 已享 are counts of people, not of grants, and eligibility
+        itself reads that certificate (one valid per person, not expired on the day)."""
+        if scope.rows not in by_period:
+            return people
+        valid = DisabilityCertificate.objects.filter(
+            person_id=OuterRef("pk"), status=CertificateStatus.VALID
+        ).values(by_period[scope.rows])[:1]
+        return people.annotate(period_key=Subquery(valid))
 
     def lines(scope: Scope) -> QuerySet:
         # A month's money is what its locked payroll holds: a draft may still change.
@@ -131,16 +145,17 @@ def _subsidy_measures() -> None:
         )
 
         def due(scope: Scope, kind=kind) -> dict[str, Value]:
-            people = eligible_people(kind, on=scope.period.end, within=scope.prefix)
-            return grouped(people, scope, code="place", value=Count("pk"), scoped=True)
+            people = with_certificate(eligible_people(kind, on=scope.period.end, within=scope.prefix), scope)
+            return grouped(people, scope, code="place", value=Count("pk"), scoped=True, keys=period_keys)
 
         due.__doc__ = (
             f"{short}应享人数：报告期最后一日，按审批申请的同一套资格规则（人员状态正常、持有效第二代残疾人证、"
             "户籍在本区、收入状况或等级类别符合本区政策、无排斥或不低于本补贴的同类补贴）符合条件的人，"
             "按申请应受理的社区（户籍社区，户籍只登记到区或街道的按居住社区）分行。这是 Kangfu 能算出的"
-            "最接近“应享”的分母：未在本系统登记的残疾人无从计入。"
+            "最接近“应享”的分母：未在本系统登记的残疾人无从计入。按残疾等级、类别分行时，按其报告期最后一日"
+            "有效的残疾人证所载等级、类别分行。"
         )
-        register(f"subsidy.due.{kind}", f"{short}应享人数", dims=("unit", "region"))(due)
+        register(f"subsidy.due.{kind}", f"{short}应享人数", dims=people_dims)(due)
 
         def covered(scope: Scope, kind=kind) -> dict[str, Value]:
             month = scope.period.start
@@ -163,13 +178,20 @@ def _subsidy_measures() -> None:
                     ).values("person_id")
                     paid |= Q(place__startswith=district, pk__in=people_paid)
             people = eligible_people(kind, on=scope.period.end, within=scope.prefix).filter(paid)
-            return grouped(people, scope, code="place", value=Count("pk"), scoped=True)
+            return grouped(
+                with_certificate(people, scope),
+                scope,
+                code="place",
+                value=Count("pk"),
+                scoped=True,
+                keys=period_keys,
+            )
 
         covered.__doc__ = (
             f"{short}已享人数：应享人数中，本月由其应受理区的已锁定发放发放了{short}（有当月发放明细）的人。"
-            "故覆盖率不超过 100%；不符合条件仍在领取的不计入。"
+            "故覆盖率不超过 100%；不符合条件仍在领取的不计入。按残疾等级、类别分行时同应享人数。"
         )
-        register(f"subsidy.covered.{kind}", f"{short}已享人数", dims=("unit", "region"))(covered)
+        register(f"subsidy.covered.{kind}", f"{short}已享人数", dims=people_dims)(covered)
         register_rate(
             f"subsidy.coverage.{kind}",
             f"{short}覆盖率（%）",

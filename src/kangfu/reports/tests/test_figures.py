@@ -13,7 +13,7 @@ import time_machine
 from django.db import connection
 
 from kangfu.devices.models import Charge, Disinfection, Rental
-from kangfu.people.models import Person
+from kangfu.people.models import DisabilityCertificate, Person
 from kangfu.rehab.models import Activity, Attendance, Case, FollowUp, RegisteredPerson, StaffMember, Training
 from kangfu.reports import measures, services
 from kangfu.reports.models import ReportDefinition
@@ -29,6 +29,7 @@ T = {
     for m in (
         PayrollLine,
         Payroll,
+        DisabilityCertificate,
         Grant,
         GrantChange,
         GrantPeriod,
@@ -133,7 +134,14 @@ def subsidy_expected(month: dt.date, district: str) -> dict[str, dict[str, objec
         " GROUP BY g.street_id",
         [like, month, month, measures.end_instant(Period("month", month))],
     )
-    # 应享 / 已享: the rules an application is judged by, person by person (facts.explain).
+    out.update(due_and_covered(month, district, lambda person, place: street(place)))
+    return out
+
+
+def due_and_covered(month: dt.date, district: str, row_of) -> dict[str, dict[str, int]]:
+    """应享 / 已享 by the rules an application is judged by, person by person (facts.explain), each
+    person in the row `row_of(person, place)` names."""
+    out: dict[str, dict[str, int]] = {}
     end = Period("month", month).end
     for kind in ("living", "care"):
         due: dict[str, int] = {}
@@ -144,14 +152,15 @@ def subsidy_expected(month: dt.date, district: str) -> dict[str, dict[str, objec
                 continue
             if not facts.explain(person=person, kind=kind, on=end, district=place[:6] + "000000").ok:
                 continue
-            due[street(place)] = due.get(street(place), 0) + 1
+            row = row_of(person, place)
+            due[row] = due.get(row, 0) + 1
             if one(
                 "SELECT COUNT(*) FROM {PayrollLine} l JOIN {Payroll} p ON p.id = l.payroll_id WHERE l.person_id = %s"
                 " AND l.kind = %s AND l.line_type = 'regular' AND l.month_for = %s AND p.status = 'locked'"
                 " AND p.month = %s AND p.district_id LIKE %s",
                 [person.pk, kind, month, month, district[:6] + "%"],
             ):
-                covered[street(place)] = covered.get(street(place), 0) + 1
+                covered[row] = covered.get(row, 0) + 1
         out[f"subsidy.due.{kind}"] = due
         out[f"subsidy.covered.{kind}"] = covered
     return out
@@ -323,6 +332,37 @@ def test_the_subsidy_report_by_grade_or_category_equals_a_second_count(code, col
         ["一级", "二级"] if column == "grade" else ["视力残疾", "听力残疾"]
     )
     assert report.figures["total"]["subsidy.stopped"] == 3
+
+
+@pytest.mark.parametrize("column", ["grade", "category"])
+def test_coverage_by_grade_or_category_equals_a_second_count(column):
+    """A province's own definition may put 覆盖率 in rows of grade or category: each eligible person
+    counts in the row of their valid certificate, and the rate is worked out row by row."""
+    a, *_ = w.subsidies_world()["people"]
+    DisabilityCertificate.objects.filter(person=a, status="valid").update(grade=1, category=6)
+    scope = measures.Scope(period=Period("month", w.NOV), unit=w.HEXI, rows=f"disability_{column}")
+
+    def certificate(person, place):
+        query = "SELECT " + column + " FROM {DisabilityCertificate} WHERE person_id = %s AND status = 'valid'"
+        return str(one(query, [person.pk]))
+
+    expected = due_and_covered(w.NOV, w.HEXI, certificate)
+    for code, by_key in expected.items():
+        assert measures.get(code).compute(scope) == by_key, code
+    assert len(expected["subsidy.due.living"]) == 2, "the scenario must put people in two rows"
+    assert "subsidy.coverage.living" in {
+        c for c, m in measures.MEASURES.items() if f"disability_{column}" in m.dims
+    }
+    table = measures.compute(
+        scope,
+        ["subsidy.coverage.living"],
+        [(k, k) for k in sorted(expected["subsidy.due.living"])],
+    )
+    for row in table.rows:
+        key = row["key"]
+        assert row["values"]["subsidy.coverage.living"] == measures.rate(
+            expected["subsidy.covered.living"].get(key, 0), expected["subsidy.due.living"][key]
+        )
 
 
 def test_the_stop_reason_report_equals_a_second_count():

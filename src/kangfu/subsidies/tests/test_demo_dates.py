@@ -5,7 +5,7 @@ import pytest
 from django.db.models import Q
 
 from kangfu.core.models import AuditEntry, User
-from kangfu.core.tests.demo_world import LOADED, TODAY, load_demo
+from kangfu.core.tests.demo_world import LOADED, TODAY, loaded_for_module
 from kangfu.subsidies import demo
 from kangfu.subsidies.models import Appeal, Application, ApplicationStep, Grant, GrantChange, Payroll, Visit
 from kangfu.subsidies.services import applications
@@ -13,10 +13,11 @@ from kangfu.subsidies.services import applications
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def loaded(monkeypatch):
-    load_demo(monkeypatch, demo, people=4000)
-    assert Grant.objects.exists()
+@pytest.fixture(scope="module")
+def loaded(django_db_setup, django_db_blocker):
+    with loaded_for_module(django_db_blocker, demo, people=4000):
+        assert Grant.objects.exists()
+        yield
 
 
 def test_no_row_of_the_demo_is_dated_after_it_was_loaded(loaded):
@@ -31,8 +32,7 @@ def test_no_row_of_the_demo_is_dated_after_it_was_loaded(loaded):
 
 
 def test_shequ2_finds_a_counter_application_of_shequ_to_accept(loaded):
-    """The walk-through the second community account exists for: filed by shequ, accepted by shequ2.
-    (The same demo as above, loaded once more: a minute, kept to these two tests.)"""
+    """The walk-through the second community account exists for: filed by shequ, accepted by shequ2."""
     shequ, shequ2 = (User.objects.get(username=u) for u in ("shequ", "shequ2"))
     waiting = Application.objects.filter(waiting_step="community", submitted_by=shequ)
     assert [applications.may_decide(u, a) for a in waiting for u in (shequ, shequ2)] == [False, True]
