@@ -1,6 +1,7 @@
 """统计上报 endpoints of the REST API: the definitions, a unit's reports and their frozen figures, and
 the same generate / submit / return / correct services as the pages, with the same scoping (a unit's
-own reports and those of the units reporting to it; anything else is a 404)."""
+own reports and those of the units reporting to it; anything else is a 404). Generating and correcting
+are background work: they answer 202 with the request, which names its report once made."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from kangfu.reports import selectors, services
-from kangfu.reports.models import Report
+from kangfu.reports.models import Generation, Report
 from kangfu.reports.rules import parse_period
 
 router = Router(tags=["统计上报"])
@@ -55,6 +56,17 @@ class ReportOut(Schema):
     figures: dict[str, Any]
 
 
+class GenerationOut(Schema):
+    id: int
+    code: str
+    unit: str
+    period_start: dt.date
+    status: str
+    report_id: int | None
+    error: str
+    correction_reason: str
+
+
 class ReportNoteIn(Schema):
     note: str = ""
 
@@ -78,6 +90,19 @@ def _out(report: Report) -> dict:
         "correction_reason": report.correction_reason,
         "return_reason": report.return_reason,
         "figures": report.figures,
+    }
+
+
+def _generation_out(generation: Generation) -> dict:
+    return {
+        "id": generation.pk,
+        "code": generation.code,
+        "unit": generation.unit_id,
+        "period_start": generation.period_start,
+        "status": generation.status,
+        "report_id": generation.report_id,
+        "error": generation.error,
+        "correction_reason": generation.correction_reason,
     }
 
 
@@ -122,9 +147,11 @@ def get_report(request, report_id: int):
 
 @router.post(
     "/reports/{code}/{period}/generate",
-    response={200: ReportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={202: GenerationOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="生成（或重新生成）本单位该期报表",
-    description="period 形如 2026-11、2026-Q4、2026。区级按指标计算；市级汇总各区已上报的快照。报告期未结束的拒绝。",
+    description="period 形如 2026-11、2026-Q4、2026。区级按指标计算；市级汇总各区已上报的快照。报告期未结束、"
+    "已上报未更正的即时拒绝；其余由后台任务生成，返回生成请求（状态 queued / done / failed），"
+    "用 GET /generations/{id} 查询，完成后 report_id 为生成的报表。同一期正在生成时再次请求，返回同一请求。",
 )
 def generate(request, code: str, period: str):
     _unit(request.user)
@@ -135,7 +162,18 @@ def generate(request, code: str, period: str):
         parsed = parse_period(definition.period, period)
     except ValidationError:
         raise Http404("未找到该记录。") from None
-    return _out(services.report_generate(actor=request.user, code=code, period=parsed))
+    generation = services.generation_request(actor=request.user, code=code, period=parsed)
+    return Status(202, _generation_out(generation))
+
+
+@router.get(
+    "/generations/{int:generation_id}",
+    response={200: GenerationOut, 403: ErrorOut, 404: ErrorOut},
+    summary="报表生成请求",
+)
+def get_generation(request, generation_id: int):
+    _unit(request.user)
+    return _generation_out(selectors.generation_for_user(request.user, generation_id))
 
 
 @router.post(
@@ -160,9 +198,11 @@ def return_report(request, report_id: int, body: ReportReasonIn):
 
 @router.post(
     "/reports/{int:report_id}/correct",
-    response={200: ReportOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={202: GenerationOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="更正已上报的报表（生成新版本）",
+    description="新版本由后台任务生成，返回生成请求，同“生成”。",
 )
 def correct(request, report_id: int, body: ReportReasonIn):
     report = selectors.report_for_user(request.user, report_id)
-    return _out(services.report_correct(actor=request.user, report=report, reason=body.reason))
+    generation = services.correction_request(actor=request.user, report=report, reason=body.reason)
+    return Status(202, _generation_out(generation))

@@ -120,3 +120,42 @@ class Report(models.Model):
     @property
     def is_late(self) -> bool:
         return self.submitted_at is not None and timezone.localdate(self.submitted_at) > self.due_on
+
+
+class GenerationStatus(models.TextChoices):
+    QUEUED = "queued", "正在生成"
+    DONE = "done", "已生成"
+    FAILED = "failed", "未生成"
+
+
+class Generation(models.Model):
+    """A unit's request to generate (or correct) its report for a period, worked by a background task:
+    a district's measures read a month or a quarter of the services' records, too long for a web
+    request at a city's size. One at a time per report and period: a second click finds the first."""
+
+    code = models.SlugField(max_length=40)
+    unit = models.ForeignKey(Region, verbose_name="填报单位", on_delete=models.PROTECT, related_name="+")
+    period_start = models.DateField("报告期")
+    correction_reason = models.CharField("更正原因", max_length=300, blank=True)
+    requested_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField("提交时间", default=timezone.now)
+    status = models.CharField(
+        "状态", max_length=10, choices=GenerationStatus.choices, default=GenerationStatus.QUEUED
+    )
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.CharField("未生成的原因", max_length=500, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "报表生成"
+        verbose_name_plural = "报表生成"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "unit", "period_start"],
+                condition=models.Q(status="queued"),
+                name="reports_generation_one_queued",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.unit_id} {self.period_start:%Y-%m}（{self.get_status_display()}）"

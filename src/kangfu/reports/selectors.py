@@ -13,7 +13,7 @@ from django.http import Http404
 from kangfu.core import access
 from kangfu.core.models import Region, RegionLevel, Role, User
 from kangfu.people.models import CertificateStatus, DisabilityCategory, DisabilityCertificate, Person
-from kangfu.reports.models import Report, ReportDefinition, ReportStatus
+from kangfu.reports.models import Generation, Report, ReportDefinition, ReportStatus
 from kangfu.reports.rules import Period, last_closed
 
 _CHILD_FIELD = {
@@ -103,6 +103,17 @@ def report_for_user(user: User, pk: int) -> Report:
     try:
         return reports_for(user).select_related("definition", "unit").get(pk=pk)
     except (Report.DoesNotExist, ValueError, TypeError):
+        raise Http404("未找到该记录。") from None
+
+
+def generation_for_user(user: User, pk: int) -> Generation:
+    """A request to generate a report, seen only by its own unit's users (another's is a 404)."""
+    unit = reporting_unit(user)
+    try:
+        return Generation.objects.select_related("unit", "requested_by").get(
+            pk=pk, unit_id=unit.code if unit is not None else None
+        )
+    except (Generation.DoesNotExist, ValueError, TypeError):
         raise Http404("未找到该记录。") from None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +21,15 @@ from kangfu.core.dbrouting import replica_reads
 from kangfu.core.models import AuditAction, Region, RegionLevel, User
 from kangfu.core.transitions import Conflict, advance
 from kangfu.reports import measures, selectors
-from kangfu.reports.models import PeriodKind, Report, ReportDefinition, ReportStatus, RowDimension
+from kangfu.reports.models import (
+    Generation,
+    GenerationStatus,
+    PeriodKind,
+    Report,
+    ReportDefinition,
+    ReportStatus,
+    RowDimension,
+)
 from kangfu.reports.rules import Period
 
 NOT_A_UNIT = "只有区、市民政部门的管理员可以填报统计报表。"
@@ -233,6 +242,80 @@ def _unit_of(actor: User) -> Region:
     return unit
 
 
+def _may_generate(
+    actor: User, code: str, period: Period, today: dt.date | None
+) -> tuple[Region, ReportDefinition]:
+    unit = _unit_of(actor)
+    definition = selectors.definition_current(code)
+    if definition is None:
+        raise ValidationError(NO_DEFINITION)
+    if period.kind != definition.period:
+        raise ValidationError(WRONG_PERIOD)
+    if not period.is_closed(today or timezone.localdate()):
+        raise ValidationError(PERIOD_NOT_CLOSED)
+    return unit, definition
+
+
+def generation_request(
+    *, actor: User, code: str, period: Period, correction_reason: str = "", today: dt.date | None = None
+) -> Generation:
+    """Ask for the unit's report `code` for `period` to be generated (or corrected, with its reason) by
+    a background task. What would refuse it is said now, not by the task; a second request while one
+    is queued is the first (a double click makes one report)."""
+    from kangfu.reports.tasks import generate_report  # the task module imports this one
+
+    unit, _definition = _may_generate(actor, code, period, today)
+    correction_reason = correction_reason.strip()
+    latest = Report.objects.filter(code=code, unit_id=unit.code, period_start=period.start).order_by(
+        "-version"
+    )
+    latest_status = latest.values_list("status", flat=True).first()
+    if latest_status == ReportStatus.SUBMITTED and not correction_reason:
+        raise ValidationError(ALREADY_SUBMITTED)
+    queued = Generation.objects.filter(
+        code=code, unit_id=unit.code, period_start=period.start, status=GenerationStatus.QUEUED
+    )
+    try:
+        with transaction.atomic():
+            generation = Generation.objects.create(
+                code=code,
+                unit=unit,
+                period_start=period.start,
+                correction_reason=correction_reason,
+                requested_by=actor,
+            )
+    except IntegrityError:
+        return queued.get()
+    transaction.on_commit(partial(generate_report.enqueue, generation.pk))
+    return generation
+
+
+def generation_run(generation_id: int) -> Generation:
+    """The task's work: generate the report a queued request asks for, as the one who asked, and
+    record the report or the reason it was not made. Run again, it only regenerates the same draft."""
+    generation = Generation.objects.select_related("requested_by").get(pk=generation_id)
+    if generation.status != GenerationStatus.QUEUED:
+        return generation
+    still_queued = Generation.objects.filter(pk=generation.pk, status=GenerationStatus.QUEUED)
+    definition = selectors.definition_current(generation.code)
+    try:
+        if definition is None or generation.requested_by is None:
+            raise ValidationError(NO_DEFINITION if definition is None else NOT_A_UNIT)
+        report = report_generate(
+            actor=generation.requested_by,
+            code=generation.code,
+            period=Period(definition.period, generation.period_start),
+            correction_reason=generation.correction_reason,
+        )
+    except (ValidationError, PermissionDenied) as exc:
+        message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+        still_queued.update(status=GenerationStatus.FAILED, error=message[:500], finished_at=timezone.now())
+    else:
+        still_queued.update(status=GenerationStatus.DONE, report=report, finished_at=timezone.now())
+    generation.refresh_from_db()
+    return generation
+
+
 def report_generate(
     *,
     actor: User,
@@ -247,15 +330,7 @@ def report_generate(
     A draft is regenerated in place; after a return, the next version is a new draft; after a
     submission, only a correction (with its reason) makes a new version, and the submitted one stays
     readable as it was. Refused for a period that has not ended."""
-    unit = _unit_of(actor)
-    today = today or timezone.localdate()
-    definition = selectors.definition_current(code)
-    if definition is None:
-        raise ValidationError(NO_DEFINITION)
-    if period.kind != definition.period:
-        raise ValidationError(WRONG_PERIOD)
-    if not period.is_closed(today):
-        raise ValidationError(PERIOD_NOT_CLOSED)
+    unit, definition = _may_generate(actor, code, period, today)
     correction_reason = correction_reason.strip()
     if unit.level == RegionLevel.CITY:
         # From the districts' snapshots, on the primary: a district that submitted a moment ago
@@ -323,18 +398,28 @@ def report_generate(
     return report
 
 
-def report_correct(*, actor: User, report: Report, reason: str, today: dt.date | None = None) -> Report:
-    """A correction of a submitted report: the next version, a draft with its reason, to review and
-    submit again. The submitted version stays, readable, and stays the one counted until then."""
+def _may_correct(actor: User, report: Report, reason: str) -> Period:
     if not reason.strip():
         raise ValidationError(REASON_REQUIRED)
     _check_latest(report, expected=ReportStatus.SUBMITTED)
     if _unit_of(actor).code != report.unit_id:
         raise PermissionDenied(NOT_A_UNIT)
-    period = Period(report.definition.period, report.period_start)
+    return Period(report.definition.period, report.period_start)
+
+
+def report_correct(*, actor: User, report: Report, reason: str, today: dt.date | None = None) -> Report:
+    """A correction of a submitted report: the next version, a draft with its reason, to review and
+    submit again. The submitted version stays, readable, and stays the one counted until then."""
+    period = _may_correct(actor, report, reason)
     return report_generate(
         actor=actor, code=report.code, period=period, correction_reason=reason, today=today
     )
+
+
+def correction_request(*, actor: User, report: Report, reason: str) -> Generation:
+    """`report_correct`, by the background task (`generation_request`)."""
+    period = _may_correct(actor, report, reason)
+    return generation_request(actor=actor, code=report.code, period=period, correction_reason=reason)
 
 
 def _check_latest(report: Report, *, expected: str) -> None:

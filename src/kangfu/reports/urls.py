@@ -12,6 +12,7 @@ urlpatterns = [
     path("filing/", filing.filing, name="filing"),
     path("filing/<slug:code>/<str:period>/generate/", filing.generate, name="generate"),
     path("filing/<slug:code>/<str:period>/", filing.board, name="board"),
+    path("generations/<int:pk>/", filing.generation_page, name="generation"),
     path("dashboard/", filing.dashboard, name="dashboard"),
     path("r/<int:pk>/", filing.report_page, name="report"),
     path("r/<int:pk>/submit/", filing.submit, name="submit"),

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from kangfu.core.models import AuditAction, AuditEntry, Role
 from kangfu.core.transitions import Conflict
 from kangfu.reports import measures, selectors, services
-from kangfu.reports.models import Report, ReportStatus
+from kangfu.reports.models import Generation, Report, ReportStatus
 from kangfu.reports.rules import Period
 from kangfu.reports.tests import factories as w
 
@@ -235,15 +235,21 @@ def test_the_board_shows_each_districts_state(hexi, dongli, city, frozen):
 # ------------------------------------------------------------------ pages
 
 
-def test_a_district_walks_its_report_day_through_the_pages(login, hexi):
+def test_a_district_walks_its_report_day_through_the_pages(login, hexi, django_capture_on_commit_callbacks):
     w.subsidies_world()
     client = login(hexi)
     page = client.get("/reports/filing/")
     assert page.status_code == 200
-    response = client.post("/reports/filing/subsidy-monthly/2026-11/generate/")
+    with django_capture_on_commit_callbacks(execute=True):  # the task, run as the worker would
+        response = client.post("/reports/filing/subsidy-monthly/2026-11/generate/")
+    generation = Generation.objects.get()
+    assert response.url == f"/reports/generations/{generation.pk}/"
     report = Report.objects.get()
-    assert response.url == f"/reports/r/{report.pk}/"
-    page = client.get(response.url)
+    assert client.get(response.url).url == f"/reports/r/{report.pk}/"
+    page = client.get(f"/reports/r/{report.pk}/")
+    assert (
+        "已生成困难残疾人生活补贴和重度残疾人护理补贴月报表（2026年11月，第 1 版）" in page.content.decode()
+    )
     html = page.content.decode()
     # Every figure of a district's report leads to the records behind it.
     assert "/subsidies/payroll/?month_from=2026-11-01" in html

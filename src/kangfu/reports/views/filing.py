@@ -7,8 +7,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -17,7 +18,7 @@ from kangfu.core.dbrouting import replica_reads
 from kangfu.core.exports import xlsx_response
 from kangfu.core.models import RegionLevel
 from kangfu.reports import exports, measures, selectors, services
-from kangfu.reports.models import Report, ReportDefinition
+from kangfu.reports.models import GenerationStatus, Report, ReportDefinition
 from kangfu.reports.rules import Period, parse_period
 
 
@@ -109,12 +110,36 @@ def generate(request, code: str, period: str):
     _unit(request)
     definition, parsed = _definition_and_period(code, period)
     try:
-        report = services.report_generate(actor=request.user, code=definition.code, period=parsed)
+        generation = services.generation_request(actor=request.user, code=definition.code, period=parsed)
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
         return redirect("reports:filing")
-    messages.success(request, f"已生成{definition.name}（{parsed.label}，第 {report.version} 版）。")
-    return redirect("reports:report", pk=report.pk)
+    return redirect("reports:generation", pk=generation.pk)
+
+
+@login_required
+@require_GET
+def generation_page(request, pk: int):
+    """Where a generation stands: while queued the page asks again every two seconds; once made it
+    leads to the report, or says why it was not made."""
+    generation = selectors.generation_for_user(request.user, pk)
+    definition = selectors.definition_current(generation.code)
+    if generation.status == GenerationStatus.DONE and generation.report_id is not None:
+        report = generation.report
+        label = Period(report.definition.period, report.period_start).label
+        messages.success(request, f"已生成{report.definition.name}（{label}，第 {report.version} 版）。")
+        target = reverse("reports:report", args=[report.pk])
+        if request.htmx:
+            return HttpResponse(headers={"HX-Redirect": target})
+        return redirect(target)
+    context = {
+        "generation": generation,
+        "name": definition.name if definition is not None else generation.code,
+        "period": Period(definition.period, generation.period_start) if definition is not None else None,
+    }
+    if request.htmx:
+        return render(request, "reports/partials/generation_status.html", context)
+    return render(request, "reports/generation.html", context)
 
 
 @login_required
@@ -168,14 +193,15 @@ def submit(request, pk: int):
 @login_required
 @require_POST
 def correct(request, pk: int):
-    report = _act(
-        request,
-        pk,
-        lambda r: services.report_correct(
-            actor=request.user, report=r, reason=request.POST.get("reason", "")
-        ),
-    )
-    return redirect("reports:report", pk=report.pk)
+    report = selectors.report_for_user(request.user, pk)
+    try:
+        generation = services.correction_request(
+            actor=request.user, report=report, reason=request.POST.get("reason", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("reports:report", pk=report.pk)
+    return redirect("reports:generation", pk=generation.pk)
 
 
 @login_required
