@@ -266,10 +266,12 @@ def generation_request(
 
     unit, _definition = _may_generate(actor, code, period, today)
     correction_reason = correction_reason.strip()
-    latest = Report.objects.filter(code=code, unit_id=unit.code, period_start=period.start).order_by(
-        "-version"
+    latest_status = (
+        Report.objects.filter(code=code, unit_id=unit.code, period_start=period.start)
+        .order_by("-version")
+        .values_list("status", flat=True)
+        .first()
     )
-    latest_status = latest.values_list("status", flat=True).first()
     if latest_status == ReportStatus.SUBMITTED and not correction_reason:
         raise ValidationError(ALREADY_SUBMITTED)
     queued = Generation.objects.filter(

@@ -56,7 +56,7 @@ def install(connection) -> None:
         if keepdb:
             return migrate(verbosity, autoclobber, serialize, keepdb)
         original_name = connection.settings_dict["NAME"]
-        copied = _copy_in(connection, original_name)
+        copied = _copy_in(connection)
         if copied is None:
             name = migrate(verbosity, autoclobber, serialize, keepdb)
             _copy_out(connection, original_name)
@@ -76,7 +76,7 @@ def _point_at(connection, name: str) -> None:
     connection.settings_dict["NAME"] = name
 
 
-def _copy_in(connection, original_name: str) -> str | None:
+def _copy_in(connection) -> str | None:
     creation = connection.creation
     name = creation._get_test_db_name()
     folder = cache_dir()

@@ -123,7 +123,6 @@ def generation_page(request, pk: int):
     """Where a generation stands: while queued the page asks again every two seconds; once made it
     leads to the report, or says why it was not made."""
     generation = selectors.generation_for_user(request.user, pk)
-    definition = selectors.definition_current(generation.code)
     if generation.status == GenerationStatus.DONE and generation.report_id is not None:
         report = generation.report
         label = Period(report.definition.period, report.period_start).label
@@ -132,6 +131,7 @@ def generation_page(request, pk: int):
         if request.htmx:
             return HttpResponse(headers={"HX-Redirect": target})
         return redirect(target)
+    definition = selectors.definition_current(generation.code)
     context = {
         "generation": generation,
         "name": definition.name if definition is not None else generation.code,
