@@ -55,13 +55,28 @@ class Person(models.Model):
     # these are derived from it, so a row-by-row check of each (three of a person's six, 7 µs a row
     # on PostgreSQL) would only repeat it.
     street = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False, db_constraint=False
+        Region,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+        db_constraint=False,
     )
     district = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False, db_constraint=False
+        Region,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+        db_constraint=False,
     )
     city = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="+", db_index=False, editable=False, db_constraint=False
+        Region,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+        db_constraint=False,
     )
     address = models.CharField("居住地址", max_length=200, blank=True)
     hukou_region = models.ForeignKey(

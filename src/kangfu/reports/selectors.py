@@ -13,7 +13,7 @@ from django.http import Http404
 from kangfu.core import access
 from kangfu.core.models import Region, RegionLevel, Role, User
 from kangfu.people.models import CertificateStatus, DisabilityCategory, DisabilityCertificate, Person
-from kangfu.reports.models import Generation, Report, ReportDefinition, ReportStatus
+from kangfu.reports.models import Generation, GenerationStatus, Report, ReportDefinition, ReportStatus
 from kangfu.reports.rules import Period, last_closed
 
 _CHILD_FIELD = {
@@ -156,17 +156,40 @@ def filing_overview(user: User, *, today: dt.date, periods: int = 3) -> list[dic
     mine: dict[tuple[str, dt.date], list[Report]] = {}
     for report in Report.objects.filter(unit_id=unit.code).order_by("-version"):
         mine.setdefault((report.code, report.period_start), []).append(report)
+    # A generation under way, or one that failed since the period's latest version: the clerk who
+    # clicked 生成 and came back sees it here, not only on its own page.
+    unfinished: dict[tuple[str, dt.date], Generation] = {}
+    for generation in (
+        Generation.objects.filter(unit_id=unit.code)
+        .exclude(status=GenerationStatus.DONE)
+        .order_by("requested_at", "pk")
+    ):
+        unfinished[(generation.code, generation.period_start)] = generation
     out = []
     for definition in definitions:
         rows = []
         for period in last_closed(definition.period, today, periods):
             versions = mine.get((definition.code, period.start), [])
             state, label = status_label(versions)
+            generation = unfinished.get((definition.code, period.start))
+            failed_before_latest = (
+                generation is not None
+                and generation.status == GenerationStatus.FAILED
+                and versions
+                and versions[0].generated_at >= generation.requested_at
+            )
+            if failed_before_latest:
+                generation = None
             rows.append(
                 {
                     "period": period,
                     "state": state,
                     "label": label,
+                    "generation": generation,
+                    # Not while one is under way (a second click would find it anyway), nor over a
+                    # submitted version (a correction is asked for on the report's page).
+                    "may_generate": (generation is None or generation.status != GenerationStatus.QUEUED)
+                    and (not versions or versions[0].status != ReportStatus.SUBMITTED),
                     "latest": versions[0] if versions else None,
                     "due_on": period.due_on(
                         definition.city_due_day if unit.level == RegionLevel.CITY else definition.due_day

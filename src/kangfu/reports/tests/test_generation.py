@@ -120,3 +120,30 @@ def test_a_task_run_twice_leaves_one_report(hexi, django_capture_on_commit_callb
     services.generation_run(generation.pk)
     services.generation_run(generation.pk)
     assert Report.objects.count() == 1
+
+
+def _row(page: str, code: str, slug: str) -> str:
+    """The filing page's row of one report and period."""
+    section = page.split(f'id="def-{code}"', 1)[1].split("</section>", 1)[0]
+    return section.split(f'data-period="{slug}"', 1)[1].split("</tr>", 1)[0]
+
+
+def test_the_filing_page_shows_a_generation_under_way_then_one_that_failed(
+    login, hexi, django_capture_on_commit_callbacks
+):
+    client = login(hexi)
+    with django_capture_on_commit_callbacks():  # queued, not yet worked
+        client.post(GENERATE)
+    generation = Generation.objects.get()
+    row = _row(client.get("/reports/filing/").content.decode(), "devices-monthly", "2026-11")
+    assert "正在生成" in row and f"/reports/generations/{generation.pk}/" in row
+    assert "/generate/" not in row  # no second button while the first is worked
+
+    Generation.objects.filter(pk=generation.pk).update(status=GenerationStatus.FAILED, error="数据库连接中断")
+    row = _row(client.get("/reports/filing/").content.decode(), "devices-monthly", "2026-11")
+    assert "上次生成未成功：数据库连接中断" in row and "/generate/" in row
+
+    # Generated since: the failure is history, no longer shown.
+    services.report_generate(actor=hexi, code="devices-monthly", period=NOV)
+    row = _row(client.get("/reports/filing/").content.decode(), "devices-monthly", "2026-11")
+    assert "未成功" not in row and "查看第 1 版" in row

@@ -5,22 +5,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0012_audit_trail_partitioned_by_month'),
-        ('people', '0002_foreign_keys_checked_once'),
-        ('subsidies', '0017_payroll_lines_partitioned_by_month'),
+        ("core", "0012_audit_trail_partitioned_by_month"),
+        ("people", "0002_foreign_keys_checked_once"),
+        ("subsidies", "0017_payroll_lines_partitioned_by_month"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='payrollline',
-            name='person',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='people.person'),
+            model_name="payrollline",
+            name="person",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="people.person",
+            ),
         ),
         migrations.AlterField(
-            model_name='payrollline',
-            name='street',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.region'),
+            model_name="payrollline",
+            name="street",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="core.region",
+            ),
         ),
     ]
