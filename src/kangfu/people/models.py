@@ -38,6 +38,18 @@ class VitalStatus(models.TextChoices):
     IMPRISONED = "imprisoned", "服刑"
 
 
+def _ancestor() -> models.ForeignKey:
+    """A region column derived from the person's community (see `Person.street`)."""
+    return models.ForeignKey(
+        Region,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        editable=False,
+        db_constraint=False,
+    )
+
+
 class Person(models.Model):
     """One person known to civil affairs. The ID number is unique (through its blind index)."""
 
@@ -54,30 +66,9 @@ class Person(models.Model):
     # The community's ancestors, kept for scoping. The community's key is checked by the database;
     # these are derived from it, so a row-by-row check of each (three of a person's six, 7 µs a row
     # on PostgreSQL) would only repeat it.
-    street = models.ForeignKey(
-        Region,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        editable=False,
-        db_constraint=False,
-    )
-    district = models.ForeignKey(
-        Region,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        editable=False,
-        db_constraint=False,
-    )
-    city = models.ForeignKey(
-        Region,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        editable=False,
-        db_constraint=False,
-    )
+    street = _ancestor()
+    district = _ancestor()
+    city = _ancestor()
     address = models.CharField("居住地址", max_length=200, blank=True)
     hukou_region = models.ForeignKey(
         Region, verbose_name="户籍地", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
