@@ -72,6 +72,9 @@ class Kind(ABC):
     # before each pass (`services`), so a lookup planned for an empty table does not read a full one.
     reads: ClassVar[tuple[type[Model], ...]] = ()
     options_help: ClassVar[dict[str, str]] = {}
+    # Whether `clean` reads nothing but what the constructor loaded, so that a forked process may
+    # clean a file's lines while this one checks them (`services.lines`); it must never query.
+    clean_apart: ClassVar[bool] = False
     do_not_call_in_templates: ClassVar[bool] = True  # pages show a kind's class attributes
 
     def __init__(self, *, actor: User | None, options: dict[str, Any]):

@@ -107,6 +107,10 @@ _CERT_STATUS = {
     "注销": CertificateStatus.CANCELLED,
     "已注销": CertificateStatus.CANCELLED,
 }
+# Plain strings in cleaned lines: they are pickled between processes (`services.lines`), and an enum
+# member is unpickled by a lookup of its class, several times the cost of the rest of the line.
+_INCOME = {raw: str(status) for raw, status in _INCOME.items()}
+_CERT_STATUS = {raw: str(status) for raw, status in _CERT_STATUS.items()}
 _HUKOU_TYPE = {
     "城镇": HukouType.URBAN,
     "非农业": HukouType.URBAN,
@@ -176,10 +180,15 @@ class PeopleKind(Kind):
     no_person = NO_COMMUNITY
     ability = "registers_people"
     reads = (Person, DisabilityCertificate, IncomePeriod, Guardian)
+    clean_apart = True  # the regions are read by the constructor
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.regions = Regions()
+        # Read here, not per line: cleaning may run in a process that must not query (`clean_apart`).
+        self.jurisdiction = (
+            self.actor.jurisdiction if self.actor is not None and self.actor.is_authenticated else None
+        )
         self.audit: list[audit.Row] = []
 
     # -------------------------------------------------------------- clean
@@ -199,7 +208,7 @@ class PeopleKind(Kind):
             code, problem = self.regions.community(community, text(values.get("street")))
             if problem:
                 found.append(problem)
-            elif self.actor is not None and not access.region_in_jurisdiction(self.actor, code):
+            elif self.actor is not None and not (self.jurisdiction and self.jurisdiction.contains(code)):
                 found.append(OUT_OF_SCOPE.format(value=community))
             out["community"] = code
         out["address"] = text(values.get("address"))[:200]
@@ -267,7 +276,7 @@ class PeopleKind(Kind):
         status = text(values.get("cert_status"))
         if status and status not in _CERT_STATUS:
             found.append(BAD_CERT_STATUS.format(value=status))
-        cert["status"] = _CERT_STATUS.get(status, CertificateStatus.VALID)
+        cert["status"] = _CERT_STATUS.get(status, str(CertificateStatus.VALID))
         out["cert"] = cert
 
     def _clean_income(self, values: dict[str, Any], out: dict[str, Any], found: list[str]) -> None:

@@ -118,6 +118,9 @@ _BASIS = {
     "特困": IncomeStatus.TEKUN,
     "特困供养": IncomeStatus.TEKUN,
 }
+# Plain strings in cleaned lines, which are pickled between processes (see `people._INCOME`).
+_KINDS = {raw: str(kind) for raw, kind in _KINDS.items()}
+_BASIS = {raw: str(basis) for raw, basis in _BASIS.items()}
 _ACTIVE = {"", "正常", "发放中", "在发", "正常发放", "享受中", "在册"}
 OPTIONAL_NAME = Column("name", "姓名", NAME_COLUMN.synonyms)
 KIND_COLUMN = Column("kind", "补贴类别", ("补贴类型", "补贴项目", "项目", "类别", "补贴名称"), True)
@@ -160,6 +163,7 @@ def _month(values: dict[str, Any], key: str, found: list[str]) -> dt.date | None
 class _Legacy(Kind):
     ability = "runs_payroll"
     reads = (Person, DisabilityCertificate, IncomePeriod, Grant, Payroll)
+    clean_apart = True  # the regions are read by the constructor
     options_help = {"live_from": "上线月份：本系统首次发放的月份（YYYY-MM）；此前各月为原系统发放。"}
 
     def check_options(self) -> None:

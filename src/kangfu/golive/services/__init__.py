@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,11 @@ from django.utils import timezone
 
 from kangfu.core import access, audit
 from kangfu.core.models import AuditAction, User
-from kangfu.core.spreadsheets import clean_header, iter_file_rows
+from kangfu.core.spreadsheets import clean_header
 from kangfu.golive.kinds import CHANGED, COUNT_LABELS, KINDS, NEW, UNCHANGED, Kind, Record, index_stamp
 from kangfu.golive.models import ImportJob, JobStatus, SavedMapping
 from kangfu.golive.services import cleaned
+from kangfu.golive.services.lines import clean_lines, rows
 
 UNKNOWN_KIND = "没有“{kind}”这类导入；可选：{kinds}。"
 WRONG_TYPE = "只接受 CSV 或 XLSX 文件。"
@@ -65,10 +65,6 @@ def _require(actor: User | None, kind: type[Kind]) -> None:
 # ------------------------------------------------------------------ reading a file
 
 
-def _rows(job: ImportJob) -> Iterator[tuple[int, list[Any]]]:
-    return iter_file_rows(Path(job.file.path), job.file_name)
-
-
 def _suggest(kind: type[Kind], header: list[str], saved: dict[str, str]) -> dict[str, str]:
     """For each field, the first of (the saved mapping's header, the label, its synonyms) the file has."""
     present = {clean_header(h): h for h in header if clean_header(h)}
@@ -87,7 +83,7 @@ def _find_header(kind: type[Kind], job: ImportJob) -> tuple[int, list[str]]:
     known = {clean_header(n) for c in kind.columns for n in c.names}
     best, best_score, fallback, fallback_filled = 0, 0, 0, 0
     first: dict[int, list[str]] = {}
-    for line, cells in _rows(job):
+    for line, cells in rows(job):
         if line > 10:
             break
         texts = [str(c) if c is not None else "" for c in cells]
@@ -239,7 +235,7 @@ def job_remap(
     if job.status not in (JobStatus.UPLOADED, JobStatus.PREVIEW, JobStatus.FAILED):
         raise ValidationError(NOT_OPEN)
     if header_line and header_line != job.header_line:
-        for line, cells in _rows(job):
+        for line, cells in rows(job):
             if line == header_line:
                 job.header_line, job.headers = line, [str(c) if c is not None else "" for c in cells]
                 break
@@ -308,23 +304,6 @@ def _stamp(job: ImportJob, kind: Kind) -> dict[str, Any]:
     }
 
 
-def _clean_lines(job: ImportJob, kind: Kind, counted: Counter[str]) -> Iterator[cleaned.Line]:
-    """Every non-blank line after the header, cleaned (or refused with its problem)."""
-    columns = {clean_header(h): i for i, h in enumerate(job.headers)}
-    index = {field: columns[clean_header(header)] for field, header in job.mapping.items()}
-    for line, cells in _rows(job):
-        if line <= job.header_line:
-            continue
-        if not any(c not in (None, "") for c in cells):
-            counted["blank"] += 1
-            continue
-        values = {f: cells[i] if i < len(cells) else None for f, i in index.items()}
-        try:
-            yield line, kind.clean(values), ""
-        except ValueError as exc:
-            yield line, None, str(exc)
-
-
 def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
     """Stream the file once: clean every line, check (and apply) the records chunk by chunk. The
     check keeps what it cleaned; the confirmed import reads that instead of the file when it can."""
@@ -342,9 +321,9 @@ def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
         lines, summary = kept
         counted["blank"] = summary["blank"]
     else:
-        lines = _clean_lines(job, kind, counted)
         if not apply:
             writer = cleaned.Writer(_cleaned_path(job), _stamp(job, kind))
+        lines = clean_lines(job, kind, counted, writer)
 
     def refuse(line: int, message: str) -> None:
         state["errors"] += 1
@@ -353,8 +332,6 @@ def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
         report.writerow([line, message])
 
     def flush() -> None:
-        if writer is not None:
-            writer.frame()  # before `check`, which may add to the records' values
         if not chunk:
             return
         kind.check(chunk)
@@ -373,8 +350,6 @@ def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
 
     try:
         for line, values, problem in lines:
-            if writer is not None:
-                writer.add((line, values, problem))
             state["total"] += 1
             if values is None:
                 refuse(line, problem)

@@ -44,31 +44,28 @@ class Writer:
 
     def __init__(self, path: Path, stamp: dict[str, Any]):
         self.path = path
-        self.buffer: list[Line] = []
         self.mac = _mac()
         remove(path)
         self.handle = open(path, "wb")  # noqa: SIM115 - closed by `close` or `abandon`
         self._frame(stamp)
 
     def _frame(self, obj: Any) -> None:
-        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        self.write_pickled(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def write(self, lines: list[Line]) -> None:
+        """Keep lines as they are now (before the check adds to their values)."""
+        if lines:
+            self._frame(lines)
+
+    def write_pickled(self, data: bytes) -> None:
+        """Keep a frame pickled already (a list of lines, as the cleaning process sends them)."""
         head = _LENGTH.pack(len(data))
         self.handle.write(head)
         self.handle.write(data)
         self.mac.update(head)
         self.mac.update(data)
 
-    def add(self, line: Line) -> None:
-        self.buffer.append(line)
-
-    def frame(self) -> None:
-        """Write the lines added since the last frame, as they are now."""
-        if self.buffer:
-            self._frame(self.buffer)
-            self.buffer = []
-
     def close(self, summary: dict[str, Any]) -> None:
-        self.frame()
         self._frame({"summary": summary})
         self.handle.close()
         _seal_path(self.path).write_text(self.mac.hexdigest())

@@ -55,7 +55,7 @@ def test_a_kept_copy_that_this_installation_did_not_seal_is_not_read(settings):
     stamp = services._stamp(job, services.kind_for("people")(actor=None, options=job.options))
     settings.SECRET_KEY = "another installation's key, long enough to look real"
     forged = cleaned.Writer(_copy(job), stamp)
-    forged.add((2, {"id_number": make_id_number(9), "name": "冒名"}, ""))
+    forged.write([(2, {"id_number": make_id_number(9), "name": "冒名"}, "")])
     forged.close({"blank": 0})
     settings.SECRET_KEY = "back to this installation's key, also long enough to look real"
 
