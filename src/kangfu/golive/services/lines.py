@@ -111,6 +111,9 @@ def _send(out, tag: bytes, data: bytes) -> None:
 
 
 def _child(job: ImportJob, kind: Kind, out) -> None:
+    # A task worker's handler would only ask the (copied) worker loop to stop: a service manager
+    # stopping the worker stops this process too, and the check fails with CHILD_FAILED.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for alias in connections:
         connections[alias].execute_wrappers.append(_refuse_queries)
     counted: Counter[str] = Counter()
