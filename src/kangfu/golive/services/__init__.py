@@ -371,6 +371,8 @@ def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
         if writer is not None:
             writer.abandon()
         raise
+    finally:
+        lines.close()  # a cleaning process still running is stopped now, not when collected
     if writer is not None:
         writer.close({"blank": counted["blank"]})
     errors.sort(key=lambda e: e["line"])
