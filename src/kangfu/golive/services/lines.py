@@ -11,8 +11,10 @@ The child shares the parent's database connections (a fork copies their sockets)
 query: a statement from it would interleave with the parent's on the same socket. Only kinds whose
 cleaning reads nothing but what their constructor loaded are cleaned apart (`Kind.clean_apart`); in
 the child every connection refuses to execute, and the child leaves with `os._exit`, which runs no
-clean-up that could speak to the server. Batches come back pickled, and go into the kept copy of the
-cleaned lines (`cleaned`) as they came, not pickled a second time.
+clean-up that could speak to the server. Batches come back pickled through a pipe, which a thread of
+this process drains into a bounded queue (a pipe holds 64 KB: without the thread the two processes
+took turns, and the check gained nothing); they go into the kept copy of the cleaned lines
+(`cleaned`) as they came, not pickled a second time.
 """
 
 from __future__ import annotations
