@@ -185,10 +185,10 @@ class PeopleKind(Kind):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.regions = Regions()
-        # Read here, not per line: cleaning may run in a process that must not query (`clean_apart`).
-        self.jurisdiction = (
-            self.actor.jurisdiction if self.actor is not None and self.actor.is_authenticated else None
-        )
+        if self.actor is not None and self.actor.is_authenticated:
+            # Loaded now and kept on the user by Django, so that `access.region_in_jurisdiction` does
+            # not query per line: cleaning may run in a process that must not query (`clean_apart`).
+            _ = self.actor.jurisdiction
         self.audit: list[audit.Row] = []
 
     # -------------------------------------------------------------- clean
@@ -208,7 +208,7 @@ class PeopleKind(Kind):
             code, problem = self.regions.community(community, text(values.get("street")))
             if problem:
                 found.append(problem)
-            elif self.actor is not None and not (self.jurisdiction and self.jurisdiction.contains(code)):
+            elif self.actor is not None and not access.region_in_jurisdiction(self.actor, code):
                 found.append(OUT_OF_SCOPE.format(value=community))
             out["community"] = code
         out["address"] = text(values.get("address"))[:200]

@@ -155,20 +155,22 @@ def _read_exact(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
+def _read_frame(fd: int) -> tuple[bytes, bytes] | None:
+    """The next (tag, data) the child sent; None if the pipe ended before a whole frame."""
+    head = _read_exact(fd, _HEAD.size)
+    if len(head) < _HEAD.size:
+        return None
+    tag, size = _HEAD.unpack(head)
+    data = _read_exact(fd, size)
+    return (tag, data) if len(data) == size else None
+
+
 def _drain(fd: int, frames: queue.Queue, stop: threading.Event) -> None:
     """Read the child's frames as they come, so that it never waits for this process to finish
     checking a chunk: a pipe holds 64 KB, a chunk's lines a megabyte. The queue bounds how far ahead
     it may run."""
     while not stop.is_set():
-        head = _read_exact(fd, _HEAD.size)
-        if len(head) < _HEAD.size:
-            frame: tuple[bytes, bytes] = (_FAILED, pickle.dumps(ValidationError(CHILD_FAILED)))
-        else:
-            tag, size = _HEAD.unpack(head)
-            data = _read_exact(fd, size)
-            frame = (
-                (tag, data) if len(data) == size else (_FAILED, pickle.dumps(ValidationError(CHILD_FAILED)))
-            )
+        frame = _read_frame(fd) or (_FAILED, pickle.dumps(ValidationError(CHILD_FAILED)))
         while not stop.is_set():
             try:
                 frames.put(frame, timeout=0.1)
