@@ -12,9 +12,11 @@ own code; `service_type` → a 精康 service type; `subsidy_kind` → living / 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
@@ -201,17 +203,52 @@ def grouped(
     """`value` (an aggregate) over `queryset` within the unit (by the region code in `code`), per row
     of `scope.rows`: per region one level down, the unit as a whole, or per the field `keys` names for
     a category dimension. `scoped` says the queryset is already limited to the unit."""
+    return grouped_many(queryset, scope, code=code, values={"v": value}, keys=keys, scoped=scoped)["v"]
+
+
+def grouped_many(
+    queryset: QuerySet,
+    scope: Scope,
+    *,
+    code: str,
+    values: dict[str, Any],
+    keys: dict[str, str] | None = None,
+    scoped: bool = False,
+) -> dict[str, dict[str, Value]]:
+    """`grouped` for several aggregates over the same rows in one statement: {name: {row key: value}}
+    for each aggregate of `values`."""
     if not scoped:
         queryset = queryset.filter(_code_range(code, scope.prefix))
-    if scope.rows == "region":
-        digits = _child_digits(scope)
-        rows = queryset.values(k=Substr(code, 1, digits)).annotate(v=value).order_by()
-        return {r["k"].ljust(12, "0"): r["v"] for r in rows}
+    out: dict[str, dict[str, Value]] = {name: {} for name in values}
     if scope.rows == "unit":
-        return {scope.unit: queryset.aggregate(v=value)["v"]}
-    key_field = (keys or {})[scope.rows]
-    rows = queryset.values(k=F(key_field)).annotate(v=value).order_by()
-    return {str(r["k"]): r["v"] for r in rows}
+        found = queryset.aggregate(**values)
+        return {name: {scope.unit: found[name]} for name in values}
+    if scope.rows == "region":
+        rows = queryset.values(k=Substr(code, 1, _child_digits(scope))).annotate(**values).order_by()
+        for r in rows:
+            for name in values:
+                out[name][r["k"].ljust(12, "0")] = r[name]
+        return out
+    rows = queryset.values(k=F((keys or {})[scope.rows])).annotate(**values).order_by()
+    for r in rows:
+        for name in values:
+            out[name][str(r["k"])] = r[name]
+    return out
+
+
+# Measures computed together for one report may share a statement (应享 and 已享 read the same
+# eligible people): `shared` runs it once per `compute` and hands both measures its answer.
+_shared: ContextVar[dict | None] = ContextVar("kangfu_measures_shared", default=None)
+
+
+def shared(key: Hashable, fn: Callable[[], Any]) -> Any:
+    """`fn()`, computed once per key within one `compute` (outside one, every time)."""
+    memo = _shared.get()
+    if memo is None:
+        return fn()
+    if key not in memo:
+        memo[key] = fn()
+    return memo[key]
 
 
 def list_url(name: str, **params) -> str:
@@ -249,11 +286,15 @@ def compute(scope: Scope, columns: list[str], row_keys: list[tuple[str, str]]) -
     For `unit` rows the one row is the total."""
     codes = base_measures(columns)
     values: dict[str, dict[str, Value]] = {}
-    for code in codes:
-        measure = MEASURES[code]
-        if measure.kind == "target":
-            continue
-        values[code] = measure.compute(scope)
+    token = _shared.set({})
+    try:
+        for code in codes:
+            measure = MEASURES[code]
+            if measure.kind == "target":
+                continue
+            values[code] = measure.compute(scope)
+    finally:
+        _shared.reset(token)
     table = Table()
     for key, label in row_keys:
         row = {code: (values[code].get(key) if code in values else None) for code in codes}

@@ -17,9 +17,11 @@ from kangfu.reports.measures import (
     Value,
     end_instant,
     grouped,
+    grouped_many,
     list_url,
     register,
     register_rate,
+    shared,
     street_of,
 )
 
@@ -40,7 +42,7 @@ def _subsidy_measures() -> None:
         PayrollLine,
         PayrollStatus,
     )
-    from kangfu.subsidies.selectors.eligibility import eligible_people
+    from kangfu.subsidies.selectors.eligibility import eligible_split
 
     dims = ("unit", "region", "subsidy_kind", "disability_grade", "disability_category")
     # The dimensions read from the grant's period, and the period's column each reads.
@@ -107,6 +109,24 @@ def _subsidy_measures() -> None:
             "subsidies:grants", kind=kind, status=status, street=street_of(scope, key)
         )
 
+    def due_counts(scope: Scope) -> dict[str, dict[str, Value]]:
+        """应享 of both kinds in one statement over the unit's people, judging each person once by the
+        rules the kinds share; both measures read it once per report (`shared`)."""
+
+        def count() -> dict[str, dict[str, Value]]:
+            kinds = (Kind.LIVING, Kind.CARE)
+            people, rest = eligible_split(kinds, on=scope.period.end, within=scope.prefix)
+            return grouped_many(
+                with_certificate(people, scope),
+                scope,
+                code="place",
+                values={kind: Count("pk", filter=rest[kind]) for kind in kinds},
+                scoped=True,
+                keys=period_keys,
+            )
+
+        return shared(("subsidy.due", scope), count)
+
     for kind in (Kind.LIVING, Kind.CARE):
         short = "生活补贴" if kind == Kind.LIVING else "护理补贴"
 
@@ -145,8 +165,7 @@ def _subsidy_measures() -> None:
         )
 
         def due(scope: Scope, kind=kind) -> dict[str, Value]:
-            people = with_certificate(eligible_people(kind, on=scope.period.end, within=scope.prefix), scope)
-            return grouped(people, scope, code="place", value=Count("pk"), scoped=True, keys=period_keys)
+            return due_counts(scope)[kind]
 
         due.__doc__ = (
             f"{short}应享人数：报告期最后一日，按审批申请的同一套资格规则（人员状态正常、持有效第二代残疾人证、"
@@ -177,9 +196,9 @@ def _subsidy_measures() -> None:
                         kind=kind, pk__in=paid_lines.values("grant_id")
                     ).values("person_id")
                     paid |= Q(place__startswith=district, pk__in=people_paid)
-            people = eligible_people(kind, on=scope.period.end, within=scope.prefix).filter(paid)
+            people, rest = eligible_split((kind,), on=scope.period.end, within=scope.prefix)
             return grouped(
-                with_certificate(people, scope),
+                with_certificate(people.filter(paid).filter(rest[kind]), scope),
                 scope,
                 code="place",
                 value=Count("pk"),
@@ -284,23 +303,30 @@ def _subsidy_measures() -> None:
             ),
         )
 
+    def payable_counts(scope: Scope) -> dict[str, dict[str, Value]]:
+        """应发 and 实发 in one statement over the payable grants, once per report (`shared`)."""
+        paid = paid_line(scope.period.start, grant_id=OuterRef("pk"))
+        return shared(
+            ("subsidy.payable", scope),
+            lambda: grouped_many(
+                payable_grants(scope),
+                scope,
+                code="street_id",
+                values={"payable": Count("id"), "paid": Count("id", filter=Q(paid))},
+                keys=grant_keys,
+            ),
+        )
+
     def payable(scope: Scope) -> dict[str, Value]:
         """应发人次：本月处于发放期的资格数——起始月份不晚于本月、未在本月前停发，且其发放期间记载本月
         “发放”（暂停期间不计），按资格所属街道分行。"""
-        return grouped(payable_grants(scope), scope, code="street_id", value=Count("id"), keys=grant_keys)
+        return payable_counts(scope)["payable"]
 
     register("subsidy.payable", "应发人次", dims=dims, drill=grants_drill("active"))(payable)
 
     def paid_of_payable(scope: Scope) -> dict[str, Value]:
         """实发人次：应发人次中，本月已锁定的发放有其“当月发放”明细的资格数。"""
-        month = scope.period.start
-        return grouped(
-            payable_grants(scope).filter(paid_line(month, grant_id=OuterRef("pk"))),
-            scope,
-            code="street_id",
-            value=Count("id"),
-            keys=grant_keys,
-        )
+        return payable_counts(scope)["paid"]
 
     register("subsidy.paid_of_payable", "实发人次", dims=dims, drill=payroll_drill)(paid_of_payable)
     register_rate(
@@ -316,24 +342,31 @@ def _subsidy_measures() -> None:
         grants = with_period(Grant.objects.all(), scope, grant="pk", month=scope.period.start)
         return grants.filter(paid_line(scope.period.start, grant_id=OuterRef("pk")))
 
+    def filed_counts(scope: Scope) -> dict[str, dict[str, Value]]:
+        """本月发放 and 已建档 in one statement over the grants paid this month, once per report."""
+        documents = Document.objects.filter(
+            application_id=OuterRef("application_id"), uploaded_at__lt=end_instant(scope.period)
+        )
+        return shared(
+            ("subsidy.filed", scope),
+            lambda: grouped_many(
+                paid_grants_qs(scope),
+                scope,
+                code="street_id",
+                values={"paid": Count("id"), "filed": Count("id", filter=Q(Exists(documents)))},
+                keys=grant_keys,
+            ),
+        )
+
     def paid_grants(scope: Scope) -> dict[str, Value]:
         """本月发放的资格数：本月已锁定的发放中有“当月发放”明细的资格，按资格所属街道分行（建档完成率的分母）。"""
-        return grouped(paid_grants_qs(scope), scope, code="street_id", value=Count("id"), keys=grant_keys)
+        return filed_counts(scope)["paid"]
 
     register("subsidy.paid_grants", "本月发放资格数", dims=dims, drill=payroll_drill)(paid_grants)
 
     def filed(scope: Scope) -> dict[str, Value]:
         """已建档资格数：本月发放的资格中，其申请在报告期结束前已上传至少一份申请材料（电子档案）的。"""
-        documents = Document.objects.filter(
-            application_id=OuterRef("application_id"), uploaded_at__lt=end_instant(scope.period)
-        )
-        return grouped(
-            paid_grants_qs(scope).filter(Exists(documents)),
-            scope,
-            code="street_id",
-            value=Count("id"),
-            keys=grant_keys,
-        )
+        return filed_counts(scope)["filed"]
 
     register("subsidy.filed", "已建档资格数", dims=dims, drill=grants_drill("active"))(filed)
     register_rate(

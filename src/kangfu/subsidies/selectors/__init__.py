@@ -83,6 +83,9 @@ from kangfu.subsidies.selectors.eligibility import (
     eligible_q as eligible_q,
 )
 from kangfu.subsidies.selectors.eligibility import (
+    eligible_split as eligible_split,
+)
+from kangfu.subsidies.selectors.eligibility import (
     placed_people as placed_people,
 )
 from kangfu.subsidies.services import facts

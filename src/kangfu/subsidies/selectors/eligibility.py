@@ -138,40 +138,36 @@ def _not_orphan_for_living(s: _Subject) -> Q:
     return ~Q(_benefit(s, BenefitKind.ORPHAN))
 
 
-def _not_with_elderly_care(s: _Subject) -> Q:
-    """No 老年人护理补贴 higher than this subsidy's standard for the grade (择高), nor one of unknown
-    amount: as rules.not_with_elderly_care."""
+def _no_allowance_over_standard(s: _Subject, kind: str, over: Callable[[Decimal], Q]) -> Q:
+    """No current allowance of `kind` that `over(standard)` selects, the standard being this
+    subsidy's for the grade of the valid certificate. Grades are grouped by their standard, so the
+    standard is a constant in each branch. Stated from the allowance to the certificate: few people
+    have one, so for most this is one index lookup that finds nothing."""
     grades: dict[Decimal, list[int]] = defaultdict(list)
     for grade in range(1, 5):
         grades[s.terms.amount(s.kind, grade)].append(grade)
+    valid = DisabilityCertificate.objects.filter(
+        person_id=OuterRef("person_id"), status=CertificateStatus.VALID
+    ).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=s.on))
     higher = Q(pk__in=[])
     for amount, band in grades.items():
-        allowance = _current(
-            OtherBenefit.objects.filter(
-                person_id=OuterRef("person_id"), kind=BenefitKind.ELDERLY_CARE
-            ).filter(Q(amount__gt=amount) | Q(amount__lte=0)),
-            s.on,
-        )
-        higher |= Q(grade__in=band) & Q(Exists(allowance))
-    return ~Q(Exists(_certificates(s).filter(higher)))
+        higher |= over(amount) & Q(Exists(valid.filter(grade__in=band)))
+    allowances = _current(OtherBenefit.objects.filter(person_id=s.who, kind=kind), s.on)
+    return ~Q(Exists(allowances.filter(higher)))
+
+
+def _not_with_elderly_care(s: _Subject) -> Q:
+    """No 老年人护理补贴 higher than this subsidy's standard for the grade (择高), nor one of unknown
+    amount: as rules.not_with_elderly_care."""
+    return _no_allowance_over_standard(
+        s, BenefitKind.ELDERLY_CARE, lambda amount: Q(amount__gt=amount) | Q(amount__lte=0)
+    )
 
 
 def _higher_of_same_nature(s: _Subject) -> Q:
     """No allowance of the same nature at least this subsidy's standard for the grade of the valid
-    certificate. Grades are grouped by their standard, so the standard is a constant in each branch."""
-    grades: dict[Decimal, list[int]] = defaultdict(list)
-    for grade in range(1, 5):
-        grades[s.terms.amount(s.kind, grade)].append(grade)
-    higher = Q(pk__in=[])
-    for amount, band in grades.items():
-        allowance = _current(
-            OtherBenefit.objects.filter(
-                person_id=OuterRef("person_id"), kind=BenefitKind.SAME_NATURE, amount__gte=amount
-            ),
-            s.on,
-        )
-        higher |= Q(grade__in=band) & Q(Exists(allowance))
-    return ~Q(Exists(_certificates(s).filter(higher)))
+    certificate: as rules.higher_of_same_nature."""
+    return _no_allowance_over_standard(s, BenefitKind.SAME_NATURE, lambda amount: Q(amount__gte=amount))
 
 
 SET_RULES: dict[rules.Rule, Callable[[_Subject], Q]] = {
@@ -188,12 +184,38 @@ SET_RULES: dict[rules.Rule, Callable[[_Subject], Q]] = {
 }
 
 
-def eligible_q(kind: str, *, on: dt.date, terms: Terms, place: Any, prefix: str = "") -> Q:
+# Rules whose condition reads neither the kind nor a district's terms: the same for every kind under
+# every district's rules, so a statement counting both kinds states them once (`DistrictRules.split`).
+# A test holds each to that.
+TERMS_FREE: tuple[rules.Rule, ...] = (
+    rules.alive,
+    rules.valid_certificate,
+    rules.household_in_region,
+    rules.not_tekun,
+    rules.no_work_injury_care,
+)
+# Rules most people fail (an EXISTS that admits few), stated before those that exclude the rare: both
+# databases evaluate a condition's parts in order and stop at the first false one, so the others are
+# then looked up for few people.
+NARROWING: tuple[rules.Rule, ...] = (rules.living_income, rules.care_grade)
+
+
+def _in_order(kind: str, skip: tuple[rules.Rule, ...] = ()) -> list[rules.Rule]:
+    return sorted(
+        (rule for rule in rules.RULES[kind] if rule not in skip),
+        key=lambda rule: 0 if rule in TERMS_FREE else 1 if rule in NARROWING else 2,
+    )
+
+
+def eligible_q(
+    kind: str, *, on: dt.date, terms: Terms, place: Any, prefix: str = "", skip: tuple[rules.Rule, ...] = ()
+) -> Q:
     """`rules.eligible(rules.check(kind, …))` as one condition on rows of people (or rows reaching a
-    person through `prefix`), under one district's `terms`, for the district `place` names."""
+    person through `prefix`), under one district's `terms`, for the district `place` names; without
+    the rules in `skip`, where the caller states them itself."""
     subject = _Subject(kind=kind, on=on, terms=terms, place=place, prefix=prefix)
     condition = Q()
-    for rule in rules.RULES[kind]:
+    for rule in _in_order(kind, skip):
         condition &= SET_RULES[rule](subject)
     return condition
 
@@ -229,14 +251,33 @@ class DistrictRules:
 
     def q(self, kind: str, *, place: Any, prefix: str = "") -> Q:
         """Eligible for `kind` under the rules of the district `place` names."""
+        common, rest = self.split((kind,), place=place, prefix=prefix)
+        return common & rest[kind]
+
+    def split(self, kinds: tuple[str, ...], *, place: Any, prefix: str = "") -> tuple[Q, dict[str, Q]]:
+        """`q` of each of `kinds` as (common, {kind: rest}), with common & rest[kind] the same as
+        q(kind): the terms-free rules every kind has, stated once, so that one statement can count
+        several kinds, judging each person by them once."""
+        shared = tuple(rule for rule in TERMS_FREE if all(rule in rules.RULES[kind] for kind in kinds))
+        common = Q()
+        if self.branches:
+            subject = _Subject(kind="", on=self.on, terms=self.branches[0][0], place=place, prefix=prefix)
+            for rule in shared:
+                common &= SET_RULES[rule](subject)
+        return common, {kind: self._rest(kind, place, prefix, shared) for kind in kinds}
+
+    def _rest(self, kind: str, place: Any, prefix: str, skip: tuple[rules.Rule, ...]) -> Q:
         if len(self.branches) == 1:
-            return eligible_q(kind, on=self.on, terms=self.branches[0][0], place=place, prefix=prefix)
+            terms = self.branches[0][0]
+            return eligible_q(kind, on=self.on, terms=terms, place=place, prefix=prefix, skip=skip)
         condition = Q(pk__in=[])
         for terms, parts in self.branches:
             where = Q(pk__in=[])
             for part in parts:
                 where |= self.where(part, place)
-            condition |= where & eligible_q(kind, on=self.on, terms=terms, place=place, prefix=prefix)
+            condition |= where & eligible_q(
+                kind, on=self.on, terms=terms, place=place, prefix=prefix, skip=skip
+            )
         return condition
 
 
@@ -316,7 +357,18 @@ def _within_q(within: str) -> Q:
 def eligible_people(kind: str, *, on: dt.date, within: str = "") -> QuerySet[Person]:
     """Everyone eligible for `kind` on `on` under the rules of the district their application would
     go to, whose place lies in `within`: the same people `facts.explain(…).ok` says yes to, in one query."""
+    people, rest = eligible_split((kind,), on=on, within=within)
+    return people.filter(rest[kind])
+
+
+def eligible_split(
+    kinds: tuple[str, ...], *, on: dt.date, within: str = ""
+) -> tuple[QuerySet[Person], dict[str, Q]]:
+    """For counting several kinds in one statement: the placed people of `within` who pass the rules
+    every kind shares, and for each kind the condition on them of the rest (see `eligible_people`):
+    `Count("pk", filter=rest[kind])` counts the people eligible for `kind`."""
     people = placed_people()
     if within:
         people = people.filter(_within_q(within))
-    return people.filter(district_rules(on=on, within=within).q(kind, place=F("place")))
+    common, rest = district_rules(on=on, within=within).split(kinds, place=F("place"))
+    return people.filter(common), rest

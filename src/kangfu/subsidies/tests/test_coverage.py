@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import Count, F
 from django.test.utils import CaptureQueriesContext
 
 from kangfu.core.models import RegionLevel, Role
@@ -160,6 +161,42 @@ def test_the_set_based_rules_say_what_the_verdicts_say_on_a_varied_population(st
     # The population is varied enough to mean something: each rule turns someone away, some qualify.
     assert failed == {rule(rules.Facts(), rules.PolicyFacts()).rule for rule in rules.RULES[kind]}
     assert 10 < len(expected) < len(verdicts) - 10
+
+
+def test_one_statement_counts_each_kind_as_its_own_statement_does(standards):
+    # Under two districts' different terms, counting both kinds at once (the rules they share stated
+    # once) finds the same people per kind as asking for each kind alone.
+    Policy.objects.create(region_id=HEXI, living_income_statuses="dibao", care_extra_categories="5,6")
+    _varied_population(random.Random(20261204), 200)
+    kinds = (rules.LIVING, rules.CARE)
+    people, rest = selectors.eligible_split(kinds, on=ON)
+    both = people.aggregate(**{kind: Count("pk", filter=rest[kind]) for kind in kinds})
+    alone = {kind: selectors.eligible_people(kind, on=ON).count() for kind in kinds}
+    assert both == alone
+    assert all(n > 5 for n in alone.values())
+
+
+def test_the_rules_stated_once_for_every_kind_read_neither_kind_nor_terms():
+    # `TERMS_FREE` rules are stated once for both kinds under every district's terms: that holds only
+    # if their condition is the same whatever the kind and the terms.
+    from kangfu.subsidies.selectors.eligibility import TERMS_FREE, Terms, _Subject
+
+    def sql(rule, kind: str, terms: Terms) -> str:
+        subject = _Subject(kind=kind, on=ON, terms=terms, place=F("place"), prefix="")
+        query = selectors.placed_people().filter(selectors.SET_RULES[rule](subject)).query
+        return str(query)
+
+    plain = Terms(rules.PolicyFacts())
+    other = Terms(
+        rules.PolicyFacts(living_income_statuses=frozenset({"dibao"}), care_extra_categories=frozenset({5})),
+        amounts=(("living", 1, Decimal("300.00")), ("care", 1, Decimal("250.00"))),
+    )
+    for rule in TERMS_FREE:
+        assert sql(rule, rules.LIVING, plain) == sql(rule, rules.CARE, other), rule.__name__
+    # and the sentinel: a rule that does read them is told apart
+    assert sql(rules.higher_of_same_nature, rules.LIVING, plain) != sql(
+        rules.higher_of_same_nature, rules.CARE, other
+    )
 
 
 def test_the_set_based_rules_follow_each_districts_policy_within_a_city(standards):
