@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -17,7 +18,9 @@ SMALL, LARGE = 3, 9
 
 
 def count(client: Client, url: str) -> tuple[int, int]:
-    """The statements one GET of `url` runs, and the length of its answer (which must be a 200)."""
+    """The statements one GET of `url` runs, and the length of its answer (which must be a 200):
+    the page's own work, not a figure it kept from the last visit (the cache is emptied first)."""
+    cache.clear()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)

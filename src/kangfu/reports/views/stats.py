@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -294,12 +295,28 @@ def _devices_xlsx(request, figures: dict) -> HttpResponse:
 # ------------------------------------------------------------------ 两项补贴
 
 
+# The indicators judge every person of the area by the eligibility rules: statistics, not a worklist.
+# Counted at most once per INDICATORS_SECONDS for each user (the page says when), so that officers
+# opening the page all day do not each count the district again.
+INDICATORS_SECONDS = 300
+
+
+def _indicators(user) -> dict:
+    # Keyed by what scopes the figures too: a user moved to another area never sees the old one's.
+    key = f"subsidy-indicators:{user.pk}:{user.role}:{user.jurisdiction_id}:{timezone.localdate():%Y%m%d}"
+    figures = cache.get(key)
+    if figures is None:
+        figures = {**subsidy_selectors.indicators(user), "counted_at": timezone.localtime()}
+        cache.set(key, figures, INDICATORS_SECONDS)
+    return figures
+
+
 @login_required
 @require_GET
 @replica_reads
 def subsidies_indicators(request):
     access.require(request.user, "reads_civil_affairs")
-    figures = subsidy_selectors.indicators(request.user)
+    figures = _indicators(request.user)
     if request.GET.get("export") == "xlsx":
         rows = [
             [

@@ -2,10 +2,12 @@
 
 import datetime as dt
 import random
+import re
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, F
 from django.test.utils import CaptureQueriesContext
@@ -422,6 +424,29 @@ def test_the_indicator_page_costs_the_same_queries_however_many_people(login, st
         client.get("/reports/subsidies/")
     add(4)
     IncomePeriodFactory(person=Grant.objects.first().person, status=IncomeStatus.TEKUN)
+    cache.clear()  # the page's figures are counted again at most every five minutes
     with CaptureQueriesContext(connection) as many:
         client.get("/reports/subsidies/")
     assert len(few) == len(many)
+
+
+def test_the_indicator_page_counts_again_after_five_minutes_not_on_every_visit(
+    login, standards, shequ, jiedao, quju
+):
+    def due_living(html: str) -> int:
+        return int(re.search(r"生活补贴覆盖率.*?应享 (\d+) 人", html, re.S).group(1))
+
+    client = login(quju)
+    eligible_person()
+    first = client.get("/reports/subsidies/").content.decode()
+    eligible_person(community=RONGHUALI)
+    with CaptureQueriesContext(connection) as again:
+        second = client.get("/reports/subsidies/").content.decode()
+    with (
+        time_machine.travel(dt.datetime(2026, 11, 20, 10, 6, tzinfo=dt.UTC), tick=False),
+        CaptureQueriesContext(connection) as later,
+    ):
+        third = client.get("/reports/subsidies/").content.decode()
+    assert "18:00 统计" in first and "18:00 统计" in second and "18:06 统计" in third
+    assert due_living(first) == due_living(second) == due_living(third) - 1
+    assert len(later) > len(again) + 5
