@@ -303,30 +303,34 @@ def _subsidy_measures() -> None:
             ),
         )
 
-    def payable_counts(scope: Scope) -> dict[str, dict[str, Value]]:
-        """应发 and 实发 in one statement over the payable grants, once per report (`shared`)."""
-        paid = paid_line(scope.period.start, grant_id=OuterRef("pk"))
+    def grant_counts(scope: Scope, name: str, grants: QuerySet, some: Q) -> dict[str, dict[str, Value]]:
+        """`grants` and those of them `some` selects, by street, in one statement once per report."""
         return shared(
-            ("subsidy.payable", scope),
+            (name, scope),
             lambda: grouped_many(
-                payable_grants(scope),
+                grants,
                 scope,
                 code="street_id",
-                values={"payable": Count("id"), "paid": Count("id", filter=Q(paid))},
+                values={"all": Count("id"), "some": Count("id", filter=some)},
                 keys=grant_keys,
             ),
         )
 
+    def payable_counts(scope: Scope) -> dict[str, dict[str, Value]]:
+        """应发 ("all") and 实发 ("some")."""
+        paid = paid_line(scope.period.start, grant_id=OuterRef("pk"))
+        return grant_counts(scope, "subsidy.payable", payable_grants(scope), Q(paid))
+
     def payable(scope: Scope) -> dict[str, Value]:
         """应发人次：本月处于发放期的资格数——起始月份不晚于本月、未在本月前停发，且其发放期间记载本月
         “发放”（暂停期间不计），按资格所属街道分行。"""
-        return payable_counts(scope)["payable"]
+        return payable_counts(scope)["all"]
 
     register("subsidy.payable", "应发人次", dims=dims, drill=grants_drill("active"))(payable)
 
     def paid_of_payable(scope: Scope) -> dict[str, Value]:
         """实发人次：应发人次中，本月已锁定的发放有其“当月发放”明细的资格数。"""
-        return payable_counts(scope)["paid"]
+        return payable_counts(scope)["some"]
 
     register("subsidy.paid_of_payable", "实发人次", dims=dims, drill=payroll_drill)(paid_of_payable)
     register_rate(
@@ -343,30 +347,21 @@ def _subsidy_measures() -> None:
         return grants.filter(paid_line(scope.period.start, grant_id=OuterRef("pk")))
 
     def filed_counts(scope: Scope) -> dict[str, dict[str, Value]]:
-        """本月发放 and 已建档 in one statement over the grants paid this month, once per report."""
+        """本月发放 ("all") and 已建档 ("some")."""
         documents = Document.objects.filter(
             application_id=OuterRef("application_id"), uploaded_at__lt=end_instant(scope.period)
         )
-        return shared(
-            ("subsidy.filed", scope),
-            lambda: grouped_many(
-                paid_grants_qs(scope),
-                scope,
-                code="street_id",
-                values={"paid": Count("id"), "filed": Count("id", filter=Q(Exists(documents)))},
-                keys=grant_keys,
-            ),
-        )
+        return grant_counts(scope, "subsidy.filed", paid_grants_qs(scope), Q(Exists(documents)))
 
     def paid_grants(scope: Scope) -> dict[str, Value]:
         """本月发放的资格数：本月已锁定的发放中有“当月发放”明细的资格，按资格所属街道分行（建档完成率的分母）。"""
-        return filed_counts(scope)["paid"]
+        return filed_counts(scope)["all"]
 
     register("subsidy.paid_grants", "本月发放资格数", dims=dims, drill=payroll_drill)(paid_grants)
 
     def filed(scope: Scope) -> dict[str, Value]:
         """已建档资格数：本月发放的资格中，其申请在报告期结束前已上传至少一份申请材料（电子档案）的。"""
-        return filed_counts(scope)["filed"]
+        return filed_counts(scope)["some"]
 
     register("subsidy.filed", "已建档资格数", dims=dims, drill=grants_drill("active"))(filed)
     register_rate(
