@@ -9,6 +9,7 @@ written so) would fall in no row."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 
@@ -127,18 +128,36 @@ def _subsidy_measures() -> None:
 
         return shared(("subsidy.due", scope), count)
 
+    def line_sums(scope: Scope) -> dict[str, dict[str, Value]]:
+        """The month's locked lines summed once per report for five measures (`shared`): per kind the
+        grants with a regular line for the month ("recipients.KIND") and the regular and arrears
+        money ("paid.KIND"), and the money recovered ("recovered", negative as the lines hold it).
+        By grade or category each line looks up its grant's period in force: once, not once per measure."""
+        month = scope.period.start
+        values: dict[str, Any] = {}
+        for kind in (Kind.LIVING, Kind.CARE):
+            regular = Q(kind=kind, line_type=LineType.REGULAR, month_for=month)
+            values[f"recipients.{kind}"] = Count("grant_id", distinct=True, filter=regular)
+            values[f"paid.{kind}"] = Sum(
+                "amount", filter=Q(kind=kind, line_type__in=[LineType.REGULAR, LineType.ARREARS])
+            )
+        values["recovered"] = Sum("amount", filter=Q(line_type=LineType.RECOVERY))
+        return shared(
+            ("subsidy.lines", scope),
+            lambda: grouped_many(
+                with_period(lines(scope), scope, grant="grant_id", month=OuterRef("month_for")),
+                scope,
+                code="street_id",
+                values=values,
+                keys={"subsidy_kind": "kind", **period_keys},
+            ),
+        )
+
     for kind in (Kind.LIVING, Kind.CARE):
         short = "生活补贴" if kind == Kind.LIVING else "护理补贴"
 
         def recipients(scope: Scope, kind=kind) -> dict[str, Value]:
-            regular = lines(scope).filter(kind=kind, line_type=LineType.REGULAR, month_for=scope.period.start)
-            return grouped(
-                with_period(regular, scope, grant="grant_id", month=OuterRef("month_for")),
-                scope,
-                code="street_id",
-                value=Count("grant_id", distinct=True),
-                keys={"subsidy_kind": "kind", **period_keys},
-            )
+            return line_sums(scope)[f"recipients.{kind}"]
 
         recipients.__doc__ = (
             f"{short}发放人数：本月已锁定的发放中，有本月“当月发放”明细的{short}资格数（一人一项补贴计一次），"
@@ -147,14 +166,7 @@ def _subsidy_measures() -> None:
         register(f"subsidy.recipients.{kind}", f"{short}人数", dims=dims, drill=payroll_drill)(recipients)
 
         def paid(scope: Scope, kind=kind) -> dict[str, Value]:
-            paying = lines(scope).filter(kind=kind, line_type__in=[LineType.REGULAR, LineType.ARREARS])
-            return grouped(
-                with_period(paying, scope, grant="grant_id", month=OuterRef("month_for")),
-                scope,
-                code="street_id",
-                value=Sum("amount"),
-                keys={"subsidy_kind": "kind", **period_keys},
-            )
+            return line_sums(scope)[f"paid.{kind}"]
 
         paid.__doc__ = (
             f"{short}发放金额（元）：本月已锁定的发放中{short}“当月发放”与“补发”明细金额之和（应发金额，"
@@ -273,19 +285,7 @@ def _subsidy_measures() -> None:
 
     def recovered(scope: Scope) -> dict[str, Value]:
         """追回金额（元）：本月已锁定的发放中“追回”明细金额之和（以正数表示）。"""
-        out = grouped(
-            with_period(
-                lines(scope).filter(line_type=LineType.RECOVERY),
-                scope,
-                grant="grant_id",
-                month=OuterRef("month_for"),
-            ),
-            scope,
-            code="street_id",
-            value=Sum("amount"),
-            keys={"subsidy_kind": "kind", **period_keys},
-        )
-        return {k: -v if v is not None else None for k, v in out.items()}
+        return {k: -v if v is not None else None for k, v in line_sums(scope)["recovered"].items()}
 
     register("subsidy.recovered", "追回金额（元）", kind="money", dims=dims, drill=payroll_drill)(recovered)
 
