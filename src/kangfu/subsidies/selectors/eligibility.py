@@ -343,13 +343,15 @@ def placed_people(people: QuerySet[Person] | None = None) -> QuerySet[Person]:
     return (Person.objects.all() if people is None else people).annotate(place=application_place())
 
 
-def _within_q(within: str) -> Q:
+def _within_q(within: str, prefix: str = "") -> Q:
     """Placed people whose place lies in `within` and who may be eligible there: the rules place an
     eligible person in the district of their household registration, so a range over it (indexed)
-    narrows the table first, and leaves out only people no district here would count."""
+    narrows the table first, and leaves out only people no district here would count. `prefix`
+    reaches the person from another row ("person__" on grants, placed by `application_place`)."""
     district = within[:6]
     upper = str(int(district) + 1).zfill(len(district))
-    return Q(hukou_region_id__gte=district.ljust(12, "0"), hukou_region_id__lt=upper.ljust(12, "0")) & Q(
+    hukou = f"{prefix}hukou_region_id"
+    return Q(**{f"{hukou}__gte": district.ljust(12, "0"), f"{hukou}__lt": upper.ljust(12, "0")}) & Q(
         Exact(Substr("place", 1, len(within)), within)
     )
 
@@ -372,3 +374,13 @@ def eligible_split(
         people = people.filter(_within_q(within))
     common, rest = district_rules(on=on, within=within).split(kinds, place=F("place"))
     return people.filter(common), rest
+
+
+def eligible_holders(grants: QuerySet, kind: str, *, on: dt.date, within: str = "") -> QuerySet:
+    """Those of `grants` whose person is eligible for `kind` and placed in `within` (as
+    `eligible_people`), each with the person's `place`: for counting from a set of grants that is
+    known to be smaller than the people of the area."""
+    grants = grants.annotate(place=application_place("person__"))
+    if within:
+        grants = grants.filter(_within_q(within, prefix="person__"))
+    return grants.filter(district_rules(on=on, within=within).q(kind, place=F("place"), prefix="person__"))
