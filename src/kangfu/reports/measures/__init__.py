@@ -219,20 +219,17 @@ def grouped_many(
     for each aggregate of `values`."""
     if not scoped:
         queryset = queryset.filter(_code_range(code, scope.prefix))
-    out: dict[str, dict[str, Value]] = {name: {} for name in values}
     if scope.rows == "unit":
         found = queryset.aggregate(**values)
         return {name: {scope.unit: found[name]} for name in values}
     if scope.rows == "region":
-        rows = queryset.values(k=Substr(code, 1, _child_digits(scope))).annotate(**values).order_by()
-        for r in rows:
-            for name in values:
-                out[name][r["k"].ljust(12, "0")] = r[name]
-        return out
-    rows = queryset.values(k=F((keys or {})[scope.rows])).annotate(**values).order_by()
-    for r in rows:
+        rows, key = queryset.values(k=Substr(code, 1, _child_digits(scope))), lambda k: k.ljust(12, "0")
+    else:
+        rows, key = queryset.values(k=F((keys or {})[scope.rows])), str
+    out: dict[str, dict[str, Value]] = {name: {} for name in values}
+    for r in rows.annotate(**values).order_by():
         for name in values:
-            out[name][str(r["k"])] = r[name]
+            out[name][key(r["k"])] = r[name]
     return out
 
 

@@ -82,11 +82,15 @@ def _current(queryset: QuerySet, on: dt.date) -> QuerySet:
     return queryset.filter(start_date__lte=on).filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
 
 
-def _certificates(s: _Subject) -> QuerySet[DisabilityCertificate]:
+def _valid_certificates(who: Any, on: dt.date) -> QuerySet[DisabilityCertificate]:
     """`facts.valid_certificate`: valid and not expired on the day (at most one per person)."""
-    return DisabilityCertificate.objects.filter(person_id=s.who, status=CertificateStatus.VALID).filter(
-        Q(expires_on__isnull=True) | Q(expires_on__gte=s.on)
+    return DisabilityCertificate.objects.filter(person_id=who, status=CertificateStatus.VALID).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=on)
     )
+
+
+def _certificates(s: _Subject) -> QuerySet[DisabilityCertificate]:
+    return _valid_certificates(s.who, s.on)
 
 
 def _incomes(s: _Subject) -> QuerySet[IncomePeriod]:
@@ -146,9 +150,7 @@ def _no_allowance_over_standard(s: _Subject, kind: str, over: Callable[[Decimal]
     grades: dict[Decimal, list[int]] = defaultdict(list)
     for grade in range(1, 5):
         grades[s.terms.amount(s.kind, grade)].append(grade)
-    valid = DisabilityCertificate.objects.filter(
-        person_id=OuterRef("person_id"), status=CertificateStatus.VALID
-    ).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=s.on))
+    valid = _valid_certificates(OuterRef("person_id"), s.on)
     higher = Q(pk__in=[])
     for amount, band in grades.items():
         higher |= over(amount) & Q(Exists(valid.filter(grade__in=band)))
