@@ -146,7 +146,8 @@ def measure(n: int, profile: int, show_queries: bool, only: str) -> dict:
                     if person is None:
                         continue
                     page = person
-                if only not in f"{username} {page}":
+                name = f"{username} {PERSON_URL.sub('/people/<id>/', page)}"
+                if only not in name and only.rstrip("$") != name:
                     continue
                 response = client.get(page)  # warm: templates, the user's caches
                 if response.status_code != 200:
@@ -192,7 +193,9 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="load the demo city again")
     parser.add_argument("--profile", type=int, default=0, help="print cProfile's N costliest functions")
     parser.add_argument("--queries", action="store_true", help="print one request's statements per page")
-    parser.add_argument("--only", default="", help="only the pages whose 'user path' contains this")
+    parser.add_argument(
+        "--only", default="", help="only the pages whose 'user path' contains this (ending in $: is this)"
+    )
     args = parser.parse_args()
 
     configure()

@@ -142,7 +142,8 @@ TASKS = {"default": {"BACKEND": env.str("KANGFU_TASK_BACKEND", "django_tasks_db.
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend; a session signed in under its name before (an upgrade) signs in again.
+    "kangfu.core.backends.UserBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -81,9 +81,10 @@ def test_the_home_page_of_a_street_officer_costs_a_fixed_number_of_queries(login
         with CaptureQueriesContext(connection) as queries:
             response = client.get("/")
         assert response.status_code == 200
-        # The session (the menu's counts with it), the user, the home panels' reads: nothing per badge
-        # (两项补贴 waiting at its step, 数据比对 open and overdue, 精康 applications) or per row, no write.
-        assert len(queries) == 6, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+        # The session (the menu's counts with it), the user (its jurisdiction and organisation with it),
+        # the home panels' reads: nothing per badge (两项补贴 waiting at its step, 数据比对 open and
+        # overdue, 精康 applications) or per row, no write.
+        assert len(queries) == 4, "\n".join(q["sql"][:120] for q in queries.captured_queries)
 
 
 def test_counts_are_taken_at_sign_in_once_per_badge(login, owner):

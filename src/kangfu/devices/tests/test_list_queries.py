@@ -96,15 +96,15 @@ def _everything(clerk, centre, n: int) -> None:
 
 
 # page → (who asks, what grows, the pinned count). A clerk's page pays about a dozen statements
-# before its rows: session, user, organisation and centre, the menu and its counts of pending work,
+# before its rows: session, user (with its organisation), centre, the menu and its counts of pending work,
 # the audit entry of the rows shown (core.pagination.audit_page) and the session's save.
 PAGES = {
-    "/devices/": ("clerk", _everything, 12),  # five worklists of the centre
-    "/devices/catalogue/": ("clerk", _products, 9),  # products and their units' states in one count
-    "/devices/units/": ("clerk", _units, 8),
-    "/devices/requests/": ("clerk", _requests, 7),
-    "/devices/rentals/": ("clerk", _rentals, 8),
-    "/devices/rentals/?view=all": ("clerk", _rentals, 8),
+    "/devices/": ("clerk", _everything, 10),  # five worklists of the centre
+    "/devices/catalogue/": ("clerk", _products, 7),  # products and their units' states in one count
+    "/devices/units/": ("clerk", _units, 6),
+    "/devices/requests/": ("clerk", _requests, 5),
+    "/devices/rentals/": ("clerk", _rentals, 6),
+    "/devices/rentals/?view=all": ("clerk", _rentals, 6),
     "/public/devices/": ("visitor", _products, 4),
 }
 

@@ -19,7 +19,7 @@ HEXI = "120103000000"
 _months = itertools.count()
 # The session (with the menu's counts), the user, the layouts, the regions to choose from, the page's count
 # and its rows.
-PINNED = 7
+PINNED = 5
 
 
 def test_the_send_log_costs_the_same_queries_for_three_batches_as_for_nine(client, district_admin):

@@ -110,10 +110,10 @@ class TestList:
         with CaptureQueriesContext(connection) as many:
             client.get("/people/")
         assert len(many) == len(few)
-        # session, user, jurisdiction, organisation, count, page, certificates, regions, session save,
-        # the menu's four counts of pending work for a street officer (core.registry.Badge), and the
-        # one statement of the page's read entries (core.pagination.audit_page)
-        assert len(many) <= 16
+        # session, user (its jurisdiction and organisation with it), count, page, certificates, regions,
+        # session save, the menu's four counts of pending work for a street officer
+        # (core.registry.Badge), and the one statement of the page's read entries (core.pagination.audit_page)
+        assert len(many) <= 14
 
 
 class TestDetail:

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("delivered")]
 # the session, the user and their region and office, what the layout reads, the count, the rows, and one
 # read each of the counters, of training and of the contracts' sites for the whole page: never one per
 # row, nor one per period
-EVERY_CONTRACT_QUERIES = 10
+EVERY_CONTRACT_QUERIES = 8
 
 
 def _half_years(admin, fund, institution, start: int, n: int) -> list:

@@ -169,23 +169,23 @@ class Rows:
 
 
 # page → (who asks, what grows, the pinned count). A page pays about a dozen statements before its
-# rows: session, user, organisation, the menu and its counts of pending work, the read entries of the
+# rows: session, user (with its organisation), the menu and its counts of pending work, the read entries of the
 # people shown (core.audit.record_reads) and the session's save.
 PAGES = [
     # name, url, who asks, what grows, the pinned count
-    ("worker home: screening, follow-ups, reviews", "/rehab/", "worker", Rows.cases, 18),
-    ("worker home: transfers", "/rehab/", "worker", Rows.transfers, 18),
-    ("cases", "/rehab/cases/", "worker", Rows.cases, 7),
-    ("follow-ups", "/rehab/follow-ups/?until=2027-12-31", "worker", Rows.cases, 7),
-    ("revisits", "/rehab/revisits/", "worker", Rows.revisits, 8),
-    ("satisfaction", "/rehab/satisfaction/", "worker", Rows.surveys, 9),
-    ("approvals", "/rehab/approvals/", "worker", Rows.approvals, 7),
-    ("activities", "/rehab/activities/", "worker", Rows.activities, 6),
-    ("transfers", "/rehab/transfers/", "worker", Rows.transfers, 8),
-    ("institutions", "/rehab/institutions/", "admin", Rows.institutions, 8),
-    ("intake home", "/rehab/", "admin", Rows.applications, 10),
-    ("applications", "/rehab/applications/", "admin", Rows.applications, 7),
-    ("rosters", "/rehab/rosters/", "admin", Rows.rosters, 7),
+    ("worker home: screening, follow-ups, reviews", "/rehab/", "worker", Rows.cases, 16),
+    ("worker home: transfers", "/rehab/", "worker", Rows.transfers, 16),
+    ("cases", "/rehab/cases/", "worker", Rows.cases, 5),
+    ("follow-ups", "/rehab/follow-ups/?until=2027-12-31", "worker", Rows.cases, 5),
+    ("revisits", "/rehab/revisits/", "worker", Rows.revisits, 6),
+    ("satisfaction", "/rehab/satisfaction/", "worker", Rows.surveys, 7),
+    ("approvals", "/rehab/approvals/", "worker", Rows.approvals, 5),
+    ("activities", "/rehab/activities/", "worker", Rows.activities, 4),
+    ("transfers", "/rehab/transfers/", "worker", Rows.transfers, 6),
+    ("institutions", "/rehab/institutions/", "admin", Rows.institutions, 6),
+    ("intake home", "/rehab/", "admin", Rows.applications, 8),
+    ("applications", "/rehab/applications/", "admin", Rows.applications, 5),
+    ("rosters", "/rehab/rosters/", "admin", Rows.rosters, 5),
 ]
 
 

@@ -31,11 +31,11 @@ def frozen():
 
 # page → who asks, what grows, the pinned count
 PAGES = [
-    ("rehab: an institution's", "/reports/rehab/", "rehab worker", 14),
-    ("rehab: a district's", "/reports/rehab/", "rehab admin", 14),
-    ("devices: a centre's", "/reports/devices/", "clerk", 22),  # with the centre's budgets
-    ("devices: a district's", "/reports/devices/?year=2026", "devices admin", 16),
-    ("subsidies: a district's indicators", "/reports/subsidies/", "subsidies admin", 21),
+    ("rehab: an institution's", "/reports/rehab/", "rehab worker", 12),
+    ("rehab: a district's", "/reports/rehab/", "rehab admin", 12),
+    ("devices: a centre's", "/reports/devices/", "clerk", 20),  # with the centre's budgets
+    ("devices: a district's", "/reports/devices/?year=2026", "devices admin", 14),
+    ("subsidies: a district's indicators", "/reports/subsidies/", "subsidies admin", 19),
 ]
 
 

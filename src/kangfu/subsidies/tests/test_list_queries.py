@@ -112,16 +112,16 @@ def users(db):
 
 PAGES = [
     # name, url, who asks, what grows, the pinned count
-    ("annual review, district", "/subsidies/reviews/", "district", "reviews", 8),
-    ("annual review, street", "/subsidies/reviews/", "street", "reviews", 8),
-    ("visits, community", "/subsidies/visits/", "community", "visits", 6),
-    ("standards, city", "/subsidies/standards/", "city", "standards", 6),
-    ("home worklist, community", "/subsidies/", "community", "both", 9),
-    ("home worklist, district", "/subsidies/", "district", "both", 10),
-    ("applications, community", "/subsidies/applications/", "community", "applications", 7),
-    ("applications, district", "/subsidies/applications/", "district", "applications", 7),
-    ("grants, district", "/subsidies/grants/", "district", "grants", 7),
-    ("grants, street", "/subsidies/grants/", "street", "grants", 7),
+    ("annual review, district", "/subsidies/reviews/", "district", "reviews", 6),
+    ("annual review, street", "/subsidies/reviews/", "street", "reviews", 6),
+    ("visits, community", "/subsidies/visits/", "community", "visits", 4),
+    ("standards, city", "/subsidies/standards/", "city", "standards", 4),
+    ("home worklist, community", "/subsidies/", "community", "both", 7),
+    ("home worklist, district", "/subsidies/", "district", "both", 8),
+    ("applications, community", "/subsidies/applications/", "community", "applications", 5),
+    ("applications, district", "/subsidies/applications/", "district", "applications", 5),
+    ("grants, district", "/subsidies/grants/", "district", "grants", 5),
+    ("grants, street", "/subsidies/grants/", "street", "grants", 5),
 ]
 
 

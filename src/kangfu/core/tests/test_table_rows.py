@@ -1,0 +1,93 @@
+"""Every list of the demo draws the same rows by the quick path for plain columns as by django-tables2's
+own cell path (core.templatetags.tables): names, choices shown by their labels, dates in the column's
+format, empty cells as the column's default, links and computed cells as before."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import time_machine
+from django.template import Context
+from django.test import RequestFactory
+from django_tables2 import Table, columns
+
+from kangfu.core.models import User
+from kangfu.core.templatetags.tables import _plain, reference_rows, table_rows
+from kangfu.core.tests.demo_world import LOADED, loaded_for_module
+from kangfu.devices import demo as devices_demo
+from kangfu.matching import demo as matching_demo
+from kangfu.people.models import Person
+from kangfu.subsidies import demo as subsidies_demo
+
+pytestmark = pytest.mark.django_db
+
+# A street, a district and the city, the community worker and the device clerk: every list they open.
+USERS = ["dayingmen", "hexi.admin", "shi.admin", "shequ", "wuqing.fuju"]
+LIST_LINK = re.compile(r'href="(/[a-z-]+/(?:[a-z-]+/){0,2})"')
+NOT_PAGES = ("export", "logout", "password", "download", "static", "/new/", "/api/")
+
+
+@pytest.fixture(scope="module")
+def loaded(django_db_setup, django_db_blocker):
+    with loaded_for_module(django_db_blocker, subsidies_demo, matching_demo, devices_demo, people=600):
+        yield
+
+
+def _tables(response) -> list[Table]:
+    found = []
+    for context in response.context or []:
+        for value in context.flatten().values():
+            if isinstance(value, Table) and all(t is not value for t in found):
+                found.append(value)
+    return found
+
+
+def test_the_quick_rows_are_django_tables2s_rows_on_every_list_page(loaded, client):
+    compared, plain_columns = [], 0
+    with time_machine.travel(LOADED, tick=False):
+        for username in USERS:
+            client.force_login(User.objects.get(username=username))
+            # The menu's pages and the pages they link to.
+            seen, waiting = {"/"}, ["/"]
+            while waiting:
+                path = waiting.pop(0)
+                response = client.get(path)
+                if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+                    continue
+                if path == "/" or path.count("/") == 2:
+                    for link in sorted(set(LIST_LINK.findall(response.content.decode())) - seen):
+                        if not any(word in link for word in NOT_PAGES):
+                            seen.add(link)
+                            waiting.append(link)
+                for table in _tables(response):
+                    context = response.context[-1]
+                    assert str(table_rows(context, table)) == reference_rows(context, table), (username, path)
+                    compared.append((username, path, len(table.paginated_rows)))
+                    plain_columns += sum(_plain(column) is not None for column in table.columns)
+    rows = sum(n for _user, _path, n in compared)
+    assert len(compared) >= 10 and rows >= 100, compared
+    assert plain_columns >= 20, "the quick path was not taken"
+
+
+class _PersonRows(Table):
+    """Plain columns of every kind the quick path reads: a choice, a relation's field, a date, an empty
+    relation with a default, and a linked one it leaves to django-tables2."""
+
+    name = columns.Column(linkify=lambda record: f"/people/{record.pk}/")
+    sex = columns.Column()
+    community = columns.Column(accessor="community__name")
+    birth_date = columns.DateColumn(format="Y年m月d日")
+    hukou_type = columns.Column(default="—")
+    hukou = columns.Column(accessor="hukou_region__name", default="无")
+
+
+def test_a_choice_shows_its_label_and_an_empty_cell_its_default(person):
+    Person.objects.filter(pk=person.pk).update(hukou_region=None, hukou_type="")
+    table = _PersonRows(Person.objects.all())
+    table.request = RequestFactory().get("/")
+    context = Context({})
+    quick = str(table_rows(context, table))
+    assert quick == reference_rows(context, table)
+    assert ">男<" in quick or ">女<" in quick
+    assert "1970年11月21日" in quick and "九江路" in quick and ">—<" in quick and ">无<" in quick
