@@ -58,6 +58,7 @@ def configure() -> None:
     os.environ.setdefault("KANGFU_INDEX_KEY", "aW5kZXgta2V5LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver")
     os.environ["KANGFU_LOG_LEVEL"] = "WARNING"
+    os.environ["KANGFU_CACHE_DIR"] = str(ROOT / "var" / "bench" / "pages" / "cache")
     # The city's administrator needs a second factor, which force_login does not give (every page would
     # answer 302 to /two-factor/); the middleware still runs and asks on every request.
     os.environ.setdefault("KANGFU_TWO_FACTOR", "0")

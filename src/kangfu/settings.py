@@ -245,6 +245,16 @@ STORAGES = {
 # the manifest storage gives unhashed names and edits show without collecting again).
 WHITENOISE_USE_FINDERS = DEBUG or not STATIC_MANIFEST
 MEDIA_ROOT = env.path("KANGFU_MEDIA_ROOT", VAR_DIR / "media")
+# One cache for all the server's processes on this machine (files under var/cache): what a page keeps
+# for a few minutes (the 两项补贴 indicators) is counted once, not once in each of the 2 × cores + 1
+# workers as a per-process memory cache would. It holds figures, never a person's record, and is not
+# backed up. On several machines each counts its own, which is all a five-minute cache needs.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(env.path("KANGFU_CACHE_DIR", VAR_DIR / "cache")),
+    }
+}
 KANGFU_BACKUP_DIR = env.path("KANGFU_BACKUP_DIR", VAR_DIR / "backups")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -25,6 +25,9 @@ from kangfu.settings import DATABASES
 # test database cannot be dropped at the end of the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 MEDIA_ROOT = tempfile.mkdtemp(prefix="kangfu-test-media-")
+# Each test process its own cache, emptied before every test (conftest): parallel test processes
+# sharing the files of one would empty each other's.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}

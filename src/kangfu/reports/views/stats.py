@@ -296,14 +296,18 @@ def _devices_xlsx(request, figures: dict) -> HttpResponse:
 
 
 # The indicators judge every person of the area by the eligibility rules: statistics, not a worklist.
-# Counted at most once per INDICATORS_SECONDS for each user (the page says when), so that officers
+# Counted at most once per INDICATORS_SECONDS for each scope (the page says when), so that officers
 # opening the page all day do not each count the district again.
 INDICATORS_SECONDS = 300
 
 
 def _indicators(user) -> dict:
-    # Keyed by what scopes the figures too: a user moved to another area never sees the old one's.
-    key = f"subsidy-indicators:{user.pk}:{user.role}:{user.jurisdiction_id}:{timezone.localdate():%Y%m%d}"
+    # Keyed by all that scopes the figures (core.access.people_q: the role and its jurisdiction, and
+    # the organisation for a role that sees only whom it serves), not by the account: a district's
+    # officers share one count, and a user moved to another area or role reads another key at once.
+    served_by = user.organisation_id if access.policy(user).serves_only else ""
+    scope = f"{user.role}:{user.jurisdiction_id}:{served_by}"
+    key = f"subsidy-indicators:{scope}:{timezone.localdate():%Y%m%d}"
     figures = cache.get(key)
     if figures is None:
         figures = {**subsidy_selectors.indicators(user), "counted_at": timezone.localtime()}

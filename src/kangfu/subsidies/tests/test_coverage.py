@@ -430,6 +430,27 @@ def test_the_indicator_page_costs_the_same_queries_however_many_people(login, st
     assert len(few) == len(many)
 
 
+def test_officers_of_one_district_share_a_count_and_another_district_counts_its_own(
+    client, standards, quju, quju2
+):
+    """Keyed by the scope, not the account: the second officer of 河西 reads the first one's count
+    (made before the new eligible person), 南开's officer counts 南开 afresh."""
+    nankai = UserFactory(username="nankai.admin", role=Role.DISTRICT_ADMIN, jurisdiction_id="120104000000")
+
+    def due_living(user) -> int:
+        client.force_login(user)
+        html = client.get("/reports/subsidies/").content.decode()
+        return int(re.search(r"生活补贴覆盖率.*?应享 (\d+) 人", html, re.S).group(1))
+
+    eligible_person()
+    first = due_living(quju)
+    eligible_person(community=RONGHUALI)
+    assert due_living(quju2) == first
+    assert due_living(nankai) == 0
+    cache.clear()
+    assert due_living(quju2) == first + 1
+
+
 def test_the_indicator_page_counts_again_after_five_minutes_not_on_every_visit(
     login, standards, shequ, jiedao, quju
 ):
