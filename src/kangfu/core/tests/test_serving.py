@@ -25,9 +25,12 @@ from kangfu.core.tests import migrated
 # --- worker count -----------------------------------------------------------------------------------
 
 
-def test_web_workers_are_twice_the_cores_plus_one(monkeypatch):
+def test_web_workers_are_four_times_the_cores_plus_one_within_the_connections(monkeypatch):
     monkeypatch.delenv("KANGFU_WEB_WORKERS", raising=False)
-    assert serving.web_workers() == 2 * serving.cores() + 1
+    monkeypatch.setattr(serving, "cores", lambda: 2)
+    assert serving.web_workers() == 9
+    monkeypatch.setattr(serving, "cores", lambda: 64)
+    assert serving.web_workers() == serving.MOST_WEB_WORKERS == 32
 
 
 def test_web_workers_follow_the_environment(monkeypatch):
