@@ -69,23 +69,15 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-# Each worker keeps a database connection open: far enough below PostgreSQL's default of 100
-# connections to leave room for the task workers, a second server and the operator.
-MOST_WEB_WORKERS = 32
-
-
 def web_workers(requested: int | None = None) -> int:
-    """4 × cores + 1, at most MOST_WEB_WORKERS. A worker serves one request at a time and is held, past
-    its CPU work, while the database answers and while the client reads the response and closes
-    (gunicorn lingers up to two seconds for that): with gunicorn's usual 2 × cores + 1, 500 officers
-    on two cores queued behind five such workers (bench/load.py: 66 pages/s, p95 4.5 s; with nine,
-    86 pages/s and 2.5 s). `--workers` or KANGFU_WEB_WORKERS overrides it."""
+    """gunicorn's usual rule, 2 × cores + 1: while one worker waits on the database, another computes.
+    `--workers` or KANGFU_WEB_WORKERS overrides it."""
     if requested:
         return requested
     configured = os.environ.get("KANGFU_WEB_WORKERS", "").strip()
     if configured:
         return int(configured)
-    return min(4 * cores() + 1, MOST_WEB_WORKERS)
+    return 2 * cores() + 1
 
 
 def normalise_bind(addrport: str) -> str:

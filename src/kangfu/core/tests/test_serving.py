@@ -25,12 +25,9 @@ from kangfu.core.tests import migrated
 # --- worker count -----------------------------------------------------------------------------------
 
 
-def test_web_workers_are_four_times_the_cores_plus_one_within_the_connections(monkeypatch):
+def test_web_workers_are_twice_the_cores_plus_one(monkeypatch):
     monkeypatch.delenv("KANGFU_WEB_WORKERS", raising=False)
-    monkeypatch.setattr(serving, "cores", lambda: 2)
-    assert serving.web_workers() == 9
-    monkeypatch.setattr(serving, "cores", lambda: 64)
-    assert serving.web_workers() == serving.MOST_WEB_WORKERS == 32
+    assert serving.web_workers() == 2 * serving.cores() + 1
 
 
 def test_web_workers_follow_the_environment(monkeypatch):
