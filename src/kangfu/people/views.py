@@ -47,7 +47,7 @@ TABS = [
     ("subsidies", "两项补贴"),
     ("devices", "辅具租赁"),
 ]
-INDENT = "\u3000"  # a full-width space sets a lower level in
+INDENT = "\u3000"  # a full-width space: the lower level's options stand indented under the upper's
 EXPORT_TOO_MANY = "符合条件的人员超过 {limit} 人，请缩小筛选范围后再导出。"
 
 

@@ -30,10 +30,9 @@ from django.utils.safestring import SafeString, mark_safe
 register = template.Library()
 
 OPENING = '<td {} data-label="{}">'
-SLOW = object()
-DATE_CODE = re.compile(
-    r'\{\{ value\|date:"([^"]*)"\|default:default \}\}'
-)  # a plain cell that must be read the general way after all
+SLOW = object()  # a plain cell that must be read the general way after all
+# The template code django-tables2's DateColumn is given: `{{ value|date:"Y-m"|default:default }}`.
+DATE_CODE = re.compile(r'\{\{ value\|date:"([^"]*)"\|default:default \}\}')
 
 
 def _opening(column) -> SafeString:
