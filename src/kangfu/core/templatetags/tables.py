@@ -9,8 +9,8 @@ render it, so the HTML is the same.
 A plain column (no `render_*` method, no link, no per-row attributes: most of every list) is read
 straight from the record (`_plain`), as django-tables2 reads it but without building its accessor,
 its field lookup and its call arguments again for every cell: they were half a fifty-row list's time
-(bench/pages.py). `reference_rows` draws the same rows through django-tables2's own cell path; a test
-holds the two to the same HTML on every list page.
+(bench/pages.py). core/tests/test_table_rows.py holds the two paths to the same HTML on every list
+page.
 """
 
 from __future__ import annotations
@@ -143,14 +143,3 @@ def table_rows(context, table) -> SafeString:
         rows.append(f"<tr>{''.join(cells)}</tr>")
     # Each part is escaped above: the attributes and header by format_html, the cell as {{ cell }} is.
     return mark_safe("\n    ".join(rows))  # noqa: S308
-
-
-def reference_rows(context, table) -> str:
-    """The same rows through django-tables2's own cell path, for the test that holds them equal."""
-    rows = []
-    for row in table.paginated_rows:
-        cells = (
-            f"{_opening(column)}{render_value_in_context(cell, context)}</td>" for column, cell in row.items()
-        )
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    return "\n    ".join(rows)
