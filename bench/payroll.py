@@ -57,6 +57,7 @@ def build(n: int) -> float:
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from kangfu.core import partitions
     from kangfu.core.ids import check_character
     from kangfu.core.models import Region
     from kangfu.people.models import CertificateStatus, DisabilityCertificate, IncomePeriod, Person
@@ -143,6 +144,9 @@ def build(n: int) -> float:
                 batch_size=2000,
             )
         print(f"  {offset + size}", file=sys.stderr)
+    # The month's partition, as the worker's pass makes it months ahead in a running city (without it
+    # the lines would wait in DEFAULT, which no payroll of a running city writes into).
+    partitions.ensure(today=MONTH)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     return time.perf_counter() - started

@@ -11,7 +11,9 @@ since) is given its own partition at the next pass: PostgreSQL will not create a
 DEFAULT holds rows that belong in it, so those rows are moved out first (`_drain_default`).
 
 Core names no app: `ensure` finds the partitioned tables in the catalog (`pg_partitioned_table`) and
-reads each one's strategy and key column there.
+reads each one's strategy and key column there. An app may ask for its monthly table's month
+partitions to be split again by LIST on a column (`split_by`; the payroll lines, by payroll), each
+month then made with a DEFAULT of its own.
 
 What partitioning costs and why it is safe here:
 - PostgreSQL requires the partition key in every primary key and unique constraint. The model keeps
@@ -56,6 +58,14 @@ DEFAULT_SUFFIX = "_default"
 AHEAD = 3
 # Seconds between two passes of the worker: partitions are made months ahead, so once an hour is plenty.
 EVERY = 3600.0
+# Monthly tables whose month partitions are split again, by LIST on a column, each with a DEFAULT of
+# its own (the payroll lines, by payroll: a payroll's lines are written into a table of their own and
+# attached whole, see `subsidies.migrations.0019`). The owning app registers its table (`split_by`).
+SPLIT: dict[str, str] = {}
+
+
+def split_by(table: str, column: str) -> None:
+    SPLIT[table] = column
 
 
 @dataclass(frozen=True)
@@ -212,11 +222,15 @@ def _apply_acl(cursor, table: str, acl: list[tuple[str, str]]) -> None:
 # --- making partitions ------------------------------------------------------------------------------
 
 
-def _create(cursor, spec: Partitioned, key: dt.date | str) -> Made:
+def _create(cursor, spec: Partitioned, key: dt.date | str, *, split: bool = True) -> Made:
     name = _partition_name(spec.table, key)
     bounds = _bounds(key, timestamped=spec.timestamped)
-    cursor.execute(f"CREATE TABLE {_q(name)} PARTITION OF {_q(spec.table)} FOR VALUES {bounds}")
+    column = SPLIT.get(spec.table) if split and isinstance(key, dt.date) else None
+    split_sql = f" PARTITION BY LIST ({_q(column)})" if column else ""
+    cursor.execute(f"CREATE TABLE {_q(name)} PARTITION OF {_q(spec.table)} FOR VALUES {bounds}{split_sql}")
     _apply_acl(cursor, name, _acl(cursor, spec.table))
+    if column:
+        _create_default(cursor, name)
     return Made(spec.table, name, bounds)
 
 
@@ -427,6 +441,54 @@ def _rebuild(cursor, table: str, *, column: str, by: str | None, keys: list) -> 
         for partition in _partitions_of(cursor, table):
             _apply_acl(cursor, partition, kept["acl"])
     _apply_acl(cursor, table, kept["acl"])
+
+
+def _month_partitions(cursor, table: str) -> list[tuple[str, dt.date, bool]]:
+    """(name, month, split) of each month partition of `table`."""
+    found = []
+    for name in _partitions_of(cursor, table):
+        match = re.fullmatch(re.escape(table) + r"_p(\d{4})(\d{2})", name)
+        if match:
+            found.append((name, dt.date(int(match[1]), int(match[2]), 1), is_partitioned(cursor, name)))
+    return found
+
+
+def split_months(schema_editor, *, table: str) -> list[str]:
+    """A migration's forward step after `split_by(table, …)`: every empty month partition of `table`
+    is made again split. One holding rows stays as it is (its rows are written through the table as
+    before; copying them would lock the month for as long): a month made from now on is split."""
+    if schema_editor.connection.vendor != "postgresql":
+        return []
+    done = []
+    with schema_editor.connection.cursor() as cursor:
+        spec = Partitioned(table, BY_MONTH, "", False)
+        for name, month, split in _month_partitions(cursor, table):
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_q(name)})")  # noqa: S608
+            if split or cursor.fetchone()[0]:
+                continue
+            cursor.execute(f"DROP TABLE {_q(name)}")
+            _create(cursor, spec, month)
+            done.append(name)
+    return done
+
+
+def join_months(schema_editor, *, table: str) -> None:
+    """The way back: each split month partition becomes one plain table again, with every row."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        spec = Partitioned(table, BY_MONTH, "", False)
+        columns = ", ".join(_q(c) for c in _columns(cursor, table))
+        for name, month, split in _month_partitions(cursor, table):
+            if not split:
+                continue
+            old = name + "_split_old"
+            cursor.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(name)}")
+            cursor.execute(f"ALTER TABLE {_q(name)} RENAME TO {_q(old)}")
+            _create(cursor, spec, month, split=False)
+            cursor.execute(f"INSERT INTO {_q(name)} ({columns}) SELECT {columns} FROM {_q(old)}")  # noqa: S608
+            cursor.execute(f"DROP TABLE {_q(old)}")
 
 
 def _partitions_of(cursor, table: str) -> list[str]:

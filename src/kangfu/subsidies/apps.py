@@ -7,6 +7,11 @@ class SubsidiesConfig(AppConfig):
     verbose_name = "两项补贴"
 
     def ready(self) -> None:
+        from kangfu.core import partitions
+
+        # A payroll's lines for its month are a partition of their own (migration 0019).
+        partitions.split_by("subsidies_payrollline", "payroll_id")
+
         from kangfu.core.registry import MenuEntry, register_menu
         from kangfu.people import tabs
         from kangfu.subsidies.selectors import person_tab_context

@@ -97,7 +97,8 @@ def test_a_payroll_run_writes_its_lines_into_the_months_partition(recipient):
 
     held = where(LINES, payroll_id=run.pk)
     assert len(held) == run.line_count >= 1
-    assert set(held.values()) == {"subsidies_payrollline_p202611"}
+    # … within it, the payroll's own table (subsidies.migrations.0019)
+    assert set(held.values()) == {f"subsidies_payrollline_p202611_r{run.pk}"}
 
 
 @on_postgresql
@@ -109,7 +110,8 @@ def test_a_line_for_a_month_without_a_partition_waits_in_default_until_the_pass_
     made = partitions.ensure(today=M(2026, 11, 3))
 
     assert ("subsidies_payrollline_p202609", 1) in {(m.partition, m.moved) for m in made}
-    assert where(LINES, id=september.pk) == {september.pk: "subsidies_payrollline_p202609"}
+    # … in its month's partition, in the part that holds lines outside a payroll's own table
+    assert where(LINES, id=september.pk) == {september.pk: "subsidies_payrollline_p202609_default"}
     assert PayrollLine.objects.get(pk=september.pk).amount == september.amount
     assert "subsidies_payrollline_default" not in where(LINES).values()
 

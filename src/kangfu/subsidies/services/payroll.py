@@ -47,8 +47,7 @@ from kangfu.subsidies.models import (
     Settlement,
     Standard,
 )
-from kangfu.subsidies.services import grants
-from kangfu.subsidies.services.payroll_sql import statements
+from kangfu.subsidies.services import grants, payroll_sql
 
 CENT = Decimal("0.01")
 LOCKED = "该月发放已锁定，不能重新计算。"
@@ -198,11 +197,15 @@ def payroll_compute(*, payroll: Payroll, district: Region, month: dt.date) -> No
     """Replace an unlocked payroll's lines and holds with what the rules give now. The caller holds
     the transaction (and the payroll row); the go-live reconciliation runs it and rolls it back."""
     _ensure_calendar(month)
-    PayrollLine.objects.filter(payroll=payroll).delete()
     HeldGrant.objects.filter(payroll=payroll).delete()
     own = Standard.objects.filter(region=district).exists()
     with connection.cursor() as cursor:
-        for sql, params in statements(payroll=payroll, district=district, month=month, own_standards=own):
+        staged = payroll_sql.stage(cursor, payroll)
+        if staged is None:
+            PayrollLine.objects.filter(payroll=payroll).delete()
+        for sql, params in payroll_sql.statements(
+            payroll=payroll, district=district, month=month, own_standards=own, stage=staged
+        ):
             cursor.execute(sql, params)
 
 

@@ -153,13 +153,24 @@ def _district_override(month: str) -> str:
         AND (d.valid_to IS NULL OR d.valid_to >= {month})))"""
 
 
-def _clean_lines_sql(*, own_standards: bool) -> str:
-    """Grants with nothing to recalculate: this month's entitlement, as plain as the floor."""
+def _clean_lines_sql(*, own_standards: bool, stage: str | None = None) -> str:
+    """Grants with nothing to recalculate: this month's entitlement, as plain as the floor. Into the
+    payroll's stage where it has one (PostgreSQL, `stage`), its ids drawn from the lines' sequence."""
     override = _district_override("%(month)s") if own_standards else ""
+    into, ident, ident_value = T.payroll_line, "", ""
+    if stage is not None:
+        into, ident, ident_value = (
+            stage,
+            "id, ",
+            (
+                # a subquery, so that the sequence is looked up once rather than for every line
+                f"nextval((SELECT pg_get_serial_sequence('{T.payroll_line}', 'id'))::regclass), "
+            ),
+        )
     return f"""
-INSERT INTO {T.payroll_line}
-    (payroll_id, grant_id, person_id, street_id, kind, month_for, amount, line_type, bank_status, bank_note)
-SELECT %(payroll)s, g.id, g.person_id, g.street_id, g.kind, %(month)s, s.amount, '{T.regular}', '{T.pending}', ''
+INSERT INTO {into}
+    ({ident}payroll_id, grant_id, person_id, street_id, kind, month_for, amount, line_type, bank_status, bank_note)
+SELECT {ident_value}%(payroll)s, g.id, g.person_id, g.street_id, g.kind, %(month)s, s.amount, '{T.regular}', '{T.pending}', ''
 FROM {T.grant} g
 JOIN {T.grant_period} gp ON gp.grant_id = g.id AND gp.paid AND gp.from_month <= %(month)s
      AND (gp.to_month IS NULL OR gp.to_month >= %(month)s)
@@ -207,11 +218,23 @@ HAVING ROUND(SUM(x.amount), 2) <> 0
 """
 
 
+def stage(cursor, payroll: Payroll) -> str | None:
+    """On PostgreSQL, where the payroll's month has a partition split by payroll (migration 0019):
+    clear the payroll's lines outside its own table and make the table its month's lines are written
+    into, returning its name; None where the lines are written through the table (SQLite; a month
+    whose partition was not split), the caller then clearing them itself."""
+    if cursor.db.vendor != "postgresql":
+        return None
+    cursor.execute("SELECT kangfu_payroll_stage(%s)", [payroll.pk])
+    return cursor.fetchone()[0]
+
+
 def statements(
-    *, payroll: Payroll, district: Region, month: dt.date, own_standards: bool
+    *, payroll: Payroll, district: Region, month: dt.date, own_standards: bool, stage: str | None = None
 ) -> list[tuple[str, list | dict]]:
     """The statements of a run, in order, with their parameters (`own_standards`: the district has
-    standards of its own, which replace the city's)."""
+    standards of its own, which replace the city's; `stage`: the table this month's plain lines go
+    into, attached before the recalculated lines are written)."""
     hold = _hold_statement(
         facts.policy_for(district.code),
         payroll_id=payroll.pk,
@@ -225,9 +248,11 @@ def statements(
         "district": district.code,
         "city": district.code[:4].ljust(12, "0"),
     }
+    attaching = [("SELECT kangfu_payroll_attach(%(payroll)s)", params)] if stage is not None else []
     return [
         hold,
-        (_clean_lines_sql(own_standards=own_standards), params),
+        (_clean_lines_sql(own_standards=own_standards, stage=stage), params),
+        *attaching,
         (_recalc_lines_sql(own_standards=own_standards), params),
     ]
 

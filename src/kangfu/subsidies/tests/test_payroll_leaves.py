@@ -1,0 +1,166 @@
+"""On PostgreSQL a payroll's lines for its month are a table of their own, written whole and attached
+to the month's partition (migration 0019): the keys are checked and the indexes built once for the
+table, not once per line. What a clerk relies on stays: the same lines and totals, a re-run replacing
+them, nothing left behind by a run that fails, the application's own role able to do it and nobody
+else."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+
+from kangfu.core import partitions
+from kangfu.core.models import Region
+from kangfu.core.tests.test_partitions import APP, HEXI, NOVEMBER, app_role, may, recipient, travel, where
+from kangfu.subsidies.models import Grant, Payroll, PayrollLine, PayrollStatus
+from kangfu.subsidies.services import payroll
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite keeps one plain table of lines"),
+]
+__all__ = ["app_role", "recipient"]  # fixtures, used by name
+
+LINES = "subsidies_payrollline"
+LEAF = "subsidies_payrollline_p202611_r{}"
+
+
+def exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        return cursor.fetchone()[0]
+
+
+def run() -> Payroll:
+    with travel(dt.date(2026, 11, 20)):
+        return payroll.payroll_run(actor=None, district=Region.objects.get(code=HEXI), month=NOVEMBER)
+
+
+@pytest.fixture
+def november(recipient):
+    """The recipient as a payroll usually finds them: nothing to recalculate, so their line is one of
+    the month's plain lines, which go through the stage."""
+    partitions.ensure(today=dt.date(2026, 11, 20))
+    Grant.objects.update(recalc_from=None)
+    return recipient
+
+
+def test_a_payrolls_lines_for_its_month_are_a_table_of_their_own(november):
+    first = run()
+
+    lines = where(LINES, payroll_id=first.pk)
+    assert len(lines) == first.line_count == 1
+    assert set(lines.values()) == {LEAF.format(first.pk)}
+    assert first.total == sum(line.amount for line in PayrollLine.objects.filter(payroll=first))
+    assert not exists(f"subsidies_payrollline_stage_{first.pk}")
+
+
+def test_a_run_again_replaces_the_lines_and_keeps_one_table(november):
+    first = run()
+    before = set(where(LINES, payroll_id=first.pk))
+
+    again = run()
+
+    after = where(LINES, payroll_id=again.pk)
+    assert again.pk == first.pk and again.line_count == len(after) == 1
+    assert set(after).isdisjoint(before)  # new lines, the old ones gone with their table
+    assert set(after.values()) == {LEAF.format(first.pk)}
+    assert PayrollLine.objects.filter(payroll=again).count() == 1
+
+
+def test_a_run_again_in_the_same_transaction_after_recalculated_lines_replaces_them_too(recipient):
+    # A recalculated grant's line is written through the table into the payroll's attached table,
+    # its key check pending until the commit; PostgreSQL will not detach such a table, so the second
+    # run's lines replace the first's in it.
+    partitions.ensure(today=dt.date(2026, 11, 20))
+    first = run()
+    before = set(where(LINES, payroll_id=first.pk))
+    Grant.objects.update(recalc_from=None)
+
+    again = run()
+
+    after = where(LINES, payroll_id=again.pk)
+    assert again.line_count == len(after) == 1 and set(after).isdisjoint(before)
+    assert set(after.values()) == {LEAF.format(first.pk)}
+    assert not exists(f"subsidies_payrollline_stage_{first.pk}")
+
+
+def test_a_run_that_fails_after_writing_leaves_neither_stage_nor_table(november):
+    district = Region.objects.get(code=HEXI)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        made = Payroll.objects.create(district=district, month=NOVEMBER)
+        payroll.payroll_compute(payroll=made, district=district, month=NOVEMBER)
+        assert exists(LEAF.format(made.pk))
+        raise RuntimeError("the run stops here")
+
+    assert not Payroll.objects.exists()
+    assert not exists(LEAF.format(made.pk))
+    assert not exists(f"subsidies_payrollline_stage_{made.pk}")
+
+
+def test_the_applications_role_runs_a_payroll_and_its_table_answers_to_the_same_roles(november, app_role):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET SESSION AUTHORIZATION {APP}")
+    try:
+        made = run()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET SESSION AUTHORIZATION")
+
+    assert set(where(LINES, payroll_id=made.pk).values()) == {LEAF.format(made.pk)}
+    assert may(APP, LEAF.format(made.pk), "SELECT", "UPDATE", "DELETE") == (True, True, True)
+
+
+def test_a_role_that_may_not_add_lines_cannot_stage_them(november):
+    made = run()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS kangfu_reader_leaves")
+        cursor.execute("CREATE ROLE kangfu_reader_leaves NOLOGIN")
+        cursor.execute(f"GRANT SELECT ON {LINES} TO kangfu_reader_leaves")
+    try:
+        with (
+            pytest.raises(DatabaseError, match="permission denied"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SET SESSION AUTHORIZATION kangfu_reader_leaves")
+            cursor.execute("SELECT kangfu_payroll_stage(%s)", [made.pk])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET SESSION AUTHORIZATION")
+            cursor.execute("DROP OWNED BY kangfu_reader_leaves")
+            cursor.execute("DROP ROLE kangfu_reader_leaves")
+    assert len(where(LINES, payroll_id=made.pk)) == 1
+
+
+def test_a_locked_payroll_cannot_be_staged_again(november):
+    made = run()
+    Payroll.objects.filter(pk=made.pk).update(status=PayrollStatus.LOCKED)
+
+    with (
+        pytest.raises(DatabaseError, match="cannot be written"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT kangfu_payroll_stage(%s)", [made.pk])
+
+    assert len(where(LINES, payroll_id=made.pk)) == 1
+
+
+def test_a_month_whose_partition_holds_lines_stays_whole_and_its_payroll_writes_through_it(november):
+    made = run()
+    with connection.schema_editor() as editor:
+        partitions.join_months(editor, table=LINES)
+    assert set(where(LINES, payroll_id=made.pk).values()) == {"subsidies_payrollline_p202611"}
+
+    with connection.schema_editor() as editor:
+        assert "subsidies_payrollline_p202611" not in partitions.split_months(editor, table=LINES)
+    again = run()
+
+    assert set(where(LINES, payroll_id=again.pk).values()) == {"subsidies_payrollline_p202611"}
+    assert again.line_count == 1
+    PayrollLine.objects.all().delete()
+    with connection.schema_editor() as editor:
+        assert "subsidies_payrollline_p202611" in partitions.split_months(editor, table=LINES)
+    assert set(where(LINES, payroll_id=run().pk).values()) == {LEAF.format(made.pk)}
