@@ -50,6 +50,10 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(quote_ident(v_part))) THEN
         RETURN NULL;  -- no split partition for the month: the lines go through the table
     END IF;
+    -- Runs of one month go one after the other from here: each one's attach waits for the month's
+    -- DEFAULT part, which another run's first DELETE below may hold until it commits, while that run's
+    -- own attach would wait for this one — a deadlock, were they not taken in this order.
+    EXECUTE format('LOCK TABLE ONLY %I IN SHARE UPDATE EXCLUSIVE MODE', v_part);
     -- The payroll's earlier lines outside its own table go now; its own table goes at the attach.
     DELETE FROM subsidies_payrollline WHERE payroll_id = p_payroll
         AND (month_for < v_month OR month_for >= (v_month + interval '1 month')::date);

@@ -5,11 +5,13 @@ them, nothing left behind by a run that fails, the application's own role able t
 else."""
 
 import datetime as dt
+import threading
 
 import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
+from kangfu.conftest import load_regions
 from kangfu.core import partitions
 from kangfu.core.models import Region
 from kangfu.core.tests.test_partitions import APP, HEXI, NOVEMBER, app_role, may, recipient, travel, where
@@ -164,3 +166,35 @@ def test_a_month_whose_partition_holds_lines_stays_whole_and_its_payroll_writes_
     with connection.schema_editor() as editor:
         assert "subsidies_payrollline_p202611" in partitions.split_months(editor, table=LINES)
     assert set(where(LINES, payroll_id=run().pk).values()) == {LEAF.format(made.pk)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_month_take_turns_rather_than_deadlock():
+    # Each run's attach waits for the month's DEFAULT part, which the other's first DELETE may hold:
+    # two runs of one month (two districts at month's end) must not both be past their start at once.
+    load_regions()
+    partitions.ensure(today=dt.date(2026, 11, 20))
+    first = Payroll.objects.create(district_id=HEXI, month=NOVEMBER)
+    second = Payroll.objects.create(district_id="120110000000", month=NOVEMBER)
+    outcome: list[str] = []
+
+    def other_district():
+        from django.db import connection as own
+
+        try:
+            with transaction.atomic(), own.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '300ms'")
+                cursor.execute("SELECT kangfu_payroll_stage(%s)", [second.pk])
+            outcome.append("started alongside")
+        except DatabaseError as exc:
+            outcome.append("waited" if "lock timeout" in str(exc) else str(exc))
+        finally:
+            own.close()
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT kangfu_payroll_stage(%s)", [first.pk])
+        worker = threading.Thread(target=other_district)
+        worker.start()
+        worker.join()
+
+    assert outcome == ["waited"]
