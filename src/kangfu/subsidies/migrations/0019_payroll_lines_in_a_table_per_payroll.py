@@ -29,23 +29,34 @@ from kangfu.core import partitions
 LINES = "subsidies_payrollline"
 
 FUNCTIONS = """
-CREATE FUNCTION kangfu_payroll_stage(p_payroll bigint) RETURNS text
-LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+-- The month of a payroll whose lines may be written (its row locked), for a caller who may already
+-- add and delete lines; an error otherwise. Called by the two below, as their owner.
+CREATE FUNCTION kangfu_payroll_month(p_payroll bigint) RETURNS date
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
 DECLARE
     v_month date;
-    v_status text;
-    v_part text;
-    v_stage text := 'subsidies_payrollline_stage_' || p_payroll;
-    v_grant record;
 BEGIN
     IF NOT (has_table_privilege(session_user, 'subsidies_payrollline', 'INSERT')
             AND has_table_privilege(session_user, 'subsidies_payrollline', 'DELETE')) THEN
         RAISE EXCEPTION 'permission denied for table subsidies_payrollline';
     END IF;
-    SELECT month, status INTO v_month, v_status FROM subsidies_payroll WHERE id = p_payroll FOR UPDATE;
-    IF NOT FOUND OR v_status = 'locked' THEN
+    SELECT month INTO v_month FROM subsidies_payroll WHERE id = p_payroll AND status <> 'locked' FOR UPDATE;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'payroll % cannot be written', p_payroll;
     END IF;
+    RETURN v_month;
+END
+$fn$;
+
+CREATE FUNCTION kangfu_payroll_stage(p_payroll bigint) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+DECLARE
+    v_month date;
+    v_part text;
+    v_stage text := 'subsidies_payrollline_stage_' || p_payroll;
+    v_grant record;
+BEGIN
+    v_month := kangfu_payroll_month(p_payroll);
     v_part := 'subsidies_payrollline_p' || to_char(v_month, 'YYYYMM');
     IF NOT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(quote_ident(v_part))) THEN
         RETURN NULL;  -- no split partition for the month: the lines go through the table
@@ -82,12 +93,8 @@ DECLARE
     v_stage text := 'subsidies_payrollline_stage_' || p_payroll;
     v_leaf text;
 BEGIN
-    IF NOT (has_table_privilege(session_user, 'subsidies_payrollline', 'INSERT')
-            AND has_table_privilege(session_user, 'subsidies_payrollline', 'DELETE')) THEN
-        RAISE EXCEPTION 'permission denied for table subsidies_payrollline';
-    END IF;
-    SELECT month INTO v_month FROM subsidies_payroll WHERE id = p_payroll AND status <> 'locked' FOR UPDATE;
-    IF NOT FOUND OR to_regclass(quote_ident(v_stage)) IS NULL THEN
+    v_month := kangfu_payroll_month(p_payroll);
+    IF to_regclass(quote_ident(v_stage)) IS NULL THEN
         RAISE EXCEPTION 'payroll % has no staged lines', p_payroll;
     END IF;
     v_part := 'subsidies_payrollline_p' || to_char(v_month, 'YYYYMM');
@@ -130,6 +137,7 @@ def backward(apps, schema_editor):
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("DROP FUNCTION IF EXISTS kangfu_payroll_stage(bigint)")
         cursor.execute("DROP FUNCTION IF EXISTS kangfu_payroll_attach(bigint)")
+        cursor.execute("DROP FUNCTION IF EXISTS kangfu_payroll_month(bigint)")
         _primary_key(cursor, "id, month_for")
 
 
