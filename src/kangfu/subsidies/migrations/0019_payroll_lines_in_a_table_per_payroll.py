@@ -28,7 +28,7 @@ from kangfu.core import partitions
 
 LINES = "subsidies_payrollline"
 
-FUNCTIONS = """
+FUNCTIONS = r"""
 -- The month of a payroll whose lines may be written (its row locked), for a caller who may already
 -- add and delete lines; an error otherwise. Called by the two below, as their owner.
 CREATE FUNCTION kangfu_payroll_month(p_payroll bigint) RETURNS date
@@ -92,6 +92,7 @@ DECLARE
     v_part text;
     v_stage text := 'subsidies_payrollline_stage_' || p_payroll;
     v_leaf text;
+    v_row record;
 BEGIN
     v_month := kangfu_payroll_month(p_payroll);
     IF to_regclass(quote_ident(v_stage)) IS NULL THEN
@@ -99,6 +100,30 @@ BEGIN
     END IF;
     v_part := 'subsidies_payrollline_p' || to_char(v_month, 'YYYYMM');
     v_leaf := v_part || '_r' || p_payroll;
+    -- The lines' key and indexes, built on the stage while it is still the run's alone (the attach
+    -- takes them as they are rather than building its own).
+    FOR v_row IN
+        SELECT c.contype, pg_get_constraintdef(c.oid) AS def, pg_get_indexdef(i.indexrelid) AS index_def
+        FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = i.indrelid
+        WHERE i.indrelid = 'subsidies_payrollline'::regclass ORDER BY i.indexrelid
+    LOOP
+        IF v_row.contype IS NOT NULL THEN
+            EXECUTE format('ALTER TABLE %I ADD %s', v_stage, v_row.def);
+        ELSE
+            EXECUTE regexp_replace(v_row.index_def, '^CREATE (UNIQUE )?INDEX \S+ ON ONLY \S+ ',
+                                   'CREATE \1INDEX ON ' || quote_ident(v_stage) || ' ');
+        END IF;
+    END LOOP;
+    -- Attaching adds the lines' foreign keys to the table, which takes a SHARE ROW EXCLUSIVE lock on
+    -- each table they point to (grants, payrolls: writes to them wait until this run commits). Taken
+    -- first, in one order, before the month's DEFAULT part is locked: a writer of grants that then
+    -- reads lines cannot be waiting for this run while it waits for that writer.
+    FOR v_row IN
+        SELECT DISTINCT confrelid::regclass::text AS name FROM pg_constraint
+        WHERE conrelid = 'subsidies_payrollline'::regclass AND contype = 'f' ORDER BY 1
+    LOOP
+        EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', v_row.name);
+    END LOOP;
     IF to_regclass(quote_ident(v_leaf)) IS NOT NULL THEN
         BEGIN
             EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', v_part, v_leaf);

@@ -166,6 +166,7 @@ def payroll_run(*, actor: User | None, district: Region, month: dt.date) -> Payr
     payroll row is locked for it, so two runs of one month go one after the other."""
     month = _check_run(actor, district, month)
     with transaction.atomic():
+        payroll_sql.take_turn(district, month)
         payroll, _created = Payroll.objects.get_or_create(district=district, month=month)
         payroll = Payroll.objects.select_for_update().get(pk=payroll.pk)
         if payroll.status == PayrollStatus.LOCKED:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import connection
+
 from kangfu.core.models import Region
 from kangfu.people.models import (
     CertificateStatus,
@@ -216,6 +218,19 @@ JOIN {T.grant} g ON g.id = x.grant_id
 GROUP BY x.grant_id, g.person_id, g.street_id, g.kind, x.month_for
 HAVING ROUND(SUM(x.amount), 2) <> 0
 """
+
+
+def take_turn(district: Region, month: dt.date) -> None:
+    """Two runs of one district's month, on PostgreSQL, go one after the other from here, before
+    either writes anything: had the second already written the payroll's row (waiting on the first's
+    for its uniqueness), the first's attach (`stage`), which locks the payrolls against writes, would
+    wait for the second in turn. Held to the end of the caller's transaction. SQLite has one writer."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"kangfu.payroll:{district.code}:{month}"],
+            )
 
 
 def stage(cursor, payroll: Payroll) -> str | None:

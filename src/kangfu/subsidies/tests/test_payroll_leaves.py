@@ -56,6 +56,14 @@ def test_a_payrolls_lines_for_its_month_are_a_table_of_their_own(november):
     assert set(lines.values()) == {LEAF.format(first.pk)}
     assert first.total == sum(line.amount for line in PayrollLine.objects.filter(payroll=first))
     assert not exists(f"subsidies_payrollline_stage_{first.pk}")
+    # its key and indexes are the lines' own, each built once (the attach took them, made none more)
+    assert indexes(LEAF.format(first.pk)) == indexes(LINES) == 3
+
+
+def indexes(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_index WHERE indrelid = to_regclass(%s)", [table])
+        return cursor.fetchone()[0]
 
 
 def test_a_run_again_replaces_the_lines_and_keeps_one_table(november):
