@@ -6,6 +6,7 @@ else."""
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -206,3 +207,52 @@ def test_two_runs_of_one_month_take_turns_rather_than_deadlock():
         worker.join()
 
     assert outcome == ["waited"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deadlock_between_an_attach_and_a_clerks_save_stops_the_payroll_not_the_clerk():
+    # A clerk's transaction reads the month's lines, then saves to a table the lines point to, while a
+    # payroll's attach waits for that read: the two wait for each other. The payroll waited first, so
+    # its deadlock check fires first and it gives way (its task is queued again); the save goes through.
+    load_regions()
+    partitions.ensure(today=dt.date(2026, 11, 20))
+    run = Payroll.objects.create(district_id=HEXI, month=NOVEMBER)
+    other = Payroll.objects.create(district_id="120110000000", month=NOVEMBER)
+    payroll_pid: list[int] = []
+    outcome: list[str] = []
+
+    def payroll_attach():
+        from django.db import connection as own
+
+        try:
+            with transaction.atomic(), own.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                payroll_pid.append(cursor.fetchone()[0])
+                cursor.execute("SELECT kangfu_payroll_stage(%s)", [run.pk])
+                cursor.execute("SELECT kangfu_payroll_attach(%s)", [run.pk])
+            outcome.append("attached")
+        except DatabaseError as exc:
+            outcome.append("deadlock" if "deadlock detected" in str(exc) else str(exc))
+        finally:
+            own.close()
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM subsidies_payrollline WHERE month_for = %s", [NOVEMBER])
+        worker = threading.Thread(target=payroll_attach)
+        worker.start()
+        for _ in range(200):  # until the attach waits for the read (at most 10 s)
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = ANY(%s) AND NOT granted)", [payroll_pid]
+            )
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the attach never waited for the clerk's read")
+        time.sleep(0.3)  # the payroll has waited first, by a margin a loaded machine cannot eat
+        cursor.execute("UPDATE subsidies_payroll SET error = 'saved' WHERE id = %s", [other.pk])
+    worker.join()
+
+    assert outcome == ["deadlock"]
+    assert Payroll.objects.get(pk=other.pk).error == "saved"
+    assert not exists(LEAF.format(run.pk))
