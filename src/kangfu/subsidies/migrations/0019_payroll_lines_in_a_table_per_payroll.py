@@ -170,13 +170,9 @@ def _primary_key(cursor, columns: str) -> None:
     cursor.execute(
         "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'", [LINES]
     )
-    name = _quote(cursor.fetchone()[0])
+    name = cursor.db.ops.quote_name(cursor.fetchone()[0])
     cursor.execute(f"ALTER TABLE {LINES} DROP CONSTRAINT {name}")
     cursor.execute(f"ALTER TABLE {LINES} ADD CONSTRAINT {name} PRIMARY KEY ({columns})")
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class Migration(migrations.Migration):

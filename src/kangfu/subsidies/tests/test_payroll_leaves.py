@@ -177,69 +177,74 @@ def test_a_month_whose_partition_holds_lines_stays_whole_and_its_payroll_writes_
     assert set(where(LINES, payroll_id=run().pk).values()) == {LEAF.format(made.pk)}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_runs_of_one_month_take_turns_rather_than_deadlock():
-    # Each run's attach waits for the month's DEFAULT part, which the other's first DELETE may hold:
-    # two runs of one month (two districts at month's end) must not both be past their start at once.
+@pytest.fixture
+def two_districts():
+    """Two districts' payrolls of November, the month's partition split, all committed."""
     load_regions()
     partitions.ensure(today=dt.date(2026, 11, 20))
-    first = Payroll.objects.create(district_id=HEXI, month=NOVEMBER)
-    second = Payroll.objects.create(district_id="120110000000", month=NOVEMBER)
-    outcome: list[str] = []
+    return (
+        Payroll.objects.create(district_id=HEXI, month=NOVEMBER),
+        Payroll.objects.create(district_id="120110000000", month=NOVEMBER),
+    )
 
-    def other_district():
+
+def elsewhere(work, outcome: list[str]) -> threading.Thread:
+    """Start `work(cursor)` in a transaction of its own, on a connection of its own (a second user);
+    `outcome` gets "done", or the database's error."""
+
+    def body():
         from django.db import connection as own
 
         try:
             with transaction.atomic(), own.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '300ms'")
-                cursor.execute("SELECT kangfu_payroll_stage(%s)", [second.pk])
-            outcome.append("started alongside")
+                work(cursor)
+            outcome.append("done")
         except DatabaseError as exc:
-            outcome.append("waited" if "lock timeout" in str(exc) else str(exc))
+            outcome.append(str(exc))
         finally:
             own.close()
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_month_take_turns_rather_than_deadlock(two_districts):
+    # Each run's attach waits for the month's DEFAULT part, which the other's first DELETE may hold:
+    # two runs of one month (two districts at month's end) must not both be past their start at once.
+    first, second = two_districts
+    outcome: list[str] = []
+
+    def other_district(cursor):
+        cursor.execute("SET LOCAL lock_timeout = '300ms'")
+        cursor.execute("SELECT kangfu_payroll_stage(%s)", [second.pk])
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT kangfu_payroll_stage(%s)", [first.pk])
-        worker = threading.Thread(target=other_district)
-        worker.start()
-        worker.join()
+        elsewhere(other_district, outcome).join()
 
-    assert outcome == ["waited"]
+    assert len(outcome) == 1 and "lock timeout" in outcome[0]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_deadlock_between_an_attach_and_a_clerks_save_stops_the_payroll_not_the_clerk():
+def test_a_deadlock_between_an_attach_and_a_clerks_save_stops_the_payroll_not_the_clerk(two_districts):
     # A clerk's transaction reads the month's lines, then saves to a table the lines point to, while a
     # payroll's attach waits for that read: the two wait for each other. The payroll waited first, so
     # its deadlock check fires first and it gives way (its task is queued again); the save goes through.
-    load_regions()
-    partitions.ensure(today=dt.date(2026, 11, 20))
-    run = Payroll.objects.create(district_id=HEXI, month=NOVEMBER)
-    other = Payroll.objects.create(district_id="120110000000", month=NOVEMBER)
+    run, other = two_districts
     payroll_pid: list[int] = []
     outcome: list[str] = []
 
-    def payroll_attach():
-        from django.db import connection as own
-
-        try:
-            with transaction.atomic(), own.cursor() as cursor:
-                cursor.execute("SELECT pg_backend_pid()")
-                payroll_pid.append(cursor.fetchone()[0])
-                cursor.execute("SELECT kangfu_payroll_stage(%s)", [run.pk])
-                cursor.execute("SELECT kangfu_payroll_attach(%s)", [run.pk])
-            outcome.append("attached")
-        except DatabaseError as exc:
-            outcome.append("deadlock" if "deadlock detected" in str(exc) else str(exc))
-        finally:
-            own.close()
+    def payroll_attach(cursor):
+        cursor.execute("SELECT pg_backend_pid()")
+        payroll_pid.append(cursor.fetchone()[0])
+        cursor.execute("SELECT kangfu_payroll_stage(%s)", [run.pk])
+        cursor.execute("SELECT kangfu_payroll_attach(%s)", [run.pk])
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM subsidies_payrollline WHERE month_for = %s", [NOVEMBER])
-        worker = threading.Thread(target=payroll_attach)
-        worker.start()
+        worker = elsewhere(payroll_attach, outcome)
         for _ in range(200):  # until the attach waits for the read (at most 10 s)
             cursor.execute(
                 "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = ANY(%s) AND NOT granted)", [payroll_pid]
@@ -253,6 +258,6 @@ def test_a_deadlock_between_an_attach_and_a_clerks_save_stops_the_payroll_not_th
         cursor.execute("UPDATE subsidies_payroll SET error = 'saved' WHERE id = %s", [other.pk])
     worker.join()
 
-    assert outcome == ["deadlock"]
+    assert len(outcome) == 1 and "deadlock detected" in outcome[0]
     assert Payroll.objects.get(pk=other.pk).error == "saved"
     assert not exists(LEAF.format(run.pk))
