@@ -1,5 +1,10 @@
-import pytest
+import datetime as dt
 
+import pytest
+import time_machine
+
+from kangfu.core.models import Role
+from kangfu.core.tests.factories import UserFactory
 from kangfu.people.tests.factories import (
     FUJIANLU,
     HUAMING_COMMUNITY,
@@ -53,3 +58,25 @@ def test_the_overview_is_exported_as_the_figures_shown_and_the_export_is_audited
     ]
     entry = AuditEntry.objects.get(action=AuditAction.EXPORT)
     assert (entry.actor_id, entry.object_type) == (district_admin.pk, "reports.overview")
+
+
+def test_the_overview_is_counted_once_in_five_minutes_for_each_scope_and_says_when(
+    client, district_admin, city_admin
+):
+    second_officer = UserFactory(role=Role.DISTRICT_ADMIN, jurisdiction_id=district_admin.jurisdiction_id)
+
+    def registered(user) -> int:
+        client.force_login(user)
+        return client.get("/reports/").context["total"]
+
+    with time_machine.travel(dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC), tick=False):
+        PersonFactory(community_code=JIUJIANGLU)
+        assert registered(district_admin) == 1
+        PersonFactory(community_code=FUJIANLU)
+        # The district's officers share one count; the city's is its own, counted now.
+        assert registered(second_officer) == 1
+        assert registered(city_admin) == 2
+        assert "10:00 统计，每 5 分钟更新" in client.get("/reports/").content.decode()
+    with time_machine.travel(dt.datetime(2026, 11, 20, 2, 6, tzinfo=dt.UTC), tick=False):
+        assert registered(district_admin) == 2
+        assert "10:06 统计" in client.get("/reports/").content.decode()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -28,6 +27,7 @@ from kangfu.devices import selectors as device_selectors
 from kangfu.rehab import forms as rehab_forms
 from kangfu.rehab import selectors as rehab_selectors
 from kangfu.rehab.models import EmploymentType
+from kangfu.reports.counted import counted
 from kangfu.subsidies import selectors as subsidy_selectors
 
 MAX_PK = 2**31 - 1  # PostgreSQL's integer column
@@ -295,24 +295,8 @@ def _devices_xlsx(request, figures: dict) -> HttpResponse:
 # ------------------------------------------------------------------ 两项补贴
 
 
-# The indicators judge every person of the area by the eligibility rules: statistics, not a worklist.
-# Counted at most once per INDICATORS_SECONDS for each scope (the page says when), so that officers
-# opening the page all day do not each count the district again.
-INDICATORS_SECONDS = 300
-
-
 def _indicators(user) -> dict:
-    # Keyed by all that scopes the figures (core.access.people_q: the role and its jurisdiction, and
-    # the organisation for a role that sees only whom it serves), not by the account: a district's
-    # officers share one count, and a user moved to another area or role reads another key at once.
-    served_by = user.organisation_id if access.policy(user).serves_only else ""
-    scope = f"{user.role}:{user.jurisdiction_id}:{served_by}"
-    key = f"subsidy-indicators:{scope}:{timezone.localdate():%Y%m%d}"
-    figures = cache.get(key)
-    if figures is None:
-        figures = {**subsidy_selectors.indicators(user), "counted_at": timezone.localtime()}
-        cache.set(key, figures, INDICATORS_SECONDS)
-    return figures
+    return counted(user, "subsidy-indicators", lambda: subsidy_selectors.indicators(user))
 
 
 @login_required
