@@ -3,11 +3,12 @@ counts of work waiting in each service."""
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import SimpleLazyObject
 
 from kangfu.core.access import policy
@@ -86,6 +87,13 @@ def _pending(request, user, rights) -> dict[str, Pending]:
     return pending
 
 
+@functools.cache
+def _address(url_name: str, prefix: str, urlconf: str | None) -> str:
+    """A menu entry's address, reversed once per process (for each script prefix and URLconf, which
+    `reverse` reads from the request's thread) rather than once per entry on every page."""
+    return reverse(url_name, urlconf=urlconf)
+
+
 def _menu(rights, pending: dict[str, Pending]) -> list[tuple[str, str, str | None, Pending | None]]:
     menu: list[tuple[str, str, str | None, Pending | None]] = []
     seen: set[str] = set()
@@ -93,7 +101,14 @@ def _menu(rights, pending: dict[str, Pending]) -> list[tuple[str, str, str | Non
         if entry.label in seen or not getattr(rights, entry.ability):
             continue
         seen.add(entry.label)
-        menu.append((entry.app, entry.label, reverse(entry.url_name), pending.get(entry.app)))
+        menu.append(
+            (
+                entry.app,
+                entry.label,
+                _address(entry.url_name, get_script_prefix(), get_urlconf()),
+                pending.get(entry.app),
+            )
+        )
     return menu
 
 

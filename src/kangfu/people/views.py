@@ -7,6 +7,7 @@ from html import escape
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -47,6 +48,7 @@ TABS = [
     ("subsidies", "两项补贴"),
     ("devices", "辅具租赁"),
 ]
+REGION_OPTIONS_SECONDS = 60
 INDENT = "\u3000"  # a full-width space: the lower level's options stand indented under the upper's
 EXPORT_TOO_MANY = "符合条件的人员超过 {limit} 人，请缩小筛选范围后再导出。"
 
@@ -55,13 +57,18 @@ def _region_options(user, selected) -> SafeString:
     """The region filter's options: everything below the user's jurisdiction down to streets (or
     communities, for someone whose jurisdiction is a street), the lower level indented. Made here
     rather than by a template loop: the city's hundreds of options, each asking the form for its
-    value, were half the people list's time (bench/pages.py)."""
+    value, were half the people list's time (bench/pages.py). The regions change only with a region
+    import, so the list is kept a minute in the machine's cache rather than read on every page."""
     region = user.jurisdiction
     if region is None:
         return SafeString("")
-    deepest = RegionLevel.COMMUNITY if region.level >= RegionLevel.STREET else RegionLevel.STREET
-    rows = access.regions_in_jurisdiction(user).filter(level__gt=region.level, level__lte=deepest)
-    choices = list(rows.values_list("code", "name", "level"))
+    key = f"region-options:{region.code}"
+    choices = cache.get(key)
+    if choices is None:
+        deepest = RegionLevel.COMMUNITY if region.level >= RegionLevel.STREET else RegionLevel.STREET
+        rows = access.regions_in_jurisdiction(user).filter(level__gt=region.level, level__lte=deepest)
+        choices = list(rows.values_list("code", "name", "level"))
+        cache.set(key, choices, REGION_OPTIONS_SECONDS)
     nested = bool(choices) and choices[0][2] == RegionLevel.DISTRICT
     # The standard library's escape, not format_html: the latter's lazy-string checks cost more than
     # the options themselves, and a region's code and name are plain strings from the database.

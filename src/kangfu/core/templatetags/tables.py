@@ -6,10 +6,10 @@ that was most of the page's time. Here a column's opening tag is made once per p
 for a column whose `td` attributes depend on the row), and each cell is rendered as `{{ cell }}` would
 render it, so the HTML is the same.
 
-A plain column (no `render_*` method, no link, no per-row attributes: most of every list) is read
-straight from the record (`_plain`), as django-tables2 reads it but without building its accessor,
-its field lookup and its call arguments again for every cell: they were half a fifty-row list's time
-(bench/pages.py). core/tests/test_table_rows.py holds the two paths to the same HTML on every list
+A plain column (no `render_*` method, no per-row attributes, at most a link to a record's page: most
+of every list) is read straight from the record (`_plain`), as django-tables2 reads it but without
+building its accessor, its field lookup and its call arguments again for every cell: they were half a
+fifty-row list's time (bench/pages.py). core/tests/test_table_rows.py holds the two paths to the same HTML on every list
 page.
 """
 
@@ -24,13 +24,16 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import date
+from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django_tables2.utils import AttributeDict
 
 register = template.Library()
 
 OPENING = '<td {} data-label="{}">'
 SLOW = object()  # a plain cell that must be read the general way after all
+STAND_IN = 987_654_321_012_345  # no table's key: where reverse() puts it, a row's own goes
 # The template code django-tables2's DateColumn is given: `{{ value|date:"Y-m"|default:default }}`.
 DATE_CODE = re.compile(r'\{\{ value\|date:"([^"]*)"\|default:default \}\}')
 
@@ -68,6 +71,34 @@ def _date_format(column) -> str | None:
     return found[1] if found else None
 
 
+def _href(link) -> Callable[[object], object] | None:
+    """A maker of a linked cell's address from its record, as django-tables2's LinkTransform makes it,
+    for the one form the lists use, `linkify=(view name, {"pk": A(…)})`; None for any other. The view
+    is reversed once per page with a stand-in key that the row's own then replaces: `reverse()` for
+    every row was most of a fifty-row list's links."""
+    arguments = link.reverse_args
+    if link.url is not None or link.accessor is not None or set(arguments) != {"viewname", "kwargs"}:
+        return None
+    viewname, kwargs = arguments["viewname"], arguments["kwargs"]
+    if not isinstance(viewname, str) or len(kwargs) != 1:
+        return None
+    ((name, accessor),) = kwargs.items()
+    if not isinstance(accessor, tables.A) or accessor.SEPARATOR != "__":
+        return None
+    if any(callable(value) for value in (link.attrs or {}).values()):
+        return None
+    bits, attrs = tuple(accessor.bits), dict(link.attrs or {})
+    before, after = reverse(viewname, kwargs={name: STAND_IN}).split(str(STAND_IN))
+
+    def href(record):
+        key = _follow(record, bits)
+        if type(key) is not int:
+            return SLOW
+        return AttributeDict({**attrs, "href": f"{before}{key}{after}"}).as_html()
+
+    return href
+
+
 def _plain(bound_column) -> Callable[[object], object] | None:
     """A reader of the column's cell from a record, or None where the column is not plain."""
     column = bound_column.column
@@ -75,10 +106,12 @@ def _plain(bound_column) -> Callable[[object], object] | None:
     plain = (
         (type(column) is tables.Column or date_format is not None)
         and bound_column.render == column.render
-        and not bound_column.link
         and not _per_row(bound_column)
     )
     if not plain:
+        return None
+    href = _href(bound_column.link) if bound_column.link else None
+    if bound_column.link and href is None:
         return None
     accessor = tables.A(bound_column.accessor)
     bits = tuple(accessor.bits)
@@ -112,12 +145,19 @@ def _plain(bound_column) -> Callable[[object], object] | None:
             if value is SLOW:
                 return SLOW
         if value in empty:
-            return default
-        if date_format is None:
+            return default  # unlinked, as django-tables2 leaves an empty cell
+        if date_format is not None:
+            # As the column's template `{{ value|date:"…"|default:default }}` renders it.
+            shown = date(value, date_format)
+            if not shown:
+                return SLOW
+            value = escape(shown)
+        if href is None:
             return value
-        # As the column's template `{{ value|date:"…"|default:default }}` renders it.
-        shown = date(value, date_format)
-        return escape(shown) if shown else SLOW
+        attributes = href(record)
+        if attributes is SLOW:
+            return SLOW
+        return format_html("<a {}>{}</a>", attributes, value)
 
     return read
 

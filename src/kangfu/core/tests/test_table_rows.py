@@ -11,7 +11,7 @@ import time_machine
 from django.template import Context
 from django.template.base import render_value_in_context
 from django.test import RequestFactory
-from django_tables2 import Table, columns
+from django_tables2 import A, Table, columns
 
 from kangfu.core.models import User
 from kangfu.core.templatetags.tables import _opening, _plain, table_rows
@@ -19,6 +19,7 @@ from kangfu.core.tests.demo_world import LOADED, loaded_for_module
 from kangfu.devices import demo as devices_demo
 from kangfu.matching import demo as matching_demo
 from kangfu.people.models import Person
+from kangfu.people.tests.factories import PersonFactory
 from kangfu.subsidies import demo as subsidies_demo
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +104,28 @@ def test_a_choice_shows_its_label_and_an_empty_cell_its_default(person):
     assert quick == reference_rows(context, table)
     assert ">男<" in quick or ">女<" in quick
     assert "1970年11月21日" in quick and "九江路" in quick and ">—<" in quick and ">无<" in quick
+
+
+class _LinkedRows(Table):
+    """Links to a record's page the way every list makes them, and one a lambda makes."""
+
+    name = columns.Column(linkify=("people:detail", {"pk": A("pk")}))
+    birth_date = columns.DateColumn(format="Y年m月d日", linkify=("people:detail", {"pk": A("pk")}))
+    hukou = columns.Column(
+        accessor="hukou_region__name", default="无", linkify=("people:detail", {"pk": A("pk")})
+    )
+    other = columns.Column(accessor="name", linkify=lambda record: f"/people/{record.pk}/")
+
+
+def test_a_link_to_a_records_page_is_made_by_the_quick_path_with_the_rows_own_key(person):
+    second = PersonFactory(name="<b>李四</b>")
+    Person.objects.filter(pk=second.pk).update(hukou_region=None)
+    table = _LinkedRows(Person.objects.order_by("pk"))
+    table.request = RequestFactory().get("/")
+    context = Context({})
+    quick = str(table_rows(context, table))
+    assert quick == reference_rows(context, table)
+    assert [_plain(c) is not None for c in table.columns] == [True, True, True, False]
+    assert f'<a href="/people/{person.pk}/">{person.name}</a>' in quick
+    assert f'<a href="/people/{second.pk}/">&lt;b&gt;李四&lt;/b&gt;</a>' in quick
+    assert ">无<" in quick and f'<a href="/people/{second.pk}/">无' not in quick  # an empty cell, unlinked
