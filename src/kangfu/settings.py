@@ -91,6 +91,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "kangfu.urls"
+# Django's form renderer with the commonest widgets drawn in Python (core.widgets).
+FORM_RENDERER = "kangfu.core.widgets.Renderer"
 WSGI_APPLICATION = "kangfu.wsgi.application"
 
 TEMPLATES = [

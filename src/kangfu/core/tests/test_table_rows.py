@@ -1,21 +1,27 @@
 """Every list of the demo draws the same rows by the quick path for plain columns as by django-tables2's
 own cell path (core.templatetags.tables): names, choices shown by their labels, dates in the column's
-format, empty cells as the column's default, links and computed cells as before."""
+format, empty cells as the column's default, links and computed cells as before; and the form widgets
+drawn in Python (core.widgets) as Django's templates draw them."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 import time_machine
+from django.forms import BaseForm
+from django.forms.renderers import DjangoTemplates
 from django.template import Context
 from django.template.base import render_value_in_context
 from django.test import RequestFactory
+from django_filters import FilterSet
 from django_tables2 import A, Table, columns
 
 from kangfu.core.models import User
 from kangfu.core.templatetags.tables import _opening, _plain, table_rows
 from kangfu.core.tests.demo_world import LOADED, loaded_for_module
+from kangfu.core.widgets import Renderer
 from kangfu.devices import demo as devices_demo
 from kangfu.matching import demo as matching_demo
 from kangfu.people.models import Person
@@ -56,12 +62,11 @@ def _tables(response) -> list[Table]:
     return found
 
 
-def test_the_quick_rows_are_django_tables2s_rows_on_every_list_page(loaded, client):
-    compared, plain_columns = [], 0
+def _crawl(client):
+    """(user, path, response) for the menu's pages of each of USERS and the pages they link to."""
     with time_machine.travel(LOADED, tick=False):
         for username in USERS:
             client.force_login(User.objects.get(username=username))
-            # The menu's pages and the pages they link to.
             seen, waiting = {"/"}, ["/"]
             while waiting:
                 path = waiting.pop(0)
@@ -73,14 +78,51 @@ def test_the_quick_rows_are_django_tables2s_rows_on_every_list_page(loaded, clie
                         if not any(word in link for word in NOT_PAGES):
                             seen.add(link)
                             waiting.append(link)
-                for table in _tables(response):
-                    context = response.context[-1]
-                    assert str(table_rows(context, table)) == reference_rows(context, table), (username, path)
-                    compared.append((username, path, len(table.paginated_rows)))
-                    plain_columns += sum(_plain(column) is not None for column in table.columns)
+                yield username, path, response
+
+
+def test_the_quick_rows_are_django_tables2s_rows_on_every_list_page(loaded, client):
+    compared, plain_columns = [], 0
+    for username, path, response in _crawl(client):
+        for table in _tables(response):
+            context = response.context[-1]
+            assert str(table_rows(context, table)) == reference_rows(context, table), (username, path)
+            compared.append((username, path, len(table.paginated_rows)))
+            plain_columns += sum(_plain(column) is not None for column in table.columns)
     rows = sum(n for _user, _path, n in compared)
     assert len(compared) >= 10 and rows >= 100, compared
     assert plain_columns >= 20, "the quick path was not taken"
+
+
+def _forms(response) -> list[BaseForm]:
+    found: list[BaseForm] = []
+    for context in response.context or []:
+        for value in context.flatten().values():
+            form = value.form if isinstance(value, FilterSet) else value
+            if isinstance(form, BaseForm) and all(f is not form for f in found):
+                found.append(form)
+    return found
+
+
+def test_the_widgets_drawn_in_python_are_djangos_on_every_page(loaded, client):
+    """core.widgets: every field of every form and filter bar on the pages, drawn by our renderer
+    and by Django's own templates, is the same HTML."""
+    djangos = DjangoTemplates()
+    drawn: Counter[str] = Counter()
+    for username, path, response in _crawl(client):
+        for form in _forms(response):
+            ours = form.renderer
+            assert isinstance(ours, Renderer)
+            for field in form:
+                quick = field.as_widget()
+                form.renderer = djangos
+                try:
+                    assert quick == field.as_widget(), (username, path, field.name)
+                finally:
+                    form.renderer = ours
+                drawn[field.field.widget.template_name] += 1
+    assert drawn["django/forms/widgets/select.html"] >= 50, drawn
+    assert drawn["django/forms/widgets/text.html"] + drawn["django/forms/widgets/search.html"] >= 10, drawn
 
 
 class _PersonRows(Table):
