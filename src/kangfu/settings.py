@@ -248,7 +248,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or not STATIC_MANIFEST
 MEDIA_ROOT = env.path("KANGFU_MEDIA_ROOT", VAR_DIR / "media")
 # One cache for all the server's processes on this machine (files under var/cache): what a page keeps
-# for a few minutes (the 两项补贴 indicators) is counted once, not once in each of the 2 × cores + 1
+# for a few minutes (the 两项补贴 indicators) is counted once, not once in each of the cores + 1
 # workers as a per-process memory cache would. It holds figures, never a person's record, and is not
 # backed up. On several machines each counts its own, which is all a five-minute cache needs.
 CACHES = {

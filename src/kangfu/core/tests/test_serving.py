@@ -25,9 +25,9 @@ from kangfu.core.tests import migrated
 # --- worker count -----------------------------------------------------------------------------------
 
 
-def test_web_workers_are_twice_the_cores_plus_one(monkeypatch):
+def test_web_workers_are_one_per_core_and_one_more(monkeypatch):
     monkeypatch.delenv("KANGFU_WEB_WORKERS", raising=False)
-    assert serving.web_workers() == 2 * serving.cores() + 1
+    assert serving.web_workers() == serving.cores() + 1
 
 
 def test_web_workers_follow_the_environment(monkeypatch):

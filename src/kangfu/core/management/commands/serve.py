@@ -16,7 +16,7 @@ from kangfu.core import serving
 
 class Command(BaseCommand):
     help = (
-        "启动网站：gunicorn，工作进程数默认为 2×CPU 核数+1（--workers 或 KANGFU_WEB_WORKERS 可改），"
+        "启动网站：gunicorn，工作进程数默认为 CPU 核数+1（--workers 或 KANGFU_WEB_WORKERS 可改），"
         "静态文件由本系统提供，访问日志写到标准错误。后台任务另由 kangfu worker 处理，"
         "或用 kangfu run 同时启动两者。"
     )
