@@ -6,8 +6,9 @@
 Builds the demo city once (`kangfu migrate` and `kangfu demo`, reused on later runs; `--rebuild` starts
 again), then for each server (`kangfu serve`, the production server, and Django's development server
 beside it for comparison) runs two scenarios from a client on the same machine: the ceiling (`--users`
-virtual users, no think time) and a working day (`--day-users` users, each pausing `--think` seconds
-between pages). Every virtual user signs in with its own session and walks its role's pages: a street
+virtual users, no think time) and a working day (`--day-users` users, each pausing about `--think`
+seconds between pages, drawn from ± `--think-spread` of it, and starting at a random moment of the
+first pause: with one fixed pause and one start, all 500 asked at once every five seconds). Every virtual user signs in with its own session and walks its role's pages: a street
 officer the people list, a person's record, the 两项补贴 worklist and grants and the comparison; a district
 officer the 两项补贴 worklist, grants, indicators, the comparison and the reports; the city the people list,
 the indicators and the reports. The last line is one JSON object with requests per second, latency
@@ -21,6 +22,7 @@ import argparse
 import http.client
 import json
 import os
+import random
 import re
 import socket
 import statistics
@@ -109,10 +111,19 @@ class User(threading.Thread):
     """One virtual user: a connection of its own, a session of its own, its role's pages in turn."""
 
     def __init__(
-        self, port: int, username: str, think: float, clock: dict, ready: threading.Barrier, index: int
+        self,
+        port: int,
+        username: str,
+        think: float,
+        clock: dict,
+        ready: threading.Barrier,
+        index: int,
+        spread: float = 0.0,
     ):
         super().__init__(daemon=True)
         self.port, self.username, self.think, self.clock, self.ready = port, username, think, clock, ready
+        self.spread = spread
+        self.random = random.Random(index)  # the same pauses for the same user in every run
         self.pages = ROLES[username]
         self.index = index
         self.cookies: dict[str, str] = {}
@@ -165,6 +176,9 @@ class User(threading.Thread):
             self.ready.wait()  # the clock starts once everyone has signed in
         person = None
         step = self.index
+        if self.think and self.spread:
+            # People do not all open a page in the same second: each starts somewhere in one pause.
+            time.sleep(self.random.uniform(0, self.think))
         while time.monotonic() < self.clock["until"]:
             page = self.pages[step % len(self.pages)]
             step += 1
@@ -185,14 +199,15 @@ class User(threading.Thread):
                 found = re.findall(r'href="(/people/\d+/)"', text)
                 person = found[self.index % len(found)] if found else None
             if self.think:
-                time.sleep(self.think)
+                low, high = self.think * (1 - self.spread), self.think * (1 + self.spread)
+                time.sleep(self.random.uniform(low, high) if self.spread else self.think)
 
 
-def scenario(port: int, users: int, seconds: float, think: float) -> dict:
+def scenario(port: int, users: int, seconds: float, think: float, spread: float = 0.0) -> dict:
     names = list(ROLES)
     clock = {"until": 0.0}
     ready = threading.Barrier(users + 1)
-    crowd = [User(port, names[i % len(names)], think, clock, ready, i) for i in range(users)]
+    crowd = [User(port, names[i % len(names)], think, clock, ready, i, spread) for i in range(users)]
     for user in crowd:
         user.start()
     clock["until"] = time.monotonic() + 10**6  # nobody stops before the window is set
@@ -209,6 +224,7 @@ def scenario(port: int, users: int, seconds: float, think: float) -> dict:
     return {
         "users": users,
         "think_seconds": think,
+        "think_spread": spread,
         "seconds": round(elapsed, 1),
         "requests": len(latencies),
         "requests_per_second": round(len(latencies) / elapsed, 1),
@@ -231,6 +247,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="length of each scenario")
     parser.add_argument("--day-users", type=int, default=500, help="users of the working-day scenario")
     parser.add_argument("--think", type=float, default=5.0, help="pause between pages in the working day")
+    parser.add_argument(
+        "--think-spread",
+        type=float,
+        default=0.5,
+        help="each pause drawn from think × (1 ± spread), and each user's first page somewhere in one pause; "
+        "0 = every user in step, all 500 at once every think seconds (as measured before 2026-12-04 evening)",
+    )
     parser.add_argument("--rebuild", action="store_true", help="load the demo city again")
     args = parser.parse_args()
 
@@ -244,7 +267,7 @@ def main() -> None:
             scenario(port, 3, 3, 0)  # warm every worker's caches and connections
             results[server] = {
                 "ceiling": scenario(port, args.users, args.seconds, 0),
-                "day": scenario(port, args.day_users, args.seconds * 2, args.think),
+                "day": scenario(port, args.day_users, args.seconds * 2, args.think, args.think_spread),
             }
         finally:
             process.terminate()
