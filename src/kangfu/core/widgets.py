@@ -5,7 +5,8 @@ template per option and another for each element's attributes. The filter bar ab
 to eight selects) cost 1–2 ms of a page that way, about a twentieth of the server's time under load
 (bench/load.py). Here a select and the plain `<input>`s are made as those templates make them: the
 same escaping (`{{ }}`'s, and `stringformat:'s'`'s for values), the same whitespace, so the HTML is
-byte for byte Django's (core/tests/test_widgets.py compares them on every list page). Any other
+byte for byte Django's (core/tests/test_widgets.py compares them over awkward values, and
+core/tests/test_table_rows.py on every form of the demo's pages). Any other
 widget, a select whose options draw with another template, or anything not a widget's own template
 goes to Django's renderer as before.
 """
@@ -90,6 +91,8 @@ def _select(widget: dict) -> str | None:
 
 
 class Renderer(DjangoTemplates):
+    """Draws a select or a plain input itself when Django's own template for it is asked for."""
+
     def render(self, template_name, context, request=None):
         widget = context.get("widget") if isinstance(context, dict) else None
         if isinstance(widget, dict) and widget.get("template_name") == template_name:

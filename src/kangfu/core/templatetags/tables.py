@@ -9,8 +9,8 @@ render it, so the HTML is the same.
 A plain column (no `render_*` method, no per-row attributes, at most a link to a record's page: most
 of every list) is read straight from the record (`_plain`), as django-tables2 reads it but without
 building its accessor, its field lookup and its call arguments again for every cell: they were half a
-fifty-row list's time (bench/pages.py). core/tests/test_table_rows.py holds the two paths to the same HTML on every list
-page.
+fifty-row list's time (bench/pages.py). core/tests/test_table_rows.py holds the two paths to the
+same HTML on every list page.
 """
 
 from __future__ import annotations
