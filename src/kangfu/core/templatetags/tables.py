@@ -72,10 +72,10 @@ def _date_format(column) -> str | None:
 
 
 def _href(link) -> Callable[[object], object] | None:
-    """A maker of a linked cell's address from its record, as django-tables2's LinkTransform makes it,
-    for the one form the lists use, `linkify=(view name, {"pk": A(…)})`; None for any other. The view
-    is reversed once per page with a stand-in key that the row's own then replaces: `reverse()` for
-    every row was most of a fifty-row list's links."""
+    """A maker of a linked cell's `<a>` attributes from its record, as django-tables2's LinkTransform
+    makes them, for the one form the lists use, `linkify=(view name, {"pk": A(…)})`; None for any
+    other. The attributes are made once per page around a stand-in key that the row's own then
+    replaces: `reverse()` for every row was most of a fifty-row list's links."""
     arguments = link.reverse_args
     if link.url is not None or link.accessor is not None or set(arguments) != {"viewname", "kwargs"}:
         return None
@@ -87,14 +87,15 @@ def _href(link) -> Callable[[object], object] | None:
         return None
     if any(callable(value) for value in (link.attrs or {}).values()):
         return None
-    bits, attrs = tuple(accessor.bits), dict(link.attrs or {})
-    before, after = reverse(viewname, kwargs={name: STAND_IN}).split(str(STAND_IN))
+    bits = tuple(accessor.bits)
+    address = reverse(viewname, kwargs={name: STAND_IN})
+    before, after = AttributeDict({**(link.attrs or {}), "href": address}).as_html().split(str(STAND_IN))
 
     def href(record):
         key = _follow(record, bits)
         if type(key) is not int:
             return SLOW
-        return AttributeDict({**attrs, "href": f"{before}{key}{after}"}).as_html()
+        return SafeString(f"{before}{key}{after}")  # an int between two escaped halves
 
     return href
 

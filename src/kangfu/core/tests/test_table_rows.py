@@ -53,13 +53,19 @@ def loaded(django_db_setup, django_db_blocker):
         yield
 
 
-def _tables(response) -> list[Table]:
-    found = []
+def _found(response, pick) -> list:
+    """What `pick` takes from the values of the response's template contexts, each object once."""
+    found: list = []
     for context in response.context or []:
         for value in context.flatten().values():
-            if isinstance(value, Table) and all(t is not value for t in found):
-                found.append(value)
+            item = pick(value)
+            if item is not None and all(f is not item for f in found):
+                found.append(item)
     return found
+
+
+def _tables(response) -> list[Table]:
+    return _found(response, lambda value: value if isinstance(value, Table) else None)
 
 
 def _crawl(client):
@@ -95,13 +101,11 @@ def test_the_quick_rows_are_django_tables2s_rows_on_every_list_page(loaded, clie
 
 
 def _forms(response) -> list[BaseForm]:
-    found: list[BaseForm] = []
-    for context in response.context or []:
-        for value in context.flatten().values():
-            form = value.form if isinstance(value, FilterSet) else value
-            if isinstance(form, BaseForm) and all(f is not form for f in found):
-                found.append(form)
-    return found
+    def form_of(value):
+        form = value.form if isinstance(value, FilterSet) else value
+        return form if isinstance(form, BaseForm) else None
+
+    return _found(response, form_of)
 
 
 def test_the_widgets_drawn_in_python_are_djangos_on_every_page(loaded, client):
