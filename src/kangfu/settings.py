@@ -127,6 +127,12 @@ elif _page_cost := env.str("KANGFU_PG_RANDOM_PAGE_COST", "1.1"):
     # holds ~100,000 rows. A server's data sits in memory or on SSD, for which 1.1 is the usual value.
     # Set it empty where startup options are refused (a connection pooler) and tune the server instead.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", f"-c random_page_cost={_page_cost}")
+# Parameters bound by the server and a statement prepared once it has run five times on a connection:
+# the pages repeat the same few statements (the session, the user, a list's page and count), whose
+# parsing and planning on each request cost the database about a millisecond a page and the driver
+# as much again in quoting values into the text (bench/pages.py). Off behind a pooler that cannot keep
+# a session's prepared statements (PgBouncer in transaction mode before 1.21).
+KANGFU_PG_PREPARED = env.bool("KANGFU_PG_PREPARED", True)
 # A PostgreSQL streaming replica for statistics, reports and exports (core.dbrouting): used only
 # inside `replica_reads()`, and only while reachable and less than KANGFU_REPLICA_MAX_LAG seconds behind.
 if _replica_url := env.str("DATABASE_REPLICA_URL", ""):
@@ -135,6 +141,10 @@ if _replica_url := env.str("DATABASE_REPLICA_URL", ""):
     DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
     # Tests read the replica through the primary's test database rather than create one there.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+if KANGFU_PG_PREPARED:
+    for _alias in DATABASES.values():
+        if _alias["ENGINE"] != "django.db.backends.sqlite3":
+            _alias.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 KANGFU_REPLICA_MAX_LAG = env.float("KANGFU_REPLICA_MAX_LAG", 30.0)
 DATABASE_ROUTERS = ["kangfu.core.dbrouting.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
