@@ -5,7 +5,6 @@ them turns that off."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ from django.db import connection
 
 from kangfu.core.models import User
 from kangfu.core.tests.factories import UserFactory
+from kangfu.core.tests.production import production_env
 
 SHOW_OPTIONS = (
     "import json; from django.conf import settings; "
@@ -24,15 +24,7 @@ SHOW_OPTIONS = (
 def _options(**env: str) -> dict[str, dict]:
     done = subprocess.run(
         [sys.executable, "-c", SHOW_OPTIONS],
-        env={
-            "PATH": os.environ["PATH"],
-            "DJANGO_SETTINGS_MODULE": "kangfu.settings",
-            "KANGFU_ENV_FILE": "/nonexistent",
-            "SECRET_KEY": "x7#Lq2!vR9@pT4zW8&mN1^cF6*hJ3$bK0(eY5)uG-aS+dQ=iO_oP;lX:wV,tZ.rC<",
-            "KANGFU_DATA_KEYS": "prod:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-            "KANGFU_INDEX_KEY": "aW5kZXgta2V5LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3",
-            **env,
-        },
+        env=production_env(**env),
         capture_output=True,
         text=True,
         check=False,
