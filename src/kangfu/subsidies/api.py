@@ -365,7 +365,7 @@ def get_grant(request, grant_id: int):
         person_id=grant.person_id,
         summary=f"查看 {grant}（API）",
     )
-    related = selectors.grant_related(grant)
+    related = selectors.grant_history(grant)
     return {
         **_grant_out(grant),
         "periods": [

@@ -225,11 +225,20 @@ def citizen_payments(application: Application) -> list[dict]:
     )
 
 
-def grant_related(grant: Grant) -> dict:
-    """What a grant's page shows besides the row: periods, changes, recent lines, holds, appeals."""
+def grant_history(grant: Grant) -> dict:
+    """A grant's periods and changes: what the API's grant detail gives."""
     return {
         "periods": list(grant.periods.all()),
         "changes": list(grant.changes.select_related("actor")),
+    }
+
+
+def grant_related(grant: Grant) -> dict:
+    """What a grant's page shows besides the row: periods, changes, recent lines, holds, appeals. On
+    PostgreSQL the lines are read from every payroll's table of every month (a grant's lines are
+    not in one), so only the page that shows them reads them."""
+    return {
+        **grant_history(grant),
         "lines": list(grant.lines.select_related("payroll").order_by("-month_for", "-id")[:120]),
         "holds": list(grant.holds.select_related("payroll")[:20]),
         "appeals": list(grant.appeals.select_related("change", "lodged_by", "decided_by").order_by("-id")),
