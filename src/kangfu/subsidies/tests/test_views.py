@@ -1,5 +1,6 @@
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -8,7 +9,7 @@ from openpyxl import load_workbook
 
 from kangfu.core.models import AuditAction, AuditEntry
 from kangfu.core.tests import files
-from kangfu.subsidies.models import Application, ApplicationStatus, Grant
+from kangfu.subsidies.models import Application, ApplicationStatus, Grant, LineType, PayrollLine
 from kangfu.subsidies.services import applications, payroll
 from kangfu.subsidies.tests.factories import approve
 
@@ -179,6 +180,43 @@ class TestStaff:
             ("subsidies.grant", applicant.pk),
             ("subsidies.payroll", None),
         ]
+
+    def test_a_grants_page_lists_the_last_twelve_months_and_each_year_on_asking(
+        self, login, standards, applicant, shequ, jiedao, quju
+    ):
+        approve(applicant, shequ, jiedao, quju)
+        grant = Grant.objects.get(kind="care")
+        run = payroll.payroll_run(actor=quju, district=grant.district, month=M(2026, 11, 1))
+        # A grant paid since 2024 (here one arrears line for March 2024 stands in for its history).
+        Grant.objects.filter(pk=grant.pk).update(start_month=M(2024, 1, 1))
+        PayrollLine.objects.create(
+            payroll=run,
+            grant=grant,
+            person_id=grant.person_id,
+            street_id=grant.street_id,
+            kind=grant.kind,
+            month_for=M(2024, 3, 1),
+            amount=Decimal("123.45"),
+            line_type=LineType.ARREARS,
+        )
+        client = login(quju)
+
+        def lines(query=""):
+            response = client.get(f"/subsidies/grants/{grant.pk}/{query}")
+            assert response.status_code == 200
+            text = page(response)
+            return text[text.index('id="lines"') :].split("</section>")[0]
+
+        recent = lines()
+        # Each row: the payroll's month, then the month paid for.
+        assert "<td>2026-11</td>" in recent and "123.45" not in recent
+        assert [f"?year={y}#lines" in recent for y in (2026, 2025, 2024, 2023)] == [True, True, True, False]
+        older = lines("?year=2024")
+        assert "<td>2024-03</td>" in older and "123.45" in older and "<td>2026-11</td>" not in older
+        assert "2025 年没有发放" in lines("?year=2025")
+        # A year the grant was not paid in, or no year at all, shows the last twelve months.
+        assert lines("?year=1999") == recent
+        assert lines("?year=20x6") == recent
 
     def test_only_the_city_administrator_edits_standards(self, login, standards, quju, city_admin):
         data = {"kind": "care", "grade_min": 3, "grade_max": 4, "amount": "100", "valid_from": "2027-01-01"}

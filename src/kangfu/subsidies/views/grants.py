@@ -95,7 +95,8 @@ def grant_detail(request, pk: int):
 
 def _grant_context(request, grant, *, form=None, appeal_form=None) -> dict:
     appealable = appeals.appealable_change(grant)
-    related = selectors.grant_related(grant)
+    year = request.GET.get("year", "")
+    related = selectors.grant_related(grant, year=int(year) if year.isdigit() and len(year) == 4 else None)
     may_appeal = (
         appealable is not None
         and not any(a.is_open and a.change_id == appealable.pk for a in related["appeals"])
