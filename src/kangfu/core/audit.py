@@ -94,50 +94,49 @@ def record_many(
         "summary": summary[:300],
         **_stamp(),
     }
-    _insert(
-        [
-            {**common, "object_type": obj._meta.label_lower, "object_id": str(obj.pk), "person_id": person_id}
-            for obj, person_id in rows
-        ]
-    )
+    _insert(common, [(obj._meta.label_lower, str(obj.pk), person_id) for obj, person_id in rows])
 
 
-def _insert(rows: list[dict[str, Any]]) -> None:
-    """Entries in one INSERT (per batch the database takes), each distinct value converted once per
-    column, the keys left to the database and not read back. A list page writes one entry per row it
-    shows on every request, and `bulk_create` compiled each value of each row through the ORM and read
-    the keys back: more than the page's own query cost (bench/pages.py)."""
-    if not rows:
+# What differs between the entries `record_many` writes; every other column is the batch's.
+_VARYING = ("object_type", "object_id", "person_id")
+
+
+def _insert(common: dict[str, Any], varying: list[tuple[str, str, int | None]]) -> None:
+    """Entries sharing `common`, one per (object type, object id, person), in one INSERT (per batch
+    the database takes), the keys left to the database and not read back. A list page writes one entry
+    per row it shows on every request, and `bulk_create` compiled each value of each row through the
+    ORM and read the keys back: more than the page's own query cost (bench/pages.py)."""
+    if not varying:
         return
     connection = connections[router.db_for_write(AuditEntry)]
     fields = [f for f in AuditEntry._meta.concrete_fields if not f.primary_key]
-    defaults = {f.attname: f.get_default() for f in fields}
-    convert = [(f.attname, _converter(f, connection)) for f in fields]
-    values = [[c(full[name]) for name, c in convert] for full in ({**defaults, **row} for row in rows)]
+    values = {**{f.attname: f.get_default() for f in fields}, **common}
+    shared = [f for f in fields if f.attname not in _VARYING]
+    apart = [AuditEntry._meta.get_field(name) for name in _VARYING]
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    size = max(connection.ops.bulk_batch_size(fields, values), 1)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in [*shared, *apart])
+    prepared = [f.get_db_prep_save(values[f.attname], connection) for f in shared]
     with connection.cursor() as cursor:
-        for start in range(0, len(values), size):
-            batch = values[start : start + size]
+        if connection.vendor == "postgresql":
+            # The shared values once and the varying ones as three arrays: the statement's text is the
+            # same for any number of rows, so it is prepared once per connection, and a page's 20 rows
+            # are 12 values to send rather than 240 (0.7 -> 0.3 ms of the application's CPU, measured
+            # alone, and less of the database's).
+            casts = ", ".join(f"%s::{f.db_type(connection)}" for f in shared)
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in apart)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {casts}, v.* FROM unnest({arrays}) AS v",  # noqa: S608
+                [*prepared, *(list(column) for column in zip(*varying, strict=True))],
+            )
+            return
+        marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        size = max(connection.ops.bulk_batch_size(fields, varying), 1)
+        for start in range(0, len(varying), size):
+            batch = varying[start : start + size]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([marks] * len(batch))}",  # noqa: S608
-                [value for row in batch for value in row],
+                [value for row in batch for value in (*prepared, *row)],
             )
-
-
-def _converter(field, connection) -> Callable[[Any], Any]:
-    """How a value of `field` becomes what the driver takes, the last value's result kept: a batch's
-    rows share their time, actor, action, address and summary."""
-    last: list[Any] = [object(), None]
-
-    def convert(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, field.get_db_prep_save(value, connection)
-        return last[1]
-
-    return convert
 
 
 def _plain(value: Any) -> Any:

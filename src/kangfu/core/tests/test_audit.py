@@ -124,3 +124,24 @@ def test_a_list_of_people_read_is_one_insert_with_an_entry_per_row_and_nothing_r
     assert {
         (e.actor_id, e.actor_username, e.action, e.ip, e.channel, e.request_id, str(e.changes)) for e in rows
     } == {(owner.pk, owner.username, AuditAction.VIEW, "10.0.0.7", "web", "req-7", "{}")}
+
+
+def test_a_batch_names_each_entrys_person_or_none(owner):
+    from kangfu.people.tests.factories import PersonFactory
+
+    people = PersonFactory.create_batch(3)
+    audit.record_many(actor=owner, action=AuditAction.VIEW, rows=[(p, None) for p in people], summary="无人")
+    audit.record_many(
+        actor=owner,
+        action=AuditAction.UPDATE,
+        rows=[(people[0], None), (people[1], people[1].pk)],
+        summary="部分",
+    )
+    audit.record_many(actor=owner, action=AuditAction.UPDATE, rows=[], summary="空")
+    assert sorted(AuditEntry.objects.filter(summary="无人").values_list("object_id", "person_id")) == sorted(
+        (str(p.pk), None) for p in people
+    )
+    assert sorted(
+        AuditEntry.objects.filter(summary="部分").values_list("object_id", "person_id"), key=str
+    ) == sorted([(str(people[0].pk), None), (str(people[1].pk), people[1].pk)], key=str)
+    assert not AuditEntry.objects.filter(summary="空").exists()
