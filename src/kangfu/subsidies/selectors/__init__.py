@@ -254,11 +254,11 @@ def grant_lines(grant: Grant, *, year: int | None, today: dt.date) -> list[Payro
     return list(lines.filter(month_for__gte=dt.date(year, 1, 1), month_for__lt=dt.date(year + 1, 1, 1)))
 
 
-def grant_related(grant: Grant, *, year: int | None = None, today: dt.date | None = None) -> dict:
+def grant_related(grant: Grant, *, year: int | None = None) -> dict:
     """What a grant's page shows besides the row: periods, changes, the lines of the last twelve
     months or of the `year` asked for (one of `line_years`; any other year shows the last months),
     holds and appeals."""
-    today = today or timezone.localdate()
+    today = timezone.localdate()
     history = grant_history(grant)
     years = grant_line_years(grant, history["periods"], today)
     year = year if year in years else None
