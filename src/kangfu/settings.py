@@ -180,6 +180,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# Django's database sessions, read by a statement compiled once per connection (core.compiled).
+SESSION_ENGINE = "kangfu.core.sessions"
 SESSION_IDLE_SECONDS = env.int("KANGFU_SESSION_IDLE_MINUTES", 30) * 60
 SESSION_MAX_SECONDS = env.int("KANGFU_SESSION_MAX_HOURS", 12) * 3600
 SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS

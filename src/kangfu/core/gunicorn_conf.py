@@ -7,6 +7,7 @@ import gc
 import os
 
 from django.conf import settings
+from gunicorn import glogging
 
 from kangfu.core.serving import clear_metrics_dir, web_workers
 
@@ -36,6 +37,18 @@ control_socket_disable = True
 # id, view and user, so gunicorn's access lines would only repeat them; its other lines go through
 # the application's handlers and format.
 accesslog = None
+
+
+class Logger(glogging.Logger):
+    """gunicorn's logger without its access line: given a logging configuration, gunicorn counts
+    access logging as on and builds each line's fields (the request's headers and environment) only
+    for the muted logger to drop it, about 1 % of a worker's time under load."""
+
+    def access(self, resp, req, environ, request_time) -> None:
+        return None
+
+
+logger_class = Logger
 logconfig_dict = {
     **settings.LOGGING,
     "loggers": {

@@ -61,6 +61,22 @@ def test_a_web_worker_freezes_what_it_loaded_and_collects_young_objects_less_oft
         gc.set_threshold(*before)
 
 
+def test_the_servers_workers_leave_the_access_line_to_the_application():
+    """The application writes each request's line (with its request id, view and user); gunicorn,
+    given a logging configuration, would build its own for every request only to drop it."""
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from kangfu.core import gunicorn_conf
+
+    config = Config()
+    config.set("logconfig_dict", gunicorn_conf.logconfig_dict)
+    assert Logger(config).access_log_enabled  # gunicorn's own would build the line
+    assert gunicorn_conf.logger_class is gunicorn_conf.Logger
+    # Nothing of the request is read: none is given.
+    assert gunicorn_conf.Logger(config).access(None, None, None, None) is None
+
+
 def test_a_bare_port_binds_to_the_loopback_address():
     assert serving.normalise_bind("8000") == "127.0.0.1:8000"
     assert serving.normalise_bind("0.0.0.0:80") == "0.0.0.0:80"

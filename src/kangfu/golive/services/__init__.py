@@ -19,10 +19,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from kangfu.core import access, audit
+from kangfu.core.dbstats import refresh_statistics
 from kangfu.core.models import AuditAction, User
 from kangfu.core.spreadsheets import clean_header
 from kangfu.golive.kinds import CHANGED, COUNT_LABELS, KINDS, NEW, UNCHANGED, Kind, Record, index_stamp
@@ -387,34 +388,10 @@ def _walk(job: ImportJob, kind: Kind, *, apply: bool, report) -> dict[str, Any]:
 
 
 def _refresh_statistics(kind: type[Kind]) -> None:
-    """ANALYZE the tables a kind's lookups read whose planner statistics are missing or stale (as
-    autovacuum would judge them: 50 rows plus a tenth of the table changed since), on PostgreSQL.
-    An import follows another (people, then recipients) faster than autovacuum's next round, and a
-    server may run without it: a table of a million rows never analyzed is estimated to match the
-    whole chunk's `person_id = ANY(…)` on every row, read whole once per chunk (with JIT compiling
-    the scan), where its index finds the chunk's rows."""
-    if connection.vendor != "postgresql" or not kind.reads:
-        return
-    if connection.in_atomic_block:
-        # ANALYZE writes a table's size to pg_class in place, kept even if the transaction rolls
-        # back: inside one (a caller's, or a test's) it could leave "empty" for a table that is not,
-        # and later plans would loop over it row by row. The tasks call this outside any transaction.
-        return
-    tables = [model._meta.db_table for model in kind.reads]
-    with connection.cursor() as cursor:
-        # Never analyzed, or changed enough since. The activity counters reach the statistics views
-        # only a moment after a commit, so a table just filled is also known by its size on disk.
-        cursor.execute(
-            "SELECT c.relname FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid"
-            " WHERE c.oid = ANY(%s::regclass[]) AND pg_relation_size(c.oid) > 0"
-            " AND (c.reltuples < 0 OR COALESCE(s.last_analyze, s.last_autoanalyze) IS NULL"
-            "      OR s.n_mod_since_analyze > 50 + s.n_live_tup / 10)",
-            [tables],
-        )
-        stale = sorted(row[0] for row in cursor.fetchall())
-        if stale:
-            # A table's owner may analyze it; for another role PostgreSQL skips it with a warning.
-            cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in stale))
+    """The statistics of the tables a kind's lookups read: an import follows another (people, then
+    recipients) faster than autovacuum's next round (core.dbstats)."""
+    if kind.reads:
+        refresh_statistics(model._meta.db_table for model in kind.reads)
 
 
 def _report_progress(job: ImportJob, percent: int, *, apply: bool) -> None:

@@ -4,6 +4,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 
 from kangfu.core import demo
+from kangfu.core.dbstats import refresh_statistics
 
 
 class Command(BaseCommand):
@@ -21,6 +22,9 @@ class Command(BaseCommand):
                 continue
             if hasattr(module, "load"):
                 module.load(self.stdout)
+        # The city is served as soon as it is loaded: on PostgreSQL its tables are planned from
+        # statistics at once, not after autovacuum's next round (nor never, where it is off).
+        refresh_statistics()
         self.stdout.write("")
         self.stdout.write(f"演示账号（密码均为 {demo.DEMO_PASSWORD}）：")
         for a in demo.demo_accounts(demo.JIUJIANGLU):
