@@ -13,7 +13,7 @@ def refresh_statistics(tables: Iterable[str] | None = None) -> list[str]:
     stale as autovacuum would judge them (50 rows plus a tenth of the table changed since); the names
     analyzed. Data loaded in bulk is read at once, faster than autovacuum's next round, and a server may
     run without it: a table never analyzed is planned as if nearly empty, so that a lookup of twenty
-    people's certificates read every certificate (1.7 ms, not 0.05, on the demo city) and a table of a
+    people's certificates read every certificate (1.7 ms, not 0.1, on the demo city) and a table of a
     million rows was read whole once per import chunk where its index finds the chunk's rows."""
     if connection.vendor != "postgresql":
         return []

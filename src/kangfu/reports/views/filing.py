@@ -18,7 +18,7 @@ from kangfu.core.dbrouting import replica_reads
 from kangfu.core.exports import xlsx_response
 from kangfu.core.models import RegionLevel
 from kangfu.reports import exports, measures, selectors, services
-from kangfu.reports.counted import counted
+from kangfu.reports.counted import counted, counting
 from kangfu.reports.models import GenerationStatus, Report, ReportDefinition
 from kangfu.reports.rules import Period, parse_period
 
@@ -28,14 +28,9 @@ from kangfu.reports.rules import Period, parse_period
 @replica_reads
 def overview(request):
     access.require(request.user, "reads_civil_affairs")
-    figures = counted(
-        request.user,
-        "people-overview",
-        lambda: {
-            "by_region": selectors.people_by_subregion(user=request.user),
-            "by_category": selectors.certificates_by_category(user=request.user),
-        },
-    )
+    figures = counted(request.user, "people-overview")
+    if figures is None:
+        return counting(request, "人员概况")
     by_region, by_category = figures["by_region"], figures["by_category"]
     if request.GET.get("export") == "xlsx":
         return _export(request, by_region, by_category)

@@ -27,8 +27,7 @@ from kangfu.devices import selectors as device_selectors
 from kangfu.rehab import forms as rehab_forms
 from kangfu.rehab import selectors as rehab_selectors
 from kangfu.rehab.models import EmploymentType
-from kangfu.reports.counted import counted
-from kangfu.subsidies import selectors as subsidy_selectors
+from kangfu.reports.counted import counted, counting
 
 MAX_PK = 2**31 - 1  # PostgreSQL's integer column
 
@@ -295,16 +294,14 @@ def _devices_xlsx(request, figures: dict) -> HttpResponse:
 # ------------------------------------------------------------------ 两项补贴
 
 
-def _indicators(user) -> dict:
-    return counted(user, "subsidy-indicators", lambda: subsidy_selectors.indicators(user))
-
-
 @login_required
 @require_GET
 @replica_reads
 def subsidies_indicators(request):
     access.require(request.user, "reads_civil_affairs")
-    figures = _indicators(request.user)
+    figures = counted(request.user, "subsidy-indicators")
+    if figures is None:
+        return counting(request, "两项补贴指标")
     if request.GET.get("export") == "xlsx":
         rows = [
             [
