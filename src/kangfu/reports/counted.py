@@ -12,6 +12,8 @@ task worker where one is running, else by the one request that finds them old fi
 scope has no figures yet today does a request count them itself, and any other request for that
 scope meanwhile gets a page that says so and looks again shortly (`None` here), rather than counting
 the same city again beside it, which held every web worker for the count's length (bench/README.md).
+(The machine's file cache checks and then writes the marker of a count under way: two requests in the
+same instant may still both count; one at a time is what the marker gives otherwise.)
 """
 
 from __future__ import annotations
