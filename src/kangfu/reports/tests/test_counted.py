@@ -72,9 +72,7 @@ def test_while_another_request_counts_old_figures_are_shown_without_counting(dis
     assert len(queries) == 0 and shown["counted_at"] == first["counted_at"] and _total(shown) == 3
 
 
-def test_while_the_first_count_of_the_day_runs_the_page_says_so_and_looks_again(
-    login, district_admin, clock
-):
+def test_while_the_first_count_of_the_day_runs_the_page_says_so_and_looks_again(login, district_admin, clock):
     cache.add(_counting_key(district_admin), 1, 600)
     cache.add(_counting_key(district_admin, "subsidy-indicators"), 1, 600)
     for path, title in (("/reports/", "人员概况"), ("/reports/subsidies/", "两项补贴指标")):
