@@ -24,6 +24,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from kangfu.core import access, observability, taskfaults
+from kangfu.core.dbrouting import replica_reads
 from kangfu.core.models import User
 
 SECONDS = 300
@@ -100,7 +101,8 @@ def recount(name: str, user_id: int) -> None:
     user = User.objects.select_related("jurisdiction").get(pk=user_id)
     key = _key(user, name)
     try:
-        _count(user, name, key)
+        with replica_reads():  # as the pages read them
+            _count(user, name, key)
     finally:
         cache.delete(f"{key}:counting")
 

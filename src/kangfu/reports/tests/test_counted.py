@@ -17,6 +17,7 @@ from kangfu.core import serving
 from kangfu.people.tests.factories import PersonFactory
 from kangfu.reports import counted as counted_module
 from kangfu.reports.counted import SECONDS, counted
+from kangfu.reports.tests.test_replica_scope import scoped, statements
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +100,9 @@ def test_with_a_worker_running_old_figures_go_out_at_once_and_the_worker_counts_
     counted(district_admin, "people-overview")
     assert DBTaskResult.objects.count() == 1
     assert queued.args_kwargs["args"] == ["people-overview", district_admin.pk]
-    counted_module.recount.call("people-overview", district_admin.pk)  # what the worker runs
+    with statements() as seen:
+        counted_module.recount.call("people-overview", district_admin.pk)  # what the worker runs
+    assert scoped(seen, "people_person") == {True}  # read where the pages read (a replica, if any)
     figures = counted(district_admin, "people-overview")
     assert _total(figures) == 4 and figures["counted_at"] > first["counted_at"]
     assert cache.get(_counting_key(district_admin)) is None
