@@ -25,7 +25,6 @@ from django.db.models.query import get_related_populators
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    fields: tuple  # the lookups' fields, in the order the statement takes their values
     converters: tuple  # (position, converters, expression) of each column that has any
     init_list: tuple[str, ...]
     start: int
@@ -40,6 +39,9 @@ class KeyedLookup:
     def __init__(self, model: type[Model], lookups: Sequence[str], related: Sequence[str] = ()):
         # Django orders a filter's keyword lookups by name, and so the statement's parameters.
         self.model, self.lookups, self.related = model, tuple(sorted(lookups)), tuple(related)
+        opts = model._meta
+        # Each lookup's field, which prepares its value as the ORM would.
+        self.fields = tuple(opts.pk if n == "pk" else opts.get_field(n.split("__")[0]) for n in self.lookups)
         self._compiled: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def queryset(self, values: dict, using: str) -> QuerySet:
@@ -56,12 +58,8 @@ class KeyedLookup:
             self._compiled[connection] = compiled
         if compiled is False:
             return self.queryset(values, alias).first()
-        params = [
-            self._param(field, values[name], connection)
-            for name, field in zip(self.lookups, compiled.fields, strict=True)
-        ]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            cursor.execute(compiled.sql, self._params(values, connection))
             row = cursor.fetchone()
         if row is None:
             return None
@@ -80,20 +78,19 @@ class KeyedLookup:
         """Whether this thread's lookups on `using` run the compiled statement (not the ORM's)."""
         return bool(self._compiled.get(connections[using]))
 
-    @staticmethod
-    def _param(field, value, connection):
+    def _params(self, values: dict, connection) -> list:
         # As a lookup prepares its value (Exact, GreaterThan and the like).
-        return field.get_db_prep_value(field.get_prep_value(value), connection, prepared=True)
+        return [
+            field.get_db_prep_value(field.get_prep_value(values[name]), connection, prepared=True)
+            for name, field in zip(self.lookups, self.fields, strict=True)
+        ]
 
     def _compile(self, values: dict, alias: str) -> _Compiled | bool:
         connection = connections[alias]
         queryset = self.queryset(values, alias)
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        opts = self.model._meta
-        fields = tuple(opts.pk if n == "pk" else opts.get_field(n.split("__")[0]) for n in self.lookups)
-        expected = [self._param(f, values[n], connection) for n, f in zip(self.lookups, fields, strict=True)]
-        if list(params) != expected or compiler.annotation_col_map:
+        if list(params) != self._params(values, connection) or compiler.annotation_col_map:
             return False
         columns = [s[0] for s in compiler.select[: compiler.col_count]]
         converters = tuple(
@@ -104,7 +101,6 @@ class KeyedLookup:
         select_fields = klass_info["select_fields"]
         return _Compiled(
             sql=sql,
-            fields=fields,
             converters=converters,
             init_list=tuple(f[0].target.attname for f in select[select_fields[0] : select_fields[-1] + 1]),
             start=select_fields[0],
